@@ -1,0 +1,147 @@
+//! Text output without `core::fmt`: a byte sink and a fixed buffer.
+//!
+//! `core::fmt` would cost several KiB of the binary; vigil only ever prints
+//! strings, decimals and hex.
+
+/// Something text can be written to. Writes that do not fit are cut, never
+/// an error: output is for humans and logs.
+pub trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+
+    fn s(&mut self, s: &str) -> &mut Self {
+        self.put(s.as_bytes());
+        self
+    }
+
+    fn u(&mut self, v: u64) -> &mut Self {
+        let mut tmp = [0u8; 20];
+        let mut i = tmp.len();
+        let mut v = v;
+        loop {
+            i -= 1;
+            tmp[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        self.put(&tmp[i..]);
+        self
+    }
+
+    fn i(&mut self, v: i64) -> &mut Self {
+        if v < 0 {
+            self.put(b"-");
+        }
+        self.u(v.unsigned_abs())
+    }
+
+    fn x(&mut self, v: u64) -> &mut Self {
+        let mut tmp = [0u8; 18];
+        let mut i = tmp.len();
+        let mut v = v;
+        loop {
+            i -= 1;
+            tmp[i] = b"0123456789abcdef"[(v & 15) as usize];
+            v >>= 4;
+            if v == 0 {
+                break;
+            }
+        }
+        i -= 2;
+        tmp[i] = b'0';
+        tmp[i + 1] = b'x';
+        self.put(&tmp[i..]);
+        self
+    }
+
+    /// Bytes from outside (paths of a target), with anything unprintable escaped.
+    fn esc(&mut self, bytes: &[u8]) -> &mut Self {
+        for &b in bytes {
+            if (0x20..0x7f).contains(&b) && b != b'\\' && b != b'"' {
+                self.put(&[b]);
+            } else {
+                let h = b"0123456789abcdef";
+                self.put(&[b'\\', b'x', h[(b >> 4) as usize], h[(b & 15) as usize]]);
+            }
+        }
+        self
+    }
+}
+
+/// A fixed-size line buffer.
+pub struct Buf<const N: usize> {
+    data: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Default for Buf<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> Buf<N> {
+    pub const fn new() -> Self {
+        Buf { data: [0; N], len: 0 }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.data[..self.len]
+    }
+
+    /// The contents as text; vigil only writes UTF-8, but a cut may split a
+    /// character, so fall back to the valid prefix.
+    pub fn as_str(&self) -> &str {
+        match core::str::from_utf8(self.as_bytes()) {
+            Ok(s) => s,
+            Err(e) => core::str::from_utf8(&self.data[..e.valid_up_to()]).unwrap_or(""),
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl<const N: usize> Sink for Buf<N> {
+    fn put(&mut self, bytes: &[u8]) {
+        let n = bytes.len().min(N - self.len);
+        self.data[self.len..self.len + n].copy_from_slice(&bytes[..n]);
+        self.len += n;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        let mut b = Buf::<64>::new();
+        b.u(0).s(" ").u(18446744073709551615).s(" ").i(-42).s(" ").x(0xbeef);
+        assert_eq!(b.as_str(), "0 18446744073709551615 -42 0xbeef");
+    }
+
+    #[test]
+    fn cuts_instead_of_failing() {
+        let mut b = Buf::<4>::new();
+        b.s("abcdef");
+        assert_eq!(b.as_str(), "abcd");
+    }
+
+    #[test]
+    fn escapes() {
+        let mut b = Buf::<32>::new();
+        b.esc(b"a\nb\"");
+        assert_eq!(b.as_str(), "a\\x0ab\\x22");
+    }
+}

@@ -1,0 +1,12 @@
+//! The policy language: text in, `Policy` out. Pure: no I/O, no allocation.
+//!
+//! The grammar is documented in the README ("Policy reference").
+
+pub mod error;
+pub mod groups;
+pub mod model;
+pub mod parse;
+
+pub use error::{Error, ErrorKind, Errors, MAX_ERRORS};
+pub use model::*;
+pub use parse::parse;

@@ -1,0 +1,307 @@
+//! The parsed form of a policy: what the parser produces, what the filter
+//! compiler and the notification monitor consume.
+//!
+//! Every collection has its capacity in its type. Conditions and path rules
+//! live in flat pools that rules index into, so a `Policy` is one fixed-size
+//! value with no pointers other than slices of the policy text.
+
+use heapless::Vec;
+
+use crate::arch::Arch;
+
+/// Most syscall rules one policy can hold (more than any arch has syscalls).
+pub const MAX_RULES: usize = 480;
+/// Most `&&`-clauses over the whole policy.
+pub const MAX_CLAUSES: usize = 256;
+/// Most comparisons over the whole policy.
+pub const MAX_CMPS: usize = 512;
+/// Most notify replies over the whole policy.
+pub const MAX_REPLIES: usize = 64;
+/// Most path rules over the whole policy.
+pub const MAX_PATHS: usize = 128;
+/// Highest errno a filter can return (`SECCOMP_RET_DATA` is 16 bits, the
+/// kernel clamps to `MAX_ERRNO`).
+pub const MAX_ERRNO: u16 = 4095;
+
+/// Syscalls the filter always routes to vigil, whatever the policy says.
+///
+/// The service's first `execve` is how the listener is handed over (see the
+/// README's "hand-over" section): it must reach vigil. vigil then applies the
+/// policy's own action for these syscalls in user space.
+pub const FORCED_NOTIFY: [&str; 2] = ["execve", "execveat"];
+
+/// What the kernel does with a syscall, as a filter can say it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Allow,
+    /// Fail the syscall with this errno (1..=4095).
+    Errno(u16),
+    /// Kill the whole process (`SECCOMP_RET_KILL_PROCESS`).
+    Kill,
+    /// Allow, and have the kernel log it (`SECCOMP_RET_LOG`).
+    Log,
+    /// Send SIGSYS (`SECCOMP_RET_TRAP`).
+    Trap,
+    /// Ask vigil (`SECCOMP_RET_USER_NOTIF`); the index is into `Policy::replies`.
+    Notify(u16),
+}
+
+/// What vigil answers to a notified syscall.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// Emulate: the syscall returns this value without running.
+    Return(i64),
+    /// The syscall fails with this errno.
+    Errno(u16),
+    /// Let the kernel run the syscall (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`).
+    /// Unsafe for decisions on pointer arguments: see the README.
+    Continue,
+    /// Decide by the path argument: `Policy::paths[start..start + len]`,
+    /// longest matching prefix wins, `otherwise` (an errno) if none matches.
+    Paths { start: u16, len: u16, otherwise: u16 },
+}
+
+/// One `allow PREFIX` or `deny PREFIX [errno E]` line of a paths block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PathRule<'a> {
+    pub prefix: &'a str,
+    /// `None` allows; `Some(errno)` denies with that errno.
+    pub deny: Option<u16>,
+}
+
+/// A comparison operator on a 64-bit syscall argument (unsigned).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    /// `argN & MASK == value`
+    MaskedEq(u64),
+}
+
+/// `argN OP value`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cmp {
+    pub arg: u8,
+    pub op: Op,
+    pub value: u64,
+}
+
+/// A range into a pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Span {
+    pub start: u16,
+    pub len: u16,
+}
+
+impl Span {
+    pub fn range(self) -> core::ops::Range<usize> {
+        self.start as usize..self.start as usize + self.len as usize
+    }
+}
+
+/// One syscall's rule. `cond` is an OR of clauses (`Policy::clauses`), each
+/// an AND of comparisons (`Policy::cmps`). Without a condition, `action`
+/// always applies; with one, `otherwise` applies when it is false.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rule {
+    pub nr: u32,
+    pub action: Action,
+    pub cond: Option<Span>,
+    pub otherwise: Action,
+    /// Where the rule was written (1-based), for messages.
+    pub line: u32,
+    pub col: u32,
+}
+
+/// A whole policy for one architecture.
+#[derive(Clone, Debug)]
+pub struct Policy<'a> {
+    pub default: Action,
+    /// One log line per notification decision (`decision-log on|off`).
+    pub log_decisions: bool,
+    /// Sorted by `nr`, one rule per syscall.
+    pub rules: Vec<Rule, MAX_RULES>,
+    /// Each clause is a span of `cmps`, all of which must hold.
+    pub clauses: Vec<Span, MAX_CLAUSES>,
+    pub cmps: Vec<Cmp, MAX_CMPS>,
+    pub replies: Vec<Reply, MAX_REPLIES>,
+    pub paths: Vec<PathRule<'a>, MAX_PATHS>,
+}
+
+/// The part of `struct seccomp_data` a decision can rest on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct SyscallData {
+    pub nr: i32,
+    pub arch: u32,
+    pub args: [u64; 6],
+}
+
+/// What the kernel is told to do with a syscall: an `Action` without the
+/// reply, which only vigil sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ret {
+    Allow,
+    Errno(u16),
+    /// `SECCOMP_RET_KILL_PROCESS`: also what a foreign ABI gets.
+    Kill,
+    Log,
+    Trap,
+    Notify,
+}
+
+impl Ret {
+    pub fn of(action: Action) -> Ret {
+        match action {
+            Action::Allow => Ret::Allow,
+            Action::Errno(e) => Ret::Errno(e),
+            Action::Kill => Ret::Kill,
+            Action::Log => Ret::Log,
+            Action::Trap => Ret::Trap,
+            Action::Notify(_) => Ret::Notify,
+        }
+    }
+}
+
+impl Default for Policy<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'a> Policy<'a> {
+    pub const fn new() -> Self {
+        Policy {
+            default: Action::Kill,
+            log_decisions: true,
+            rules: Vec::new(),
+            clauses: Vec::new(),
+            cmps: Vec::new(),
+            replies: Vec::new(),
+            paths: Vec::new(),
+        }
+    }
+
+    /// The rule for syscall `nr`, if the policy names it.
+    pub fn rule(&self, nr: u32) -> Option<&Rule> {
+        self.rules
+            .binary_search_by_key(&nr, |r| r.nr)
+            .ok()
+            .map(|i| &self.rules[i])
+    }
+
+    /// The reply of a `Notify` action.
+    pub fn reply(&self, action: Action) -> Option<Reply> {
+        match action {
+            Action::Notify(i) => self.replies.get(i as usize).copied(),
+            _ => None,
+        }
+    }
+
+    /// Does the condition hold for these arguments?
+    pub fn cond_holds(&self, cond: Span, args: &[u64; 6]) -> bool {
+        self.clauses[cond.range()].iter().any(|clause| {
+            self.cmps[clause.range()]
+                .iter()
+                .all(|c| c.holds(args[c.arg as usize]))
+        })
+    }
+
+    /// The policy's action for a syscall of the right arch, evaluated
+    /// directly (no BPF): what vigil must make of it in the end.
+    pub fn action(&self, nr: u32, args: &[u64; 6]) -> Action {
+        match self.rule(nr) {
+            None => self.default,
+            Some(r) => match r.cond {
+                None => r.action,
+                Some(c) if self.cond_holds(c, args) => r.action,
+                Some(_) => r.otherwise,
+            },
+        }
+    }
+
+    /// What the compiled filter must return for `data`: the reference the
+    /// BPF compiler is tested against.
+    pub fn verdict(&self, arch: &Arch, data: &SyscallData) -> Ret {
+        let nr = data.nr as u32;
+        if data.arch != arch.audit || nr & arch.x32_bit != 0 {
+            return Ret::Kill;
+        }
+        if arch.forced_notify.contains(&nr) {
+            // The filter cannot tell vigil's hand-over execve from later
+            // ones, so it asks vigil, which applies the action itself.
+            return Ret::Notify;
+        }
+        Ret::of(self.action(nr, &data.args))
+    }
+}
+
+impl Cmp {
+    pub fn holds(&self, arg: u64) -> bool {
+        match self.op {
+            Op::Eq => arg == self.value,
+            Op::Ne => arg != self.value,
+            Op::Lt => arg < self.value,
+            Op::Le => arg <= self.value,
+            Op::Gt => arg > self.value,
+            Op::Ge => arg >= self.value,
+            Op::MaskedEq(mask) => arg & mask == self.value,
+        }
+    }
+}
+
+/// Does `path` fall under `prefix`, component-wise? `/tmp` and `/tmp/` both
+/// cover `/tmp/a`; neither covers `/tmpfoo`.
+pub fn prefix_covers(prefix: &str, path: &[u8]) -> bool {
+    let p = prefix.as_bytes();
+    if !path.starts_with(p) {
+        return false;
+    }
+    path.len() == p.len() || p.last() == Some(&b'/') || path[p.len()] == b'/'
+}
+
+impl PathRule<'_> {
+    /// The longest prefix covering `path` wins; `None` if no rule covers it.
+    pub fn best<'r, 'a>(rules: &'r [PathRule<'a>], path: &[u8]) -> Option<&'r PathRule<'a>> {
+        rules
+            .iter()
+            .filter(|r| prefix_covers(r.prefix, path))
+            .max_by_key(|r| r.prefix.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_match_whole_components() {
+        assert!(prefix_covers("/tmp/", b"/tmp/a"));
+        assert!(prefix_covers("/tmp", b"/tmp/a"));
+        assert!(prefix_covers("/tmp", b"/tmp"));
+        assert!(!prefix_covers("/tmp", b"/tmpfoo"));
+        assert!(!prefix_covers("/tmp/", b"/tmp"));
+        assert!(prefix_covers("/", b"/etc"));
+    }
+
+    #[test]
+    fn longest_prefix_wins() {
+        let rules = [
+            PathRule { prefix: "/tmp", deny: None },
+            PathRule { prefix: "/tmp/keep", deny: Some(13) },
+        ];
+        assert_eq!(PathRule::best(&rules, b"/tmp/keep/x").unwrap().deny, Some(13));
+        assert_eq!(PathRule::best(&rules, b"/tmp/other").unwrap().deny, None);
+        assert!(PathRule::best(&rules, b"/etc").is_none());
+    }
+
+    #[test]
+    fn masked_compare() {
+        let c = Cmp { arg: 0, op: Op::MaskedEq(3), value: 1 };
+        assert!(c.holds(0x41));
+        assert!(!c.holds(0x42));
+    }
+}
