@@ -28,6 +28,14 @@ fn main() {
     println!("cargo:rerun-if-changed=src/bpf");
     println!("cargo:rerun-if-changed=src/arch.rs");
 
+    // A host (glibc target) build of the binary, which `cargo test` makes:
+    // link it like the musl one, without C start files or libc.
+    if env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("gnu") {
+        for arg in ["-nostartfiles", "-nostdlib", "-static"] {
+            println!("cargo:rustc-link-arg-bins={arg}");
+        }
+    }
+
     let lrs = linux_raw_sys_dir(&root);
     let x86 = consts(&lrs.join("src/x86_64/general.rs"), "__NR_");
     let arm = consts(&lrs.join("src/aarch64/general.rs"), "__NR_");

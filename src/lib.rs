@@ -13,3 +13,8 @@ pub mod bpf;
 pub mod out;
 pub mod policy;
 pub mod tables;
+pub mod cli;
+pub mod log;
+pub mod notify;
+pub mod service;
+pub mod sys;

@@ -10,10 +10,15 @@ pub struct PathArg {
     pub path: u8,
 }
 
-/// The path argument of syscall `name`, if it takes one.
-pub fn path_arg(name: &str) -> Option<PathArg> {
-    let _ = name;
-    None
+/// The path arguments syscall `name` resolves (empty if none).
+pub fn path_args(name: &str) -> &'static [PathArg] {
+    const P0: &[PathArg] = &[PathArg { dirfd: None, path: 0 }];
+    const AT1: &[PathArg] = &[PathArg { dirfd: Some(0), path: 1 }];
+    match name {
+        "mkdir" | "open" | "creat" | "rmdir" | "unlink" | "execve" => P0,
+        "mkdirat" | "openat" | "unlinkat" | "execveat" => AT1,
+        _ => &[],
+    }
 }
 
 /// The syscall names of group `name` (without the `@`).

@@ -7,6 +7,7 @@ pub mod groups;
 pub mod model;
 pub mod parse;
 
+#[allow(unused_imports)]
 pub use error::{Error, ErrorKind, Errors, MAX_ERRORS};
 pub use model::*;
 pub use parse::parse;

@@ -1,0 +1,72 @@
+//! `vigil check FILE` and `vigil compile FILE`: a policy's errors like a
+//! compiler's, or its filter as readable disassembly.
+
+use super::{read_text, text, EXIT_USAGE, MAX_FILE};
+use crate::bpf;
+use crate::out::{Buf, Sink};
+use crate::policy;
+use crate::sys::{self, Args};
+use crate::tables;
+
+pub fn main(args: &Args, compile: bool) -> i32 {
+    let mut file = None;
+    let mut arch = tables::native();
+    let mut i = 2;
+    while let Some(a) = args.get(i) {
+        match a {
+            b"--arch" => match args.get(i + 1).and_then(|n| tables::by_name(text(n))) {
+                Some(found) => {
+                    arch = found;
+                    i += 1;
+                }
+                None => return usage("--arch takes x86_64 or aarch64"),
+            },
+            _ if file.is_none() => file = Some(a),
+            _ => return usage("one policy file at a time"),
+        }
+        i += 1;
+    }
+    let Some(file) = file else { return usage("no policy file given") };
+    let mut buf = [0u8; MAX_FILE];
+    let Some(src) = read_text(file, &mut buf) else { return EXIT_USAGE };
+    let name = text(file);
+    let policy = match policy::parse(src, arch) {
+        Ok(p) => p,
+        Err(errs) => {
+            let mut out = Buf::<8192>::new();
+            errs.render(name, &mut out);
+            let _ = sys::write_all(2, out.as_bytes());
+            return EXIT_USAGE;
+        }
+    };
+    let prog = match bpf::compile(&policy, arch) {
+        Ok(p) => p,
+        Err(e) => {
+            let mut out = Buf::<256>::new();
+            out.s(name).s(": error: the policy does not compile for ").s(arch.name).s(": ");
+            match e {
+                bpf::CompileError::TooLong => out.s("more than 4096 BPF instructions\n"),
+            };
+            let _ = sys::write_all(2, out.as_bytes());
+            return EXIT_USAGE;
+        }
+    };
+    if compile {
+        let mut out = Buf::<{ 96 * 1024 }>::new();
+        bpf::disasm(&prog, arch, &mut out);
+        let _ = sys::write_all(1, out.as_bytes());
+    } else {
+        let mut out = Buf::<256>::new();
+        out.s(name).s(": ok for ").s(arch.name).s(" (").u(policy.rules.len() as u64).s(" rules, ");
+        out.u(prog.len() as u64).s(" BPF instructions)\n");
+        let _ = sys::write_all(2, out.as_bytes());
+    }
+    0
+}
+
+fn usage(msg: &str) -> i32 {
+    let mut b = Buf::<256>::new();
+    b.s("vigil: ").s(msg).s("\n");
+    let _ = sys::write_all(2, b.as_bytes());
+    EXIT_USAGE
+}

@@ -1,0 +1,76 @@
+//! The command line: `vigil run`, `vigil check`, `vigil compile`.
+
+pub mod check;
+pub mod run;
+
+use crate::log;
+use crate::out::{Buf, Sink};
+use crate::sys::{self, Args};
+
+/// The embedded default policy (`build.rs` checked it parses).
+pub const DEFAULT_POLICY: &str = include_str!(env!("VIGIL_POLICY_FILE"));
+
+/// Largest policy or config file vigil reads.
+pub const MAX_FILE: usize = 64 * 1024;
+
+const USAGE: &str = "usage: vigil run [--policy FILE] [--] PROG [ARGS...]
+       vigil check FILE [--arch x86_64|aarch64]
+       vigil compile FILE [--arch x86_64|aarch64]
+";
+
+/// Exit status for usage and input errors, like a compiler's.
+pub const EXIT_USAGE: i32 = 2;
+
+pub fn main(args: &Args) -> i32 {
+    match args.get(1) {
+        Some(b"run") => run::main(args),
+        Some(b"check") => check::main(args, false),
+        Some(b"compile") => check::main(args, true),
+        Some(b"--help") | Some(b"-h") | Some(b"help") => {
+            let _ = sys::write_all(1, USAGE.as_bytes());
+            0
+        }
+        Some(b"--version") | Some(b"version") => {
+            let _ = sys::write_all(1, concat!("vigil ", env!("CARGO_PKG_VERSION"), "\n").as_bytes());
+            0
+        }
+        other => {
+            let mut b = Buf::<128>::new();
+            match other {
+                Some(cmd) => b.s("vigil: unknown command `").esc(cmd).s("`\n"),
+                None => b.s("vigil: no command given\n"),
+            };
+            let _ = sys::write_all(2, b.as_bytes());
+            let _ = sys::write_all(2, USAGE.as_bytes());
+            EXIT_USAGE
+        }
+    }
+}
+
+/// Read `path` into `buf` as UTF-8 text, or log why not.
+pub fn read_text<'b>(path: &[u8], buf: &'b mut [u8]) -> Option<&'b str> {
+    let n = match sys::read_file(path, buf) {
+        Ok(n) => n,
+        Err(e) => {
+            log::error(|l| {
+                l.esc(path).s(": cannot read: ");
+                log::errno(l, e);
+            });
+            return None;
+        }
+    };
+    match core::str::from_utf8(&buf[..n]) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            log::error(|l| {
+                l.esc(path).s(": not UTF-8 text (byte ").u(e.valid_up_to() as u64).s(")");
+            });
+            None
+        }
+    }
+}
+
+/// Bytes as text for messages (paths vigil was given are UTF-8 in practice).
+pub fn text(b: &[u8]) -> &str {
+    core::str::from_utf8(b).unwrap_or("?")
+}

@@ -1,0 +1,269 @@
+//! `vigil run [--policy FILE] [--] PROG [ARGS...]`: run one program under a
+//! policy as its notification monitor and subreaper, the way tini runs one
+//! program: forward signals, reap everything, exit with its status.
+
+use rustix::fd::AsRawFd;
+
+use super::{read_text, text, DEFAULT_POLICY, EXIT_USAGE, MAX_FILE};
+use crate::bpf;
+use crate::log;
+use crate::notify::{self, Listener, Served};
+use crate::out::{Buf, Sink};
+use crate::policy::{self, Policy};
+use crate::service::spawn::{self, Spawn, SpawnError, Stdio};
+use crate::sys::exec::ExecBuf;
+use crate::sys::poll::{self, PollFd, POLLERR, POLLHUP, POLLIN, POLLNVAL};
+use crate::sys::signal::{self, SigSet};
+use crate::sys::{self, seccomp, Args, Errno};
+use crate::tables;
+use linux_raw_sys::general as g;
+
+/// Signals passed on to the program.
+const FORWARDED: [u32; 7] = [g::SIGTERM, g::SIGINT, g::SIGHUP, g::SIGUSR1, g::SIGUSR2, g::SIGQUIT, g::SIGWINCH];
+
+pub fn main(args: &Args) -> i32 {
+    let mut policy_file = None;
+    let mut i = 2;
+    while let Some(a) = args.get(i) {
+        match a {
+            b"--policy" => {
+                policy_file = args.get(i + 1);
+                if policy_file.is_none() {
+                    return usage("--policy needs a file");
+                }
+                i += 2;
+            }
+            b"--" => {
+                i += 1;
+                break;
+            }
+            _ if a.starts_with(b"-") => return usage("unknown option"),
+            _ => break,
+        }
+    }
+    let first = i;
+    let Some(prog) = args.get(first) else { return usage("no program given") };
+
+    let arch = tables::native();
+    let mut buf = [0u8; MAX_FILE];
+    let (src, name) = match policy_file {
+        Some(f) => match read_text(f, &mut buf) {
+            Some(s) => (s, text(f)),
+            None => return EXIT_USAGE,
+        },
+        None => (DEFAULT_POLICY, "<default policy>"),
+    };
+    let policy = match policy::parse(src, arch) {
+        Ok(p) => p,
+        Err(errs) => {
+            let mut out = Buf::<8192>::new();
+            errs.render(name, &mut out);
+            let _ = sys::write_all(2, out.as_bytes());
+            return EXIT_USAGE;
+        }
+    };
+    let filter = match bpf::compile(&policy, arch) {
+        Ok(f) => f,
+        Err(_) => {
+            log::error(|l| {
+                l.s(name).s(": the policy needs more than 4096 BPF instructions");
+            });
+            return EXIT_USAGE;
+        }
+    };
+    if let Err(e) = check_sizes() {
+        log::error(|l| {
+            l.s("seccomp user notification unavailable: ");
+            log::errno(l, e);
+        });
+        return 1;
+    }
+
+    let mut exec = ExecBuf::new();
+    let mut j = first;
+    while let Some(a) = args.get(j) {
+        if exec.arg(a).is_err() {
+            return usage("arguments too long");
+        }
+        j += 1;
+    }
+    exec.inherit_env(args.envp());
+
+    let _ = rustix::process::set_child_subreaper(rustix::process::Pid::from_raw(rustix::process::getpid().as_raw_nonzero().get()));
+    let mut mask = SigSet::of(&[g::SIGCHLD as i32]);
+    for s in FORWARDED {
+        mask.0 |= SigSet::of(&[s as i32]).0;
+    }
+    let sigfd = match signal::set_mask(mask).and_then(|_| signal::signalfd(mask)) {
+        Ok(fd) => fd,
+        Err(e) => {
+            log::error(|l| {
+                l.s("signalfd: ");
+                log::errno(l, e);
+            });
+            return 1;
+        }
+    };
+
+    let path = resolve_prog(prog, args);
+    let spec = Spawn {
+        path: path.as_bytes(),
+        exec: &exec,
+        filter: Some(&filter),
+        filter_flags: 0,
+        stdio: [Stdio::Inherit; 3],
+        cwd: None,
+        uid: None,
+        gid: None,
+        groups: None,
+        rlimits: &[],
+        new_session: false,
+    };
+    let child = match spawn::spawn(&spec) {
+        Ok(c) => c,
+        Err(e) => {
+            log::error(|l| {
+                l.s("cannot start ").esc(prog).s(": ");
+                match e {
+                    SpawnError::Fork(_) => l.s("fork: "),
+                    SpawnError::Setup(_) => l.s("setup: "),
+                    SpawnError::Handover(_) => l.s("listener hand-over: "),
+                };
+                let (SpawnError::Fork(e) | SpawnError::Setup(e) | SpawnError::Handover(e)) = e;
+                log::errno(l, e);
+            });
+            return 126;
+        }
+    };
+    supervise(&policy, arch, child, sigfd, prog)
+}
+
+/// The poll loop: signals, the listener, the status pipe.
+fn supervise(policy: &Policy, arch: &crate::arch::Arch, child: spawn::Child, sigfd: i32, prog: &[u8]) -> i32 {
+    let who = text(prog.rsplit(|&b| b == b'/').next().unwrap_or(prog));
+    let mut listener = child.listener.as_ref().map(|fd| Listener { fd: fd.as_raw_fd(), handover_pid: child.pid as u32 });
+    if let Some(l) = &listener {
+        // 6.6+: run vigil on the target's CPU when it answers. Older
+        // kernels say EINVAL: a slower wake-up, nothing else.
+        let _ = seccomp::set_flags(l.fd, seccomp::USER_NOTIF_FD_SYNC_WAKE_UP);
+    }
+    let mut status_open = true;
+    let mut exit_code: Option<i32> = None;
+    loop {
+        let mut fds = [PollFd { fd: sigfd, events: POLLIN, revents: 0 }; 3];
+        let mut n = 1;
+        let li = listener.map(|l| {
+            fds[n] = PollFd { fd: l.fd, events: POLLIN, revents: 0 };
+            n += 1;
+            n - 1
+        });
+        let si = status_open.then(|| {
+            fds[n] = PollFd { fd: child.status.as_raw_fd(), events: POLLIN, revents: 0 };
+            n += 1;
+            n - 1
+        });
+        if let Err(e) = poll::poll(&mut fds[..n], None) {
+            log::error(|l| {
+                l.s("poll: ");
+                log::errno(l, e);
+            });
+            return 1;
+        }
+        if let (Some(i), Some(l)) = (li, listener.as_mut()) {
+            let ev = fds[i].revents;
+            if ev & POLLIN != 0 {
+                if let Served::Failed(e) = notify::serve(l, policy, arch, who) {
+                    log::error(|m| {
+                        m.s("listener: ");
+                        log::errno(m, e);
+                    });
+                }
+            } else if ev & (POLLHUP | POLLERR | POLLNVAL) != 0 {
+                // No task uses the filter any more.
+                listener = None;
+            }
+        }
+        if let Some(i) = si {
+            if fds[i].revents != 0 {
+                match spawn::read_msg(child.status.as_raw_fd()) {
+                    Some((spawn::MSG_EXEC, e)) => log::error(|l| {
+                        l.s("cannot execute ").esc(prog).s(": ");
+                        log::errno(l, Errno::from_raw_os_error(e as i32));
+                    }),
+                    Some(_) => {}
+                    None => status_open = false,
+                }
+            }
+        }
+        if fds[0].revents & POLLIN != 0 {
+            while let Ok(Some(si)) = signal::read_signal(sigfd) {
+                if si.signo == g::SIGCHLD as i32 {
+                    continue;
+                }
+                let _ = sys::kill(child.pid, si.signo);
+            }
+            // Signals coalesce: reap until nothing is left.
+            while let Ok(Some((pid, st))) = rustix::process::waitpid(None, rustix::process::WaitOptions::NOHANG) {
+                if pid.as_raw_nonzero().get() == child.pid {
+                    exit_code = Some(match (st.exit_status(), st.terminating_signal()) {
+                        (Some(c), _) => c,
+                        (None, Some(s)) => 128 + s,
+                        _ => 1,
+                    });
+                }
+            }
+        }
+        if let Some(code) = exit_code {
+            return code;
+        }
+    }
+}
+
+/// `PROG` as given if it has a slash, else the first match on `$PATH`.
+fn resolve_prog(prog: &[u8], args: &Args) -> Buf<512> {
+    let mut out = Buf::<512>::new();
+    if prog.contains(&b'/') {
+        out.put(prog);
+        return out;
+    }
+    let mut path: &[u8] = b"/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
+    let mut i = 0;
+    while let Some(e) = args.env(i) {
+        if let Some(v) = e.strip_prefix(b"PATH=") {
+            path = v;
+        }
+        i += 1;
+    }
+    for dir in path.split(|&b| b == b':').filter(|d| !d.is_empty()) {
+        out.clear();
+        out.put(dir);
+        out.s("/");
+        out.put(prog);
+        if rustix::fs::access(out.as_bytes(), rustix::fs::Access::EXEC_OK).is_ok() {
+            return out;
+        }
+    }
+    out.clear();
+    out.put(prog);
+    out
+}
+
+/// The kernel's notification structs must fit vigil's.
+fn check_sizes() -> Result<(), Errno> {
+    let (notif, resp, _) = seccomp::notif_sizes()?;
+    if notif as usize > core::mem::size_of::<seccomp::Notif>() || resp > 24 {
+        log::error(|l| {
+            l.s("the kernel's seccomp_notif is ").u(notif as u64).s(" bytes, vigil's ");
+            l.u(core::mem::size_of::<seccomp::Notif>() as u64);
+        });
+        return Err(Errno::RANGE);
+    }
+    Ok(())
+}
+
+fn usage(msg: &str) -> i32 {
+    log::error(|l| {
+        l.s(msg).s(" (usage: vigil run [--policy FILE] [--] PROG [ARGS...])");
+    });
+    EXIT_USAGE
+}

@@ -1,0 +1,94 @@
+//! Log lines: `vigil: ...` to the console (stderr) and, in PID 1 mode, to
+//! `/dev/kmsg` with a priority so that `dmesg` shows them.
+
+use core::sync::atomic::{AtomicI32, AtomicU8, Ordering};
+
+use crate::out::{Buf, Sink};
+use crate::sys;
+
+/// A log line under construction.
+pub type Line = Buf<640>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Level {
+    Error = 3,
+    Warn = 4,
+    Info = 6,
+    Debug = 7,
+}
+
+/// Highest level printed (`vigil.log=quiet|info|debug`).
+static MAX: AtomicU8 = AtomicU8::new(Level::Info as u8);
+static CONSOLE: AtomicI32 = AtomicI32::new(2);
+static KMSG: AtomicI32 = AtomicI32::new(-1);
+
+pub fn set_max(level: Level) {
+    MAX.store(level as u8, Ordering::Relaxed);
+}
+
+pub fn enabled(level: Level) -> bool {
+    level as u8 <= MAX.load(Ordering::Relaxed)
+}
+
+/// Where console lines go (stderr by default).
+pub fn set_console(fd: i32) {
+    CONSOLE.store(fd, Ordering::Relaxed);
+}
+
+/// Also send every line to this `/dev/kmsg` fd.
+pub fn set_kmsg(fd: i32) {
+    KMSG.store(fd, Ordering::Relaxed);
+}
+
+/// Build a line with `f` and emit it if `level` is enabled.
+pub fn log(level: Level, f: impl FnOnce(&mut Line)) {
+    if !enabled(level) {
+        return;
+    }
+    let mut line = Line::new();
+    line.s("vigil: ");
+    if level == Level::Error {
+        line.s("error: ");
+    } else if level == Level::Warn {
+        line.s("warning: ");
+    }
+    f(&mut line);
+    emit(level, line.as_bytes());
+}
+
+/// Write a finished line (without newline) to the console and kmsg.
+pub fn emit(level: Level, line: &[u8]) {
+    let kmsg = KMSG.load(Ordering::Relaxed);
+    if kmsg >= 0 {
+        let mut k = Buf::<700>::new();
+        k.s("<").u(level as u64).s(">").put(line);
+        let _ = sys::write_all(kmsg, k.as_bytes());
+    }
+    let mut c = Buf::<700>::new();
+    c.put(line);
+    c.s("\n");
+    let _ = sys::write_all(CONSOLE.load(Ordering::Relaxed), c.as_bytes());
+}
+
+pub fn error(f: impl FnOnce(&mut Line)) {
+    log(Level::Error, f)
+}
+pub fn warn(f: impl FnOnce(&mut Line)) {
+    log(Level::Warn, f)
+}
+pub fn info(f: impl FnOnce(&mut Line)) {
+    log(Level::Info, f)
+}
+pub fn debug(f: impl FnOnce(&mut Line)) {
+    log(Level::Debug, f)
+}
+
+/// An errno as its name when known (`ENOENT`), else its number.
+pub fn errno(line: &mut Line, e: sys::Errno) {
+    let v = e.raw_os_error() as u16;
+    match crate::tables::native().errno_name(v) {
+        Some(n) => line.s(n),
+        None => line.s("errno ").u(v as u64),
+    };
+}

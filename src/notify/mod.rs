@@ -1,0 +1,137 @@
+//! The notification monitor: receive, decide, check the id, answer.
+//!
+//! One call of `serve` handles one pending notification and never blocks:
+//! the caller only calls it after `poll` reported POLLIN.
+
+pub mod decide;
+pub mod path;
+
+use crate::arch::Arch;
+use crate::log::{self, Line};
+use crate::out::Sink;
+use crate::policy::{groups, Policy};
+use crate::sys::seccomp::{self, Notif};
+use crate::sys::{self, Errno};
+use decide::{Decision, Step};
+use path::Path;
+
+/// One service's listener.
+#[derive(Clone, Copy, Debug)]
+pub struct Listener {
+    pub fd: i32,
+    /// The pid whose first `execve` is the hand-over (0 once it is done).
+    pub handover_pid: u32,
+}
+
+/// What became of one `serve` call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Served {
+    Answered,
+    /// The target died or was interrupted before the answer (ENOENT).
+    Gone,
+    /// Nothing was pending after all (EINTR, EAGAIN).
+    Nothing,
+    /// The listener is broken; the caller should close it.
+    Failed(Errno),
+}
+
+/// Receive and answer one notification on `l`.
+pub fn serve(l: &mut Listener, policy: &Policy, arch: &Arch, who: &str) -> Served {
+    let mut n = Notif::default();
+    match seccomp::recv(l.fd, &mut n) {
+        Ok(()) => {}
+        Err(Errno::NOENT) => return Served::Gone,
+        Err(Errno::INTR) | Err(Errno::AGAIN) => return Served::Nothing,
+        Err(e) => return Served::Failed(e),
+    }
+    let nr = n.nr as u32;
+    let handover = l.handover_pid != 0 && l.handover_pid == n.pid;
+    if handover && arch.forced_notify.contains(&nr) {
+        l.handover_pid = 0;
+    }
+    let name = arch.name(nr).unwrap_or("?");
+    let mut paths = [Path::new(), Path::new()];
+    let mut npaths = 0;
+    let decision = match decide::by_registers(policy, arch, nr, &n.args, handover) {
+        Step::Done(d) => d,
+        Step::Paths { start, len, otherwise } => {
+            match read_paths(&n, name, &mut paths) {
+                Ok(k) => npaths = k,
+                Err(e) => {
+                    if !seccomp::id_valid(l.fd, n.id) {
+                        return Served::Gone;
+                    }
+                    return answer(l.fd, &n, Decision::Errno(e.raw_os_error() as u16), false, policy, arch, who, &[]);
+                }
+            }
+            // The pid may have died and been reused while we read: only
+            // trust what we read if the notification is still pending.
+            if !seccomp::id_valid(l.fd, n.id) {
+                return Served::Gone;
+            }
+            let views: [&[u8]; 2] = [paths[0].as_bytes(), paths[1].as_bytes()];
+            decide::by_paths(policy, start, len, otherwise, &views[..npaths])
+        }
+    };
+    let views: [&[u8]; 2] = [paths[0].as_bytes(), paths[1].as_bytes()];
+    answer(l.fd, &n, decision, handover, policy, arch, who, &views[..npaths])
+}
+
+/// Read and make absolute every path argument of the syscall.
+fn read_paths(n: &Notif, name: &str, out: &mut [Path; 2]) -> Result<usize, Errno> {
+    let args = groups::path_args(name);
+    let mut raw = Path::new();
+    for (i, pa) in args.iter().take(2).enumerate() {
+        path::read_cstr(n.pid as i32, n.args[pa.path as usize], &mut raw)?;
+        let dirfd = pa.dirfd.map(|d| n.args[d as usize]);
+        path::absolute(n.pid as i32, dirfd, raw.as_bytes(), &mut out[i])?;
+    }
+    Ok(args.len().min(2))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn answer(fd: i32, n: &Notif, d: Decision, handover: bool, policy: &Policy, arch: &Arch, who: &str, paths: &[&[u8]]) -> Served {
+    let r = match d {
+        Decision::Return(v) => seccomp::send(fd, n.id, v, 0, 0),
+        Decision::Errno(e) => seccomp::send(fd, n.id, 0, -(e as i32), 0),
+        Decision::Continue => seccomp::send(fd, n.id, 0, 0, seccomp::USER_NOTIF_FLAG_CONTINUE),
+        Decision::Kill => {
+            let _ = sys::kill(n.pid as i32, linux_raw_sys::general::SIGKILL as i32);
+            seccomp::send(fd, n.id, 0, -(Errno::PERM.raw_os_error()), 0)
+        }
+        Decision::Trap => {
+            let _ = sys::kill(n.pid as i32, linux_raw_sys::general::SIGSYS as i32);
+            seccomp::send(fd, n.id, 0, -(Errno::NOSYS.raw_os_error()), 0)
+        }
+    };
+    if handover {
+        log::debug(|l| describe(l, who, n, arch, d, paths));
+    } else if policy.log_decisions {
+        log::info(|l| describe(l, who, n, arch, d, paths));
+    }
+    match r {
+        Ok(()) => Served::Answered,
+        Err(Errno::NOENT) => Served::Gone,
+        Err(e) => Served::Failed(e),
+    }
+}
+
+/// `[svc] pid 42 mkdir "/tmp/x": allow`
+fn describe(l: &mut Line, who: &str, n: &Notif, arch: &Arch, d: Decision, paths: &[&[u8]]) {
+    l.s("[").s(who).s("] pid ").u(n.pid as u64).s(" ");
+    l.s(arch.name(n.nr as u32).unwrap_or("?"));
+    for p in paths {
+        l.s(" \"").esc(p).s("\"");
+    }
+    l.s(": ");
+    match d {
+        Decision::Return(v) => l.s("return ").i(v),
+        Decision::Errno(e) => match arch.errno_name(e) {
+            Some(name) => l.s("deny ").s(name),
+            None => l.s("deny errno ").u(e as u64),
+        },
+        Decision::Continue => l.s("allow"),
+        Decision::Kill => l.s("kill"),
+        Decision::Trap => l.s("trap"),
+    };
+}

@@ -1,0 +1,136 @@
+//! Paths of a target: read from its memory, made absolute against its cwd
+//! or dirfd, and normalised lexically (`.`, `..`, `//`).
+//!
+//! Lexical normalisation does not follow symlinks: that is why an allowed
+//! path is only a hint under `continue` (see the README's safety model).
+
+use crate::out::{Buf, Sink};
+use crate::sys::{self, Errno};
+
+pub const PATH_MAX: usize = 4096;
+const PAGE: u64 = 4096;
+
+pub type Path = Buf<PATH_MAX>;
+
+/// `AT_FDCWD` as the low 32 bits of a dirfd argument.
+const AT_FDCWD: i32 = -100;
+
+/// Read the NUL-terminated string at `addr` in `pid`'s memory into `out`.
+/// Reads page by page, so a string ending just before an unmapped page is
+/// still read whole.
+pub fn read_cstr(pid: i32, addr: u64, out: &mut Path) -> Result<(), Errno> {
+    out.clear();
+    let mut chunk = [0u8; PAGE as usize];
+    let mut at = addr;
+    while out.len() < PATH_MAX {
+        let room = (PAGE - at % PAGE).min((PATH_MAX - out.len()) as u64) as usize;
+        let n = sys::read_remote(pid, at, &mut chunk[..room])?;
+        if n == 0 {
+            return Err(Errno::FAULT);
+        }
+        if let Some(end) = chunk[..n].iter().position(|&b| b == 0) {
+            out.put(&chunk[..end]);
+            return Ok(());
+        }
+        out.put(&chunk[..n]);
+        at += n as u64;
+    }
+    Err(Errno::NAMETOOLONG)
+}
+
+/// Make `raw` absolute the way the target would see it: against its cwd,
+/// or the directory `dirfd` names, both read from `/proc/PID`.
+pub fn absolute(pid: i32, dirfd: Option<u64>, raw: &[u8], out: &mut Path) -> Result<(), Errno> {
+    out.clear();
+    if raw.first() != Some(&b'/') {
+        let mut link = Buf::<64>::new();
+        link.s("/proc/").u(pid as u64);
+        match dirfd.map(|d| d as i32) {
+            None | Some(AT_FDCWD) => link.s("/cwd"),
+            Some(fd) if fd >= 0 => link.s("/fd/").u(fd as u64),
+            Some(_) => return Err(Errno::BADF),
+        };
+        let mut base = [0u8; PATH_MAX];
+        let n = sys::readlink(link.as_bytes(), &mut base)?;
+        out.put(&base[..n]);
+        out.s("/");
+    }
+    out.put(raw);
+    if out.len() >= PATH_MAX {
+        return Err(Errno::NAMETOOLONG);
+    }
+    let mut tmp = [0u8; PATH_MAX];
+    let len = normalize(out.as_bytes(), &mut tmp);
+    out.clear();
+    out.put(&tmp[..len]);
+    Ok(())
+}
+
+/// Lexically normalise the absolute path `p` into `out`: no `.`, no `..`,
+/// no empty components; `..` at the root stays at the root. Returns the length.
+pub fn normalize(p: &[u8], out: &mut [u8]) -> usize {
+    let mut len = 0;
+    for comp in p.split(|&b| b == b'/') {
+        match comp {
+            b"" | b"." => {}
+            b".." => {
+                while len > 0 && out[len - 1] != b'/' {
+                    len -= 1;
+                }
+                len = len.saturating_sub(1);
+            }
+            c => {
+                if len + 1 + c.len() > out.len() {
+                    break;
+                }
+                out[len] = b'/';
+                out[len + 1..len + 1 + c.len()].copy_from_slice(c);
+                len += 1 + c.len();
+            }
+        }
+    }
+    if len == 0 {
+        out[0] = b'/';
+        len = 1;
+    }
+    len
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(s: &str) -> String {
+        let mut out = [0u8; 256];
+        let n = normalize(s.as_bytes(), &mut out);
+        String::from_utf8(out[..n].to_vec()).unwrap()
+    }
+
+    #[test]
+    fn normalises() {
+        assert_eq!(norm("/tmp/../etc/./passwd"), "/etc/passwd");
+        assert_eq!(norm("//tmp///a/"), "/tmp/a");
+        assert_eq!(norm("/../../x"), "/x");
+        assert_eq!(norm("/"), "/");
+        assert_eq!(norm("/a/b/.."), "/a");
+        assert_eq!(norm("/a/.."), "/");
+    }
+
+    #[test]
+    fn reads_own_memory_across_a_page() {
+        let me = std::process::id() as i32;
+        let s = b"/tmp/hello\0";
+        let mut p = Path::new();
+        read_cstr(me, s.as_ptr() as u64, &mut p).unwrap();
+        assert_eq!(p.as_bytes(), b"/tmp/hello");
+    }
+
+    #[test]
+    fn relative_paths_use_the_cwd() {
+        let me = std::process::id() as i32;
+        let mut p = Path::new();
+        absolute(me, None, b"x/../y", &mut p).unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(p.as_str(), format!("{}/y", cwd.display()).replace("//", "/"));
+    }
+}

@@ -1,0 +1,3 @@
+//! Services: starting them under their filters, and watching them.
+
+pub mod spawn;

@@ -1,0 +1,259 @@
+//! Starting a service: fork, set the child up, install its filter, and
+//! take the listener over without a single syscall of the child's between
+//! the filter and its `execve`.
+//!
+//! The hand-over (README, "Listener hand-over"): before installing, the
+//! child finds the lowest free fd number N (the number the kernel will give
+//! the listener) and writes it to a close-on-exec status pipe. It installs
+//! the filter and calls `execve`, which the filter always routes to vigil,
+//! so the child sleeps there with the listener open. vigil copies fd N out
+//! of it with `pidfd_getfd` and answers that `execve` with CONTINUE. The
+//! kernel closes the child's copy at exec (listeners are close-on-exec).
+//! No policy can deadlock this: the child makes no other syscall.
+
+use rustix::fd::{AsRawFd, OwnedFd};
+
+use crate::bpf::Insn;
+use crate::sys::exec::ExecBuf;
+use crate::sys::poll::{self, PollFd, POLLIN};
+use crate::sys::seccomp;
+use crate::sys::signal::{self, SigSet};
+use crate::sys::{self, proc, Errno};
+
+/// Where a standard fd of the service goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stdio<'a> {
+    /// Keep vigil's own.
+    Inherit,
+    Null,
+    /// Append to this file, created if missing.
+    File(&'a [u8]),
+}
+
+/// Everything needed to start one process.
+pub struct Spawn<'a> {
+    pub path: &'a [u8],
+    pub exec: &'a ExecBuf,
+    pub filter: Option<&'a [Insn]>,
+    /// Extra `seccomp` flags (`WAIT_KILLABLE_RECV` when probed).
+    pub filter_flags: u32,
+    pub stdio: [Stdio<'a>; 3],
+    pub cwd: Option<&'a [u8]>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub groups: Option<&'a [u32]>,
+    /// `(resource, soft, hard)`.
+    pub rlimits: &'a [(u32, u64, u64)],
+    /// Start a new session (and process group), as PID 1 does per service.
+    pub new_session: bool,
+}
+
+/// A started process.
+#[derive(Debug)]
+pub struct Child {
+    pub pid: i32,
+    /// vigil's copy of the child's listener, if it runs under a filter.
+    pub listener: Option<OwnedFd>,
+    /// Readable when the exec failed (a `Msg`), EOF once it succeeded.
+    pub status: OwnedFd,
+}
+
+/// Messages on the status pipe: (kind, value) as two little-endian u32.
+const MSG_LISTENER: u32 = 1;
+/// A setup step failed before exec; the value is the errno.
+pub const MSG_SETUP: u32 = 2;
+/// `execve` itself failed; the value is the errno.
+pub const MSG_EXEC: u32 = 3;
+
+/// Why a start failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpawnError {
+    /// fork or pipe failed in vigil.
+    Fork(Errno),
+    /// The child failed before installing its filter; the errno it saw.
+    Setup(Errno),
+    /// The listener never arrived (installing failed, or the child died).
+    Handover(Errno),
+}
+
+/// How long the hand-over may take before vigil gives up on the child.
+const HANDOVER_NS: u64 = 2_000_000_000;
+
+/// Start `s`. Returns once the child is running its filter with vigil
+/// holding the listener (or, without a filter, once it is forked).
+pub fn spawn(s: &Spawn) -> Result<Child, SpawnError> {
+    let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(SpawnError::Fork)?;
+    let pid = proc::fork().map_err(SpawnError::Fork)?;
+    if pid == 0 {
+        drop(r);
+        child(s, w.as_raw_fd());
+    }
+    drop(w);
+    let mut child = Child { pid, listener: None, status: r };
+    if s.filter.is_some() {
+        match handover(&child) {
+            Ok(l) => child.listener = Some(l),
+            Err(e) => {
+                let _ = sys::kill(pid, linux_raw_sys::general::SIGKILL as i32);
+                return Err(e);
+            }
+        }
+    }
+    Ok(child)
+}
+
+fn send_msg(w: i32, kind: u32, value: u32) {
+    let mut m = [0u8; 8];
+    m[..4].copy_from_slice(&kind.to_le_bytes());
+    m[4..].copy_from_slice(&value.to_le_bytes());
+    let _ = sys::write_all(w, &m);
+}
+
+/// Read one message from the status pipe: `None` at EOF.
+pub fn read_msg(fd: i32) -> Option<(u32, u32)> {
+    let mut m = [0u8; 8];
+    let mut got = 0;
+    while got < 8 {
+        match rustix::io::read(sys::borrow(fd), &mut m[got..]) {
+            Ok(0) => return None,
+            Ok(n) => got += n,
+            Err(Errno::INTR) => {}
+            Err(_) => return None,
+        }
+    }
+    Some((u32::from_le_bytes([m[0], m[1], m[2], m[3]]), u32::from_le_bytes([m[4], m[5], m[6], m[7]])))
+}
+
+/// The child's side: never returns.
+fn child(s: &Spawn, w: i32) -> ! {
+    let fail = |e: Errno| -> ! {
+        send_msg(w, MSG_SETUP, e.raw_os_error() as u32);
+        proc::exit(126)
+    };
+    let _ = signal::set_mask(SigSet::EMPTY);
+    if s.new_session {
+        let _ = rustix::process::setsid();
+    }
+    for (fd, io) in s.stdio.iter().enumerate() {
+        let opened = match io {
+            Stdio::Inherit => continue,
+            Stdio::Null => sys::open(b"/dev/null", rustix::fs::OFlags::RDWR),
+            Stdio::File(p) => sys::open(
+                p,
+                rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CREATE | rustix::fs::OFlags::APPEND,
+            ),
+        };
+        match opened {
+            Ok(f) => {
+                if proc::dup_to(f, fd as i32).is_err() {
+                    fail(Errno::BADF);
+                }
+                if f != fd as i32 {
+                    proc::close(f);
+                } else if proc::clear_cloexec(f).is_err() {
+                    fail(Errno::BADF);
+                }
+            }
+            Err(e) => fail(e),
+        }
+    }
+    for &(res, soft, hard) in s.rlimits {
+        if let Err(e) = proc::set_rlimit(res, soft, hard) {
+            fail(e);
+        }
+    }
+    if let Some(dir) = s.cwd {
+        if let Err(e) = sys::chdir(dir) {
+            fail(e);
+        }
+    }
+    if let Err(e) = proc::set_ids(s.uid, s.gid, s.groups) {
+        fail(e);
+    }
+    if let Some(prog) = s.filter {
+        if let Err(e) = proc::set_no_new_privs() {
+            fail(e);
+        }
+        // The listener will get the lowest free number: find it now, while
+        // syscalls are still free, and tell vigil.
+        let n = match proc::dup_lowest(w) {
+            Ok(n) => n,
+            Err(e) => fail(e),
+        };
+        proc::close(n);
+        send_msg(w, MSG_LISTENER, n as u32);
+        if let Err(e) = seccomp::set_filter(prog, seccomp::FLAG_NEW_LISTENER | s.filter_flags) {
+            fail(e);
+        }
+        // From here on: nothing but execve (notified, answered by vigil).
+    }
+    let e = s.exec.exec(s.path);
+    send_msg(w, MSG_EXEC, e.raw_os_error() as u32);
+    proc::exit(127)
+}
+
+/// vigil's side: learn N, then copy the listener out of the child.
+fn handover(c: &Child) -> Result<OwnedFd, SpawnError> {
+    let deadline = poll::now_ns() + HANDOVER_NS;
+    let status = c.status.as_raw_fd();
+    if !wait_readable(status, deadline) {
+        return Err(SpawnError::Handover(Errno::TIMEDOUT));
+    }
+    let n = match read_msg(status) {
+        Some((MSG_LISTENER, n)) => n,
+        Some((MSG_SETUP, e)) => return Err(SpawnError::Setup(Errno::from_raw_os_error(e as i32))),
+        _ => return Err(SpawnError::Handover(Errno::CHILD)),
+    };
+    let pid = rustix::process::Pid::from_raw(c.pid).ok_or(SpawnError::Handover(Errno::SRCH))?;
+    let pidfd = match rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) {
+        Ok(fd) => fd,
+        // The child is gone already: its last message says why.
+        Err(e) => {
+            return Err(match read_msg(status) {
+                Some((MSG_SETUP, e)) => SpawnError::Setup(Errno::from_raw_os_error(e as i32)),
+                _ => SpawnError::Handover(e),
+            })
+        }
+    };
+    loop {
+        match rustix::process::pidfd_getfd(&pidfd, n as i32, rustix::process::PidfdGetfdFlags::empty()) {
+            // A listener answers ID_VALID for an unknown id with ENOENT;
+            // anything else would be some other file at that number.
+            Ok(fd) if is_listener(fd.as_raw_fd()) => return Ok(fd),
+            Ok(_) | Err(Errno::BADF) => {}
+            Err(e) => return Err(SpawnError::Handover(e)),
+        }
+        // Not installed yet. A message now means the install failed; EOF
+        // means the child died.
+        let mut p = [PollFd { fd: status, events: POLLIN, revents: 0 }];
+        let _ = poll::poll(&mut p, Some(20_000));
+        if p[0].revents != 0 {
+            return Err(match read_msg(status) {
+                Some((MSG_SETUP, e)) => SpawnError::Setup(Errno::from_raw_os_error(e as i32)),
+                _ => SpawnError::Handover(Errno::CHILD),
+            });
+        }
+        if poll::now_ns() > deadline {
+            return Err(SpawnError::Handover(Errno::TIMEDOUT));
+        }
+    }
+}
+
+fn is_listener(fd: i32) -> bool {
+    seccomp::id_check(fd, 0) == Err(Errno::NOENT)
+}
+
+fn wait_readable(fd: i32, deadline: u64) -> bool {
+    loop {
+        let now = poll::now_ns();
+        if now >= deadline {
+            return false;
+        }
+        let mut p = [PollFd { fd, events: POLLIN, revents: 0 }];
+        if let Ok(n) = poll::poll(&mut p, Some(deadline - now)) {
+            if n > 0 {
+                return true;
+            }
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! `seccomp(2)` and the user-notification ioctls (seccomp_unotify(2)).
+
+use super::{nr, syscall, Result};
+use crate::bpf::Insn;
+use linux_raw_sys::ptrace as s;
+
+// The ioctl numbers are not in linux-raw-sys: _IOWR/_IOW('!', n, size),
+// the same generic encoding on x86_64 and aarch64.
+const NOTIF_RECV: u32 = 0xc050_2100;
+const NOTIF_SEND: u32 = 0xc018_2101;
+const NOTIF_ID_VALID: u32 = 0x4008_2102;
+const NOTIF_ADDFD: u32 = 0x4018_2103;
+const NOTIF_SET_FLAGS: u32 = 0x4008_2104;
+
+pub const FLAG_NEW_LISTENER: u32 = s::SECCOMP_FILTER_FLAG_NEW_LISTENER;
+pub const FLAG_WAIT_KILLABLE_RECV: u32 = s::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+pub const FLAG_TSYNC_ESRCH: u32 = s::SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+pub const USER_NOTIF_FLAG_CONTINUE: u32 = s::SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+pub const USER_NOTIF_FD_SYNC_WAKE_UP: u64 = s::SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP as u64;
+pub const ADDFD_FLAG_SEND: u32 = s::SECCOMP_ADDFD_FLAG_SEND;
+
+/// `struct seccomp_notif`, with `seccomp_data` inlined.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Notif {
+    pub id: u64,
+    pub pid: u32,
+    pub flags: u32,
+    pub nr: i32,
+    pub arch: u32,
+    pub ip: u64,
+    pub args: [u64; 6],
+}
+
+/// `struct seccomp_notif_resp`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+struct Resp {
+    id: u64,
+    val: i64,
+    error: i32,
+    flags: u32,
+}
+
+/// `struct seccomp_notif_addfd`.
+#[repr(C)]
+struct AddFd {
+    id: u64,
+    flags: u32,
+    srcfd: u32,
+    newfd: u32,
+    newfd_flags: u32,
+}
+
+/// `seccomp(SECCOMP_SET_MODE_FILTER, flags, prog)`: the listener fd when
+/// `flags` has `FLAG_NEW_LISTENER`, else 0.
+pub fn set_filter(prog: &[Insn], flags: u32) -> Result<i32> {
+    let fprog = s::sock_fprog { len: prog.len() as u16, filter: prog.as_ptr() as *mut s::sock_filter };
+    // SAFETY: fprog points to prog.len() valid sock_filter-shaped Insns,
+    // which the kernel copies before returning.
+    unsafe {
+        syscall(nr::__NR_seccomp, [
+            s::SECCOMP_SET_MODE_FILTER as usize,
+            flags as usize,
+            &fprog as *const _ as usize,
+            0,
+            0,
+            0,
+        ])
+        .map(|fd| fd as i32)
+    }
+}
+
+/// `seccomp(SECCOMP_GET_NOTIF_SIZES)`: (notif, resp, data) sizes.
+pub fn notif_sizes() -> Result<(u16, u16, u16)> {
+    let mut sz = [0u16; 3];
+    // SAFETY: sz is a writable struct seccomp_notif_sizes.
+    unsafe {
+        syscall(nr::__NR_seccomp, [s::SECCOMP_GET_NOTIF_SIZES as usize, 0, sz.as_mut_ptr() as usize, 0, 0, 0])?;
+    }
+    Ok((sz[0], sz[1], sz[2]))
+}
+
+/// `seccomp(SECCOMP_GET_ACTION_AVAIL)`: does the kernel know this action?
+pub fn action_avail(action: u32) -> bool {
+    // SAFETY: a readable u32.
+    unsafe {
+        syscall(nr::__NR_seccomp, [s::SECCOMP_GET_ACTION_AVAIL as usize, 0, &action as *const u32 as usize, 0, 0, 0])
+            .is_ok()
+    }
+}
+
+fn ioctl(fd: i32, req: u32, arg: usize) -> Result<usize> {
+    // SAFETY: every caller passes a pointer to the struct `req` names.
+    unsafe { syscall(nr::__NR_ioctl, [fd as usize, req as usize, arg, 0, 0, 0]) }
+}
+
+/// `SECCOMP_IOCTL_NOTIF_RECV`. The buffer is zeroed first, as the kernel
+/// requires.
+pub fn recv(fd: i32, n: &mut Notif) -> Result<()> {
+    *n = Notif::default();
+    ioctl(fd, NOTIF_RECV, n as *mut Notif as usize).map(drop)
+}
+
+/// `SECCOMP_IOCTL_NOTIF_SEND`.
+pub fn send(fd: i32, id: u64, val: i64, error: i32, flags: u32) -> Result<()> {
+    let r = Resp { id, val, error, flags };
+    ioctl(fd, NOTIF_SEND, &r as *const Resp as usize).map(drop)
+}
+
+/// `SECCOMP_IOCTL_NOTIF_ID_VALID`: is the notification still pending?
+pub fn id_valid(fd: i32, id: u64) -> bool {
+    id_check(fd, id).is_ok()
+}
+
+/// `SECCOMP_IOCTL_NOTIF_ID_VALID` with its error: ENOENT means "a listener,
+/// but no such pending id"; ENOTTY means "not a listener".
+pub fn id_check(fd: i32, id: u64) -> Result<()> {
+    ioctl(fd, NOTIF_ID_VALID, &id as *const u64 as usize).map(drop)
+}
+
+/// `SECCOMP_IOCTL_NOTIF_ADDFD`: install `src` in the target; with
+/// `ADDFD_FLAG_SEND` this also answers the notification with the new fd.
+pub fn addfd(fd: i32, id: u64, src: i32, newfd_flags: u32, flags: u32) -> Result<i32> {
+    let a = AddFd { id, flags, srcfd: src as u32, newfd: 0, newfd_flags };
+    ioctl(fd, NOTIF_ADDFD, &a as *const AddFd as usize).map(|v| v as i32)
+}
+
+/// `SECCOMP_IOCTL_NOTIF_SET_FLAGS` (6.6+).
+pub fn set_flags(fd: i32, flags: u64) -> Result<()> {
+    ioctl(fd, NOTIF_SET_FLAGS, flags as usize).map(drop)
+}

@@ -1,0 +1,81 @@
+//! Signals as file descriptor events: a blocked mask and a `signalfd`.
+
+use super::{nr, syscall, Result};
+
+/// A kernel signal set (64 signals on both arches).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SigSet(pub u64);
+
+impl SigSet {
+    pub const EMPTY: SigSet = SigSet(0);
+
+    pub fn of(signals: &[i32]) -> SigSet {
+        SigSet(signals.iter().fold(0, |m, &s| m | 1 << (s - 1)))
+    }
+
+    pub fn has(self, sig: i32) -> bool {
+        (1..=64).contains(&sig) && self.0 & (1 << (sig - 1)) != 0
+    }
+}
+
+/// `rt_sigprocmask(SIG_SETMASK)`: block exactly `set`.
+pub fn set_mask(set: SigSet) -> Result<()> {
+    // SAFETY: set is a valid 8-byte sigset; no old set is requested.
+    unsafe {
+        syscall(nr::__NR_rt_sigprocmask, [
+            linux_raw_sys::general::SIG_SETMASK as usize,
+            &set.0 as *const u64 as usize,
+            0,
+            8,
+            0,
+            0,
+        ])
+        .map(drop)
+    }
+}
+
+/// `signalfd4(2)`: a new non-blocking, close-on-exec fd for `set`.
+pub fn signalfd(set: SigSet) -> Result<i32> {
+    // SFD_CLOEXEC | SFD_NONBLOCK: O_CLOEXEC and O_NONBLOCK.
+    let flags = linux_raw_sys::general::O_CLOEXEC | linux_raw_sys::general::O_NONBLOCK;
+    // SAFETY: set is a valid 8-byte sigset.
+    unsafe {
+        syscall(nr::__NR_signalfd4, [usize::MAX, &set.0 as *const u64 as usize, 8, flags as usize, 0, 0])
+            .map(|fd| fd as i32)
+    }
+}
+
+/// One signal read from a signalfd.
+#[derive(Clone, Copy, Debug)]
+pub struct SigInfo {
+    pub signo: i32,
+    /// The sender's pid (for SIGCHLD, the child's).
+    pub pid: u32,
+}
+
+/// `read(2)` of one `signalfd_siginfo`; `None` when none is pending.
+pub fn read_signal(fd: i32) -> Result<Option<SigInfo>> {
+    let mut raw = [0u32; 32];
+    // SAFETY: raw is 128 writable bytes, the size of signalfd_siginfo.
+    match unsafe { syscall(nr::__NR_read, [fd as usize, raw.as_mut_ptr() as usize, 128, 0, 0, 0]) } {
+        Ok(128) => Ok(Some(SigInfo { signo: raw[0] as i32, pid: raw[3] })),
+        Ok(_) => Ok(None),
+        Err(super::Errno::AGAIN) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// `rt_sigaction(2)`: restore the default disposition of `sig`.
+pub fn set_default(sig: i32) -> Result<()> {
+    // struct kernel_sigaction: handler, flags, restorer, mask.
+    let act = [0usize; 4];
+    // SAFETY: act is a valid kernel sigaction with SIG_DFL.
+    unsafe { syscall(nr::__NR_rt_sigaction, [sig as usize, act.as_ptr() as usize, 0, 8, 0, 0]).map(drop) }
+}
+
+/// `rt_sigaction(2)`: ignore `sig`.
+pub fn ignore(sig: i32) -> Result<()> {
+    let act = [1usize, 0, 0, 0]; // SIG_IGN
+    // SAFETY: act is a valid kernel sigaction with SIG_IGN.
+    unsafe { syscall(nr::__NR_rt_sigaction, [sig as usize, act.as_ptr() as usize, 0, 8, 0, 0]).map(drop) }
+}
