@@ -13,3 +13,9 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
     });
     vigil::sys::proc::exit(101)
 }
+
+/// The host (glibc target) libcore is built to unwind and names this
+/// symbol; vigil aborts on panic, so it is never called.
+#[cfg(target_env = "gnu")]
+#[no_mangle]
+extern "C" fn rust_eh_personality() {}
