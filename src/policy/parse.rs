@@ -1558,27 +1558,104 @@ execve: notify paths {
             state ^= state << 17;
             state
         };
-        let mut text = std::string::String::new();
+        const LINES: &[&str] = &[
+            "read: allow",
+            "write, @basic-io: errno EPERM if arg0 == 1 && arg1 & 0x3 == 2 || arg2 >= 7",
+            "open, openat: notify paths {",
+            "allow /tmp",
+            "deny /etc errno ENOENT",
+            "otherwise errno EACCES",
+            "}",
+            "default kill",
+            "default notify return -1",
+            "close: notify continue if arg0 > 2 else log",
+            "@system-service: allow",
+            "decision-log off",
+        ];
+        let mut lines = std::vec::Vec::new();
         for _ in 0..20_000 {
-            let n = rand() % 12;
-            for _ in 0..n {
-                text += SOUP[(rand() % SOUP.len() as u64) as usize];
-                if rand() % 4 != 0 {
-                    text.push(' ');
+            let mut line = std::string::String::new();
+            if rand() % 2 == 0 {
+                line += LINES[(rand() % LINES.len() as u64) as usize];
+            } else {
+                for _ in 0..rand() % 12 {
+                    line += SOUP[(rand() % SOUP.len() as u64) as usize];
+                    if rand() % 4 != 0 {
+                        line.push(' ');
+                    }
                 }
             }
             if rand() % 50 == 0 {
-                text += &"y".repeat(MAX_LINE);
+                line += &"y".repeat(MAX_LINE);
             }
-            text.push('\n');
+            lines.push(line);
         }
+        let mut oks = 0;
         for arch in [&X86_64, &AARCH64] {
-            let _ = parse(&text, arch);
-            for chunk in text.as_bytes().chunks(997) {
-                if let Ok(s) = core::str::from_utf8(chunk) {
-                    let _ = parse(s, arch);
+            let all = lines.join("\n");
+            let _ = parse(&all, arch);
+            let mut i = 0;
+            while i < lines.len() {
+                let n = 1 + (rand() % 5) as usize;
+                let text = lines[i..(i + n).min(lines.len())].join("\n");
+                i += n;
+                let result = parse(&text, arch);
+                match result {
+                    Ok(p) => {
+                        oks += 1;
+                        check_invariants(&p);
+                    }
+                    Err(e) => {
+                        for e in &e.list {
+                            assert!(e.line >= 1 && e.line as usize <= n + 1, "{e:?} in {text:?}");
+                            assert!(
+                                e.col >= 1 && e.col as usize <= MAX_LINE + 1,
+                                "{e:?} in {text:?}"
+                            );
+                        }
+                    }
                 }
             }
+        }
+        assert!(oks > 100, "{oks}");
+    }
+
+    /// Whatever parses must be safe for the compiler and the monitor to index.
+    fn check_invariants(p: &Policy) {
+        assert!(p.rules.windows(2).all(|w| w[0].nr < w[1].nr));
+        let check_action = |a: Action| match a {
+            Action::Notify(i) => match p.replies[i as usize] {
+                Reply::Paths {
+                    start,
+                    len,
+                    otherwise,
+                } => {
+                    assert!((start + len) as usize <= p.paths.len());
+                    assert!((1..=MAX_ERRNO).contains(&otherwise));
+                }
+                Reply::Errno(e) => assert!((1..=MAX_ERRNO).contains(&e)),
+                _ => {}
+            },
+            Action::Errno(e) => assert!((1..=MAX_ERRNO).contains(&e)),
+            _ => {}
+        };
+        check_action(p.default);
+        for r in &p.rules {
+            check_action(r.action);
+            check_action(r.otherwise);
+            if let Some(c) = r.cond {
+                assert!(c.len > 0);
+                for clause in &p.clauses[c.range()] {
+                    assert!(clause.len > 0);
+                    for cmp in &p.cmps[clause.range()] {
+                        assert!(cmp.arg < 6);
+                    }
+                }
+            }
+        }
+        for path in &p.paths {
+            assert!(path.prefix.starts_with('/'));
+            assert_ne!(path.deny, Some(0));
         }
     }
 }
