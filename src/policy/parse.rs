@@ -613,6 +613,10 @@ impl<'a> Parser<'a, '_> {
                     "continue" => Reply::Continue,
                     "paths" if paths_ok => {
                         let b = lx.next();
+                        if b.s == "if" {
+                            let what = "`{` (a paths block takes no condition)";
+                            return Err(self.error(b, ErrorKind::Expected(what)));
+                        }
                         if b.s != "{" {
                             return Err(self.error(b, ErrorKind::Expected("`{`")));
                         }
@@ -1179,6 +1183,10 @@ mod tests {
             errors("default notify paths {\n}\nread: allow", &X86_64)[..],
             [(1, 16, K::Expected(_))]
         ));
+        assert_eq!(
+            rendered("open: notify paths if arg0 == 1 {\n allow /x\n}\n", &X86_64),
+            "policy.txt:1:20: error: expected `{` (a paths block takes no condition), found `if`\n"
+        );
         assert_eq!(
             errors("open: notify paths { allow /x }", &X86_64),
             [(1, 22, K::TrailingInput)]
