@@ -40,6 +40,8 @@ pub enum ErrorKind {
     RelativePrefix,
     /// A fixed-size table of the policy is full; `token` names it.
     TooMany(&'static str),
+    /// A second `otherwise` in one paths block; `other_line` is the first.
+    DuplicateOtherwise,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,7 +94,13 @@ impl Error<'_> {
         match self.kind {
             ErrorKind::LineTooLong => out.s("line too long (the limit is ").u(crate::policy::parse::MAX_LINE as u64).s(" bytes)"),
             ErrorKind::UnknownSyscall => out.s("unknown syscall `").s(t).s("`"),
-            ErrorKind::SyscallNotOnArch => out.s("syscall `").s(t).s("` does not exist on this architecture"),
+            ErrorKind::SyscallNotOnArch => {
+                out.s("syscall `").s(t).s("` does not exist on this architecture");
+                match crate::policy::groups::replacement(t) {
+                    Some(new) => out.s(" (use ").s(new).s(")"),
+                    None => out,
+                }
+            }
             ErrorKind::UnknownGroup => out.s("unknown syscall group `").s(t).s("`"),
             ErrorKind::UnknownErrno => out.s("unknown errno `").s(t).s("` (a name like EPERM, or 1..4095)"),
             ErrorKind::BadNumber => out.s("bad number `").s(t).s("`"),
@@ -109,6 +117,7 @@ impl Error<'_> {
             ErrorKind::NoPathArgument => out.s("`").s(t).s("` takes no path argument; a paths block needs one"),
             ErrorKind::RelativePrefix => out.s("path prefix `").s(t).s("` must be absolute"),
             ErrorKind::TooMany(what) => out.s("too many ").s(what).s(" for vigil's fixed tables"),
+            ErrorKind::DuplicateOtherwise => out.s("second `otherwise` in this block (the first is at line ").u(self.other_line as u64).s(")"),
         };
     }
 }

@@ -1,14 +1,1669 @@
-//! The line-based policy parser. (Stub: being written.)
+//! The line-based policy parser.
+//!
+//! ```text
+//! line      := directive? comment?          (one directive per line)
+//! directive := "default" ACTION
+//!            | "decision-log" ("on" | "off")
+//!            | SYSCALLS ":" ACTION ["if" COND ["else" ACTION]]
+//!            | SYSCALLS ":" "notify" "paths" "{"   (then block lines, then "}")
+//! block     := "allow" PREFIX | "deny" PREFIX ["errno" E] | "otherwise" "errno" E
+//! SYSCALLS  := NAME ("," NAME)*              NAME := syscall | "@"group
+//! ACTION    := "allow" | "kill" | "log" | "trap" | "errno" E | "notify" REPLY
+//! REPLY     := "return" NUMBER | "errno" E | "continue"
+//! COND      := CLAUSE ("||" CLAUSE)*         CLAUSE := CMP ("&&" CMP)*
+//! CMP       := ARG OP NUMBER | ARG "&" NUMBER "==" NUMBER
+//! ARG       := "arg0" .. "arg5"              OP := == != < <= > >=
+//! NUMBER    := decimal | "-"decimal | "0x"hex | "0o"octal
+//! E         := errno name (EPERM, ...) | 1..4095
+//! ```
+//!
+//! `#` starts a comment where a token would start. Every error is collected
+//! with its line and column; the parser goes on with the next line.
 
-use super::{Errors, Policy};
+use heapless::Vec;
+
+use super::groups;
+use super::{
+    Action, Cmp, Error, ErrorKind, Errors, Op, PathRule, Policy, Reply, Rule, Span, MAX_ERRNO,
+    MAX_RULES,
+};
 use crate::arch::Arch;
 
 /// Longest line the parser accepts, in bytes.
 pub const MAX_LINE: usize = 256;
 
+/// A paths block's errno when it has no `otherwise` line (`EACCES`).
+const DEFAULT_PATHS_ERRNO: u16 = 13;
+
+/// Most names (syscalls and groups) one line can list.
+const MAX_NAMES: usize = MAX_LINE / 2 + 1;
+
 /// Parse `text` for `arch`. On failure, every error found (up to
 /// `MAX_ERRORS`), each with its line and column.
+// `Errors` is large, but there is no heap to box it on, and the `Ok`
+// side (a whole `Policy`) is larger still.
+#[allow(clippy::result_large_err)]
 pub fn parse<'a>(text: &'a str, arch: &Arch) -> Result<Policy<'a>, Errors<'a>> {
-    let _ = (text, arch);
-    Ok(Policy::new())
+    let mut p = Parser {
+        arch,
+        policy: Policy::new(),
+        errors: Errors::default(),
+        entries: Vec::new(),
+        line: 0,
+        default_line: 0,
+        block: None,
+    };
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (line, next) = match rest.find('\n') {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, ""),
+        };
+        rest = next;
+        p.line = p.line.saturating_add(1);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.len() > MAX_LINE {
+            p.errors.push(Error {
+                line: p.line,
+                col: MAX_LINE as u32 + 1,
+                kind: ErrorKind::LineTooLong,
+                token: "",
+                other_line: 0,
+            });
+            continue;
+        }
+        p.one_line(line);
+    }
+    if let Some(b) = p.block.take() {
+        // The position just past the text.
+        let line = if text.is_empty() || text.ends_with('\n') {
+            p.line.saturating_add(1)
+        } else {
+            p.line
+        };
+        p.errors.push(Error {
+            line,
+            col: 1,
+            kind: ErrorKind::UnclosedBlock,
+            token: "",
+            other_line: b.line,
+        });
+    }
+    p.finish()
+}
+
+/// A token: `s` is empty at the end of the line (or at a comment).
+#[derive(Clone, Copy, Debug)]
+struct Tok<'a> {
+    s: &'a str,
+    /// 1-based byte column.
+    col: u32,
+}
+
+impl Tok<'_> {
+    fn is_word(&self) -> bool {
+        self.s.bytes().next().is_some_and(|b| !is_punct(b))
+    }
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c')
+}
+
+fn is_punct(b: u8) -> bool {
+    matches!(
+        b,
+        b',' | b':' | b'{' | b'}' | b'&' | b'|' | b'=' | b'!' | b'<' | b'>'
+    )
+}
+
+/// Splits a line into words and punctuation (`, : { } && || & == != < <= > >=`).
+/// In `words` mode (paths blocks) only whitespace separates tokens.
+#[derive(Clone, Copy)]
+struct Lexer<'a> {
+    line: &'a str,
+    pos: usize,
+    words: bool,
+}
+
+impl<'a> Lexer<'a> {
+    fn new(line: &'a str, words: bool) -> Self {
+        Lexer {
+            line,
+            pos: 0,
+            words,
+        }
+    }
+
+    fn next(&mut self) -> Tok<'a> {
+        let b = self.line.as_bytes();
+        let len = b.len();
+        while self.pos < len && is_space(b[self.pos]) {
+            self.pos += 1;
+        }
+        if self.pos >= len || b[self.pos] == b'#' {
+            self.pos = len;
+            return Tok {
+                s: "",
+                col: len as u32 + 1,
+            };
+        }
+        let start = self.pos;
+        if !self.words && is_punct(b[start]) {
+            let two = b.get(start..start + 2);
+            let double = matches!(two, Some(b"&&" | b"||" | b"==" | b"!=" | b"<=" | b">="));
+            self.pos += if double { 2 } else { 1 };
+        } else {
+            while self.pos < len && !is_space(b[self.pos]) && (self.words || !is_punct(b[self.pos]))
+            {
+                self.pos += 1;
+            }
+        }
+        // Token edges are ASCII bytes or the line's ends: char boundaries.
+        Tok {
+            s: self.line.get(start..self.pos).unwrap_or(""),
+            col: start as u32 + 1,
+        }
+    }
+
+    fn peek(&self) -> Tok<'a> {
+        let mut copy = *self;
+        copy.next()
+    }
+}
+
+/// A rule as the parser keeps it until the end.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    rule: Rule,
+    /// Named explicitly (not only through a group).
+    explicit: bool,
+    /// No `else`: `rule.otherwise` is the policy default, known at the end.
+    else_default: bool,
+}
+
+impl Entry {
+    fn same_rule(&self, other: &Entry) -> bool {
+        let (a, b) = (&self.rule, &other.rule);
+        a.action == b.action
+            && a.cond == b.cond
+            && (a.cond.is_none()
+                || (self.else_default == other.else_default
+                    && (self.else_default || a.otherwise == b.otherwise)))
+    }
+}
+
+/// An open `{ ... }` paths block.
+#[derive(Clone, Copy, Debug)]
+struct Block {
+    /// The line of the `{`.
+    line: u32,
+    /// The `Reply::Paths` being filled; `None` when the opening line was
+    /// wrong (the block's lines are still checked, then dropped).
+    reply: Option<usize>,
+    /// Where the block's rules start in `Policy::paths`.
+    start: usize,
+    otherwise: u16,
+    otherwise_line: u32,
+}
+
+/// An action as written: a paths block is only known to be one so far.
+enum Act {
+    Plain(Action),
+    Paths,
+}
+
+type Res<'a, T> = Result<T, Error<'a>>;
+
+struct Parser<'a, 'r> {
+    arch: &'r Arch,
+    policy: Policy<'a>,
+    errors: Errors<'a>,
+    /// Sorted by `nr`.
+    entries: Vec<Entry, MAX_RULES>,
+    /// The current line (1-based).
+    line: u32,
+    /// The line of `default`, or 0.
+    default_line: u32,
+    block: Option<Block>,
+}
+
+impl<'a> Parser<'a, '_> {
+    fn error(&self, tok: Tok<'a>, kind: ErrorKind) -> Error<'a> {
+        Error {
+            line: self.line,
+            col: tok.col,
+            kind,
+            token: tok.s,
+            other_line: 0,
+        }
+    }
+
+    fn push(&mut self, tok: Tok<'a>, kind: ErrorKind, other_line: u32) {
+        let e = Error {
+            other_line,
+            ..self.error(tok, kind)
+        };
+        self.errors.push(e);
+    }
+
+    fn one_line(&mut self, line: &'a str) {
+        let marks = (
+            self.policy.clauses.len(),
+            self.policy.cmps.len(),
+            self.policy.replies.len(),
+        );
+        let result = if self.block.is_some() {
+            self.block_line(line)
+        } else {
+            self.directive(line)
+        };
+        if let Err(e) = result {
+            self.errors.push(e);
+            if self.block.is_none() {
+                // Drop what the failed line added to the pools.
+                self.policy.clauses.truncate(marks.0);
+                self.policy.cmps.truncate(marks.1);
+                self.policy.replies.truncate(marks.2);
+                if ends_with_brace(line) {
+                    // Skip the block's lines rather than misread them.
+                    self.block = Some(Block {
+                        line: self.line,
+                        reply: None,
+                        start: 0,
+                        otherwise: DEFAULT_PATHS_ERRNO,
+                        otherwise_line: 0,
+                    });
+                }
+            }
+        }
+    }
+
+    fn directive(&mut self, line: &'a str) -> Res<'a, ()> {
+        let mut lx = Lexer::new(line, false);
+        let first = lx.next();
+        match first.s {
+            "" => Ok(()),
+            "}" => Err(self.error(first, ErrorKind::StrayClose)),
+            "default" => {
+                let action = self.plain_action(&mut lx)?;
+                self.end(&mut lx)?;
+                if self.default_line != 0 {
+                    return Err(Error {
+                        other_line: self.default_line,
+                        ..self.error(first, ErrorKind::DuplicateDefault)
+                    });
+                }
+                self.default_line = self.line;
+                self.policy.default = action;
+                Ok(())
+            }
+            "decision-log" => {
+                let t = lx.next();
+                self.policy.log_decisions = match t.s {
+                    "on" => true,
+                    "off" => false,
+                    _ => return Err(self.error(t, ErrorKind::Expected("`on` or `off`"))),
+                };
+                self.end(&mut lx)
+            }
+            _ => self.rule(first, lx),
+        }
+    }
+
+    /// `SYSCALLS: ACTION ...`, starting at its first name.
+    fn rule(&mut self, first: Tok<'a>, mut lx: Lexer<'a>) -> Res<'a, ()> {
+        let mut names: Vec<Tok<'a>, MAX_NAMES> = Vec::new();
+        let mut t = first;
+        loop {
+            if !t.is_word() {
+                return Err(self.error(t, ErrorKind::Expected("a syscall name or @group")));
+            }
+            if names.push(t).is_err() {
+                return Err(self.error(t, ErrorKind::TooMany("names on one line")));
+            }
+            let sep = lx.next();
+            match sep.s {
+                "," => t = lx.next(),
+                ":" => break,
+                _ => return Err(self.error(sep, ErrorKind::Expected("`,` or `:`"))),
+            }
+        }
+        for &name in &names {
+            self.check_name(name);
+        }
+        match self.action(&mut lx, true)? {
+            Act::Paths => {
+                self.end(&mut lx)?;
+                self.open_paths(&names)
+            }
+            Act::Plain(action) => {
+                let mut cond = None;
+                let mut otherwise = None;
+                let mut t = lx.next();
+                if t.s == "if" {
+                    cond = Some(self.cond(&mut lx)?);
+                    t = lx.next();
+                    if t.s == "else" {
+                        otherwise = Some(self.plain_action(&mut lx)?);
+                        t = lx.next();
+                    }
+                }
+                if !t.s.is_empty() {
+                    return Err(self.error(t, ErrorKind::TrailingInput));
+                }
+                let proto = Entry {
+                    rule: Rule {
+                        nr: 0,
+                        action,
+                        cond,
+                        otherwise: otherwise.unwrap_or(Action::Kill),
+                        line: self.line,
+                        col: 0,
+                    },
+                    explicit: false,
+                    else_default: otherwise.is_none(),
+                };
+                self.apply(&names, proto);
+                Ok(())
+            }
+        }
+    }
+
+    /// Report a name that does not resolve.
+    fn check_name(&mut self, name: Tok<'a>) {
+        if let Some(g) = name.s.strip_prefix('@') {
+            if groups::group(g).is_none() {
+                self.push(name, ErrorKind::UnknownGroup, 0);
+            }
+        } else if self.arch.nr(name.s).is_none() {
+            let kind = if groups::is_legacy_x86_only(name.s) {
+                ErrorKind::SyscallNotOnArch
+            } else {
+                ErrorKind::UnknownSyscall
+            };
+            self.push(name, kind, 0);
+        }
+    }
+
+    /// Give every syscall `names` reach the rule `proto`.
+    fn apply(&mut self, names: &[Tok<'a>], proto: Entry) {
+        for &name in names {
+            if let Some(g) = name.s.strip_prefix('@') {
+                for &member in groups::group(g).unwrap_or(&[]) {
+                    if let Some(nr) = self.arch.nr(member) {
+                        self.put(
+                            nr,
+                            Tok {
+                                s: member,
+                                col: name.col,
+                            },
+                            false,
+                            proto,
+                        );
+                    }
+                }
+            } else if let Some(nr) = self.arch.nr(name.s) {
+                self.put(nr, name, true, proto);
+            }
+        }
+    }
+
+    fn put(&mut self, nr: u32, name: Tok<'a>, explicit: bool, proto: Entry) {
+        let mut new = proto;
+        new.rule.nr = nr;
+        new.rule.col = name.col;
+        new.explicit = explicit;
+        match self.entries.binary_search_by_key(&nr, |e| e.rule.nr) {
+            Ok(i) => {
+                let old = self.entries[i];
+                if old.explicit && !explicit {
+                    // An explicit rule beats a group's.
+                } else if explicit && !old.explicit {
+                    self.entries[i] = new;
+                } else if !old.same_rule(&new) {
+                    self.push(name, ErrorKind::Conflict, old.rule.line);
+                }
+            }
+            Err(i) => {
+                if self.entries.insert(i, new).is_err() {
+                    self.push(name, ErrorKind::TooMany("rules"), 0);
+                }
+            }
+        }
+    }
+
+    /// `SYSCALLS: notify paths {`, the line checked: open the block.
+    fn open_paths(&mut self, names: &[Tok<'a>]) -> Res<'a, ()> {
+        for &name in names {
+            if let Some(g) = name.s.strip_prefix('@') {
+                let members = groups::group(g).unwrap_or(&[]);
+                let bad = members
+                    .iter()
+                    .find(|m| self.arch.nr(m).is_some() && groups::path_args(m).is_empty());
+                if let Some(&m) = bad {
+                    self.push(
+                        Tok {
+                            s: m,
+                            col: name.col,
+                        },
+                        ErrorKind::NoPathArgument,
+                        0,
+                    );
+                }
+            } else if self.arch.nr(name.s).is_some() && groups::path_args(name.s).is_empty() {
+                self.push(name, ErrorKind::NoPathArgument, 0);
+            }
+        }
+        let start = self.policy.paths.len();
+        let reply = Reply::Paths {
+            start: start as u16,
+            len: 0,
+            otherwise: DEFAULT_PATHS_ERRNO,
+        };
+        let index = self.policy.replies.len();
+        let brace = Tok { s: "{", col: 0 };
+        if self.policy.replies.push(reply).is_err() {
+            let t = names.first().copied().unwrap_or(brace);
+            return Err(self.error(t, ErrorKind::TooMany("notify replies")));
+        }
+        self.block = Some(Block {
+            line: self.line,
+            reply: Some(index),
+            start,
+            otherwise: DEFAULT_PATHS_ERRNO,
+            otherwise_line: 0,
+        });
+        let proto = Entry {
+            rule: Rule {
+                nr: 0,
+                action: Action::Notify(index as u16),
+                cond: None,
+                otherwise: Action::Kill,
+                line: self.line,
+                col: 0,
+            },
+            explicit: false,
+            else_default: true,
+        };
+        self.apply(names, proto);
+        Ok(())
+    }
+
+    /// A line inside a paths block.
+    fn block_line(&mut self, line: &'a str) -> Res<'a, ()> {
+        let mut lx = Lexer::new(line, true);
+        let t = lx.next();
+        match t.s {
+            "" => Ok(()),
+            "}" => {
+                self.close_block();
+                self.end(&mut lx)
+            }
+            "allow" | "deny" => {
+                let prefix = lx.next();
+                if prefix.s.is_empty() {
+                    return Err(self.error(prefix, ErrorKind::Expected("a path prefix")));
+                }
+                if !prefix.s.starts_with('/') {
+                    return Err(self.error(prefix, ErrorKind::RelativePrefix));
+                }
+                let deny = if t.s == "allow" {
+                    None
+                } else {
+                    let e = lx.next();
+                    match e.s {
+                        // The block's `otherwise`, filled in at the `}`.
+                        "" => Some(0),
+                        "errno" => Some(self.errno(lx.next())?),
+                        _ => return Err(self.error(e, ErrorKind::TrailingInput)),
+                    }
+                };
+                self.end(&mut lx)?;
+                let rule = PathRule {
+                    prefix: prefix.s,
+                    deny,
+                };
+                if self.block.is_some_and(|b| b.reply.is_some())
+                    && self.policy.paths.push(rule).is_err()
+                {
+                    return Err(self.error(t, ErrorKind::TooMany("path rules")));
+                }
+                Ok(())
+            }
+            "otherwise" => {
+                let e = lx.next();
+                if e.s != "errno" {
+                    return Err(self.error(e, ErrorKind::Expected("`errno`")));
+                }
+                let errno = self.errno(lx.next())?;
+                self.end(&mut lx)?;
+                let here = self.line;
+                let Some(b) = self.block.as_mut() else {
+                    return Ok(());
+                };
+                if b.otherwise_line != 0 {
+                    let first = b.otherwise_line;
+                    return Err(Error {
+                        other_line: first,
+                        ..self.error(t, ErrorKind::DuplicateOtherwise)
+                    });
+                }
+                b.otherwise = errno;
+                b.otherwise_line = here;
+                Ok(())
+            }
+            _ => Err(self.error(
+                t,
+                ErrorKind::Expected("`allow PREFIX`, `deny PREFIX`, `otherwise errno E` or `}`"),
+            )),
+        }
+    }
+
+    fn close_block(&mut self) {
+        let Some(b) = self.block.take() else { return };
+        let Some(index) = b.reply else { return };
+        let end = self.policy.paths.len();
+        for rule in self.policy.paths.get_mut(b.start..end).unwrap_or(&mut []) {
+            if rule.deny == Some(0) {
+                rule.deny = Some(b.otherwise);
+            }
+        }
+        if let Some(r) = self.policy.replies.get_mut(index) {
+            *r = Reply::Paths {
+                start: b.start as u16,
+                len: (end - b.start) as u16,
+                otherwise: b.otherwise,
+            };
+        }
+    }
+
+    /// Anything left on the line is an error.
+    fn end(&self, lx: &mut Lexer<'a>) -> Res<'a, ()> {
+        let t = lx.next();
+        if t.s.is_empty() {
+            Ok(())
+        } else {
+            Err(self.error(t, ErrorKind::TrailingInput))
+        }
+    }
+
+    /// An action that is not a paths block.
+    fn plain_action(&mut self, lx: &mut Lexer<'a>) -> Res<'a, Action> {
+        match self.action(lx, false)? {
+            Act::Plain(a) => Ok(a),
+            // `action` refuses paths when not allowed; never reached.
+            Act::Paths => Ok(Action::Kill),
+        }
+    }
+
+    fn action(&mut self, lx: &mut Lexer<'a>, paths_ok: bool) -> Res<'a, Act> {
+        let t = lx.next();
+        let action = match t.s {
+            "allow" => Action::Allow,
+            "kill" => Action::Kill,
+            "log" => Action::Log,
+            "trap" => Action::Trap,
+            "errno" => Action::Errno(self.errno(lx.next())?),
+            "notify" => {
+                let r = lx.next();
+                let reply = match r.s {
+                    "return" => Reply::Return(self.return_value(lx.next())?),
+                    "errno" => Reply::Errno(self.errno(lx.next())?),
+                    "continue" => Reply::Continue,
+                    "paths" if paths_ok => {
+                        let b = lx.next();
+                        if b.s == "if" {
+                            let what = "`{` (a paths block takes no condition)";
+                            return Err(self.error(b, ErrorKind::Expected(what)));
+                        }
+                        if b.s != "{" {
+                            return Err(self.error(b, ErrorKind::Expected("`{`")));
+                        }
+                        return Ok(Act::Paths);
+                    }
+                    "paths" => {
+                        return Err(self.error(
+                            r,
+                            ErrorKind::Expected(
+                                "`return`, `errno` or `continue` (a paths block can only be a rule's sole action)",
+                            ),
+                        ))
+                    }
+                    _ => {
+                        return Err(self.error(
+                            r,
+                            ErrorKind::Expected("`return N`, `errno E`, `continue` or `paths {`"),
+                        ))
+                    }
+                };
+                Action::Notify(self.reply(reply, r)?)
+            }
+            _ => {
+                return Err(self.error(
+                    t,
+                    ErrorKind::Expected(
+                        "an action (`allow`, `kill`, `log`, `trap`, `errno E` or `notify ...`)",
+                    ),
+                ))
+            }
+        };
+        Ok(Act::Plain(action))
+    }
+
+    /// The index of `reply` in `Policy::replies`, shared with an equal one.
+    fn reply(&mut self, reply: Reply, at: Tok<'a>) -> Res<'a, u16> {
+        if let Some(i) = self.policy.replies.iter().position(|r| *r == reply) {
+            return Ok(i as u16);
+        }
+        let i = self.policy.replies.len();
+        if self.policy.replies.push(reply).is_err() {
+            return Err(self.error(at, ErrorKind::TooMany("notify replies")));
+        }
+        Ok(i as u16)
+    }
+
+    fn errno(&self, t: Tok<'a>) -> Res<'a, u16> {
+        if !t.is_word() {
+            return Err(self.error(
+                t,
+                ErrorKind::Expected("an errno (a name like EPERM, or 1..4095)"),
+            ));
+        }
+        let value = if t.s.as_bytes()[0].is_ascii_digit() {
+            parse_unsigned(t.s)
+                .filter(|v| (1..=MAX_ERRNO as u64).contains(v))
+                .map(|v| v as u16)
+        } else {
+            self.arch.errno(t.s)
+        };
+        value.ok_or_else(|| self.error(t, ErrorKind::UnknownErrno))
+    }
+
+    fn number(&self, t: Tok<'a>) -> Res<'a, u64> {
+        if !t.is_word() {
+            return Err(self.error(t, ErrorKind::Expected("a number")));
+        }
+        parse_u64(t.s).ok_or_else(|| self.error(t, ErrorKind::BadNumber))
+    }
+
+    fn return_value(&self, t: Tok<'a>) -> Res<'a, i64> {
+        if !t.is_word() {
+            return Err(self.error(t, ErrorKind::Expected("a number")));
+        }
+        parse_i64(t.s).ok_or_else(|| self.error(t, ErrorKind::BadNumber))
+    }
+
+    /// `COND`: appended to the pools, or an equal condition already there.
+    fn cond(&mut self, lx: &mut Lexer<'a>) -> Res<'a, Span> {
+        let c0 = self.policy.clauses.len();
+        let m0 = self.policy.cmps.len();
+        loop {
+            let k0 = self.policy.cmps.len();
+            loop {
+                let (cmp, at) = self.cmp(lx)?;
+                if self.policy.cmps.push(cmp).is_err() {
+                    return Err(self.error(at, ErrorKind::TooMany("comparisons")));
+                }
+                if lx.peek().s != "&&" {
+                    break;
+                }
+                lx.next();
+            }
+            let clause = Span {
+                start: k0 as u16,
+                len: (self.policy.cmps.len() - k0) as u16,
+            };
+            if self.policy.clauses.push(clause).is_err() {
+                let at = Tok {
+                    s: "",
+                    col: lx.pos as u32 + 1,
+                };
+                return Err(self.error(at, ErrorKind::TooMany("conditions")));
+            }
+            if lx.peek().s != "||" {
+                break;
+            }
+            lx.next();
+        }
+        let n = self.policy.clauses.len() - c0;
+        let p = &self.policy;
+        let clause_eq = |a: Span, b: Span| p.cmps.get(a.range()) == p.cmps.get(b.range());
+        let same = (0..c0.saturating_sub(n - 1))
+            .find(|&i| (0..n).all(|j| clause_eq(p.clauses[i + j], p.clauses[c0 + j])));
+        if let Some(i) = same {
+            self.policy.clauses.truncate(c0);
+            self.policy.cmps.truncate(m0);
+            return Ok(Span {
+                start: i as u16,
+                len: n as u16,
+            });
+        }
+        Ok(Span {
+            start: c0 as u16,
+            len: n as u16,
+        })
+    }
+
+    /// `argN OP NUMBER` or `argN & MASK == NUMBER`.
+    fn cmp(&self, lx: &mut Lexer<'a>) -> Res<'a, (Cmp, Tok<'a>)> {
+        let a = lx.next();
+        let arg = match a.s.strip_prefix("arg") {
+            Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => match n {
+                "0" | "1" | "2" | "3" | "4" | "5" => n.as_bytes()[0] - b'0',
+                _ => return Err(self.error(a, ErrorKind::NoSuchArgument)),
+            },
+            _ => return Err(self.error(a, ErrorKind::Expected("an argument (`arg0` .. `arg5`)"))),
+        };
+        let o = lx.next();
+        let op = match o.s {
+            "==" => Op::Eq,
+            "!=" => Op::Ne,
+            "<" => Op::Lt,
+            "<=" => Op::Le,
+            ">" => Op::Gt,
+            ">=" => Op::Ge,
+            "&" => {
+                let mask = self.number(lx.next())?;
+                let eq = lx.next();
+                if eq.s != "==" {
+                    return Err(self.error(eq, ErrorKind::Expected("`==` after a mask")));
+                }
+                Op::MaskedEq(mask)
+            }
+            _ => {
+                return Err(self.error(
+                    o,
+                    ErrorKind::Expected(
+                        "a comparison (`==`, `!=`, `<`, `<=`, `>`, `>=` or `& MASK ==`)",
+                    ),
+                ))
+            }
+        };
+        let value = self.number(lx.next())?;
+        Ok((Cmp { arg, op, value }, a))
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn finish(mut self) -> Result<Policy<'a>, Errors<'a>> {
+        if !self.errors.is_empty() {
+            return Err(self.errors);
+        }
+        let default = self.policy.default;
+        for e in &self.entries {
+            let mut rule = e.rule;
+            if e.else_default {
+                rule.otherwise = default;
+            }
+            // Same capacity as `entries`: cannot fail.
+            let _ = self.policy.rules.push(rule);
+        }
+        Ok(self.policy)
+    }
+}
+
+/// Does the line's last token open a block?
+fn ends_with_brace(line: &str) -> bool {
+    let mut lx = Lexer::new(line, false);
+    let mut last = "";
+    loop {
+        let t = lx.next();
+        if t.s.is_empty() {
+            return last == "{";
+        }
+        last = t.s;
+    }
+}
+
+/// Decimal, `0x` hex or `0o` octal, without sign.
+fn parse_unsigned(s: &str) -> Option<u64> {
+    let (digits, radix) = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        (h, 16)
+    } else if let Some(o) = s.strip_prefix("0o").or_else(|| s.strip_prefix("0O")) {
+        (o, 8)
+    } else {
+        (s, 10)
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for c in digits.chars() {
+        let d = c.to_digit(radix)?;
+        v = v.checked_mul(radix as u64)?.checked_add(d as u64)?;
+    }
+    Some(v)
+}
+
+/// The magnitude of `-decimal`, if `s` is one.
+fn negative(s: &str) -> Option<Option<u64>> {
+    let d = s.strip_prefix('-')?;
+    if d.is_empty() || !d.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(None);
+    }
+    Some(parse_unsigned(d).filter(|&m| m <= 1 << 63))
+}
+
+/// A syscall argument: negative numbers are their two's complement.
+fn parse_u64(s: &str) -> Option<u64> {
+    match negative(s) {
+        Some(m) => m.map(|m| 0u64.wrapping_sub(m)),
+        None => parse_unsigned(s),
+    }
+}
+
+fn parse_i64(s: &str) -> Option<i64> {
+    match negative(s) {
+        Some(m) => m.map(|m| 0u64.wrapping_sub(m) as i64),
+        None => parse_unsigned(s)
+            .filter(|&v| v <= i64::MAX as u64)
+            .map(|v| v as i64),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::out::Buf;
+    use crate::policy::ErrorKind as K;
+    use crate::tables::{AARCH64, X86_64};
+
+    fn errors(text: &str, arch: &Arch) -> std::vec::Vec<(u32, u32, ErrorKind)> {
+        match parse(text, arch) {
+            Ok(_) => panic!("no error in {text:?}"),
+            Err(e) => e.list.iter().map(|e| (e.line, e.col, e.kind)).collect(),
+        }
+    }
+
+    fn one_error<'a>(text: &'a str, arch: &Arch) -> Error<'a> {
+        let e = parse(text, arch).expect_err(text);
+        assert_eq!(e.list.len(), 1, "{:?}", e.list);
+        e.list[0]
+    }
+
+    fn ok<'a>(text: &'a str, arch: &Arch) -> Policy<'a> {
+        match parse(text, arch) {
+            Ok(p) => p,
+            Err(e) => {
+                let mut b = Buf::<4096>::new();
+                e.render("t", &mut b);
+                panic!("{}", b.as_str());
+            }
+        }
+    }
+
+    fn rendered(text: &str, arch: &Arch) -> std::string::String {
+        let mut b = Buf::<4096>::new();
+        parse(text, arch)
+            .expect_err(text)
+            .render("policy.txt", &mut b);
+        b.as_str().into()
+    }
+
+    fn nr(name: &str) -> u32 {
+        X86_64.nr(name).unwrap()
+    }
+
+    const NO_ARGS: [u64; 6] = [0; 6];
+
+    fn args(a0: u64, a1: u64) -> [u64; 6] {
+        [a0, a1, 0, 0, 0, 0]
+    }
+
+    // --- errors, one per kind ---
+
+    #[test]
+    fn unknown_syscall() {
+        assert_eq!(
+            errors("read: allow\n  read, frobnicate: allow\n", &X86_64),
+            [(2, 9, K::UnknownSyscall)]
+        );
+        assert_eq!(one_error("frobnicate: allow", &X86_64).token, "frobnicate");
+    }
+
+    #[test]
+    fn unknown_errno() {
+        assert_eq!(
+            errors("read: errno EFOO", &X86_64),
+            [(1, 13, K::UnknownErrno)]
+        );
+        assert_eq!(errors("read: errno 0", &X86_64), [(1, 13, K::UnknownErrno)]);
+        assert_eq!(
+            errors("read: errno 4096", &X86_64),
+            [(1, 13, K::UnknownErrno)]
+        );
+        assert_eq!(
+            errors("read: notify errno eperm", &X86_64),
+            [(1, 20, K::UnknownErrno)]
+        );
+        let p = ok("read: errno 4095\nwrite: errno EOPNOTSUPP\n", &X86_64);
+        assert_eq!(p.action(nr("read"), &NO_ARGS), Action::Errno(4095));
+        assert_eq!(p.action(nr("write"), &NO_ARGS), Action::Errno(95));
+    }
+
+    #[test]
+    fn conflict() {
+        let e = one_error("read: allow\nwrite: allow\nclose, read: kill\n", &X86_64);
+        assert_eq!(
+            (e.line, e.col, e.kind, e.token, e.other_line),
+            (3, 8, K::Conflict, "read", 1)
+        );
+        // The same rule again is no conflict.
+        ok(
+            "read: allow if arg0 == 1\nread: allow if arg0 == 1\nread, read: allow if arg0 == 1",
+            &X86_64,
+        );
+        // A different condition, or else-action, is.
+        assert_eq!(
+            errors(
+                "read: allow if arg0 == 1\nread: allow if arg0 == 2",
+                &X86_64
+            ),
+            [(2, 1, K::Conflict)]
+        );
+        assert_eq!(
+            errors(
+                "read: allow if arg0 == 1 else kill\nread: allow if arg0 == 1 else trap",
+                &X86_64
+            ),
+            [(2, 1, K::Conflict)]
+        );
+        assert_eq!(
+            errors("read: notify return 1\nread: notify return 2", &X86_64),
+            [(2, 1, K::Conflict)]
+        );
+        // Two groups disagreeing.
+        let e = one_error("@basic-io: allow\n@file-system: log\n", &X86_64);
+        assert_eq!(
+            (e.line, e.col, e.kind, e.token, e.other_line),
+            (2, 1, K::Conflict, "close", 1)
+        );
+    }
+
+    #[test]
+    fn line_too_long() {
+        let long = "#".repeat(MAX_LINE + 1);
+        let text = std::format!("read: allow\n{long}\nbogus: allow\n");
+        assert_eq!(
+            errors(&text, &X86_64),
+            [(2, 257, K::LineTooLong), (3, 1, K::UnknownSyscall)]
+        );
+        // Exactly MAX_LINE is fine, and so is a CRLF ending on it.
+        let max = std::format!("read: allow{}\r\n", " ".repeat(MAX_LINE - 11));
+        ok(&max, &X86_64);
+    }
+
+    #[test]
+    fn bad_number() {
+        assert_eq!(
+            errors("read: allow if arg0 == 12abc", &X86_64),
+            [(1, 24, K::BadNumber)]
+        );
+        assert_eq!(
+            errors("read: allow if arg0 == 18446744073709551616", &X86_64),
+            [(1, 24, K::BadNumber)]
+        );
+        assert_eq!(
+            errors("read: allow if arg0 == 0x", &X86_64),
+            [(1, 24, K::BadNumber)]
+        );
+        assert_eq!(
+            errors("read: allow if arg0 == +1", &X86_64),
+            [(1, 24, K::BadNumber)]
+        );
+        assert_eq!(
+            errors("read: allow if arg0 == -0x1", &X86_64),
+            [(1, 24, K::BadNumber)]
+        );
+        assert_eq!(
+            errors("read: allow if arg0 & 0o8 == 0", &X86_64),
+            [(1, 23, K::BadNumber)]
+        );
+        assert_eq!(
+            errors("read: notify return 9223372036854775808", &X86_64),
+            [(1, 21, K::BadNumber)]
+        );
+        assert_eq!(
+            errors("read: allow if arg0 ==", &X86_64),
+            [(1, 23, K::Expected("a number"))]
+        );
+    }
+
+    #[test]
+    fn no_such_argument() {
+        assert_eq!(
+            errors("read: allow if arg6 == 1", &X86_64),
+            [(1, 16, K::NoSuchArgument)]
+        );
+        assert_eq!(
+            errors("read: allow if arg0 == 1 && arg12 == 1", &X86_64),
+            [(1, 29, K::NoSuchArgument)]
+        );
+        assert_eq!(
+            errors("read: allow if argv == 1", &X86_64),
+            [(1, 16, K::Expected("an argument (`arg0` .. `arg5`)"))]
+        );
+    }
+
+    #[test]
+    fn unclosed_block() {
+        let e = one_error("read: allow\nopen: notify paths {\n  allow /tmp\n", &X86_64);
+        assert_eq!(
+            (e.line, e.col, e.kind, e.other_line),
+            (4, 1, K::UnclosedBlock, 2)
+        );
+        let e = one_error("open: notify paths {\n  allow /tmp", &X86_64);
+        assert_eq!(
+            (e.line, e.col, e.kind, e.other_line),
+            (2, 1, K::UnclosedBlock, 1)
+        );
+    }
+
+    #[test]
+    fn stray_close() {
+        assert_eq!(
+            errors("read: allow\n  }\n", &X86_64),
+            [(2, 3, K::StrayClose)]
+        );
+        assert_eq!(
+            errors("open: notify paths {\n}\n}", &X86_64),
+            [(3, 1, K::StrayClose)]
+        );
+    }
+
+    #[test]
+    fn syscall_not_on_arch() {
+        let e = one_error("read: allow\nopen: allow\n", &AARCH64);
+        assert_eq!(
+            (e.line, e.col, e.kind, e.token),
+            (2, 1, K::SyscallNotOnArch, "open")
+        );
+        assert_eq!(
+            rendered("read: allow\nopen: allow\n", &AARCH64),
+            "policy.txt:2:1: error: syscall `open` does not exist on this architecture (use openat)\n"
+        );
+        let p = ok("read: allow\nopen: allow\n", &X86_64);
+        assert_eq!(p.action(nr("open"), &NO_ARGS), Action::Allow);
+        // A group naming legacy syscalls is fine on both.
+        ok("@file-system: allow", &AARCH64);
+    }
+
+    #[test]
+    fn unknown_group() {
+        let e = one_error("read, @nope: allow", &X86_64);
+        assert_eq!(
+            (e.line, e.col, e.kind, e.token),
+            (1, 7, K::UnknownGroup, "@nope")
+        );
+    }
+
+    #[test]
+    fn relative_prefix() {
+        let e = one_error("openat: notify paths {\n  allow tmp\n}\n", &X86_64);
+        assert_eq!(
+            (e.line, e.col, e.kind, e.token),
+            (2, 9, K::RelativePrefix, "tmp")
+        );
+    }
+
+    #[test]
+    fn no_path_argument() {
+        let e = one_error("getppid: notify paths {\n  allow /tmp\n}\n", &X86_64);
+        assert_eq!(
+            (e.line, e.col, e.kind, e.token),
+            (1, 1, K::NoPathArgument, "getppid")
+        );
+        assert_eq!(
+            errors("open, read: notify paths {\n}\n", &X86_64),
+            [(1, 7, K::NoPathArgument)]
+        );
+    }
+
+    #[test]
+    fn duplicate_default_and_otherwise() {
+        let e = one_error("default allow\nread: allow\ndefault kill\n", &X86_64);
+        assert_eq!(
+            (e.line, e.col, e.kind, e.other_line),
+            (3, 1, K::DuplicateDefault, 1)
+        );
+        let e = one_error(
+            "open: notify paths {\notherwise errno EPERM\notherwise errno EPERM\n}",
+            &X86_64,
+        );
+        assert_eq!(
+            (e.line, e.col, e.kind, e.other_line),
+            (3, 1, K::DuplicateOtherwise, 2)
+        );
+    }
+
+    #[test]
+    fn syntax_errors() {
+        assert_eq!(
+            errors("read write: allow", &X86_64),
+            [(1, 6, K::Expected("`,` or `:`"))]
+        );
+        assert_eq!(
+            errors("read,: allow", &X86_64),
+            [(1, 6, K::Expected("a syscall name or @group"))]
+        );
+        assert_eq!(
+            errors("read: allow if arg0 == 1 junk", &X86_64),
+            [(1, 26, K::TrailingInput)]
+        );
+        assert_eq!(
+            errors("read: allow else kill", &X86_64),
+            [(1, 13, K::TrailingInput)]
+        );
+        assert_eq!(
+            errors("default allow if arg0 == 1", &X86_64),
+            [(1, 15, K::TrailingInput)]
+        );
+        assert_eq!(
+            errors("decision-log maybe", &X86_64),
+            [(1, 14, K::Expected("`on` or `off`"))]
+        );
+        assert_eq!(errors("read: allow if arg0 = 1", &X86_64)[0].1, 21);
+        assert!(matches!(
+            errors("read: permit", &X86_64)[..],
+            [(1, 7, K::Expected(_))]
+        ));
+        assert!(matches!(
+            errors("read: notify maybe", &X86_64)[..],
+            [(1, 14, K::Expected(_))]
+        ));
+        // A paths block only as a rule's sole action: the block is skipped.
+        assert!(matches!(
+            errors(
+                "read: allow if arg0 == 1 else notify paths {\n allow /x\n}\n",
+                &X86_64
+            )[..],
+            [(1, 38, K::Expected(_))]
+        ));
+        assert!(matches!(
+            errors("default notify paths {\n}\nread: allow", &X86_64)[..],
+            [(1, 16, K::Expected(_))]
+        ));
+        assert_eq!(
+            rendered("open: notify paths if arg0 == 1 {\n allow /x\n}\n", &X86_64),
+            "policy.txt:1:20: error: expected `{` (a paths block takes no condition), found `if`\n"
+        );
+        assert_eq!(
+            errors("open: notify paths { allow /x }", &X86_64),
+            [(1, 22, K::TrailingInput)]
+        );
+        assert!(matches!(
+            errors("open: notify paths {\n read: allow\n}", &X86_64)[..],
+            [(2, 2, K::Expected(_))]
+        ));
+    }
+
+    #[test]
+    fn all_errors_reported() {
+        let text = "\
+default allow
+frobnicate: allow
+read: errno ENOPE
+write: allow if arg7 == 1
+openat: notify paths {
+    allow relative
+    deny /etc errno 99999
+}
+}
+close: allow
+close: kill
+";
+        assert_eq!(
+            errors(text, &X86_64),
+            [
+                (2, 1, K::UnknownSyscall),
+                (3, 13, K::UnknownErrno),
+                (4, 17, K::NoSuchArgument),
+                (6, 11, K::RelativePrefix),
+                (7, 21, K::UnknownErrno),
+                (9, 1, K::StrayClose),
+                (11, 1, K::Conflict),
+            ]
+        );
+    }
+
+    #[test]
+    fn render_format() {
+        assert_eq!(
+            rendered("read: allow\nfrobnicate: allow\nread: errno 0\n", &X86_64),
+            "policy.txt:2:1: error: unknown syscall `frobnicate`\n\
+             policy.txt:3:13: error: unknown errno `0` (a name like EPERM, or 1..4095)\n"
+        );
+    }
+
+    // --- meaning ---
+
+    #[test]
+    fn conditions() {
+        let p = ok("default errno EPERM\nread: allow if arg0 == 1 && arg1 > 5 || arg0 & 0x3 == 2 else kill\n", &X86_64);
+        let r = p.rule(nr("read")).unwrap();
+        let cond = r.cond.unwrap();
+        assert_eq!(cond.len, 2);
+        let clauses = &p.clauses[cond.range()];
+        assert_eq!(
+            p.cmps[clauses[0].range()],
+            [
+                Cmp {
+                    arg: 0,
+                    op: Op::Eq,
+                    value: 1
+                },
+                Cmp {
+                    arg: 1,
+                    op: Op::Gt,
+                    value: 5
+                }
+            ]
+        );
+        assert_eq!(
+            p.cmps[clauses[1].range()],
+            [Cmp {
+                arg: 0,
+                op: Op::MaskedEq(3),
+                value: 2
+            }]
+        );
+        let read = nr("read");
+        assert_eq!(p.action(read, &args(1, 6)), Action::Allow);
+        assert_eq!(p.action(read, &args(1, 5)), Action::Kill);
+        assert_eq!(p.action(read, &args(0x42, 0)), Action::Allow);
+        assert_eq!(p.action(read, &args(0x43, 0)), Action::Kill);
+        assert_eq!(p.action(nr("write"), &NO_ARGS), Action::Errno(1));
+    }
+
+    #[test]
+    fn operators_and_numbers() {
+        let p = ok(
+            "read: allow if arg0==-1\n\
+             write: allow if arg0 != 0o17 && arg1 <= 0xFF\n\
+             close: allow if arg0 < 3 || arg0 >= 100\n",
+            &X86_64,
+        );
+        assert_eq!(p.action(nr("read"), &args(1, 0)), Action::Kill);
+        let c = p.rule(nr("read")).unwrap().cond.unwrap();
+        assert_eq!(
+            p.cmps[p.clauses[c.start as usize].range()],
+            [Cmp {
+                arg: 0,
+                op: Op::Eq,
+                value: u64::MAX
+            }]
+        );
+        assert_eq!(p.action(nr("read"), &args(u64::MAX, 0)), Action::Allow);
+        assert_eq!(p.action(nr("write"), &args(15, 0xff)), Action::Kill);
+        assert_eq!(p.action(nr("write"), &args(16, 0xff)), Action::Allow);
+        assert_eq!(p.action(nr("write"), &args(16, 0x100)), Action::Kill);
+        assert_eq!(p.action(nr("close"), &args(2, 0)), Action::Allow);
+        assert_eq!(p.action(nr("close"), &args(3, 0)), Action::Kill);
+        assert_eq!(p.action(nr("close"), &args(100, 0)), Action::Allow);
+        assert!(ok("read: allow if arg0 == -9223372036854775808", &X86_64)
+            .rule(nr("read"))
+            .is_some());
+    }
+
+    #[test]
+    fn equal_conditions_are_shared() {
+        let p = ok(
+            "read: allow if arg0 == 1 || arg1 == 2\nwrite: log if arg0 == 1 || arg1 == 2\n",
+            &X86_64,
+        );
+        assert_eq!(p.clauses.len(), 2);
+        assert_eq!(p.cmps.len(), 2);
+        assert_eq!(
+            p.rule(nr("read")).unwrap().cond,
+            p.rule(nr("write")).unwrap().cond
+        );
+    }
+
+    #[test]
+    fn notify_replies() {
+        let p = ok(
+            "getppid: notify return -1\n\
+             uname: notify errno EPERM\n\
+             getpid: notify continue\n\
+             gettid: notify return -1\n",
+            &X86_64,
+        );
+        let reply = |name| p.reply(p.action(nr(name), &NO_ARGS));
+        assert_eq!(reply("getppid"), Some(Reply::Return(-1)));
+        assert_eq!(reply("uname"), Some(Reply::Errno(1)));
+        assert_eq!(reply("getpid"), Some(Reply::Continue));
+        assert_eq!(reply("gettid"), Some(Reply::Return(-1)));
+        assert_eq!(p.replies.len(), 3);
+        assert_eq!(
+            p.action(nr("getppid"), &NO_ARGS),
+            p.action(nr("gettid"), &NO_ARGS)
+        );
+        let p = ok(
+            "read: notify return 0x10 if arg0 == 0 else notify errno 5",
+            &X86_64,
+        );
+        assert_eq!(
+            p.reply(p.action(nr("read"), &NO_ARGS)),
+            Some(Reply::Return(16))
+        );
+        assert_eq!(
+            p.reply(p.action(nr("read"), &args(1, 0))),
+            Some(Reply::Errno(5))
+        );
+    }
+
+    #[test]
+    fn paths_block() {
+        let text = "\
+open, openat: notify paths {   # files
+    allow /tmp
+    deny /tmp/keep
+    deny /tmp/keep/open errno EPERM
+    allow /tmp/keep/open/really
+    # a comment
+    otherwise errno ENOENT
+}
+execve: notify paths {
+}
+";
+        let p = ok(text, &X86_64);
+        let open = p.reply(p.action(nr("open"), &NO_ARGS)).unwrap();
+        assert_eq!(Some(open), p.reply(p.action(nr("openat"), &NO_ARGS)));
+        let Reply::Paths {
+            start,
+            len,
+            otherwise,
+        } = open
+        else {
+            panic!("{open:?}")
+        };
+        assert_eq!((start, len, otherwise), (0, 4, 2));
+        let rules = &p.paths[start as usize..(start + len) as usize];
+        let decide = |path: &[u8]| PathRule::best(rules, path).map_or(Some(otherwise), |r| r.deny);
+        assert_eq!(decide(b"/tmp/a"), None);
+        assert_eq!(decide(b"/tmp/keep/a"), Some(2));
+        assert_eq!(decide(b"/tmp/keep/open/x"), Some(1));
+        assert_eq!(decide(b"/tmp/keep/open/really/x"), None);
+        assert_eq!(decide(b"/etc/passwd"), Some(2));
+        assert_eq!(decide(b"/tmpfoo"), Some(2));
+        // The prefixes are slices of the text.
+        assert!(text.contains(rules[0].prefix));
+        assert_eq!(
+            p.reply(p.action(nr("execve"), &NO_ARGS)),
+            Some(Reply::Paths {
+                start: 4,
+                len: 0,
+                otherwise: 13
+            })
+        );
+        let r = p.rule(nr("openat")).unwrap();
+        assert_eq!((r.line, r.col), (1, 7));
+    }
+
+    #[test]
+    fn default_resolved_at_the_end() {
+        let p = ok(
+            "decision-log off\nread: allow if arg0 == 0\nwrite: allow\ndefault errno EPERM\n",
+            &X86_64,
+        );
+        assert!(!p.log_decisions);
+        assert_eq!(p.default, Action::Errno(1));
+        let r = p.rule(nr("read")).unwrap();
+        assert_eq!(r.otherwise, Action::Errno(1));
+        assert_eq!(p.action(nr("read"), &args(1, 0)), Action::Errno(1));
+        assert_eq!(p.action(nr("close"), &NO_ARGS), Action::Errno(1));
+        let p = ok("read: allow", &X86_64);
+        assert_eq!(p.default, Action::Kill);
+        assert!(p.log_decisions);
+        let p = ok("default notify errno EPERM", &X86_64);
+        assert_eq!(p.reply(p.default), Some(Reply::Errno(1)));
+    }
+
+    #[test]
+    fn explicit_beats_group() {
+        let p = ok(
+            "@basic-io: allow\nwrite: errno EPERM\n@basic-io, dup: allow\n",
+            &X86_64,
+        );
+        assert_eq!(p.action(nr("read"), &NO_ARGS), Action::Allow);
+        assert_eq!(p.action(nr("write"), &NO_ARGS), Action::Errno(1));
+        let w = p.rule(nr("write")).unwrap();
+        assert_eq!((w.line, w.col), (2, 1));
+        let r = p.rule(nr("read")).unwrap();
+        assert_eq!((r.line, r.col), (1, 1));
+        // Explicit first, group later: the same.
+        let p = ok("write: kill\n@basic-io: allow\n", &AARCH64);
+        assert_eq!(
+            p.action(AARCH64.nr("write").unwrap(), &NO_ARGS),
+            Action::Kill
+        );
+        assert_eq!(
+            p.action(AARCH64.nr("dup3").unwrap(), &NO_ARGS),
+            Action::Allow
+        );
+        assert!(p.rules.windows(2).all(|w| w[0].nr < w[1].nr));
+        // The big union parses on both arches.
+        ok("@system-service: allow\ndefault kill", &AARCH64);
+        let p = ok("@system-service: allow\ndefault kill", &X86_64);
+        assert!(p.rules.len() > 200);
+        assert!(p.rules.windows(2).all(|w| w[0].nr < w[1].nr));
+    }
+
+    #[test]
+    fn comments_and_blank_lines() {
+        let p = ok(
+            "# a policy\n\n   \t\nread: allow # reading\n#write: allow\n",
+            &X86_64,
+        );
+        assert_eq!(p.rules.len(), 1);
+        assert_eq!(
+            errors("write#x: allow", &X86_64),
+            [(1, 1, K::UnknownSyscall)]
+        );
+        ok("", &X86_64);
+    }
+
+    // --- robustness ---
+
+    #[test]
+    fn full_tables_are_errors() {
+        let mut text = std::string::String::new();
+        for (i, (name, _)) in X86_64.syscalls.iter().enumerate() {
+            text += &std::format!("{name}: allow if arg0 == {i} || arg1 == {i}\n");
+        }
+        let e = parse(&text, &X86_64).expect_err("full");
+        assert!(
+            e.list.iter().any(|e| e.kind == K::TooMany("conditions")),
+            "{:?}",
+            e.list
+        );
+
+        let mut text = std::string::String::new();
+        for (i, (name, _)) in X86_64.syscalls.iter().enumerate() {
+            text += &std::format!("{name}: notify return {i}\n");
+        }
+        let e = parse(&text, &X86_64).expect_err("full");
+        assert!(e
+            .list
+            .iter()
+            .any(|e| e.kind == K::TooMany("notify replies")));
+        assert!(e.dropped > 0);
+
+        let mut text = std::string::String::from("open: notify paths {\n");
+        for i in 0..200 {
+            text += &std::format!("allow /p{i}\n");
+        }
+        text += "}\n";
+        let e = parse(&text, &X86_64).expect_err("full");
+        assert_eq!(e.list[0].kind, K::TooMany("path rules"));
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        const SOUP: &[&str] = &[
+            "read",
+            "write",
+            "open",
+            "openat",
+            "@basic-io",
+            "@nope",
+            "@",
+            ":",
+            ",",
+            "{",
+            "}",
+            "allow",
+            "deny",
+            "kill",
+            "log",
+            "trap",
+            "errno",
+            "EPERM",
+            "0",
+            "4096",
+            "notify",
+            "return",
+            "-1",
+            "continue",
+            "paths",
+            "if",
+            "else",
+            "arg0",
+            "arg5",
+            "arg6",
+            "==",
+            "!=",
+            "<",
+            "<=",
+            ">",
+            ">=",
+            "&",
+            "&&",
+            "||",
+            "|",
+            "=",
+            "!",
+            "0x",
+            "0xffffffffffffffffff",
+            "-",
+            "/tmp",
+            "tmp",
+            "otherwise",
+            "default",
+            "decision-log",
+            "on",
+            "#",
+            "é",
+            "\t",
+            "\r",
+            "x",
+            "",
+        ];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rand = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        const LINES: &[&str] = &[
+            "read: allow",
+            "write, @basic-io: errno EPERM if arg0 == 1 && arg1 & 0x3 == 2 || arg2 >= 7",
+            "open, openat: notify paths {",
+            "allow /tmp",
+            "deny /etc errno ENOENT",
+            "otherwise errno EACCES",
+            "}",
+            "default kill",
+            "default notify return -1",
+            "close: notify continue if arg0 > 2 else log",
+            "@system-service: allow",
+            "decision-log off",
+        ];
+        let mut lines = std::vec::Vec::new();
+        for _ in 0..20_000 {
+            let mut line = std::string::String::new();
+            if rand() % 2 == 0 {
+                line += LINES[(rand() % LINES.len() as u64) as usize];
+            } else {
+                for _ in 0..rand() % 12 {
+                    line += SOUP[(rand() % SOUP.len() as u64) as usize];
+                    if rand() % 4 != 0 {
+                        line.push(' ');
+                    }
+                }
+            }
+            if rand() % 50 == 0 {
+                line += &"y".repeat(MAX_LINE);
+            }
+            lines.push(line);
+        }
+        let mut oks = 0;
+        for arch in [&X86_64, &AARCH64] {
+            let all = lines.join("\n");
+            let _ = parse(&all, arch);
+            let mut i = 0;
+            while i < lines.len() {
+                let n = 1 + (rand() % 5) as usize;
+                let text = lines[i..(i + n).min(lines.len())].join("\n");
+                i += n;
+                let result = parse(&text, arch);
+                match result {
+                    Ok(p) => {
+                        oks += 1;
+                        check_invariants(&p);
+                    }
+                    Err(e) => {
+                        for e in &e.list {
+                            assert!(e.line >= 1 && e.line as usize <= n + 1, "{e:?} in {text:?}");
+                            assert!(
+                                e.col >= 1 && e.col as usize <= MAX_LINE + 1,
+                                "{e:?} in {text:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert!(oks > 100, "{oks}");
+    }
+
+    /// Whatever parses must be safe for the compiler and the monitor to index.
+    fn check_invariants(p: &Policy) {
+        assert!(p.rules.windows(2).all(|w| w[0].nr < w[1].nr));
+        let check_action = |a: Action| match a {
+            Action::Notify(i) => match p.replies[i as usize] {
+                Reply::Paths {
+                    start,
+                    len,
+                    otherwise,
+                } => {
+                    assert!((start + len) as usize <= p.paths.len());
+                    assert!((1..=MAX_ERRNO).contains(&otherwise));
+                }
+                Reply::Errno(e) => assert!((1..=MAX_ERRNO).contains(&e)),
+                _ => {}
+            },
+            Action::Errno(e) => assert!((1..=MAX_ERRNO).contains(&e)),
+            _ => {}
+        };
+        check_action(p.default);
+        for r in &p.rules {
+            check_action(r.action);
+            check_action(r.otherwise);
+            if let Some(c) = r.cond {
+                assert!(c.len > 0);
+                for clause in &p.clauses[c.range()] {
+                    assert!(clause.len > 0);
+                    for cmp in &p.cmps[clause.range()] {
+                        assert!(cmp.arg < 6);
+                    }
+                }
+            }
+        }
+        for path in &p.paths {
+            assert!(path.prefix.starts_with('/'));
+            assert_ne!(path.deny, Some(0));
+        }
+    }
 }
