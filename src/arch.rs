@@ -33,7 +33,10 @@ impl Arch {
 
     /// The name of syscall `nr`.
     pub fn name(&self, nr: u32) -> Option<&'static str> {
-        self.syscalls.iter().find(|(_, n)| *n == nr).map(|(s, _)| *s)
+        self.syscalls
+            .iter()
+            .find(|(_, n)| *n == nr)
+            .map(|(s, _)| *s)
     }
 
     /// The value of errno `name` (`EPERM`, ...).

@@ -10,11 +10,11 @@
 
 pub mod arch;
 pub mod bpf;
-pub mod out;
-pub mod policy;
-pub mod tables;
 pub mod cli;
 pub mod log;
 pub mod notify;
+pub mod out;
+pub mod policy;
 pub mod service;
 pub mod sys;
+pub mod tables;

@@ -1,21 +1,30 @@
 //! The `vigil` binary: no std, no libc, its own `_start`.
+//!
+//! (Under `cfg(test)`, as `cargo clippy --all-targets` builds it, it is an
+//! empty std program: the tests live in the library.)
 
-#![no_std]
-#![no_main]
+#![cfg_attr(not(test), no_std)]
+#![cfg_attr(not(test), no_main)]
 
-vigil::entry_point!(vigil::cli::main);
-vigil::mem_functions!();
+#[cfg(not(test))]
+mod entry {
+    vigil::entry_point!(vigil::cli::main);
+    vigil::mem_functions!();
 
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    vigil::log::error(|l| {
-        vigil::out::Sink::s(l, "internal error (panic)");
-    });
-    vigil::sys::proc::exit(101)
+    #[panic_handler]
+    fn panic(_: &core::panic::PanicInfo) -> ! {
+        vigil::log::error(|l| {
+            vigil::out::Sink::s(l, "internal error (panic)");
+        });
+        vigil::sys::proc::exit(101)
+    }
+
+    /// The host (glibc target) libcore is built to unwind and names this
+    /// symbol; vigil aborts on panic, so it is never called.
+    #[cfg(target_env = "gnu")]
+    #[no_mangle]
+    extern "C" fn rust_eh_personality() {}
 }
 
-/// The host (glibc target) libcore is built to unwind and names this
-/// symbol; vigil aborts on panic, so it is never called.
-#[cfg(target_env = "gnu")]
-#[no_mangle]
-extern "C" fn rust_eh_personality() {}
+#[cfg(test)]
+fn main() {}

@@ -83,7 +83,10 @@ impl<const N: usize> Default for Buf<N> {
 
 impl<const N: usize> Buf<N> {
     pub const fn new() -> Self {
-        Buf { data: [0; N], len: 0 }
+        Buf {
+            data: [0; N],
+            len: 0,
+        }
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -127,7 +130,13 @@ mod tests {
     #[test]
     fn numbers() {
         let mut b = Buf::<64>::new();
-        b.u(0).s(" ").u(18446744073709551615).s(" ").i(-42).s(" ").x(0xbeef);
+        b.u(0)
+            .s(" ")
+            .u(18446744073709551615)
+            .s(" ")
+            .i(-42)
+            .s(" ")
+            .x(0xbeef);
         assert_eq!(b.as_str(), "0 18446744073709551615 -42 0xbeef");
     }
 

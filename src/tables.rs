@@ -45,8 +45,18 @@ mod tests {
     #[test]
     fn forced_notify_numbers_match_the_tables() {
         for arch in ALL {
-            assert_eq!(arch.nr("execve"), Some(arch.forced_notify[0]), "{}", arch.name);
-            assert_eq!(arch.nr("execveat"), Some(arch.forced_notify[1]), "{}", arch.name);
+            assert_eq!(
+                arch.nr("execve"),
+                Some(arch.forced_notify[0]),
+                "{}",
+                arch.name
+            );
+            assert_eq!(
+                arch.nr("execveat"),
+                Some(arch.forced_notify[1]),
+                "{}",
+                arch.name
+            );
         }
     }
 
@@ -57,7 +67,10 @@ mod tests {
         assert_eq!(a.nr("getppid"), Some(g::__NR_getppid));
         assert_eq!(a.nr("openat"), Some(g::__NR_openat));
         assert_eq!(a.nr("seccomp"), Some(g::__NR_seccomp));
-        assert_eq!(a.errno("EOPNOTSUPP"), Some(linux_raw_sys::errno::EOPNOTSUPP as u16));
+        assert_eq!(
+            a.errno("EOPNOTSUPP"),
+            Some(linux_raw_sys::errno::EOPNOTSUPP as u16)
+        );
     }
 
     #[test]

@@ -26,9 +26,13 @@ pub fn main(args: &Args, compile: bool) -> i32 {
         }
         i += 1;
     }
-    let Some(file) = file else { return usage("no policy file given") };
+    let Some(file) = file else {
+        return usage("no policy file given");
+    };
     let mut buf = [0u8; MAX_FILE];
-    let Some(src) = read_text(file, &mut buf) else { return EXIT_USAGE };
+    let Some(src) = read_text(file, &mut buf) else {
+        return EXIT_USAGE;
+    };
     let name = text(file);
     let policy = match policy::parse(src, arch) {
         Ok(p) => p,
@@ -43,7 +47,10 @@ pub fn main(args: &Args, compile: bool) -> i32 {
         Ok(p) => p,
         Err(e) => {
             let mut out = Buf::<256>::new();
-            out.s(name).s(": error: the policy does not compile for ").s(arch.name).s(": ");
+            out.s(name)
+                .s(": error: the policy does not compile for ")
+                .s(arch.name)
+                .s(": ");
             match e {
                 bpf::CompileError::TooLong => out.s("more than 4096 BPF instructions\n"),
             };
@@ -57,7 +64,12 @@ pub fn main(args: &Args, compile: bool) -> i32 {
         let _ = sys::write_all(1, out.as_bytes());
     } else {
         let mut out = Buf::<256>::new();
-        out.s(name).s(": ok for ").s(arch.name).s(" (").u(policy.rules.len() as u64).s(" rules, ");
+        out.s(name)
+            .s(": ok for ")
+            .s(arch.name)
+            .s(" (")
+            .u(policy.rules.len() as u64)
+            .s(" rules, ");
         out.u(prog.len() as u64).s(" BPF instructions)\n");
         let _ = sys::write_all(2, out.as_bytes());
     }

@@ -31,7 +31,10 @@ pub fn main(args: &Args) -> i32 {
             0
         }
         Some(b"--version") | Some(b"version") => {
-            let _ = sys::write_all(1, concat!("vigil ", env!("CARGO_PKG_VERSION"), "\n").as_bytes());
+            let _ = sys::write_all(
+                1,
+                concat!("vigil ", env!("CARGO_PKG_VERSION"), "\n").as_bytes(),
+            );
             0
         }
         other => {
@@ -63,7 +66,10 @@ pub fn read_text<'b>(path: &[u8], buf: &'b mut [u8]) -> Option<&'b str> {
         Ok(s) => Some(s),
         Err(e) => {
             log::error(|l| {
-                l.esc(path).s(": not UTF-8 text (byte ").u(e.valid_up_to() as u64).s(")");
+                l.esc(path)
+                    .s(": not UTF-8 text (byte ")
+                    .u(e.valid_up_to() as u64)
+                    .s(")");
             });
             None
         }

@@ -19,7 +19,15 @@ use crate::tables;
 use linux_raw_sys::general as g;
 
 /// Signals passed on to the program.
-const FORWARDED: [u32; 7] = [g::SIGTERM, g::SIGINT, g::SIGHUP, g::SIGUSR1, g::SIGUSR2, g::SIGQUIT, g::SIGWINCH];
+const FORWARDED: [u32; 7] = [
+    g::SIGTERM,
+    g::SIGINT,
+    g::SIGHUP,
+    g::SIGUSR1,
+    g::SIGUSR2,
+    g::SIGQUIT,
+    g::SIGWINCH,
+];
 
 pub fn main(args: &Args) -> i32 {
     let mut policy_file = None;
@@ -42,7 +50,9 @@ pub fn main(args: &Args) -> i32 {
         }
     }
     let first = i;
-    let Some(prog) = args.get(first) else { return usage("no program given") };
+    let Some(prog) = args.get(first) else {
+        return usage("no program given");
+    };
 
     let arch = tables::native();
     let mut buf = [0u8; MAX_FILE];
@@ -66,7 +76,8 @@ pub fn main(args: &Args) -> i32 {
         Ok(f) => f,
         Err(_) => {
             log::error(|l| {
-                l.s(name).s(": the policy needs more than 4096 BPF instructions");
+                l.s(name)
+                    .s(": the policy needs more than 4096 BPF instructions");
             });
             return EXIT_USAGE;
         }
@@ -89,7 +100,9 @@ pub fn main(args: &Args) -> i32 {
     }
     exec.inherit_env(args.envp());
 
-    let _ = rustix::process::set_child_subreaper(rustix::process::Pid::from_raw(rustix::process::getpid().as_raw_nonzero().get()));
+    let _ = rustix::process::set_child_subreaper(rustix::process::Pid::from_raw(
+        rustix::process::getpid().as_raw_nonzero().get(),
+    ));
     let mut mask = SigSet::of(&[g::SIGCHLD as i32]);
     for s in FORWARDED {
         mask.0 |= SigSet::of(&[s as i32]).0;
@@ -139,9 +152,18 @@ pub fn main(args: &Args) -> i32 {
 }
 
 /// The poll loop: signals, the listener, the status pipe.
-fn supervise(policy: &Policy, arch: &crate::arch::Arch, child: spawn::Child, sigfd: i32, prog: &[u8]) -> i32 {
+fn supervise(
+    policy: &Policy,
+    arch: &crate::arch::Arch,
+    child: spawn::Child,
+    sigfd: i32,
+    prog: &[u8],
+) -> i32 {
     let who = text(prog.rsplit(|&b| b == b'/').next().unwrap_or(prog));
-    let mut listener = child.listener.as_ref().map(|fd| Listener { fd: fd.as_raw_fd(), handover_pid: child.pid as u32 });
+    let mut listener = child.listener.as_ref().map(|fd| Listener {
+        fd: fd.as_raw_fd(),
+        handover_pid: child.pid as u32,
+    });
     if let Some(l) = &listener {
         // 6.6+: run vigil on the target's CPU when it answers. Older
         // kernels say EINVAL: a slower wake-up, nothing else.
@@ -150,15 +172,27 @@ fn supervise(policy: &Policy, arch: &crate::arch::Arch, child: spawn::Child, sig
     let mut status_open = true;
     let mut exit_code: Option<i32> = None;
     loop {
-        let mut fds = [PollFd { fd: sigfd, events: POLLIN, revents: 0 }; 3];
+        let mut fds = [PollFd {
+            fd: sigfd,
+            events: POLLIN,
+            revents: 0,
+        }; 3];
         let mut n = 1;
         let li = listener.map(|l| {
-            fds[n] = PollFd { fd: l.fd, events: POLLIN, revents: 0 };
+            fds[n] = PollFd {
+                fd: l.fd,
+                events: POLLIN,
+                revents: 0,
+            };
             n += 1;
             n - 1
         });
         let si = status_open.then(|| {
-            fds[n] = PollFd { fd: child.status.as_raw_fd(), events: POLLIN, revents: 0 };
+            fds[n] = PollFd {
+                fd: child.status.as_raw_fd(),
+                events: POLLIN,
+                revents: 0,
+            };
             n += 1;
             n - 1
         });
@@ -203,7 +237,9 @@ fn supervise(policy: &Policy, arch: &crate::arch::Arch, child: spawn::Child, sig
                 let _ = sys::kill(child.pid, si.signo);
             }
             // Signals coalesce: reap until nothing is left.
-            while let Ok(Some((pid, st))) = rustix::process::waitpid(None, rustix::process::WaitOptions::NOHANG) {
+            while let Ok(Some((pid, st))) =
+                rustix::process::waitpid(None, rustix::process::WaitOptions::NOHANG)
+            {
                 if pid.as_raw_nonzero().get() == child.pid {
                     exit_code = Some(match (st.exit_status(), st.terminating_signal()) {
                         (Some(c), _) => c,
@@ -253,7 +289,9 @@ fn check_sizes() -> Result<(), Errno> {
     let (notif, resp, _) = seccomp::notif_sizes()?;
     if notif as usize > core::mem::size_of::<seccomp::Notif>() || resp > 24 {
         log::error(|l| {
-            l.s("the kernel's seccomp_notif is ").u(notif as u64).s(" bytes, vigil's ");
+            l.s("the kernel's seccomp_notif is ")
+                .u(notif as u64)
+                .s(" bytes, vigil's ");
             l.u(core::mem::size_of::<seccomp::Notif>() as u64);
         });
         return Err(Errno::RANGE);
@@ -263,7 +301,8 @@ fn check_sizes() -> Result<(), Errno> {
 
 fn usage(msg: &str) -> i32 {
     log::error(|l| {
-        l.s(msg).s(" (usage: vigil run [--policy FILE] [--] PROG [ARGS...])");
+        l.s(msg)
+            .s(" (usage: vigil run [--policy FILE] [--] PROG [ARGS...])");
     });
     EXIT_USAGE
 }

@@ -24,12 +24,22 @@ pub enum Decision {
 pub enum Step {
     Done(Decision),
     /// Read the syscall's path arguments, then call `by_paths`.
-    Paths { start: u16, len: u16, otherwise: u16 },
+    Paths {
+        start: u16,
+        len: u16,
+        otherwise: u16,
+    },
 }
 
 /// Decide from registers. `handover` is set for the first notification of
 /// a fresh service: its own `execve`, which always continues.
-pub fn by_registers(policy: &Policy, arch: &Arch, nr: u32, args: &[u64; 6], handover: bool) -> Step {
+pub fn by_registers(
+    policy: &Policy,
+    arch: &Arch,
+    nr: u32,
+    args: &[u64; 6],
+    handover: bool,
+) -> Step {
     if handover && arch.forced_notify.contains(&nr) {
         return Step::Done(Decision::Continue);
     }
@@ -43,7 +53,15 @@ pub fn by_registers(policy: &Policy, arch: &Arch, nr: u32, args: &[u64; 6], hand
             Some(Reply::Return(v)) => Step::Done(Decision::Return(*v)),
             Some(Reply::Errno(e)) => Step::Done(Decision::Errno(*e)),
             Some(Reply::Continue) => Step::Done(Decision::Continue),
-            Some(Reply::Paths { start, len, otherwise }) => Step::Paths { start: *start, len: *len, otherwise: *otherwise },
+            Some(Reply::Paths {
+                start,
+                len,
+                otherwise,
+            }) => Step::Paths {
+                start: *start,
+                len: *len,
+                otherwise: *otherwise,
+            },
             // A parser bug, not a target's doing: refuse rather than allow.
             None => Step::Done(Decision::Errno(1)),
         },
@@ -52,7 +70,13 @@ pub fn by_registers(policy: &Policy, arch: &Arch, nr: u32, args: &[u64; 6], hand
 
 /// Decide a paths rule: every path must be allowed by its longest matching
 /// prefix; the first refusal decides the errno.
-pub fn by_paths(policy: &Policy, start: u16, len: u16, otherwise: u16, paths: &[&[u8]]) -> Decision {
+pub fn by_paths(
+    policy: &Policy,
+    start: u16,
+    len: u16,
+    otherwise: u16,
+    paths: &[&[u8]],
+) -> Decision {
     let end = (start as usize + len as usize).min(policy.paths.len());
     let rules = &policy.paths[(start as usize).min(end)..end];
     for p in paths {
@@ -75,10 +99,33 @@ mod tests {
         let mut p = Policy::new();
         p.default = Action::Allow;
         p.replies.push(Reply::Return(4242)).unwrap();
-        p.replies.push(Reply::Paths { start: 0, len: 2, otherwise: 95 }).unwrap();
-        p.paths.push(PathRule { prefix: "/tmp/", deny: None }).unwrap();
-        p.paths.push(PathRule { prefix: "/tmp/no", deny: Some(13) }).unwrap();
-        let rule = |nr, action| Rule { nr, action, cond: None, otherwise: Action::Allow, line: 1, col: 1 };
+        p.replies
+            .push(Reply::Paths {
+                start: 0,
+                len: 2,
+                otherwise: 95,
+            })
+            .unwrap();
+        p.paths
+            .push(PathRule {
+                prefix: "/tmp/",
+                deny: None,
+            })
+            .unwrap();
+        p.paths
+            .push(PathRule {
+                prefix: "/tmp/no",
+                deny: Some(13),
+            })
+            .unwrap();
+        let rule = |nr, action| Rule {
+            nr,
+            action,
+            cond: None,
+            otherwise: Action::Allow,
+            line: 1,
+            col: 1,
+        };
         p.rules.push(rule(59, Action::Errno(1))).unwrap(); // execve
         p.rules.push(rule(83, Action::Notify(1))).unwrap(); // mkdir
         p.rules.push(rule(110, Action::Notify(0))).unwrap(); // getppid
@@ -89,11 +136,26 @@ mod tests {
     fn registers() {
         let p = policy();
         let a = [0; 6];
-        assert_eq!(by_registers(&p, &X86_64, 110, &a, false), Step::Done(Decision::Return(4242)));
-        assert_eq!(by_registers(&p, &X86_64, 59, &a, true), Step::Done(Decision::Continue));
-        assert_eq!(by_registers(&p, &X86_64, 59, &a, false), Step::Done(Decision::Errno(1)));
-        assert_eq!(by_registers(&p, &X86_64, 322, &a, false), Step::Done(Decision::Continue));
-        assert!(matches!(by_registers(&p, &X86_64, 83, &a, false), Step::Paths { .. }));
+        assert_eq!(
+            by_registers(&p, &X86_64, 110, &a, false),
+            Step::Done(Decision::Return(4242))
+        );
+        assert_eq!(
+            by_registers(&p, &X86_64, 59, &a, true),
+            Step::Done(Decision::Continue)
+        );
+        assert_eq!(
+            by_registers(&p, &X86_64, 59, &a, false),
+            Step::Done(Decision::Errno(1))
+        );
+        assert_eq!(
+            by_registers(&p, &X86_64, 322, &a, false),
+            Step::Done(Decision::Continue)
+        );
+        assert!(matches!(
+            by_registers(&p, &X86_64, 83, &a, false),
+            Step::Paths { .. }
+        ));
     }
 
     #[test]
@@ -102,7 +164,10 @@ mod tests {
         assert_eq!(by_paths(&p, 0, 2, 95, &[b"/tmp/x"]), Decision::Continue);
         assert_eq!(by_paths(&p, 0, 2, 95, &[b"/tmp/no/x"]), Decision::Errno(13));
         assert_eq!(by_paths(&p, 0, 2, 95, &[b"/etc/x"]), Decision::Errno(95));
-        assert_eq!(by_paths(&p, 0, 2, 95, &[b"/tmp/a", b"/etc/b"]), Decision::Errno(95));
+        assert_eq!(
+            by_paths(&p, 0, 2, 95, &[b"/tmp/a", b"/etc/b"]),
+            Decision::Errno(95)
+        );
         // Out-of-range spans never panic.
         assert_eq!(by_paths(&p, 9, 9, 95, &[b"/tmp/a"]), Decision::Errno(95));
     }

@@ -54,14 +54,27 @@ pub fn serve(l: &mut Listener, policy: &Policy, arch: &Arch, who: &str) -> Serve
     let mut npaths = 0;
     let decision = match decide::by_registers(policy, arch, nr, &n.args, handover) {
         Step::Done(d) => d,
-        Step::Paths { start, len, otherwise } => {
+        Step::Paths {
+            start,
+            len,
+            otherwise,
+        } => {
             match read_paths(&n, name, &mut paths) {
                 Ok(k) => npaths = k,
                 Err(e) => {
                     if !seccomp::id_valid(l.fd, n.id) {
                         return Served::Gone;
                     }
-                    return answer(l.fd, &n, Decision::Errno(e.raw_os_error() as u16), false, policy, arch, who, &[]);
+                    return answer(
+                        l.fd,
+                        &n,
+                        Decision::Errno(e.raw_os_error() as u16),
+                        false,
+                        policy,
+                        arch,
+                        who,
+                        &[],
+                    );
                 }
             }
             // The pid may have died and been reused while we read: only
@@ -74,7 +87,16 @@ pub fn serve(l: &mut Listener, policy: &Policy, arch: &Arch, who: &str) -> Serve
         }
     };
     let views: [&[u8]; 2] = [paths[0].as_bytes(), paths[1].as_bytes()];
-    answer(l.fd, &n, decision, handover, policy, arch, who, &views[..npaths])
+    answer(
+        l.fd,
+        &n,
+        decision,
+        handover,
+        policy,
+        arch,
+        who,
+        &views[..npaths],
+    )
 }
 
 /// Read and make absolute every path argument of the syscall.
@@ -90,7 +112,16 @@ fn read_paths(n: &Notif, name: &str, out: &mut [Path; 2]) -> Result<usize, Errno
 }
 
 #[allow(clippy::too_many_arguments)]
-fn answer(fd: i32, n: &Notif, d: Decision, handover: bool, policy: &Policy, arch: &Arch, who: &str, paths: &[&[u8]]) -> Served {
+fn answer(
+    fd: i32,
+    n: &Notif,
+    d: Decision,
+    handover: bool,
+    policy: &Policy,
+    arch: &Arch,
+    who: &str,
+    paths: &[&[u8]],
+) -> Served {
     let r = match d {
         Decision::Return(v) => seccomp::send(fd, n.id, v, 0, 0),
         Decision::Errno(e) => seccomp::send(fd, n.id, 0, -(e as i32), 0),

@@ -131,6 +131,9 @@ mod tests {
         let mut p = Path::new();
         absolute(me, None, b"x/../y", &mut p).unwrap();
         let cwd = std::env::current_dir().unwrap();
-        assert_eq!(p.as_str(), format!("{}/y", cwd.display()).replace("//", "/"));
+        assert_eq!(
+            p.as_str(),
+            format!("{}/y", cwd.display()).replace("//", "/")
+        );
     }
 }

@@ -81,7 +81,10 @@ impl<'a> Errors<'a> {
             out.s("\n");
         }
         if self.dropped > 0 {
-            out.s(file).s(": ").u(self.dropped as u64).s(" more errors not shown\n");
+            out.s(file)
+                .s(": ")
+                .u(self.dropped as u64)
+                .s(" more errors not shown\n");
         }
     }
 }
@@ -89,35 +92,71 @@ impl<'a> Errors<'a> {
 impl Error<'_> {
     /// `FILE:LINE:COL: message`, without a newline.
     pub fn render(&self, file: &str, out: &mut impl Sink) {
-        out.s(file).s(":").u(self.line as u64).s(":").u(self.col as u64).s(": error: ");
+        out.s(file)
+            .s(":")
+            .u(self.line as u64)
+            .s(":")
+            .u(self.col as u64)
+            .s(": error: ");
         let t = self.token;
         match self.kind {
-            ErrorKind::LineTooLong => out.s("line too long (the limit is ").u(crate::policy::parse::MAX_LINE as u64).s(" bytes)"),
+            ErrorKind::LineTooLong => out
+                .s("line too long (the limit is ")
+                .u(crate::policy::parse::MAX_LINE as u64)
+                .s(" bytes)"),
             ErrorKind::UnknownSyscall => out.s("unknown syscall `").s(t).s("`"),
             ErrorKind::SyscallNotOnArch => {
-                out.s("syscall `").s(t).s("` does not exist on this architecture");
+                out.s("syscall `")
+                    .s(t)
+                    .s("` does not exist on this architecture");
                 match crate::policy::groups::replacement(t) {
                     Some(new) => out.s(" (use ").s(new).s(")"),
                     None => out,
                 }
             }
             ErrorKind::UnknownGroup => out.s("unknown syscall group `").s(t).s("`"),
-            ErrorKind::UnknownErrno => out.s("unknown errno `").s(t).s("` (a name like EPERM, or 1..4095)"),
+            ErrorKind::UnknownErrno => out
+                .s("unknown errno `")
+                .s(t)
+                .s("` (a name like EPERM, or 1..4095)"),
             ErrorKind::BadNumber => out.s("bad number `").s(t).s("`"),
-            ErrorKind::NoSuchArgument => out.s("no such argument `").s(t).s("` (syscalls have arg0..arg5)"),
-            ErrorKind::Conflict => out.s("`").s(t).s("` already has a different action (line ").u(self.other_line as u64).s(")"),
+            ErrorKind::NoSuchArgument => out
+                .s("no such argument `")
+                .s(t)
+                .s("` (syscalls have arg0..arg5)"),
+            ErrorKind::Conflict => out
+                .s("`")
+                .s(t)
+                .s("` already has a different action (line ")
+                .u(self.other_line as u64)
+                .s(")"),
             ErrorKind::Expected(what) => {
                 out.s("expected ").s(what);
-                if t.is_empty() { out.s(", found end of line") } else { out.s(", found `").s(t).s("`") }
+                if t.is_empty() {
+                    out.s(", found end of line")
+                } else {
+                    out.s(", found `").s(t).s("`")
+                }
             }
             ErrorKind::TrailingInput => out.s("unexpected `").s(t).s("` after the end of the rule"),
-            ErrorKind::UnclosedBlock => out.s("end of file inside the block opened at line ").u(self.other_line as u64),
+            ErrorKind::UnclosedBlock => out
+                .s("end of file inside the block opened at line ")
+                .u(self.other_line as u64),
             ErrorKind::StrayClose => out.s("`}` without an open block"),
-            ErrorKind::DuplicateDefault => out.s("second `default` (the first is at line ").u(self.other_line as u64).s(")"),
-            ErrorKind::NoPathArgument => out.s("`").s(t).s("` takes no path argument; a paths block needs one"),
+            ErrorKind::DuplicateDefault => out
+                .s("second `default` (the first is at line ")
+                .u(self.other_line as u64)
+                .s(")"),
+            ErrorKind::NoPathArgument => out
+                .s("`")
+                .s(t)
+                .s("` takes no path argument; a paths block needs one"),
             ErrorKind::RelativePrefix => out.s("path prefix `").s(t).s("` must be absolute"),
             ErrorKind::TooMany(what) => out.s("too many ").s(what).s(" for vigil's fixed tables"),
-            ErrorKind::DuplicateOtherwise => out.s("second `otherwise` in this block (the first is at line ").u(self.other_line as u64).s(")"),
+            ErrorKind::DuplicateOtherwise => out
+                .s("second `otherwise` in this block (the first is at line ")
+                .u(self.other_line as u64)
+                .s(")"),
         };
     }
 }

@@ -58,7 +58,11 @@ pub enum Reply {
     Continue,
     /// Decide by the path argument: `Policy::paths[start..start + len]`,
     /// longest matching prefix wins, `otherwise` (an errno) if none matches.
-    Paths { start: u16, len: u16, otherwise: u16 },
+    Paths {
+        start: u16,
+        len: u16,
+        otherwise: u16,
+    },
 }
 
 /// One `allow PREFIX` or `deny PREFIX [errno E]` line of a paths block.
@@ -290,17 +294,30 @@ mod tests {
     #[test]
     fn longest_prefix_wins() {
         let rules = [
-            PathRule { prefix: "/tmp", deny: None },
-            PathRule { prefix: "/tmp/keep", deny: Some(13) },
+            PathRule {
+                prefix: "/tmp",
+                deny: None,
+            },
+            PathRule {
+                prefix: "/tmp/keep",
+                deny: Some(13),
+            },
         ];
-        assert_eq!(PathRule::best(&rules, b"/tmp/keep/x").unwrap().deny, Some(13));
+        assert_eq!(
+            PathRule::best(&rules, b"/tmp/keep/x").unwrap().deny,
+            Some(13)
+        );
         assert_eq!(PathRule::best(&rules, b"/tmp/other").unwrap().deny, None);
         assert!(PathRule::best(&rules, b"/etc").is_none());
     }
 
     #[test]
     fn masked_compare() {
-        let c = Cmp { arg: 0, op: Op::MaskedEq(3), value: 1 };
+        let c = Cmp {
+            arg: 0,
+            op: Op::MaskedEq(3),
+            value: 1,
+        };
         assert!(c.holds(0x41));
         assert!(!c.holds(0x42));
     }

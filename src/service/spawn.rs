@@ -82,14 +82,19 @@ const HANDOVER_NS: u64 = 2_000_000_000;
 /// Start `s`. Returns once the child is running its filter with vigil
 /// holding the listener (or, without a filter, once it is forked).
 pub fn spawn(s: &Spawn) -> Result<Child, SpawnError> {
-    let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(SpawnError::Fork)?;
+    let (r, w) =
+        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(SpawnError::Fork)?;
     let pid = proc::fork().map_err(SpawnError::Fork)?;
     if pid == 0 {
         drop(r);
         child(s, w.as_raw_fd());
     }
     drop(w);
-    let mut child = Child { pid, listener: None, status: r };
+    let mut child = Child {
+        pid,
+        listener: None,
+        status: r,
+    };
     if s.filter.is_some() {
         match handover(&child) {
             Ok(l) => child.listener = Some(l),
@@ -121,7 +126,10 @@ pub fn read_msg(fd: i32) -> Option<(u32, u32)> {
             Err(_) => return None,
         }
     }
-    Some((u32::from_le_bytes([m[0], m[1], m[2], m[3]]), u32::from_le_bytes([m[4], m[5], m[6], m[7]])))
+    Some((
+        u32::from_le_bytes([m[0], m[1], m[2], m[3]]),
+        u32::from_le_bytes([m[4], m[5], m[6], m[7]]),
+    ))
 }
 
 /// The child's side: never returns.
@@ -140,7 +148,9 @@ fn child(s: &Spawn, w: i32) -> ! {
             Stdio::Null => sys::open(b"/dev/null", rustix::fs::OFlags::RDWR),
             Stdio::File(p) => sys::open(
                 p,
-                rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CREATE | rustix::fs::OFlags::APPEND,
+                rustix::fs::OFlags::WRONLY
+                    | rustix::fs::OFlags::CREATE
+                    | rustix::fs::OFlags::APPEND,
             ),
         };
         match opened {
@@ -216,7 +226,11 @@ fn handover(c: &Child) -> Result<OwnedFd, SpawnError> {
         }
     };
     loop {
-        match rustix::process::pidfd_getfd(&pidfd, n as i32, rustix::process::PidfdGetfdFlags::empty()) {
+        match rustix::process::pidfd_getfd(
+            &pidfd,
+            n as i32,
+            rustix::process::PidfdGetfdFlags::empty(),
+        ) {
             // A listener answers ID_VALID for an unknown id with ENOENT;
             // anything else would be some other file at that number.
             Ok(fd) if is_listener(fd.as_raw_fd()) => return Ok(fd),
@@ -225,7 +239,11 @@ fn handover(c: &Child) -> Result<OwnedFd, SpawnError> {
         }
         // Not installed yet. A message now means the install failed; EOF
         // means the child died.
-        let mut p = [PollFd { fd: status, events: POLLIN, revents: 0 }];
+        let mut p = [PollFd {
+            fd: status,
+            events: POLLIN,
+            revents: 0,
+        }];
         let _ = poll::poll(&mut p, Some(20_000));
         if p[0].revents != 0 {
             return Err(match read_msg(status) {
@@ -249,7 +267,11 @@ fn wait_readable(fd: i32, deadline: u64) -> bool {
         if now >= deadline {
             return false;
         }
-        let mut p = [PollFd { fd, events: POLLIN, revents: 0 }];
+        let mut p = [PollFd {
+            fd,
+            events: POLLIN,
+            revents: 0,
+        }];
         if let Ok(n) = poll::poll(&mut p, Some(deadline - now)) {
             if n > 0 {
                 return true;

@@ -35,7 +35,8 @@ macro_rules! entry_point {
             entry = sym __vigil_entry,
         );
         extern "C" fn __vigil_entry(sp: *const usize) -> ! {
-            $crate::sys::start(sp, $main)
+            // SAFETY: `_start` passes the kernel's initial stack pointer.
+            unsafe { $crate::sys::start(sp, $main) }
         }
     };
 }

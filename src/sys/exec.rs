@@ -31,7 +31,14 @@ impl Default for ExecBuf {
 
 impl ExecBuf {
     pub const fn new() -> Self {
-        ExecBuf { bytes: [0; EXEC_BYTES], used: 0, offs: [0; EXEC_ENTRIES], count: 0, argc: 0, envp_inherit: None }
+        ExecBuf {
+            bytes: [0; EXEC_BYTES],
+            used: 0,
+            offs: [0; EXEC_ENTRIES],
+            count: 0,
+            argc: 0,
+            envp_inherit: None,
+        }
     }
 
     fn push(&mut self, parts: &[&[u8]]) -> Result<(), TooBig> {
@@ -79,7 +86,11 @@ impl ExecBuf {
             return None;
         }
         let start = self.offs[i] as usize;
-        let end = start + self.bytes[start..].iter().position(|&b| b == 0).unwrap_or(0);
+        let end = start
+            + self.bytes[start..]
+                .iter()
+                .position(|&b| b == 0)
+                .unwrap_or(0);
         Some(&self.bytes[start..end])
     }
 
@@ -92,8 +103,8 @@ impl ExecBuf {
         }
         p[..path.len()].copy_from_slice(path);
         let mut ptrs = [core::ptr::null::<u8>(); EXEC_ENTRIES + 2];
-        for i in 0..self.argc {
-            ptrs[i] = self.bytes[self.offs[i] as usize..].as_ptr();
+        for (ptr, &off) in ptrs.iter_mut().zip(&self.offs[..self.argc]) {
+            *ptr = self.bytes[off as usize..].as_ptr();
         }
         let envp = self.argc + 1;
         for i in self.argc..self.count {
@@ -107,7 +118,17 @@ impl ExecBuf {
         // NUL-terminated strings of self.bytes then NULL, then the
         // environment pointers then NULL (the array is zeroed past count).
         match unsafe {
-            syscall(nr::__NR_execve, [p.as_ptr() as usize, ptrs.as_ptr() as usize, envp_ptr as usize, 0, 0, 0])
+            syscall(
+                nr::__NR_execve,
+                [
+                    p.as_ptr() as usize,
+                    ptrs.as_ptr() as usize,
+                    envp_ptr as usize,
+                    0,
+                    0,
+                    0,
+                ],
+            )
         } {
             Ok(_) => Errno::INVAL,
             Err(e) => e,

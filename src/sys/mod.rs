@@ -97,7 +97,10 @@ unsafe fn cstr(p: *const u8) -> &'static [u8] {
 }
 
 /// Called by `entry_point!`'s `_start` with the initial stack pointer.
-pub fn start(sp: *const usize, main: fn(&Args) -> i32) -> ! {
+///
+/// # Safety
+/// `sp` is the stack pointer the kernel handed to `_start`.
+pub unsafe fn start(sp: *const usize, main: fn(&Args) -> i32) -> ! {
     // SAFETY: at process entry, sp points at argc followed by argv.
     let args = unsafe {
         Args {
@@ -112,7 +115,12 @@ pub fn start(sp: *const usize, main: fn(&Args) -> i32) -> ! {
 pub fn write_all(fd: i32, mut buf: &[u8]) -> Result<()> {
     while !buf.is_empty() {
         // SAFETY: buf is a valid readable slice.
-        match unsafe { syscall(nr::__NR_write, [fd as usize, buf.as_ptr() as usize, buf.len(), 0, 0, 0]) } {
+        match unsafe {
+            syscall(
+                nr::__NR_write,
+                [fd as usize, buf.as_ptr() as usize, buf.len(), 0, 0, 0],
+            )
+        } {
             Ok(0) => return Err(Errno::IO),
             Ok(n) => buf = &buf[n..],
             Err(Errno::INTR) => {}
@@ -136,14 +144,17 @@ pub fn read_remote(pid: i32, addr: u64, buf: &mut [u8]) -> Result<usize> {
     // SAFETY: the local iovec describes `buf`, which is writable for its
     // length; the remote one is only read by the kernel on the target's side.
     unsafe {
-        syscall(nr::__NR_process_vm_readv, [
-            pid as usize,
-            local.as_ptr() as usize,
-            1,
-            remote.as_ptr() as usize,
-            1,
-            0,
-        ])
+        syscall(
+            nr::__NR_process_vm_readv,
+            [
+                pid as usize,
+                local.as_ptr() as usize,
+                1,
+                remote.as_ptr() as usize,
+                1,
+                0,
+            ],
+        )
     }
 }
 
@@ -156,14 +167,17 @@ pub fn readlink(path: &[u8], buf: &mut [u8]) -> Result<usize> {
     p[..path.len()].copy_from_slice(path);
     // SAFETY: p is NUL-terminated, buf is writable for its length.
     unsafe {
-        syscall(nr::__NR_readlinkat, [
-            linux_raw_sys::general::AT_FDCWD as usize,
-            p.as_ptr() as usize,
-            buf.as_mut_ptr() as usize,
-            buf.len(),
-            0,
-            0,
-        ])
+        syscall(
+            nr::__NR_readlinkat,
+            [
+                linux_raw_sys::general::AT_FDCWD as usize,
+                p.as_ptr() as usize,
+                buf.as_mut_ptr() as usize,
+                buf.len(),
+                0,
+                0,
+            ],
+        )
     }
 }
 
@@ -177,8 +191,12 @@ pub fn borrow(fd: i32) -> rustix::fd::BorrowedFd<'static> {
 /// `openat(AT_FDCWD, path, flags | O_CLOEXEC, 0644)` as a raw fd.
 pub fn open(path: &[u8], flags: rustix::fs::OFlags) -> Result<i32> {
     use rustix::fd::IntoRawFd;
-    rustix::fs::open(path, flags | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::from_raw_mode(0o644))
-        .map(|fd| fd.into_raw_fd())
+    rustix::fs::open(
+        path,
+        flags | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::from_raw_mode(0o644),
+    )
+    .map(|fd| fd.into_raw_fd())
 }
 
 /// `chdir(2)`.
@@ -188,7 +206,11 @@ pub fn chdir(path: &[u8]) -> Result<()> {
 
 /// Read a whole file into `buf`: its length, or EFBIG if it does not fit.
 pub fn read_file(path: &[u8], buf: &mut [u8]) -> Result<usize> {
-    let fd = rustix::fs::open(path, rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())?;
+    let fd = rustix::fs::open(
+        path,
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )?;
     let mut len = 0;
     loop {
         if len == buf.len() {

@@ -30,7 +30,12 @@ pub fn poll(fds: &mut [PollFd], timeout_ns: Option<u64>) -> Result<usize> {
     };
     // SAFETY: fds is a valid pollfd array of its length; tsp is NULL or a
     // valid timespec; no signal mask is passed.
-    match unsafe { syscall(nr::__NR_ppoll, [fds.as_mut_ptr() as usize, fds.len(), tsp, 0, 8, 0]) } {
+    match unsafe {
+        syscall(
+            nr::__NR_ppoll,
+            [fds.as_mut_ptr() as usize, fds.len(), tsp, 0, 8, 0],
+        )
+    } {
         Err(super::Errno::INTR) => Ok(0),
         r => r,
     }
@@ -41,7 +46,17 @@ pub fn now_ns() -> u64 {
     let mut ts = [0i64; 2];
     // SAFETY: ts is a valid writable timespec.
     let _ = unsafe {
-        syscall(nr::__NR_clock_gettime, [linux_raw_sys::general::CLOCK_MONOTONIC as usize, ts.as_mut_ptr() as usize, 0, 0, 0, 0])
+        syscall(
+            nr::__NR_clock_gettime,
+            [
+                linux_raw_sys::general::CLOCK_MONOTONIC as usize,
+                ts.as_mut_ptr() as usize,
+                0,
+                0,
+                0,
+                0,
+            ],
+        )
     };
     ts[0] as u64 * 1_000_000_000 + ts[1] as u64
 }

@@ -26,14 +26,31 @@ pub fn fork() -> Result<i32> {
 pub fn set_no_new_privs() -> Result<()> {
     // SAFETY: prctl with integer arguments only.
     unsafe {
-        syscall(nr::__NR_prctl, [linux_raw_sys::prctl::PR_SET_NO_NEW_PRIVS as usize, 1, 0, 0, 0, 0]).map(drop)
+        syscall(
+            nr::__NR_prctl,
+            [
+                linux_raw_sys::prctl::PR_SET_NO_NEW_PRIVS as usize,
+                1,
+                0,
+                0,
+                0,
+                0,
+            ],
+        )
+        .map(drop)
     }
 }
 
 /// `close_range(2)` from `first` to the end of the table.
 pub fn close_from(first: u32) -> Result<()> {
     // SAFETY: closes fds only; the caller owns none of them any more.
-    unsafe { syscall(nr::__NR_close_range, [first as usize, u32::MAX as usize, 0, 0, 0, 0]).map(drop) }
+    unsafe {
+        syscall(
+            nr::__NR_close_range,
+            [first as usize, u32::MAX as usize, 0, 0, 0, 0],
+        )
+        .map(drop)
+    }
 }
 
 /// `dup3(2)`: make `new` a copy of `old` (no CLOEXEC).
@@ -49,8 +66,18 @@ pub fn dup_to(old: i32, new: i32) -> Result<()> {
 pub fn dup_lowest(fd: i32) -> Result<i32> {
     // SAFETY: integer arguments only.
     unsafe {
-        syscall(nr::__NR_fcntl, [fd as usize, linux_raw_sys::general::F_DUPFD_CLOEXEC as usize, 0, 0, 0, 0])
-            .map(|f| f as i32)
+        syscall(
+            nr::__NR_fcntl,
+            [
+                fd as usize,
+                linux_raw_sys::general::F_DUPFD_CLOEXEC as usize,
+                0,
+                0,
+                0,
+                0,
+            ],
+        )
+        .map(|f| f as i32)
     }
 }
 
@@ -64,7 +91,13 @@ pub fn close(fd: i32) {
 pub fn set_rlimit(resource: u32, soft: u64, hard: u64) -> Result<()> {
     let lim = [soft, hard];
     // SAFETY: lim is a valid struct rlimit64; old-limit pointer is NULL.
-    unsafe { syscall(nr::__NR_prlimit64, [0, resource as usize, lim.as_ptr() as usize, 0, 0, 0]).map(drop) }
+    unsafe {
+        syscall(
+            nr::__NR_prlimit64,
+            [0, resource as usize, lim.as_ptr() as usize, 0, 0, 0],
+        )
+        .map(drop)
+    }
 }
 
 /// `setresgid`, `setgroups` and `setresuid`, in the order that works.
@@ -72,13 +105,22 @@ pub fn set_ids(uid: Option<u32>, gid: Option<u32>, groups: Option<&[u32]>) -> Re
     // SAFETY: integer arguments, and `groups` is a valid slice of gid_t.
     unsafe {
         if let Some(g) = groups {
-            syscall(nr::__NR_setgroups, [g.len(), g.as_ptr() as usize, 0, 0, 0, 0])?;
+            syscall(
+                nr::__NR_setgroups,
+                [g.len(), g.as_ptr() as usize, 0, 0, 0, 0],
+            )?;
         }
         if let Some(g) = gid {
-            syscall(nr::__NR_setresgid, [g as usize, g as usize, g as usize, 0, 0, 0])?;
+            syscall(
+                nr::__NR_setresgid,
+                [g as usize, g as usize, g as usize, 0, 0, 0],
+            )?;
         }
         if let Some(u) = uid {
-            syscall(nr::__NR_setresuid, [u as usize, u as usize, u as usize, 0, 0, 0])?;
+            syscall(
+                nr::__NR_setresuid,
+                [u as usize, u as usize, u as usize, 0, 0, 0],
+            )?;
         }
     }
     Ok(())
@@ -87,5 +129,18 @@ pub fn set_ids(uid: Option<u32>, gid: Option<u32>, groups: Option<&[u32]>) -> Re
 /// `fcntl(fd, F_SETFD, 0)`: keep `fd` open across exec.
 pub fn clear_cloexec(fd: i32) -> Result<()> {
     // SAFETY: integer arguments only.
-    unsafe { syscall(nr::__NR_fcntl, [fd as usize, linux_raw_sys::general::F_SETFD as usize, 0, 0, 0, 0]).map(drop) }
+    unsafe {
+        syscall(
+            nr::__NR_fcntl,
+            [
+                fd as usize,
+                linux_raw_sys::general::F_SETFD as usize,
+                0,
+                0,
+                0,
+                0,
+            ],
+        )
+        .map(drop)
+    }
 }

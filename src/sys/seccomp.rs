@@ -55,18 +55,24 @@ struct AddFd {
 /// `seccomp(SECCOMP_SET_MODE_FILTER, flags, prog)`: the listener fd when
 /// `flags` has `FLAG_NEW_LISTENER`, else 0.
 pub fn set_filter(prog: &[Insn], flags: u32) -> Result<i32> {
-    let fprog = s::sock_fprog { len: prog.len() as u16, filter: prog.as_ptr() as *mut s::sock_filter };
+    let fprog = s::sock_fprog {
+        len: prog.len() as u16,
+        filter: prog.as_ptr() as *mut s::sock_filter,
+    };
     // SAFETY: fprog points to prog.len() valid sock_filter-shaped Insns,
     // which the kernel copies before returning.
     unsafe {
-        syscall(nr::__NR_seccomp, [
-            s::SECCOMP_SET_MODE_FILTER as usize,
-            flags as usize,
-            &fprog as *const _ as usize,
-            0,
-            0,
-            0,
-        ])
+        syscall(
+            nr::__NR_seccomp,
+            [
+                s::SECCOMP_SET_MODE_FILTER as usize,
+                flags as usize,
+                &fprog as *const _ as usize,
+                0,
+                0,
+                0,
+            ],
+        )
         .map(|fd| fd as i32)
     }
 }
@@ -76,7 +82,17 @@ pub fn notif_sizes() -> Result<(u16, u16, u16)> {
     let mut sz = [0u16; 3];
     // SAFETY: sz is a writable struct seccomp_notif_sizes.
     unsafe {
-        syscall(nr::__NR_seccomp, [s::SECCOMP_GET_NOTIF_SIZES as usize, 0, sz.as_mut_ptr() as usize, 0, 0, 0])?;
+        syscall(
+            nr::__NR_seccomp,
+            [
+                s::SECCOMP_GET_NOTIF_SIZES as usize,
+                0,
+                sz.as_mut_ptr() as usize,
+                0,
+                0,
+                0,
+            ],
+        )?;
     }
     Ok((sz[0], sz[1], sz[2]))
 }
@@ -85,8 +101,18 @@ pub fn notif_sizes() -> Result<(u16, u16, u16)> {
 pub fn action_avail(action: u32) -> bool {
     // SAFETY: a readable u32.
     unsafe {
-        syscall(nr::__NR_seccomp, [s::SECCOMP_GET_ACTION_AVAIL as usize, 0, &action as *const u32 as usize, 0, 0, 0])
-            .is_ok()
+        syscall(
+            nr::__NR_seccomp,
+            [
+                s::SECCOMP_GET_ACTION_AVAIL as usize,
+                0,
+                &action as *const u32 as usize,
+                0,
+                0,
+                0,
+            ],
+        )
+        .is_ok()
     }
 }
 
@@ -104,7 +130,12 @@ pub fn recv(fd: i32, n: &mut Notif) -> Result<()> {
 
 /// `SECCOMP_IOCTL_NOTIF_SEND`.
 pub fn send(fd: i32, id: u64, val: i64, error: i32, flags: u32) -> Result<()> {
-    let r = Resp { id, val, error, flags };
+    let r = Resp {
+        id,
+        val,
+        error,
+        flags,
+    };
     ioctl(fd, NOTIF_SEND, &r as *const Resp as usize).map(drop)
 }
 
@@ -122,7 +153,13 @@ pub fn id_check(fd: i32, id: u64) -> Result<()> {
 /// `SECCOMP_IOCTL_NOTIF_ADDFD`: install `src` in the target; with
 /// `ADDFD_FLAG_SEND` this also answers the notification with the new fd.
 pub fn addfd(fd: i32, id: u64, src: i32, newfd_flags: u32, flags: u32) -> Result<i32> {
-    let a = AddFd { id, flags, srcfd: src as u32, newfd: 0, newfd_flags };
+    let a = AddFd {
+        id,
+        flags,
+        srcfd: src as u32,
+        newfd: 0,
+        newfd_flags,
+    };
     ioctl(fd, NOTIF_ADDFD, &a as *const AddFd as usize).map(|v| v as i32)
 }
 

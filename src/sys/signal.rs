@@ -22,14 +22,17 @@ impl SigSet {
 pub fn set_mask(set: SigSet) -> Result<()> {
     // SAFETY: set is a valid 8-byte sigset; no old set is requested.
     unsafe {
-        syscall(nr::__NR_rt_sigprocmask, [
-            linux_raw_sys::general::SIG_SETMASK as usize,
-            &set.0 as *const u64 as usize,
-            0,
-            8,
-            0,
-            0,
-        ])
+        syscall(
+            nr::__NR_rt_sigprocmask,
+            [
+                linux_raw_sys::general::SIG_SETMASK as usize,
+                &set.0 as *const u64 as usize,
+                0,
+                8,
+                0,
+                0,
+            ],
+        )
         .map(drop)
     }
 }
@@ -40,8 +43,18 @@ pub fn signalfd(set: SigSet) -> Result<i32> {
     let flags = linux_raw_sys::general::O_CLOEXEC | linux_raw_sys::general::O_NONBLOCK;
     // SAFETY: set is a valid 8-byte sigset.
     unsafe {
-        syscall(nr::__NR_signalfd4, [usize::MAX, &set.0 as *const u64 as usize, 8, flags as usize, 0, 0])
-            .map(|fd| fd as i32)
+        syscall(
+            nr::__NR_signalfd4,
+            [
+                usize::MAX,
+                &set.0 as *const u64 as usize,
+                8,
+                flags as usize,
+                0,
+                0,
+            ],
+        )
+        .map(|fd| fd as i32)
     }
 }
 
@@ -57,8 +70,16 @@ pub struct SigInfo {
 pub fn read_signal(fd: i32) -> Result<Option<SigInfo>> {
     let mut raw = [0u32; 32];
     // SAFETY: raw is 128 writable bytes, the size of signalfd_siginfo.
-    match unsafe { syscall(nr::__NR_read, [fd as usize, raw.as_mut_ptr() as usize, 128, 0, 0, 0]) } {
-        Ok(128) => Ok(Some(SigInfo { signo: raw[0] as i32, pid: raw[3] })),
+    match unsafe {
+        syscall(
+            nr::__NR_read,
+            [fd as usize, raw.as_mut_ptr() as usize, 128, 0, 0, 0],
+        )
+    } {
+        Ok(128) => Ok(Some(SigInfo {
+            signo: raw[0] as i32,
+            pid: raw[3],
+        })),
         Ok(_) => Ok(None),
         Err(super::Errno::AGAIN) => Ok(None),
         Err(e) => Err(e),
@@ -70,12 +91,24 @@ pub fn set_default(sig: i32) -> Result<()> {
     // struct kernel_sigaction: handler, flags, restorer, mask.
     let act = [0usize; 4];
     // SAFETY: act is a valid kernel sigaction with SIG_DFL.
-    unsafe { syscall(nr::__NR_rt_sigaction, [sig as usize, act.as_ptr() as usize, 0, 8, 0, 0]).map(drop) }
+    unsafe {
+        syscall(
+            nr::__NR_rt_sigaction,
+            [sig as usize, act.as_ptr() as usize, 0, 8, 0, 0],
+        )
+        .map(drop)
+    }
 }
 
 /// `rt_sigaction(2)`: ignore `sig`.
 pub fn ignore(sig: i32) -> Result<()> {
     let act = [1usize, 0, 0, 0]; // SIG_IGN
-    // SAFETY: act is a valid kernel sigaction with SIG_IGN.
-    unsafe { syscall(nr::__NR_rt_sigaction, [sig as usize, act.as_ptr() as usize, 0, 8, 0, 0]).map(drop) }
+                                 // SAFETY: act is a valid kernel sigaction with SIG_IGN.
+    unsafe {
+        syscall(
+            nr::__NR_rt_sigaction,
+            [sig as usize, act.as_ptr() as usize, 0, 8, 0, 0],
+        )
+        .map(drop)
+    }
 }
