@@ -1,0 +1,193 @@
+//! `vigil run` on the host: real programs under real filters, vigil as
+//! their notification monitor and subreaper.
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+#[test]
+fn emulated_return_value() {
+    let p = policy("emulate", "default allow\ngetppid: notify return 4242\n");
+    let o = run(&p, &[prog("getppid").to_str().unwrap()]);
+    assert_eq!(stdout(&o).trim(), "4242", "{}", stderr(&o));
+    assert!(o.status.success());
+    // The decision is logged with pid, syscall and outcome.
+    assert!(stderr(&o).contains("getppid: return 4242"), "{}", stderr(&o));
+}
+
+#[test]
+fn decision_log_can_be_switched_off() {
+    let p = policy("quiet", "default allow\ndecision-log off\ngetppid: notify return 7\n");
+    let o = run(&p, &[prog("getppid").to_str().unwrap(), "100"]);
+    assert_eq!(stdout(&o).trim(), "7");
+    assert!(!stderr(&o).contains("getppid"), "{}", stderr(&o));
+}
+
+#[test]
+fn errno_denial_in_the_filter() {
+    let p = policy("deny", "default allow\nmkdir, mkdirat: errno EACCES\n");
+    let dir = tmp().join("denied-dir");
+    let _ = std::fs::remove_dir(&dir);
+    let o = run(&p, &["mkdir", dir.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("Permission denied"), "{}", stderr(&o));
+    assert!(!dir.exists());
+}
+
+#[test]
+fn errno_denial_by_vigil() {
+    let p = policy("deny-notify", "default allow\ngetppid: notify errno ENOTSUP\n");
+    let o = run(&p, &[prog("getppid").to_str().unwrap()]);
+    // syscall(2) returns -1 with errno set.
+    assert_eq!(stdout(&o).trim(), "-1");
+    assert!(stderr(&o).contains("getppid: deny EOPNOTSUPP"), "{}", stderr(&o));
+}
+
+#[test]
+fn kill_action_kills_the_process() {
+    let p = policy("kill", "default allow\ngetppid: kill\n");
+    let o = run(&p, &[prog("getppid").to_str().unwrap()]);
+    // SECCOMP_RET_KILL_PROCESS ends it with SIGSYS: 128 + 31.
+    assert_eq!(o.status.code(), Some(159), "{}", stderr(&o));
+}
+
+#[test]
+fn mkdir_allowed_under_tmp_only() {
+    // The seccomp_unotify(2) man page's example, as a policy.
+    let p = policy(
+        "mkdir-paths",
+        "default allow\nmkdir, mkdirat: notify paths {\n    allow /tmp/\n    otherwise errno EOPNOTSUPP\n}\n",
+    );
+    let ok = format!("/tmp/vigil-test-{}", std::process::id());
+    let _ = std::fs::remove_dir(&ok);
+    let o = run(&p, &["mkdir", &ok]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::path::Path::new(&ok).is_dir());
+    std::fs::remove_dir(&ok).unwrap();
+    assert!(stderr(&o).contains(&format!("\"{ok}\": allow")), "{}", stderr(&o));
+
+    let bad = tmp().join("not-under-tmp");
+    let o = run(&p, &["mkdir", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("Operation not supported"), "{}", stderr(&o));
+    assert!(!bad.exists());
+
+    // `..` cannot climb out of the allowed prefix.
+    let sneaky = format!("/tmp/../{}", tmp().join("sneaky").display());
+    let o = run(&p, &["mkdir", &sneaky]);
+    assert!(!o.status.success(), "{}", stderr(&o));
+
+    // A relative path is resolved against the target's cwd.
+    let o = Command::new(vigil())
+        .args(["run", "--policy", p.to_str().unwrap(), "--", "sh", "-c", "cd /tmp && mkdir vigil-rel-$$ && rmdir vigil-rel-$$"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn exit_status_is_propagated() {
+    let p = policy("allow", "default allow\n");
+    for code in [0, 1, 77, 255] {
+        let o = run(&p, &["sh", "-c", &format!("exit {code}")]);
+        assert_eq!(o.status.code(), Some(code));
+    }
+    let o = run(&p, &["sh", "-c", "kill -9 $$"]);
+    assert_eq!(o.status.code(), Some(128 + 9));
+    let o = run(&p, &["sh", "-c", "kill -TERM $$"]);
+    assert_eq!(o.status.code(), Some(128 + 15));
+}
+
+#[test]
+fn missing_program_is_127() {
+    let p = policy("allow2", "default allow\n");
+    let o = run(&p, &["/nonexistent/program"]);
+    assert_eq!(o.status.code(), Some(127));
+    assert!(stderr(&o).contains("cannot execute /nonexistent/program: ENOENT"), "{}", stderr(&o));
+}
+
+#[test]
+fn signals_are_forwarded() {
+    let p = policy("signals", "default allow\n");
+    for (sig, name) in [(libc_sig::SIGUSR1, "USR1"), (libc_sig::SIGTERM, "TERM"), (libc_sig::SIGHUP, "HUP")] {
+        let mut child = Command::new(vigil())
+            .args(["run", "--policy", p.to_str().unwrap(), "--", "sh", "-c"])
+            .arg(format!("trap 'echo got {name}; exit 42' {name}; echo ready; while :; do sleep 0.05; done"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "ready");
+        unsafe_kill(child.id(), sig);
+        line.clear();
+        out.read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), format!("got {name}"));
+        let st = child.wait().unwrap();
+        assert_eq!(st.code(), Some(42));
+    }
+}
+
+#[test]
+fn orphans_are_reaped() {
+    let p = policy("orphans", "default allow\n");
+    let o = run(&p, &[prog("orphans").to_str().unwrap()]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("orphans=5 zombies=0"), "{}", stdout(&o));
+}
+
+#[test]
+fn handover_survives_notified_and_denied_hand_over_syscalls() {
+    // Every syscall a hand-over could need, notified: still starts, and
+    // vigil answers them all.
+    let p = policy(
+        "notify-handover",
+        "default allow\nwrite, close, fcntl, sendmsg, execve, dup3: notify continue\n",
+    );
+    let o = run(&p, &["sh", "-c", "echo hello; /bin/true"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "hello\n");
+    assert!(stderr(&o).contains("write: allow"), "{}", stderr(&o));
+
+    // The same, denied: vigil's own execve still passes (it is the
+    // hand-over), a later one is refused by the policy.
+    let p = policy("deny-handover", "default allow\nclose, fcntl, sendmsg, execve: errno EPERM\n");
+    let o = run(&p, &["sh", "-c", "/bin/true; echo $?"]);
+    assert_eq!(stdout(&o).trim(), "126", "{}", stderr(&o));
+    assert!(stderr(&o).contains("execve: deny EPERM"), "{}", stderr(&o));
+
+    // A kill rule on execve kills only a later exec.
+    let p = policy("kill-exec", "default allow\nexecve: kill\n");
+    let o = run(&p, &["sh", "-c", "/bin/true; echo unreachable"]);
+    assert_eq!(o.status.code(), Some(128 + 9), "{}", stderr(&o));
+}
+
+#[test]
+fn the_listener_is_not_left_in_the_service() {
+    let p = policy("fds", "default allow\n");
+    let o = run(&p, &["sh", "-c", "ls -l /proc/self/fd/ | grep -c seccomp || true"]);
+    assert_eq!(stdout(&o).trim(), "0", "{}", stderr(&o));
+}
+
+#[test]
+fn default_policy_is_embedded() {
+    let o = Command::new(vigil()).args(["run", "--", "sh", "-c", "exit 5"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+}
+
+mod libc_sig {
+    pub const SIGHUP: i32 = 1;
+    pub const SIGUSR1: i32 = 10;
+    pub const SIGTERM: i32 = 15;
+}
+
+fn unsafe_kill(pid: u32, sig: i32) {
+    let st = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status().unwrap();
+    assert!(st.success());
+    std::thread::sleep(Duration::from_millis(10));
+}
