@@ -1,0 +1,171 @@
+//! Early boot as PID 1: the kernel's filesystems, the console, and the
+//! kernel command line.
+
+use rustix::fs::Mode;
+use rustix::mount::MountFlags;
+
+use crate::log;
+use crate::out::{Buf, Sink};
+use crate::sys;
+
+/// Filesystems vigil mounts at boot: (source, target, type, flags, data).
+const EARLY: [(&str, &str, &str, u32, &str); 6] = [
+    ("proc", "/proc", "proc", NOSUID | NODEV | NOEXEC, ""),
+    ("sysfs", "/sys", "sysfs", NOSUID | NODEV | NOEXEC, ""),
+    ("devtmpfs", "/dev", "devtmpfs", NOSUID, "mode=0755"),
+    ("devpts", "/dev/pts", "devpts", NOSUID | NOEXEC, "gid=5,mode=0620,ptmxmode=0666"),
+    ("tmpfs", "/run", "tmpfs", NOSUID | NODEV, "mode=0755"),
+    ("tmpfs", "/tmp", "tmpfs", NOSUID | NODEV, "mode=1777"),
+];
+const NOSUID: u32 = 2;
+const NODEV: u32 = 4;
+const NOEXEC: u32 = 8;
+
+/// Which of `EARLY` vigil mounted itself (and so unmounts at shutdown).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Mounted(pub [bool; 6]);
+
+impl Mounted {
+    pub fn targets(&self) -> impl DoubleEndedIterator<Item = &'static str> + '_ {
+        EARLY.iter().zip(self.0).filter(|(_, m)| *m).map(|(e, _)| e.1)
+    }
+}
+
+/// Mount what is not mounted yet. Failures are logged; boot goes on.
+pub fn mount_early() -> Mounted {
+    let mut done = Mounted::default();
+    let mut table = [0u8; 16 * 1024];
+    for (i, &(src, target, fstype, flags, data)) in EARLY.iter().enumerate() {
+        // /proc first, so the others can be looked up in /proc/self/mounts.
+        let mounted = if i == 0 {
+            rustix::fs::access("/proc/self/mounts", rustix::fs::Access::EXISTS).is_ok()
+        } else {
+            let n = sys::read_file(b"/proc/self/mounts", &mut table).unwrap_or(0);
+            is_mounted(&table[..n], target)
+        };
+        if mounted {
+            continue;
+        }
+        let _ = rustix::fs::mkdir(target, Mode::from_raw_mode(0o755));
+        let mut d = Buf::<64>::new();
+        d.s(data).put(b"\0");
+        let data_c = core::ffi::CStr::from_bytes_with_nul(d.as_bytes()).ok();
+        match rustix::mount::mount(src, target, fstype, MountFlags::from_bits_retain(flags), data_c) {
+            Ok(()) => done.0[i] = true,
+            Err(e) => log::warn(|l| {
+                l.s("mount ").s(fstype).s(" on ").s(target).s(": ");
+                log::errno(l, e);
+            }),
+        }
+    }
+    done
+}
+
+/// Is `target` a mount point in a `/proc/self/mounts` table?
+pub fn is_mounted(table: &[u8], target: &str) -> bool {
+    table.split(|&b| b == b'\n').any(|line| line.split(|&b| b == b' ').nth(1) == Some(target.as_bytes()))
+}
+
+/// Make `/dev/console` our stdin, stdout and stderr.
+pub fn open_console() {
+    match sys::open(b"/dev/console", rustix::fs::OFlags::RDWR | rustix::fs::OFlags::NOCTTY) {
+        Ok(fd) => {
+            for std in 0..3 {
+                let _ = sys::proc::dup_to(fd, std);
+            }
+            if fd > 2 {
+                sys::proc::close(fd);
+            }
+        }
+        Err(e) => log::warn(|l| {
+            l.s("/dev/console: ");
+            log::errno(l, e);
+        }),
+    }
+    if let Ok(fd) = sys::open(b"/dev/kmsg", rustix::fs::OFlags::WRONLY) {
+        log::set_kmsg(fd);
+    }
+}
+
+/// What vigil takes from the kernel command line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cmdline<'a> {
+    pub config: Option<&'a str>,
+    pub test: Option<&'a str>,
+    pub args: Option<&'a str>,
+    pub log: Option<log::Level>,
+    /// `vigil.log=quiet`: errors only.
+    pub quiet: bool,
+}
+
+/// Parse the kernel command line. Unknown `vigil.*` keys and bad values
+/// are reported through `bad(key_and_value)`, not ignored.
+pub fn parse_cmdline<'a>(text: &'a str, mut bad: impl FnMut(&'a str, &'static str)) -> Cmdline<'a> {
+    let mut c = Cmdline::default();
+    for word in words(text) {
+        let Some(rest) = word.strip_prefix("vigil.") else { continue };
+        let (key, value) = rest.split_once('=').unwrap_or((rest, ""));
+        let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
+        match key {
+            "config" => c.config = Some(value),
+            "test" => c.test = Some(value),
+            "args" => c.args = Some(value),
+            "log" => match value {
+                "quiet" => c.quiet = true,
+                "info" => c.log = Some(log::Level::Info),
+                "debug" => c.log = Some(log::Level::Debug),
+                _ => bad(word, "vigil.log takes quiet, info or debug"),
+            },
+            _ => bad(word, "unknown vigil.* key"),
+        }
+    }
+    c
+}
+
+/// Split on spaces, keeping `"..."` together (as the kernel does).
+pub fn words(text: &str) -> impl Iterator<Item = &str> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    core::iter::from_fn(move || {
+        while i < b.len() && (b[i] == b' ' || b[i] == b'\n' || b[i] == b'\t') {
+            i += 1;
+        }
+        if i >= b.len() {
+            return None;
+        }
+        let start = i;
+        let mut quoted = false;
+        while i < b.len() && (quoted || !(b[i] == b' ' || b[i] == b'\n' || b[i] == b'\t')) {
+            if b[i] == b'"' {
+                quoted = !quoted;
+            }
+            i += 1;
+        }
+        Some(&text[start..i])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cmdline() {
+        let mut bad = Vec::new();
+        let c = parse_cmdline(
+            "console=ttyS0 vigil.test=/bin/t vigil.args=\"a b  c\" vigil.log=debug vigil.frob=1 quiet\n",
+            |w, _| bad.push(w),
+        );
+        assert_eq!(c.test, Some("/bin/t"));
+        assert_eq!(c.args, Some("a b  c"));
+        assert_eq!(c.log, Some(log::Level::Debug));
+        assert_eq!(bad, vec!["vigil.frob=1"]);
+    }
+
+    #[test]
+    fn mounts_table() {
+        let t = b"proc /proc proc rw 0 0\nsysfs /sys sysfs rw 0 0\n";
+        assert!(is_mounted(t, "/sys"));
+        assert!(!is_mounted(t, "/run"));
+    }
+}
