@@ -9,8 +9,15 @@ use crate::arch::Arch;
 use crate::policy::{Cmp, Op, Policy, Ret, Rule, Span, MAX_CLAUSES, MAX_RULES};
 
 /// Syscall-number intervals: each starts at `.0` and runs to the next start.
-/// Rules and the forced syscalls each add at most two.
-type Intervals = Vec<(u32, Target), { 2 * (MAX_RULES + 2) + 1 }>;
+/// Every segment adds at most two.
+type Intervals = Vec<(u32, Target), { 2 * (MAX_RULES + 4) + 1 }>;
+
+/// Numbers `.0...1` lead to `.3`; `.2` says which wins an overlap.
+type Segment = (u32, u64, u8, Target);
+
+/// x32's bit: its numbers are two ranges, which the search tree can take
+/// on, often for free when they join the default's ranges around them.
+const X32_RANGE: u32 = 1 << 30;
 
 /// What a clause is, as far as can be told without the arguments.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -43,36 +50,40 @@ pub fn compile(policy: &Policy, arch: &Arch) -> Result<Program, CompileError> {
         }
     }
 
-    // Every number, in order, with what it leads to.
+    // Every number, in order, with what it leads to. Where segments
+    // overlap, the first in this order wins: the other ABI's ranges, the
+    // forced syscalls, the rules.
+    let mut segs: Vec<Segment, { MAX_RULES + 4 }> = Vec::new();
+    let split_x32 = arch.x32_bit == X32_RANGE;
+    if split_x32 {
+        let _ = segs.push((X32_RANGE, 2 * X32_RANGE as u64, 0, kill));
+        let _ = segs.push((3 * X32_RANGE, 1 << 32, 0, kill));
+    }
+    for nr in arch.forced_notify {
+        let _ = segs.push((nr, nr as u64 + 1, 1, notify));
+    }
+    for (rule, t) in policy.rules.iter().zip(&blocks) {
+        let _ = segs.push((rule.nr, rule.nr as u64 + 1, 2, *t));
+    }
+    segs.sort_unstable_by_key(|s| (s.0, s.2));
     let default = Target::Ret(ret_value(Ret::of(policy.default)));
-    let mut forced = arch.forced_notify;
-    forced.sort_unstable();
     let mut iv = Intervals::new();
     let mut next: u64 = 0;
-    let mut f = 0;
-    for (i, rule) in policy.rules.iter().enumerate() {
-        while f < forced.len() && forced[f] <= rule.nr {
-            if forced[f] != rule.nr {
-                add(&mut iv, &mut next, forced[f], notify, default);
+    for (start, end, _, t) in segs {
+        if start as u64 >= next {
+            if start as u64 > next {
+                merge(&mut iv, next as u32, default);
             }
-            f += 1;
+            merge(&mut iv, start, t);
+            next = end;
         }
-        let t = if arch.forced_notify.contains(&rule.nr) {
-            notify
-        } else {
-            blocks[i]
-        };
-        add(&mut iv, &mut next, rule.nr, t, default);
-    }
-    for &nr in &forced[f..] {
-        add(&mut iv, &mut next, nr, notify, default);
     }
     if next <= M32 as u64 {
         merge(&mut iv, next as u32, default);
     }
 
     let root = tree(&mut e, &iv)?;
-    let after_arch = if arch.x32_bit != 0 {
+    let after_arch = if arch.x32_bit != 0 && !split_x32 {
         let t = e.jump(JMP | JSET | K, arch.x32_bit, kill, root)?;
         e.stmt(insn::load(insn::OFF_NR), t)?
     } else {
@@ -176,14 +187,14 @@ fn rule_block(
 /// `argN OP value` on the two 32-bit halves of the argument.
 fn cmp(e: &mut Emitter, c: &Cmp, yes: Target, no: Target) -> Result<Target, CompileError> {
     let (hv, lv) = ((c.value >> 32) as u32, c.value as u32);
-    let lo = insn::load(insn::off_arg(c.arg, false));
-    let hi = insn::load(insn::off_arg(c.arg, true));
+    let (lo_off, hi_off) = (insn::off_arg(c.arg, false), insn::off_arg(c.arg, true));
+    let (lo, hi) = (insn::load(lo_off), insn::load(hi_off));
     match c.op {
         Op::Eq | Op::Ne => {
             let (y, n) = if c.op == Op::Eq { (yes, no) } else { (no, yes) };
-            let t = e.jump(JMP | JEQ | K, lv, y, n)?;
+            let t = e.jump_holding(lo_off, JMP | JEQ | K, lv, y, n)?;
             let t = e.stmt(lo, t)?;
-            let t = e.jump(JMP | JEQ | K, hv, t, n)?;
+            let t = e.jump_holding(hi_off, JMP | JEQ | K, hv, t, n)?;
             e.stmt(hi, t)
         }
         Op::Ge => greater(e, c, false, yes, no),
@@ -193,13 +204,14 @@ fn cmp(e: &mut Emitter, c: &Cmp, yes: Target, no: Target) -> Result<Target, Comp
         Op::MaskedEq(m) => {
             let (hm, lm) = ((m >> 32) as u32, m as u32);
             let mut t = yes;
-            for (mask, v, load) in [(lm, lv, lo), (hm, hv, hi)] {
-                if mask != 0 {
+            for (mask, v, off) in [(lm, lv, lo_off), (hm, hv, hi_off)] {
+                if mask == M32 {
+                    t = e.jump_holding(off, JMP | JEQ | K, v, t, no)?;
+                    t = e.stmt(insn::load(off), t)?;
+                } else if mask != 0 {
                     t = e.jump(JMP | JEQ | K, v, t, no)?;
-                    if mask != M32 {
-                        t = e.stmt(insn::stmt(ALU | AND | K, mask), t)?;
-                    }
-                    t = e.stmt(load, t)?;
+                    t = e.stmt(insn::stmt(ALU | AND | K, mask), t)?;
+                    t = e.stmt(insn::load(off), t)?;
                 }
             }
             Ok(t)
@@ -216,26 +228,26 @@ fn greater(
     no: Target,
 ) -> Result<Target, CompileError> {
     let (hv, lv) = ((c.value >> 32) as u32, c.value as u32);
-    let lo = insn::load(insn::off_arg(c.arg, false));
-    let hi = insn::load(insn::off_arg(c.arg, true));
+    let (lo_off, hi_off) = (insn::off_arg(c.arg, false), insn::off_arg(c.arg, true));
+    let (lo, hi) = (insn::load(lo_off), insn::load(hi_off));
     // When the low half cannot change the outcome, the high one decides.
     if !strict && lv == 0 {
-        let t = e.jump(JMP | JGE | K, hv, yes, no)?;
+        let t = e.jump_holding(hi_off, JMP | JGE | K, hv, yes, no)?;
         return e.stmt(hi, t);
     }
     if strict && lv == M32 {
-        let t = e.jump(JMP | JGT | K, hv, yes, no)?;
+        let t = e.jump_holding(hi_off, JMP | JGT | K, hv, yes, no)?;
         return e.stmt(hi, t);
     }
     let op = if strict { JGT } else { JGE };
-    let low = e.jump(JMP | op | K, lv, yes, no)?;
+    let low = e.jump_holding(lo_off, JMP | op | K, lv, yes, no)?;
     let low = e.stmt(lo, low)?;
     let t = match hv {
-        0 => e.jump(JMP | JEQ | K, 0, low, yes)?,
-        M32 => e.jump(JMP | JEQ | K, M32, low, no)?,
+        0 => e.jump_holding(hi_off, JMP | JEQ | K, 0, low, yes)?,
+        M32 => e.jump_holding(hi_off, JMP | JEQ | K, M32, low, no)?,
         _ => {
-            let eq = e.jump(JMP | JEQ | K, hv, low, no)?;
-            e.jump(JMP | JGT | K, hv, yes, eq)?
+            let eq = e.jump_holding(hi_off, JMP | JEQ | K, hv, low, no)?;
+            e.jump_holding(hi_off, JMP | JGT | K, hv, yes, eq)?
         }
     };
     e.stmt(hi, t)
@@ -248,18 +260,6 @@ fn merge(iv: &mut Intervals, start: u32, t: Target) {
         // Capacity covers every rule and forced syscall.
         let _ = iv.push((start, t));
     }
-}
-
-/// Syscall `nr` leads to `t`; the numbers since the last one to the default.
-fn add(iv: &mut Intervals, next: &mut u64, nr: u32, t: Target, default: Target) {
-    if (nr as u64) < *next {
-        return; // already placed (a forced syscall listed twice)
-    }
-    if nr as u64 > *next {
-        merge(iv, *next as u32, default);
-    }
-    merge(iv, nr, t);
-    *next = nr as u64 + 1;
 }
 
 /// A binary search over the intervals' starts: `jge` halves the range; a

@@ -162,7 +162,7 @@ fn insn<const N: usize>(out: &mut Buf<N>, pc: usize, i: &Insn, holds: u8, arch: 
                 out.s(" #");
                 match holds as u32 {
                     OFF_NR if c & 0xf0 != JSET => {
-                        out.u(k as u64);
+                        num(out, k);
                         if let Some(n) = arch.name(k) {
                             out.s(" (").s(n).s(")");
                         }

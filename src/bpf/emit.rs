@@ -118,6 +118,27 @@ impl Emitter {
         Ok(Target::At(self.push(insn::jump(code, k, t, f))?))
     }
 
+    /// A conditional jump made while the accumulator holds the word at
+    /// `seccomp_data` offset `holds`: a target that begins by loading that
+    /// word again is entered just after the load.
+    pub fn jump_holding(
+        &mut self,
+        holds: u32,
+        code: u16,
+        k: u32,
+        jt: Target,
+        jf: Target,
+    ) -> Result<Target, CompileError> {
+        let skip = |t: Target| match t {
+            Target::At(Label(l)) if l > 0 && self.prog[l as usize] == insn::load(holds) => {
+                Target::At(Label(l - 1))
+            }
+            t => t,
+        };
+        let (jt, jf) = (skip(jt), skip(jf));
+        self.jump(code, k, jt, jf)
+    }
+
     /// An instruction that falls through to `next`.
     pub fn stmt(&mut self, i: Insn, next: Target) -> Result<Target, CompileError> {
         let last = self.prog.len().checked_sub(1).map(|n| Label(n as u16));

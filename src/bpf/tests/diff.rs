@@ -37,6 +37,23 @@ fn random_policies_agree_with_verdict() {
     assert!(cases >= 80_000);
 }
 
+/// An ABI bit other than x32's is tested with `jset`.
+#[test]
+fn other_abi_bits() {
+    let mut rng = Rng::new(3);
+    for bit in [1 << 31, 1 << 20, 1, 0x4000_0001] {
+        let arch = Arch {
+            x32_bit: bit,
+            ..X86_64
+        };
+        for _ in 0..200 {
+            let n = rng.pick(&[0, 3, 30]);
+            let p = rng.policy(&arch, n, 30);
+            agree(&p, &arch, &mut rng, 30);
+        }
+    }
+}
+
 #[test]
 fn a_rule_for_every_syscall() {
     for arch in [&X86_64, &AARCH64] {

@@ -171,7 +171,7 @@ fn small_policy() {
     );
     assert!(text.contains("   0: ld [4] (arch)\n"), "{text}");
     assert!(text.contains("jeq #0xc000003e (x86_64)"), "{text}");
-    assert!(text.contains("jset #0x40000000"), "{text}");
+    assert!(text.contains("jge #0x40000000"), "{text}");
     assert!(text.contains("ld [16] (arg0.lo)"), "{text}");
     assert!(text.contains("ld [20] (arg0.hi)"), "{text}");
     assert!(text.contains("ret ERRNO(42)"), "{text}");
