@@ -5,15 +5,17 @@
 //!
 //! ```text
 //!   ld [4] (arch); jeq AUDIT_ARCH else ret KILL_PROCESS
-//!   ld [0] (nr);   jset X32_BIT -> ret KILL_PROCESS      (x86_64 only)
+//!   ld [0] (nr)
 //!   binary search over syscall-number intervals -> ret K | argument check
 //!   argument checks, one block per conditional rule    -> ret K
 //! ```
 //!
 //! Why this shape:
 //!
-//! - The arch check comes first because numbers mean nothing across ABIs;
-//!   x32 shares x86_64's `AUDIT_ARCH` and is told apart only by bit 30.
+//! - The arch check comes first because numbers mean nothing across ABIs.
+//!   x32 shares x86_64's `AUDIT_ARCH` and is told apart only by bit 30: its
+//!   numbers are two ranges of the search (killed), which usually merge with
+//!   a killing default and then cost nothing (`jset` for any other bit).
 //! - Dispatch is a binary search, not a chain of `jeq`s, so that the cost of
 //!   a syscall grows with the log of the number of rules. It searches over
 //!   intervals, not syscalls: neighbouring numbers with the same constant

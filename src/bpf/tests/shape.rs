@@ -158,7 +158,9 @@ fn dispatch_is_logarithmic() {
 fn report_path_lengths() {
     let mut rng = Rng::new(100);
     for arch in [&X86_64, &AARCH64] {
-        let p = rng.policy(arch, 100, 0);
+        let mut p = rng.policy(arch, 140, 0);
+        p.rules.truncate(100);
+        p.default = Action::Kill;
         let prog = compile(&p, arch).unwrap();
         let (constant, _) = worst_paths(&p, arch, &mut rng);
         let d = SyscallData {
