@@ -1,0 +1,281 @@
+//! Policy to filter. See the module documentation of `bpf` for the shape.
+
+use heapless::Vec;
+
+use super::emit::{Emitter, Target};
+use super::insn::{self, ALU, AND, JEQ, JGE, JGT, JMP, JSET, K};
+use super::{ret_value, CompileError, Program};
+use crate::arch::Arch;
+use crate::policy::{Cmp, Op, Policy, Ret, Rule, Span, MAX_CLAUSES, MAX_RULES};
+
+/// Syscall-number intervals: each starts at `.0` and runs to the next start.
+/// Every segment adds at most two.
+type Intervals = Vec<(u32, Target), { 2 * (MAX_RULES + 4) + 1 }>;
+
+/// Numbers `.0...1` lead to `.3`; `.2` says which wins an overlap.
+type Segment = (u32, u64, u8, Target);
+
+/// x32's bit: its numbers are two ranges, which the search tree can take
+/// on, often for free when they join the default's ranges around them.
+const X32_RANGE: u32 = 1 << 30;
+
+/// What a clause is, as far as can be told without the arguments.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Known {
+    False,
+    True,
+    Depends,
+}
+
+const M32: u32 = u32::MAX;
+
+/// Compile `policy` for `arch`.
+pub fn compile(policy: &Policy, arch: &Arch) -> Result<Program, CompileError> {
+    validate(policy)?;
+    let clauses = classify_clauses(policy);
+    let mut e = Emitter::new();
+    let kill = Target::Ret(ret_value(Ret::Kill));
+    let notify = Target::Ret(ret_value(Ret::Notify));
+
+    // The argument checks go last, so that the dispatch tree, which every
+    // syscall runs through, stays compact. Emitted back to front, so that
+    // they end up in syscall order.
+    let mut blocks: Vec<Target, MAX_RULES> = Vec::new();
+    for _ in 0..policy.rules.len() {
+        let _ = blocks.push(kill);
+    }
+    for (i, rule) in policy.rules.iter().enumerate().rev() {
+        if !arch.forced_notify.contains(&rule.nr) {
+            blocks[i] = rule_block(&mut e, policy, &clauses, rule)?;
+        }
+    }
+
+    // Every number, in order, with what it leads to. Where segments
+    // overlap, the first in this order wins: the other ABI's ranges, the
+    // forced syscalls, the rules.
+    let mut segs: Vec<Segment, { MAX_RULES + 4 }> = Vec::new();
+    let split_x32 = arch.x32_bit == X32_RANGE;
+    if split_x32 {
+        let _ = segs.push((X32_RANGE, 2 * X32_RANGE as u64, 0, kill));
+        let _ = segs.push((3 * X32_RANGE, 1 << 32, 0, kill));
+    }
+    for nr in arch.forced_notify {
+        let _ = segs.push((nr, nr as u64 + 1, 1, notify));
+    }
+    for (rule, t) in policy.rules.iter().zip(&blocks) {
+        let _ = segs.push((rule.nr, rule.nr as u64 + 1, 2, *t));
+    }
+    segs.sort_unstable_by_key(|s| (s.0, s.2));
+    let default = Target::Ret(ret_value(Ret::of(policy.default)));
+    let mut iv = Intervals::new();
+    let mut next: u64 = 0;
+    for (start, end, _, t) in segs {
+        if start as u64 >= next {
+            if start as u64 > next {
+                merge(&mut iv, next as u32, default);
+            }
+            merge(&mut iv, start, t);
+            next = end;
+        }
+    }
+    if next <= M32 as u64 {
+        merge(&mut iv, next as u32, default);
+    }
+
+    let root = tree(&mut e, &iv)?;
+    let after_arch = if arch.x32_bit != 0 && !split_x32 {
+        let t = e.jump(JMP | JSET | K, arch.x32_bit, kill, root)?;
+        e.stmt(insn::load(insn::OFF_NR), t)?
+    } else {
+        e.stmt(insn::load(insn::OFF_NR), root)?
+    };
+    let t = e.jump(JMP | JEQ | K, arch.audit, after_arch, kill)?;
+    e.stmt(insn::load(insn::OFF_ARCH), t)?;
+    Ok(e.finish())
+}
+
+/// Rules sorted and unique, every span inside its pool, every argument
+/// index below 6: what `Policy::verdict` relies on.
+fn validate(p: &Policy) -> Result<(), CompileError> {
+    let sorted = p.rules.windows(2).all(|w| w[0].nr < w[1].nr);
+    let within = |s: Span, len: usize| s.start as usize + s.len as usize <= len;
+    let rules_ok = p.rules.iter().filter_map(|r| r.cond).all(|c| {
+        within(c, p.clauses.len())
+            && p.clauses[c.range()]
+                .iter()
+                .all(|cl| within(*cl, p.cmps.len()))
+    });
+    let args_ok = p.cmps.iter().all(|c| c.arg < 6);
+    if sorted && rules_ok && args_ok {
+        Ok(())
+    } else {
+        Err(CompileError::Invalid)
+    }
+}
+
+/// Some comparisons hold for every argument or for none.
+fn cmp_known(c: &Cmp) -> Option<bool> {
+    match c.op {
+        Op::Eq | Op::Ne => None,
+        Op::Lt if c.value == 0 => Some(false),
+        Op::Le if c.value == u64::MAX => Some(true),
+        Op::Gt if c.value == u64::MAX => Some(false),
+        Op::Ge if c.value == 0 => Some(true),
+        Op::Lt | Op::Le | Op::Gt | Op::Ge => None,
+        Op::MaskedEq(m) if c.value & !m != 0 => Some(false),
+        Op::MaskedEq(0) => Some(true),
+        Op::MaskedEq(_) => None,
+    }
+}
+
+fn classify_clauses(p: &Policy) -> Vec<Known, MAX_CLAUSES> {
+    let mut out = Vec::new();
+    for cl in &p.clauses {
+        let mut k = Known::True;
+        // A clause pointing outside the pool is never used (see `validate`).
+        for c in p.cmps.get(cl.range()).unwrap_or(&[]) {
+            match cmp_known(c) {
+                Some(true) => {}
+                Some(false) => {
+                    k = Known::False;
+                    break;
+                }
+                None => k = Known::Depends,
+            }
+        }
+        let _ = out.push(k);
+    }
+    out
+}
+
+/// Where the syscall of `rule` goes: a `ret` if its action is constant,
+/// else a newly emitted argument check.
+fn rule_block(
+    e: &mut Emitter,
+    p: &Policy,
+    known: &[Known],
+    rule: &Rule,
+) -> Result<Target, CompileError> {
+    let yes = Target::Ret(ret_value(Ret::of(rule.action)));
+    let Some(cond) = rule.cond else {
+        return Ok(yes);
+    };
+    let no = Target::Ret(ret_value(Ret::of(rule.otherwise)));
+    if yes == no {
+        return Ok(yes);
+    }
+    let range = cond.range();
+    if known[range.clone()].contains(&Known::True) {
+        return Ok(yes);
+    }
+    // Clauses back to front: each one's failure leads to the next.
+    let mut fail = no;
+    for (cl, k) in p.clauses[range.clone()].iter().zip(&known[range]).rev() {
+        if *k == Known::Depends {
+            let mut pass = yes;
+            for c in p.cmps[cl.range()].iter().rev() {
+                if cmp_known(c).is_none() {
+                    pass = cmp(e, c, pass, fail)?;
+                }
+            }
+            fail = pass;
+        }
+    }
+    Ok(fail)
+}
+
+/// `argN OP value` on the two 32-bit halves of the argument.
+fn cmp(e: &mut Emitter, c: &Cmp, yes: Target, no: Target) -> Result<Target, CompileError> {
+    let (hv, lv) = ((c.value >> 32) as u32, c.value as u32);
+    let (lo_off, hi_off) = (insn::off_arg(c.arg, false), insn::off_arg(c.arg, true));
+    let (lo, hi) = (insn::load(lo_off), insn::load(hi_off));
+    match c.op {
+        Op::Eq | Op::Ne => {
+            let (y, n) = if c.op == Op::Eq { (yes, no) } else { (no, yes) };
+            let t = e.jump_holding(lo_off, JMP | JEQ | K, lv, y, n)?;
+            let t = e.stmt(lo, t)?;
+            let t = e.jump_holding(hi_off, JMP | JEQ | K, hv, t, n)?;
+            e.stmt(hi, t)
+        }
+        Op::Ge => greater(e, c, false, yes, no),
+        Op::Gt => greater(e, c, true, yes, no),
+        Op::Lt => greater(e, c, false, no, yes),
+        Op::Le => greater(e, c, true, no, yes),
+        Op::MaskedEq(m) => {
+            let (hm, lm) = ((m >> 32) as u32, m as u32);
+            let mut t = yes;
+            for (mask, v, off) in [(lm, lv, lo_off), (hm, hv, hi_off)] {
+                if mask == M32 {
+                    t = e.jump_holding(off, JMP | JEQ | K, v, t, no)?;
+                    t = e.stmt(insn::load(off), t)?;
+                } else if mask != 0 {
+                    t = e.jump(JMP | JEQ | K, v, t, no)?;
+                    t = e.stmt(insn::stmt(ALU | AND | K, mask), t)?;
+                    t = e.stmt(insn::load(off), t)?;
+                }
+            }
+            Ok(t)
+        }
+    }
+}
+
+/// `arg > value` (`strict`) or `arg >= value`.
+fn greater(
+    e: &mut Emitter,
+    c: &Cmp,
+    strict: bool,
+    yes: Target,
+    no: Target,
+) -> Result<Target, CompileError> {
+    let (hv, lv) = ((c.value >> 32) as u32, c.value as u32);
+    let (lo_off, hi_off) = (insn::off_arg(c.arg, false), insn::off_arg(c.arg, true));
+    let (lo, hi) = (insn::load(lo_off), insn::load(hi_off));
+    // When the low half cannot change the outcome, the high one decides.
+    if !strict && lv == 0 {
+        let t = e.jump_holding(hi_off, JMP | JGE | K, hv, yes, no)?;
+        return e.stmt(hi, t);
+    }
+    if strict && lv == M32 {
+        let t = e.jump_holding(hi_off, JMP | JGT | K, hv, yes, no)?;
+        return e.stmt(hi, t);
+    }
+    let op = if strict { JGT } else { JGE };
+    let low = e.jump_holding(lo_off, JMP | op | K, lv, yes, no)?;
+    let low = e.stmt(lo, low)?;
+    let t = match hv {
+        0 => e.jump_holding(hi_off, JMP | JEQ | K, 0, low, yes)?,
+        M32 => e.jump_holding(hi_off, JMP | JEQ | K, M32, low, no)?,
+        _ => {
+            let eq = e.jump_holding(hi_off, JMP | JEQ | K, hv, low, no)?;
+            e.jump_holding(hi_off, JMP | JGT | K, hv, yes, eq)?
+        }
+    };
+    e.stmt(hi, t)
+}
+
+/// Append an interval, joining it to the previous one if they lead to the
+/// same place.
+fn merge(iv: &mut Intervals, start: u32, t: Target) {
+    if iv.last().map(|l| l.1) != Some(t) {
+        // Capacity covers every rule and forced syscall.
+        let _ = iv.push((start, t));
+    }
+}
+
+/// A binary search over the intervals' starts: `jge` halves the range; a
+/// lone syscall between two ranges with the same outcome takes one `jeq`.
+fn tree(e: &mut Emitter, iv: &[(u32, Target)]) -> Result<Target, CompileError> {
+    match iv {
+        [] => Ok(Target::Ret(ret_value(Ret::Kill))),
+        [(_, t)] => Ok(*t),
+        [(_, a), (s, b), (n, c)] if a == c && *n == s.wrapping_add(1) => {
+            e.jump(JMP | JEQ | K, *s, *b, *a)
+        }
+        _ => {
+            let mid = iv.len() / 2;
+            let right = tree(e, &iv[mid..])?;
+            let left = tree(e, &iv[..mid])?;
+            e.jump(JMP | JGE | K, iv[mid].0, right, left)
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! Emitting a filter back to front.
+//!
+//! Every jump in a seccomp filter goes forward, so if code is emitted from
+//! the end of the program towards its start, every jump target already has a
+//! place when the jump is written. That makes the 8-bit limit of conditional
+//! jumps easy: a target out of reach gets a stepping stone placed right after
+//! the jump, either a fresh copy of the `ret` it leads to (as short as a `ja`,
+//! and the action cache can still follow it) or a `ja` with a 32-bit offset.
+//! Stepping stones are reused by later jumps while they stay within reach.
+
+use heapless::Vec;
+
+use super::insn::{self, JA, JMP};
+use super::{CompileError, Insn, Program};
+
+/// An emitted instruction, counted from the end of the program (0 = last).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Label(u16);
+
+/// Where control goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// `ret #k`: any copy of it will do.
+    Ret(u32),
+    At(Label),
+}
+
+/// Copies of `ret`s and `ja`s remembered for reuse; more are only made when
+/// none is near enough, so a small table loses little when it evicts.
+const CACHE: usize = 32;
+
+pub struct Emitter {
+    /// The program, last instruction first.
+    prog: Program,
+    rets: Vec<(u32, Label), CACHE>,
+    tramps: Vec<(Label, Label), CACHE>,
+}
+
+/// How far a conditional jump reaches: offsets are `u8`.
+const REACH: usize = 255;
+
+fn remember<T: PartialEq + Copy>(cache: &mut Vec<(T, Label), CACHE>, key: T, at: Label) {
+    if let Some(slot) = cache.iter_mut().find(|(k, _)| *k == key) {
+        slot.1 = at;
+        return;
+    }
+    if cache.is_full() {
+        cache.remove(0);
+    }
+    let _ = cache.push((key, at));
+}
+
+impl Emitter {
+    pub fn new() -> Self {
+        Emitter {
+            prog: Program::new(),
+            rets: Vec::new(),
+            tramps: Vec::new(),
+        }
+    }
+
+    /// The offset a jump emitted now would need to reach `l`.
+    fn dist(&self, l: Label) -> usize {
+        self.prog.len() - l.0 as usize - 1
+    }
+
+    fn push(&mut self, i: Insn) -> Result<Label, CompileError> {
+        let at = Label(self.prog.len() as u16);
+        self.prog.push(i).map_err(|_| CompileError::TooLong)?;
+        Ok(at)
+    }
+
+    /// A label for `t` that a jump emitted after `slack` more instructions
+    /// can still reach.
+    fn reach(&mut self, t: Target, slack: usize) -> Result<Label, CompileError> {
+        match t {
+            Target::Ret(k) => {
+                if let Some(&(_, l)) = self.rets.iter().find(|(v, _)| *v == k) {
+                    if self.dist(l) + slack <= REACH {
+                        return Ok(l);
+                    }
+                }
+                let l = self.push(insn::ret(k))?;
+                remember(&mut self.rets, k, l);
+                Ok(l)
+            }
+            Target::At(l) => {
+                if self.dist(l) + slack <= REACH {
+                    return Ok(l);
+                }
+                if let Some(&(_, t)) = self.tramps.iter().find(|(to, _)| *to == l) {
+                    if self.dist(t) + slack <= REACH {
+                        return Ok(t);
+                    }
+                }
+                let d = self.dist(l) as u32;
+                let t = self.push(insn::stmt(JMP | JA, d))?;
+                remember(&mut self.tramps, l, t);
+                Ok(t)
+            }
+        }
+    }
+
+    /// A conditional jump; none at all if both ways lead to the same place.
+    pub fn jump(
+        &mut self,
+        code: u16,
+        k: u32,
+        jt: Target,
+        jf: Target,
+    ) -> Result<Target, CompileError> {
+        if jt == jf {
+            return Ok(jt);
+        }
+        let lt = self.reach(jt, 1)?;
+        let lf = self.reach(jf, 0)?;
+        let (t, f) = (self.dist(lt) as u8, self.dist(lf) as u8);
+        Ok(Target::At(self.push(insn::jump(code, k, t, f))?))
+    }
+
+    /// A conditional jump made while the accumulator holds the word at
+    /// `seccomp_data` offset `holds`: a target that begins by loading that
+    /// word again is entered just after the load.
+    pub fn jump_holding(
+        &mut self,
+        holds: u32,
+        code: u16,
+        k: u32,
+        jt: Target,
+        jf: Target,
+    ) -> Result<Target, CompileError> {
+        let skip = |t: Target| match t {
+            Target::At(Label(l)) if l > 0 && self.prog[l as usize] == insn::load(holds) => {
+                Target::At(Label(l - 1))
+            }
+            t => t,
+        };
+        let (jt, jf) = (skip(jt), skip(jf));
+        self.jump(code, k, jt, jf)
+    }
+
+    /// An instruction that falls through to `next`.
+    pub fn stmt(&mut self, i: Insn, next: Target) -> Result<Target, CompileError> {
+        let last = self.prog.len().checked_sub(1).map(|n| Label(n as u16));
+        let adjacent = match next {
+            Target::At(l) => Some(l) == last,
+            Target::Ret(k) => self.prog.last() == Some(&insn::ret(k)),
+        };
+        if !adjacent {
+            match next {
+                Target::Ret(k) => {
+                    let l = self.push(insn::ret(k))?;
+                    remember(&mut self.rets, k, l);
+                }
+                Target::At(l) => {
+                    let d = self.dist(l) as u32;
+                    self.push(insn::stmt(JMP | JA, d))?;
+                }
+            }
+        }
+        Ok(Target::At(self.push(i)?))
+    }
+
+    /// The program, first instruction first.
+    pub fn finish(mut self) -> Program {
+        self.prog.reverse();
+        self.prog
+    }
+}
