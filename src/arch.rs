@@ -51,10 +51,14 @@ impl Arch {
     pub fn errno_name(&self, value: u16) -> Option<&'static str> {
         self.errnos
             .iter()
-            .find(|(_, v)| *v == value)
+            .find(|(n, v)| *v == value && !ERRNO_ALIASES.contains(n))
             .map(|(s, _)| *s)
     }
 }
+
+/// libc spellings `build.rs` adds to the kernel's errno names; never used
+/// to name a value.
+pub const ERRNO_ALIASES: [&str; 3] = ["ENOTSUP", "EWOULDBLOCK", "EDEADLOCK"];
 
 pub const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
 pub const AUDIT_ARCH_AARCH64: u32 = 0xc000_00b7;

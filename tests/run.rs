@@ -15,12 +15,19 @@ fn emulated_return_value() {
     assert_eq!(stdout(&o).trim(), "4242", "{}", stderr(&o));
     assert!(o.status.success());
     // The decision is logged with pid, syscall and outcome.
-    assert!(stderr(&o).contains("getppid: return 4242"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("getppid: return 4242"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn decision_log_can_be_switched_off() {
-    let p = policy("quiet", "default allow\ndecision-log off\ngetppid: notify return 7\n");
+    let p = policy(
+        "quiet",
+        "default allow\ndecision-log off\ngetppid: notify return 7\n",
+    );
     let o = run(&p, &[prog("getppid").to_str().unwrap(), "100"]);
     assert_eq!(stdout(&o).trim(), "7");
     assert!(!stderr(&o).contains("getppid"), "{}", stderr(&o));
@@ -39,11 +46,18 @@ fn errno_denial_in_the_filter() {
 
 #[test]
 fn errno_denial_by_vigil() {
-    let p = policy("deny-notify", "default allow\ngetppid: notify errno ENOTSUP\n");
+    let p = policy(
+        "deny-notify",
+        "default allow\ngetppid: notify errno EOPNOTSUPP\n",
+    );
     let o = run(&p, &[prog("getppid").to_str().unwrap()]);
     // syscall(2) returns -1 with errno set.
     assert_eq!(stdout(&o).trim(), "-1");
-    assert!(stderr(&o).contains("getppid: deny EOPNOTSUPP"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("getppid: deny EOPNOTSUPP"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -67,12 +81,20 @@ fn mkdir_allowed_under_tmp_only() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(std::path::Path::new(&ok).is_dir());
     std::fs::remove_dir(&ok).unwrap();
-    assert!(stderr(&o).contains(&format!("\"{ok}\": allow")), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("\"{ok}\": allow")),
+        "{}",
+        stderr(&o)
+    );
 
     let bad = tmp().join("not-under-tmp");
     let o = run(&p, &["mkdir", bad.to_str().unwrap()]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("Operation not supported"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("Operation not supported"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!bad.exists());
 
     // `..` cannot climb out of the allowed prefix.
@@ -82,7 +104,15 @@ fn mkdir_allowed_under_tmp_only() {
 
     // A relative path is resolved against the target's cwd.
     let o = Command::new(vigil())
-        .args(["run", "--policy", p.to_str().unwrap(), "--", "sh", "-c", "cd /tmp && mkdir vigil-rel-$$ && rmdir vigil-rel-$$"])
+        .args([
+            "run",
+            "--policy",
+            p.to_str().unwrap(),
+            "--",
+            "sh",
+            "-c",
+            "cd /tmp && mkdir vigil-rel-$$ && rmdir vigil-rel-$$",
+        ])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
@@ -106,16 +136,26 @@ fn missing_program_is_127() {
     let p = policy("allow2", "default allow\n");
     let o = run(&p, &["/nonexistent/program"]);
     assert_eq!(o.status.code(), Some(127));
-    assert!(stderr(&o).contains("cannot execute /nonexistent/program: ENOENT"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot execute /nonexistent/program: ENOENT"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn signals_are_forwarded() {
     let p = policy("signals", "default allow\n");
-    for (sig, name) in [(libc_sig::SIGUSR1, "USR1"), (libc_sig::SIGTERM, "TERM"), (libc_sig::SIGHUP, "HUP")] {
+    for (sig, name) in [
+        (libc_sig::SIGUSR1, "USR1"),
+        (libc_sig::SIGTERM, "TERM"),
+        (libc_sig::SIGHUP, "HUP"),
+    ] {
         let mut child = Command::new(vigil())
             .args(["run", "--policy", p.to_str().unwrap(), "--", "sh", "-c"])
-            .arg(format!("trap 'echo got {name}; exit 42' {name}; echo ready; while :; do sleep 0.05; done"))
+            .arg(format!(
+                "trap 'echo got {name}; exit 42' {name}; echo ready; while :; do sleep 0.05; done"
+            ))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -155,28 +195,45 @@ fn handover_survives_notified_and_denied_hand_over_syscalls() {
     assert!(stderr(&o).contains("write: allow"), "{}", stderr(&o));
 
     // The same, denied: vigil's own execve still passes (it is the
-    // hand-over), a later one is refused by the policy.
-    let p = policy("deny-handover", "default allow\nclose, fcntl, sendmsg, execve: errno EPERM\n");
+    // hand-over) and the program runs to its own exit status.
+    let p = policy(
+        "deny-handover",
+        "default allow\nwrite, close, fcntl, sendmsg, execve, dup3: errno EPERM\n",
+    );
+    let o = run(&p, &[prog("exitcode").to_str().unwrap(), "3"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+
+    // A later execve is refused by the policy.
+    let p = policy(
+        "deny-exec",
+        "default allow\nfcntl, sendmsg, execve: errno EPERM\n",
+    );
     let o = run(&p, &["sh", "-c", "/bin/true; echo $?"]);
     assert_eq!(stdout(&o).trim(), "126", "{}", stderr(&o));
     assert!(stderr(&o).contains("execve: deny EPERM"), "{}", stderr(&o));
 
     // A kill rule on execve kills only a later exec.
     let p = policy("kill-exec", "default allow\nexecve: kill\n");
-    let o = run(&p, &["sh", "-c", "/bin/true; echo unreachable"]);
+    let o = run(&p, &["sh", "-c", "exec /bin/true; echo unreachable"]);
     assert_eq!(o.status.code(), Some(128 + 9), "{}", stderr(&o));
 }
 
 #[test]
 fn the_listener_is_not_left_in_the_service() {
     let p = policy("fds", "default allow\n");
-    let o = run(&p, &["sh", "-c", "ls -l /proc/self/fd/ | grep -c seccomp || true"]);
+    let o = run(
+        &p,
+        &["sh", "-c", "ls -l /proc/self/fd/ | grep -c seccomp || true"],
+    );
     assert_eq!(stdout(&o).trim(), "0", "{}", stderr(&o));
 }
 
 #[test]
 fn default_policy_is_embedded() {
-    let o = Command::new(vigil()).args(["run", "--", "sh", "-c", "exit 5"]).output().unwrap();
+    let o = Command::new(vigil())
+        .args(["run", "--", "sh", "-c", "exit 5"])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
 }
 
@@ -187,7 +244,11 @@ mod libc_sig {
 }
 
 fn unsafe_kill(pid: u32, sig: i32) {
-    let st = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status().unwrap();
+    let st = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
     assert!(st.success());
     std::thread::sleep(Duration::from_millis(10));
 }

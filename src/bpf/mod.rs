@@ -79,6 +79,15 @@ pub enum CompileError {
     Invalid,
 }
 
+impl CompileError {
+    pub fn describe(self) -> &'static str {
+        match self {
+            CompileError::TooLong => "the filter would need more than 4096 BPF instructions",
+            CompileError::Invalid => "the policy is inconsistent (a vigil bug: please report it)",
+        }
+    }
+}
+
 /// The filter's return value for `ret`.
 pub fn ret_value(ret: Ret) -> u32 {
     match ret {

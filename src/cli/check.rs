@@ -51,9 +51,7 @@ pub fn main(args: &Args, compile: bool) -> i32 {
                 .s(": error: the policy does not compile for ")
                 .s(arch.name)
                 .s(": ");
-            match e {
-                bpf::CompileError::TooLong => out.s("more than 4096 BPF instructions\n"),
-            };
+            out.s(e.describe()).s("\n");
             let _ = sys::write_all(2, out.as_bytes());
             return EXIT_USAGE;
         }

@@ -23,13 +23,16 @@ pub fn tmp() -> PathBuf {
 pub fn prog(name: &str) -> PathBuf {
     static LOCK: OnceLock<std::sync::Mutex<()>> = OnceLock::new();
     let _g = LOCK.get_or_init(Default::default).lock().unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/progs").join(format!("{name}.c"));
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/progs")
+        .join(format!("{name}.c"));
     let out = tmp().join(format!("prog-{name}"));
     let fresh = out.exists()
-        && out.metadata().unwrap().modified().unwrap() >= src.metadata().unwrap().modified().unwrap();
+        && out.metadata().unwrap().modified().unwrap()
+            >= src.metadata().unwrap().modified().unwrap();
     if !fresh {
         let st = Command::new("cc")
-            .args(["-O2", "-Wall", "-pthread", "-o"])
+            .args(["-O2", "-Wall", "-pthread", "-static", "-o"])
             .arg(&out)
             .arg(&src)
             .status()
