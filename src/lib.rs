@@ -10,6 +10,7 @@
 
 pub mod arch;
 pub mod bpf;
+pub mod init;
 pub mod out;
 pub mod policy;
 pub mod tables;

@@ -1,0 +1,3 @@
+//! PID 1: the boot configuration, and (later) mounts, signals, shutdown.
+
+pub mod config;
