@@ -414,20 +414,31 @@ fn check_one<'a>(
     errors: &mut ConfigErrors<'a>,
 ) {
     if let Err(errs) = crate::policy::parse(body.text, arch) {
-        for e in &errs.list {
-            errors.push(ConfigError {
-                line: body.config_line(e.line),
-                col: e.col,
-                kind: ConfigErrorKind::Policy(e.kind),
-                token: e.token,
-                other_line: if e.other_line == 0 {
-                    0
-                } else {
-                    body.config_line(e.other_line)
-                },
-                context: ctx,
-            });
-        }
-        errors.dropped = errors.dropped.saturating_add(errs.dropped);
+        add_policy_errors(&errs, body, ctx, errors);
     }
+}
+
+/// The errors of policy `body` as config errors: lines re-based, columns
+/// kept (a body starts at the start of a line).
+fn add_policy_errors<'a>(
+    errs: &crate::policy::Errors<'a>,
+    body: PolicyText<'a>,
+    ctx: Context<'a>,
+    errors: &mut ConfigErrors<'a>,
+) {
+    for e in &errs.list {
+        errors.push(ConfigError {
+            line: body.config_line(e.line),
+            col: e.col,
+            kind: ConfigErrorKind::Policy(e.kind),
+            token: e.token,
+            other_line: if e.other_line == 0 {
+                0
+            } else {
+                body.config_line(e.other_line)
+            },
+            context: ctx,
+        });
+    }
+    errors.dropped = errors.dropped.saturating_add(errs.dropped);
 }

@@ -85,6 +85,9 @@ struct Scratch {
     /// `required yes|no`, with its line and column.
     required: Option<(bool, u32, u32)>,
     restart: Option<Restart>,
+    /// A line of the block could not be read (too long, bad quotes): it
+    /// may have been the `exec`.
+    unread: bool,
     open_line: u32,
     open_col: u32,
 }
@@ -253,25 +256,12 @@ impl<'a> Parser<'a> {
     }
 
     fn directive_line(&mut self, line: &'a str) {
-        if line.len() > MAX_LINE {
-            self.err(MAX_LINE as u32 + 1, K::LineTooLong, "");
-            return;
-        }
-        let mut toks: Vec<Tok<'a>, MAX_TOKENS> = Vec::new();
-        for r in Lexer::new(line) {
-            match r {
-                Ok(t) => {
-                    if toks.push(t).is_err() {
-                        self.err(t.col, K::TooMany("tokens on one line"), "");
-                        return;
-                    }
-                }
-                Err(LexError::Unterminated(col)) => return self.err(col, K::UnterminatedQuote, ""),
-                Err(LexError::NotSeparated(col, s)) => {
-                    return self.err(col, K::QuoteNotSeparated, s)
-                }
+        let Some(toks) = self.tokens(line) else {
+            if let State::Service(_) = self.state {
+                self.svc.unread = true;
             }
-        }
+            return;
+        };
         let Some(last) = toks.last().copied() else {
             return;
         };
@@ -285,6 +275,29 @@ impl<'a> Parser<'a> {
         if !opened && self.errs.count() != before && last.is("{") {
             self.open(Body::Skip, last.col);
         }
+    }
+
+    /// The tokens of a directive line, or `None` after an error.
+    fn tokens(&mut self, line: &'a str) -> Option<Vec<Tok<'a>, MAX_TOKENS>> {
+        if line.len() > MAX_LINE {
+            self.err(MAX_LINE as u32 + 1, K::LineTooLong, "");
+            return None;
+        }
+        let mut toks = Vec::new();
+        for r in Lexer::new(line) {
+            let (col, kind, s) = match r {
+                Ok(t) => match toks.push(t) {
+                    Ok(()) => continue,
+                    // Not with lines of at most `MAX_LINE` bytes.
+                    Err(t) => (t.col, K::TooMany("tokens on one line"), ""),
+                },
+                Err(LexError::Unterminated(col)) => (col, K::UnterminatedQuote, ""),
+                Err(LexError::NotSeparated(col, s)) => (col, K::QuoteNotSeparated, s),
+            };
+            self.err(col, kind, s);
+            return None;
+        }
+        Some(toks)
     }
 
     /// Enter a block whose opening line is the current one.
@@ -865,7 +878,7 @@ impl<'a> Parser<'a> {
         };
         let ctx = Context::Service(s.name);
         // A bad `exec` line has had its error already.
-        let missing_exec = s.exec.path.is_empty() && sc.seen[0] == 0;
+        let missing_exec = s.exec.path.is_empty() && sc.seen[0] == 0 && !sc.unread;
         s.restart = sc.restart.unwrap_or(match s.kind {
             Kind::Daemon => Restart::OnFailure,
             Kind::Oneshot => Restart::Never,
@@ -895,6 +908,10 @@ impl<'a> Parser<'a> {
                 let (line, col) = (self.svc.open_line, self.svc.open_col);
                 self.err_at(line, col, K::UnclosedBlock, "", 0, ctx);
             }
+            // The line that opened it has its error already.
+            State::Body(Block {
+                body: Body::Skip, ..
+            }) => {}
             State::Body(b) => {
                 let ctx = match (b.body, b.ret) {
                     (Body::Named(i), _) => match self.cfg.policies.get(i) {
