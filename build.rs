@@ -2,7 +2,9 @@
 //! 1. generates the per-arch syscall and errno tables from linux-raw-sys's
 //!    sources, so that both arches' names are known on any host;
 //! 2. embeds the default policy and refuses to build if it does not parse
-//!    and compile for both arches, printing the policy's `file:line:col`.
+//!    and compile for both arches, printing the policy's `file:line:col`;
+//! 3. embeds the boot config and refuses to build if it, or a policy in it,
+//!    is invalid for the target arch, printing the config's `file:line:col`.
 
 #![allow(dead_code)]
 
@@ -15,6 +17,9 @@ use std::path::{Path, PathBuf};
 mod arch;
 #[path = "src/bpf/mod.rs"]
 mod bpf;
+#[path = "src/init/config/mod.rs"]
+#[allow(unused_imports)]
+mod config;
 #[path = "src/out.rs"]
 mod out;
 #[path = "src/policy/mod.rs"]
@@ -107,10 +112,44 @@ fn main() {
             }
         }
     }
-    println!(
-        "cargo:rustc-env=VIGIL_POLICY_FILE={}",
-        policy_path.display()
-    );
+    println!("cargo:rustc-env=VIGIL_POLICY_FILE={}", policy_path.display());
+
+    // The embedded boot config. Its policies may name syscalls only one
+    // arch has (`mkdir` is x86_64's), so it is checked for the arch it is
+    // built for; for any other target, for both.
+    println!("cargo:rerun-if-changed=src/init");
+    println!("cargo:rerun-if-env-changed=VIGIL_CONFIG");
+    let config_path = match env::var("VIGIL_CONFIG") {
+        Ok(p) if !p.is_empty() => root.join(p),
+        _ => root.join("src/defaults/vigil.conf"),
+    };
+    println!("cargo:rerun-if-changed={}", config_path.display());
+    let text = fs::read_to_string(&config_path)
+        .unwrap_or_else(|e| fail(&format!("{}: cannot read the config: {e}", config_path.display())));
+    let shown = config_path.strip_prefix(&root).unwrap_or(&config_path).display().to_string();
+    let cfg = config::parse(&text).unwrap_or_else(|errs| {
+        let mut msg = out::Buf::<8192>::new();
+        errs.render(&shown, &mut msg);
+        fail(&format!("the embedded config is invalid:\n{}", msg.as_str()))
+    });
+    let target = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    for (name, audit, x32, table) in [
+        ("x86_64", arch::AUDIT_ARCH_X86_64, arch::X32_SYSCALL_BIT, &x86),
+        ("aarch64", arch::AUDIT_ARCH_AARCH64, 0, &arm),
+    ] {
+        if (target == "x86_64" || target == "aarch64") && target != name {
+            continue;
+        }
+        let a = leak_arch(name, audit, x32, table, &errnos, ["execve", "execveat"]);
+        let mut errs = config::ConfigErrors::new();
+        config::check_policies(&cfg, a, &mut errs);
+        if !errs.is_empty() {
+            let mut msg = out::Buf::<8192>::new();
+            errs.render(&shown, &mut msg);
+            fail(&format!("a policy of the embedded config is invalid for {name}:\n{}", msg.as_str()));
+        }
+    }
+    println!("cargo:rustc-env=VIGIL_CONFIG_FILE={}", config_path.display());
 }
 
 fn fail(msg: &str) -> ! {

@@ -13,6 +13,7 @@ pub mod bpf;
 pub mod cli;
 pub mod log;
 pub mod notify;
+pub mod init;
 pub mod out;
 pub mod policy;
 pub mod service;

@@ -1,0 +1,213 @@
+//! Tokens of one line, and the values tokens stand for.
+
+/// One token: unquoted, or the text between a pair of quotes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tok<'a> {
+    pub s: &'a str,
+    /// 1-based byte column of the token's first byte (its quote, if quoted).
+    pub col: u32,
+    pub quoted: bool,
+}
+
+impl Tok<'_> {
+    /// Is this the unquoted word `w`?
+    pub fn is(&self, w: &str) -> bool {
+        !self.quoted && self.s == w
+    }
+}
+
+/// Why a line does not split into tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LexError<'a> {
+    /// A quote at this column is never closed.
+    Unterminated(u32),
+    /// Text right after a closing quote: its column and the text up to the
+    /// next space.
+    NotSeparated(u32, &'a str),
+}
+
+fn is_space(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// Splits a line into tokens. `#` where a token would start ends the line.
+pub struct Lexer<'a> {
+    line: &'a str,
+    pos: usize,
+}
+
+impl<'a> Lexer<'a> {
+    pub fn new(line: &'a str) -> Self {
+        Lexer { line, pos: 0 }
+    }
+}
+
+fn col(pos: usize) -> u32 {
+    u32::try_from(pos).unwrap_or(u32::MAX - 1).saturating_add(1)
+}
+
+impl<'a> Iterator for Lexer<'a> {
+    type Item = Result<Tok<'a>, LexError<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let b = self.line.as_bytes();
+        let mut i = self.pos;
+        while i < b.len() && is_space(b[i]) {
+            i += 1;
+        }
+        if i >= b.len() || b[i] == b'#' {
+            self.pos = b.len();
+            return None;
+        }
+        let start = i;
+        let q = b[i];
+        if q == b'"' || q == b'\'' {
+            let Some(len) = b[i + 1..].iter().position(|&c| c == q) else {
+                self.pos = b.len();
+                return Some(Err(LexError::Unterminated(col(start))));
+            };
+            let end = i + 1 + len;
+            // The delimiters are ASCII, so these are char boundaries.
+            let s = self.line.get(start + 1..end).unwrap_or("");
+            let after = end + 1;
+            if after < b.len() && !is_space(b[after]) {
+                let mut j = after;
+                while j < b.len() && !is_space(b[j]) {
+                    j += 1;
+                }
+                self.pos = b.len();
+                let rest = self.line.get(after..j).unwrap_or("");
+                return Some(Err(LexError::NotSeparated(col(after), rest)));
+            }
+            self.pos = after;
+            return Some(Ok(Tok {
+                s,
+                col: col(start),
+                quoted: true,
+            }));
+        }
+        while i < b.len() && !is_space(b[i]) {
+            i += 1;
+        }
+        self.pos = i;
+        Some(Ok(Tok {
+            s: self.line.get(start..i).unwrap_or(""),
+            col: col(start),
+            quoted: false,
+        }))
+    }
+}
+
+/// The line up to a `#` that starts a word (quotes not considered).
+pub fn strip_comment(line: &str) -> &str {
+    let b = line.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'#' && (i == 0 || is_space(b[i - 1])) {
+            return line.get(..i).unwrap_or(line);
+        }
+        i += 1;
+    }
+    line
+}
+
+/// A decimal number (digits only, no sign).
+pub fn number(s: &str) -> Option<u64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in s.as_bytes() {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    Some(v)
+}
+
+/// A decimal `u32`.
+pub fn number_u32(s: &str) -> Option<u32> {
+    number(s).and_then(|v| u32::try_from(v).ok())
+}
+
+/// A duration (`100ms`, `5s`, `2m`) in milliseconds.
+pub fn duration_ms(s: &str) -> Option<u32> {
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    let (num, unit) = (s.get(..digits)?, s.get(digits..)?);
+    let v = number(num)?;
+    let factor = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        _ => return None,
+    };
+    u32::try_from(v.checked_mul(factor)?).ok()
+}
+
+/// An rlimit value: a number or `unlimited`.
+pub fn limit(s: &str) -> Option<u64> {
+    if s == "unlimited" {
+        Some(super::RLIM_INFINITY)
+    } else {
+        number(s)
+    }
+}
+
+/// The standard signals (asm-generic numbering, as on x86_64 and aarch64).
+const SIGNALS: [(&str, u8); 32] = [
+    ("HUP", 1),
+    ("INT", 2),
+    ("QUIT", 3),
+    ("ILL", 4),
+    ("TRAP", 5),
+    ("ABRT", 6),
+    ("IOT", 6),
+    ("BUS", 7),
+    ("FPE", 8),
+    ("KILL", 9),
+    ("USR1", 10),
+    ("SEGV", 11),
+    ("USR2", 12),
+    ("PIPE", 13),
+    ("ALRM", 14),
+    ("TERM", 15),
+    ("STKFLT", 16),
+    ("CHLD", 17),
+    ("CONT", 18),
+    ("STOP", 19),
+    ("TSTP", 20),
+    ("TTIN", 21),
+    ("TTOU", 22),
+    ("URG", 23),
+    ("XCPU", 24),
+    ("XFSZ", 25),
+    ("VTALRM", 26),
+    ("PROF", 27),
+    ("WINCH", 28),
+    ("IO", 29),
+    ("PWR", 30),
+    ("SYS", 31),
+];
+
+/// Highest signal number (`_NSIG`).
+pub const MAX_SIGNAL: u8 = 64;
+
+/// A signal: `SIGTERM`, `TERM`, or a number in 1..=64.
+pub fn signal(s: &str) -> Option<u8> {
+    if let Some(n) = number(s) {
+        return u8::try_from(n)
+            .ok()
+            .filter(|n| (1..=MAX_SIGNAL).contains(n));
+    }
+    let name = s.strip_prefix("SIG").unwrap_or(s);
+    SIGNALS.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+}
+
+/// A service or policy name: 1 to 64 of `[A-Za-z0-9._-]`.
+pub fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'_' || c == b'-')
+}

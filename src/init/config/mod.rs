@@ -1,0 +1,444 @@
+//! The boot configuration (`vigil.conf`): text in, `Config` out. Pure: no
+//! I/O, no allocation; every string in a `Config` is a slice of the text.
+//!
+//! The format is line-based, in the policy language's lexical style: `#`
+//! starts a comment where a token could start, tokens are separated by
+//! spaces or tabs, a token may be quoted with `"..."` or `'...'` (no
+//! escapes: the token is the text between the quotes), and no line may be
+//! longer than `MAX_LINE` bytes. Top-level directives:
+//!
+//! ```text
+//! hostname NAME
+//! log quiet|info|debug
+//! grace DURATION                     # default 3s; DURATION = 100ms, 5s, 2m
+//! emergency-shell PATH [ARGS...]
+//! module PATH [PARAMS...]            # repeatable, loaded in order
+//! test PATH [ARGS...]
+//! test-policy NAME|default|none      # or `test-policy {` ... `}`
+//! policy NAME {                      # a named policy, body in the
+//!     ...                            # policy language
+//! }
+//! service NAME {
+//!     exec PATH [ARGS...]            # required, PATH absolute
+//!     kind daemon|oneshot            # default daemon
+//!     required yes|no                # oneshot only, default yes
+//!     env KEY=VALUE                  # repeatable
+//!     cwd PATH
+//!     user UID
+//!     group GID
+//!     groups GID...
+//!     stdin|stdout|stderr console|null|PATH
+//!     rlimit NAME SOFT [HARD]        # numbers or `unlimited`
+//!     policy NAME|default|none       # or `policy {` ... `}`
+//!     restart never|on-failure|always
+//!     backoff MIN MAX                # default 100ms 10s
+//!     restart-limit COUNT WINDOW     # default 5 60s
+//!     stop-signal NAME|NUMBER        # default SIGTERM
+//! }
+//! ```
+//!
+//! `parse` checks everything but the policy bodies, which need an arch:
+//! `check_policies` parses those and reports their errors at config lines.
+
+mod error;
+mod lex;
+mod parse;
+#[cfg(test)]
+mod tests;
+
+use heapless::Vec;
+
+use crate::arch::Arch;
+
+pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, Context, MAX_ERRORS};
+pub use parse::parse;
+
+/// Longest line accepted, in bytes (the policy language's limit).
+pub const MAX_LINE: usize = crate::policy::parse::MAX_LINE;
+/// Most services one config can declare.
+pub const MAX_SERVICES: usize = 32;
+/// Most named policies one config can define.
+pub const MAX_POLICIES: usize = 16;
+/// Most arguments of one command, not counting its path.
+pub const MAX_ARGS: usize = 16;
+/// Most `env` lines per service.
+pub const MAX_ENV: usize = 16;
+/// Most supplementary groups per service.
+pub const MAX_GROUPS: usize = 8;
+/// Most `rlimit` lines per service.
+pub const MAX_RLIMITS: usize = 8;
+/// Most `module` lines.
+pub const MAX_MODULES: usize = 16;
+/// Longest hostname the kernel accepts (`HOST_NAME_MAX`).
+pub const MAX_HOSTNAME: usize = 64;
+
+/// Default shutdown grace before SIGKILL, in milliseconds.
+pub const DEFAULT_GRACE_MS: u32 = 3_000;
+/// Default first restart delay, in milliseconds.
+pub const DEFAULT_BACKOFF_MIN_MS: u32 = 100;
+/// Default cap of the doubling restart delay, in milliseconds.
+pub const DEFAULT_BACKOFF_MAX_MS: u32 = 10_000;
+/// Default restart limit: more restarts than this within the window fail
+/// the service.
+pub const DEFAULT_RESTART_LIMIT: u32 = 5;
+/// Default restart-limit window, in milliseconds.
+pub const DEFAULT_RESTART_WINDOW_MS: u32 = 60_000;
+/// SIGTERM, the default stop signal.
+pub const SIGTERM: u8 = 15;
+/// `RLIM_INFINITY`: what `unlimited` stands for.
+pub const RLIM_INFINITY: u64 = u64::MAX;
+
+/// The whole boot configuration.
+#[derive(Clone, Debug)]
+pub struct Config<'a> {
+    /// `hostname NAME`: set at boot if given.
+    pub hostname: Option<&'a str>,
+    /// `log quiet|info|debug`; default `info`.
+    pub log: LogLevel,
+    /// `grace DURATION`: how long services get between the stop signal and
+    /// SIGKILL at shutdown, in milliseconds.
+    pub grace_ms: u32,
+    /// `emergency-shell PATH [ARGS...]`: what to run when boot fails.
+    pub emergency_shell: Option<Cmd<'a>>,
+    /// `module PATH [PARAMS...]` lines, in order. The arguments are the
+    /// module parameters, to be joined with spaces.
+    pub modules: Vec<Cmd<'a>, MAX_MODULES>,
+    /// `test PATH [ARGS...]`: the main program of test-run mode.
+    pub test: Option<Cmd<'a>>,
+    /// `test-policy ...`: the policy of the test program, if given.
+    pub test_policy: Option<PolicyRef<'a>>,
+    /// `policy NAME { ... }` blocks, in order; `PolicyRef::Named` indexes this.
+    pub policies: Vec<NamedPolicy<'a>, MAX_POLICIES>,
+    /// `service NAME { ... }` blocks, in declaration (= start) order.
+    pub services: Vec<Service<'a>, MAX_SERVICES>,
+}
+
+/// How much vigil logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogLevel {
+    /// Errors only.
+    Quiet,
+    /// Service starts, exits, restarts, and errors.
+    Info,
+    /// Everything, including each notification decision.
+    Debug,
+}
+
+/// A program and its arguments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cmd<'a> {
+    /// Absolute path of the program (also its `argv[0]`).
+    pub path: &'a str,
+    /// The arguments after the path (`argv[1..]`).
+    pub args: Vec<&'a str, MAX_ARGS>,
+    /// The line the command was written on (1-based).
+    pub line: u32,
+}
+
+/// A policy body: a slice of the config text, in the policy language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PolicyText<'a> {
+    /// The lines between the opening line (`... {`) and the closing `}`,
+    /// each with its newline; empty if there are none. It starts at the
+    /// start of a line, so columns in it are config columns.
+    pub text: &'a str,
+    /// The config line (1-based) of the first line of `text`: a policy
+    /// error at line L of `text` is at config line `L + first_line - 1`.
+    pub first_line: u32,
+}
+
+impl PolicyText<'_> {
+    /// The config line of line `line` (1-based) of the body.
+    pub fn config_line(&self, line: u32) -> u32 {
+        line.saturating_add(self.first_line).saturating_sub(1)
+    }
+}
+
+/// Which policy a service (or the test program) runs under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicyRef<'a> {
+    /// `default`, or nothing said: vigil's embedded default policy.
+    Default,
+    /// `none`: no seccomp filter at all.
+    None,
+    /// `NAME`: an index into `Config::policies`.
+    Named(usize),
+    /// `policy { ... }`: a body of its own.
+    Inline(PolicyText<'a>),
+}
+
+/// `policy NAME { ... }`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NamedPolicy<'a> {
+    pub name: &'a str,
+    pub body: PolicyText<'a>,
+    /// The line of `policy NAME {`.
+    pub line: u32,
+}
+
+/// What a service is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Runs until stopped; restarted per its `restart` setting.
+    Daemon,
+    /// Runs to completion before the services after it start.
+    Oneshot,
+}
+
+/// When a service that exited is started again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Restart {
+    Never,
+    /// After an exit status other than 0, or death by a signal.
+    OnFailure,
+    Always,
+}
+
+/// Where a standard stream of a service goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stdio<'a> {
+    /// vigil's console.
+    Console,
+    /// `/dev/null`.
+    Null,
+    /// A file (absolute path): read for stdin, appended to (created if
+    /// missing) for stdout and stderr.
+    Path(&'a str),
+}
+
+/// A resource of `setrlimit(2)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resource {
+    Cpu,
+    Fsize,
+    Data,
+    Stack,
+    Core,
+    Nproc,
+    Nofile,
+    Memlock,
+    As,
+}
+
+impl Resource {
+    /// Every resource with its config name.
+    pub const ALL: [(&'static str, Resource); 9] = [
+        ("cpu", Resource::Cpu),
+        ("fsize", Resource::Fsize),
+        ("data", Resource::Data),
+        ("stack", Resource::Stack),
+        ("core", Resource::Core),
+        ("nproc", Resource::Nproc),
+        ("nofile", Resource::Nofile),
+        ("memlock", Resource::Memlock),
+        ("as", Resource::As),
+    ];
+
+    /// The resource named `name` in the config (`nofile`, ...).
+    pub fn by_name(name: &str) -> Option<Resource> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, r)| *r)
+    }
+
+    /// The config name.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, r)| *r == self)
+            .map_or("", |(n, _)| n)
+    }
+
+    /// `RLIMIT_*`: the same on x86_64 and aarch64 (asm-generic).
+    pub fn number(self) -> u32 {
+        match self {
+            Resource::Cpu => 0,
+            Resource::Fsize => 1,
+            Resource::Data => 2,
+            Resource::Stack => 3,
+            Resource::Core => 4,
+            Resource::Nproc => 6,
+            Resource::Nofile => 7,
+            Resource::Memlock => 8,
+            Resource::As => 9,
+        }
+    }
+}
+
+/// `rlimit NAME SOFT [HARD]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rlimit {
+    pub resource: Resource,
+    /// `RLIM_INFINITY` for `unlimited`.
+    pub soft: u64,
+    /// `soft` when not given; never below `soft`.
+    pub hard: u64,
+}
+
+/// `service NAME { ... }`.
+#[derive(Clone, Debug)]
+pub struct Service<'a> {
+    pub name: &'a str,
+    /// The line of `service NAME {`.
+    pub line: u32,
+    /// `exec PATH [ARGS...]`.
+    pub exec: Cmd<'a>,
+    pub kind: Kind,
+    /// For a oneshot: does its failure stop the boot (and shut vigil down)?
+    /// Always false for a daemon.
+    pub required: bool,
+    /// `env KEY=VALUE` entries, whole, in order; keys are unique.
+    pub env: Vec<&'a str, MAX_ENV>,
+    /// Working directory (absolute); `/` if not given.
+    pub cwd: Option<&'a str>,
+    /// `user UID`: the uid to run as; vigil's (root) if not given.
+    pub user: Option<u32>,
+    /// `group GID`: the gid to run as; vigil's (root) if not given.
+    pub group: Option<u32>,
+    /// `groups GID...`: supplementary groups; none if not given.
+    pub groups: Vec<u32, MAX_GROUPS>,
+    pub stdin: Stdio<'a>,
+    pub stdout: Stdio<'a>,
+    pub stderr: Stdio<'a>,
+    /// One per resource at most.
+    pub rlimits: Vec<Rlimit, MAX_RLIMITS>,
+    pub policy: PolicyRef<'a>,
+    /// Default: `never` for a oneshot, `on-failure` for a daemon.
+    pub restart: Restart,
+    /// The first restart delay; it doubles on each restart up to the max.
+    pub backoff_min_ms: u32,
+    pub backoff_max_ms: u32,
+    /// More than `restart_limit` restarts within `restart_window_ms` mark
+    /// the service failed: it is not restarted again.
+    pub restart_limit: u32,
+    pub restart_window_ms: u32,
+    /// The signal that asks the service to stop (1..=64).
+    pub stop_signal: u8,
+}
+
+impl<'a> Service<'a> {
+    /// A service with every default, and no `exec` yet.
+    pub fn new(name: &'a str, line: u32) -> Self {
+        Service {
+            name,
+            line,
+            exec: Cmd {
+                path: "",
+                args: Vec::new(),
+                line: 0,
+            },
+            kind: Kind::Daemon,
+            required: false,
+            env: Vec::new(),
+            cwd: None,
+            user: None,
+            group: None,
+            groups: Vec::new(),
+            stdin: Stdio::Null,
+            stdout: Stdio::Console,
+            stderr: Stdio::Console,
+            rlimits: Vec::new(),
+            policy: PolicyRef::Default,
+            restart: Restart::OnFailure,
+            backoff_min_ms: DEFAULT_BACKOFF_MIN_MS,
+            backoff_max_ms: DEFAULT_BACKOFF_MAX_MS,
+            restart_limit: DEFAULT_RESTART_LIMIT,
+            restart_window_ms: DEFAULT_RESTART_WINDOW_MS,
+            stop_signal: SIGTERM,
+        }
+    }
+}
+
+impl Default for Config<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'a> Config<'a> {
+    /// An empty config: every default, no services.
+    pub const fn new() -> Self {
+        Config {
+            hostname: None,
+            log: LogLevel::Info,
+            grace_ms: DEFAULT_GRACE_MS,
+            emergency_shell: None,
+            modules: Vec::new(),
+            test: None,
+            test_policy: None,
+            policies: Vec::new(),
+            services: Vec::new(),
+        }
+    }
+
+    /// The service called `name`.
+    pub fn service(&self, name: &str) -> Option<&Service<'a>> {
+        self.services.iter().find(|s| s.name == name)
+    }
+
+    /// The index of the named policy `name`.
+    pub fn policy_index(&self, name: &str) -> Option<usize> {
+        self.policies.iter().position(|p| p.name == name)
+    }
+
+    /// The body a reference stands for: `None` for `Default` and `None`
+    /// (the caller knows what those mean) and for an index out of range.
+    pub fn policy_text(&self, r: &PolicyRef<'a>) -> Option<PolicyText<'a>> {
+        match *r {
+            PolicyRef::Named(i) => self.policies.get(i).map(|p| p.body),
+            PolicyRef::Inline(t) => Some(t),
+            PolicyRef::Default | PolicyRef::None => None,
+        }
+    }
+}
+
+/// Parse every policy body of `cfg` (named, inline, the test policy's) for
+/// `arch`, and add the errors to `errors` at config lines and columns, each
+/// naming the policy it is in. Named policies are checked once each.
+pub fn check_policies<'a>(cfg: &Config<'a>, arch: &Arch, errors: &mut ConfigErrors<'a>) {
+    for p in &cfg.policies {
+        check_one(p.body, Context::Policy(p.name), arch, errors);
+    }
+    for s in &cfg.services {
+        if let PolicyRef::Inline(t) = s.policy {
+            check_one(t, Context::ServicePolicy(s.name), arch, errors);
+        }
+    }
+    if let Some(PolicyRef::Inline(t)) = cfg.test_policy {
+        check_one(t, Context::TestPolicy, arch, errors);
+    }
+}
+
+fn check_one<'a>(
+    body: PolicyText<'a>,
+    ctx: Context<'a>,
+    arch: &Arch,
+    errors: &mut ConfigErrors<'a>,
+) {
+    if let Err(errs) = crate::policy::parse(body.text, arch) {
+        add_policy_errors(&errs, body, ctx, errors);
+    }
+}
+
+/// The errors of policy `body` as config errors: lines re-based, columns
+/// kept (a body starts at the start of a line).
+fn add_policy_errors<'a>(
+    errs: &crate::policy::Errors<'a>,
+    body: PolicyText<'a>,
+    ctx: Context<'a>,
+    errors: &mut ConfigErrors<'a>,
+) {
+    for e in &errs.list {
+        errors.push(ConfigError {
+            line: body.config_line(e.line),
+            col: e.col,
+            kind: ConfigErrorKind::Policy(e.kind),
+            token: e.token,
+            other_line: if e.other_line == 0 {
+                0
+            } else {
+                body.config_line(e.other_line)
+            },
+            context: ctx,
+        });
+    }
+    errors.dropped = errors.dropped.saturating_add(errs.dropped);
+}

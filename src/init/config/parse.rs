@@ -1,0 +1,995 @@
+//! The config parser: one pass over the lines, policy references resolved
+//! at the end. It reports every error it can and never panics.
+
+use heapless::Vec;
+
+use super::error::{ConfigError, ConfigErrorKind as K, ConfigErrors, Context};
+use super::lex::{self, LexError, Lexer, Tok};
+use super::{
+    Cmd, Config, Kind, LogLevel, NamedPolicy, PolicyRef, PolicyText, Resource, Restart, Rlimit,
+    Service, Stdio, MAX_HOSTNAME, MAX_LINE, MAX_SERVICES,
+};
+
+/// A line of `MAX_LINE` bytes has at most this many tokens.
+const MAX_TOKENS: usize = MAX_LINE / 2 + 1;
+
+/// Top-level directives that may appear once.
+const TOP_ONCE: [&str; 6] = [
+    "hostname",
+    "log",
+    "grace",
+    "emergency-shell",
+    "test",
+    "test-policy",
+];
+/// Service directives that may appear once.
+const SERVICE_ONCE: [&str; 15] = [
+    "exec",
+    "kind",
+    "required",
+    "cwd",
+    "user",
+    "group",
+    "groups",
+    "stdin",
+    "stdout",
+    "stderr",
+    "policy",
+    "restart",
+    "backoff",
+    "restart-limit",
+    "stop-signal",
+];
+
+/// Where a policy body goes when its block closes.
+#[derive(Clone, Copy)]
+enum Body {
+    /// `Config::policies[i]`.
+    Named(usize),
+    /// The inline policy of `Config::services[i]`.
+    Service(usize),
+    /// The inline test policy.
+    Test,
+    /// Nowhere: a block skipped after an error.
+    Skip,
+}
+
+#[derive(Clone, Copy)]
+struct Block {
+    body: Body,
+    /// Byte offset of the body's first line.
+    start: usize,
+    first_line: u32,
+    open_line: u32,
+    open_col: u32,
+    depth: u32,
+    /// The service block to go back to when this one closes.
+    ret: Option<usize>,
+}
+
+#[derive(Clone, Copy)]
+enum State {
+    Top,
+    /// Inside `Config::services[i]`.
+    Service(usize),
+    Body(Block),
+}
+
+/// What is known of the open service block beyond the `Service` itself.
+#[derive(Clone, Copy, Default)]
+struct Scratch {
+    /// The line of each `SERVICE_ONCE` directive seen, or 0.
+    seen: [u32; SERVICE_ONCE.len()],
+    /// The line of each `rlimit` resource seen, or 0 (`Resource::ALL` order).
+    rlimits: [u32; Resource::ALL.len()],
+    /// `required yes|no`, with its line and column.
+    required: Option<(bool, u32, u32)>,
+    restart: Option<Restart>,
+    /// A line of the block could not be read (too long, bad quotes): it
+    /// may have been the `exec`.
+    unread: bool,
+    open_line: u32,
+    open_col: u32,
+}
+
+/// Who a policy name was given to.
+#[derive(Clone, Copy)]
+enum Target {
+    Service(usize),
+    Test,
+}
+
+/// A policy name to look up once every `policy NAME {` has been seen.
+#[derive(Clone, Copy)]
+struct Pending<'a> {
+    target: Target,
+    name: &'a str,
+    line: u32,
+    col: u32,
+    ctx: Context<'a>,
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    cfg: Config<'a>,
+    errs: ConfigErrors<'a>,
+    pending: Vec<Pending<'a>, { MAX_SERVICES + 1 }>,
+    state: State,
+    svc: Scratch,
+    top_seen: [u32; TOP_ONCE.len()],
+    /// The current line (1-based), its column past the end, and the byte
+    /// offset of the next line.
+    line: u32,
+    eol_col: u32,
+    next_start: usize,
+}
+
+/// Parse a config. On failure, every error found (up to `MAX_ERRORS`, the
+/// rest counted), each with its line and column. Policy bodies are only
+/// delimited here; `check_policies` parses them.
+// Both sides are large, but there is no heap to box them on.
+#[allow(clippy::result_large_err)]
+pub fn parse(text: &str) -> Result<Config<'_>, ConfigErrors<'_>> {
+    let mut p = Parser {
+        text,
+        cfg: Config::new(),
+        errs: ConfigErrors::new(),
+        pending: Vec::new(),
+        state: State::Top,
+        svc: Scratch::default(),
+        top_seen: [0; TOP_ONCE.len()],
+        line: 0,
+        eol_col: 1,
+        next_start: 0,
+    };
+    let mut start = 0usize;
+    for raw in text.split('\n') {
+        p.line = p.line.saturating_add(1);
+        p.next_start = start.saturating_add(raw.len()).saturating_add(1);
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        p.eol_col = u32::try_from(line.len())
+            .unwrap_or(u32::MAX - 1)
+            .saturating_add(1);
+        match p.state {
+            State::Body(b) => p.body_line(b, line, start),
+            State::Top | State::Service(_) => p.directive_line(line),
+        }
+        start = p.next_start;
+    }
+    p.finish();
+    p.errs.list.sort_unstable_by_key(|e| (e.line, e.col));
+    if p.errs.is_empty() {
+        Ok(p.cfg)
+    } else {
+        Err(p.errs)
+    }
+}
+
+impl<'a> Parser<'a> {
+    fn ctx(&self) -> Context<'a> {
+        match self.state {
+            State::Service(i) => self.service_ctx(i),
+            State::Body(b) => match b.ret {
+                Some(i) => self.service_ctx(i),
+                None => Context::None,
+            },
+            State::Top => Context::None,
+        }
+    }
+
+    fn service_ctx(&self, i: usize) -> Context<'a> {
+        match self.cfg.services.get(i) {
+            Some(s) => Context::Service(s.name),
+            None => Context::None,
+        }
+    }
+
+    fn err_at(
+        &mut self,
+        line: u32,
+        col: u32,
+        kind: K,
+        token: &'a str,
+        other_line: u32,
+        ctx: Context<'a>,
+    ) {
+        self.errs.push(ConfigError {
+            line,
+            col,
+            kind,
+            token,
+            other_line,
+            context: ctx,
+        });
+    }
+
+    fn err(&mut self, col: u32, kind: K, token: &'a str) {
+        let ctx = self.ctx();
+        self.err_at(self.line, col, kind, token, 0, ctx);
+    }
+
+    fn err_tok(&mut self, t: Tok<'a>, kind: K) {
+        self.err(t.col, kind, t.s);
+    }
+
+    /// Token `i`, or an error saying `what` was expected at the end of line.
+    fn arg(&mut self, t: &[Tok<'a>], i: usize, what: &'static str) -> Option<Tok<'a>> {
+        let a = t.get(i).copied();
+        if a.is_none() {
+            self.err(self.eol_col, K::Expected(what), "");
+        }
+        a
+    }
+
+    /// Are there no tokens from `n` on? If there are, an error.
+    fn end(&mut self, t: &[Tok<'a>], n: usize) -> bool {
+        match t.get(n) {
+            Some(&x) => {
+                self.err_tok(x, K::TrailingInput);
+                false
+            }
+            None => true,
+        }
+    }
+
+    /// One token after the directive, and nothing else.
+    fn one(&mut self, t: &[Tok<'a>], what: &'static str) -> Option<Tok<'a>> {
+        let a = self.arg(t, 1, what)?;
+        self.end(t, 2).then_some(a)
+    }
+
+    /// Records directive `d` in `seen`; an error if it was there already.
+    fn once(&mut self, seen_line: u32, d: Tok<'a>) -> bool {
+        if seen_line != 0 {
+            let ctx = self.ctx();
+            self.err_at(
+                self.line,
+                d.col,
+                K::Duplicate("directive"),
+                d.s,
+                seen_line,
+                ctx,
+            );
+            return false;
+        }
+        true
+    }
+
+    fn directive_line(&mut self, line: &'a str) {
+        let Some(toks) = self.tokens(line) else {
+            if let State::Service(_) = self.state {
+                self.svc.unread = true;
+            }
+            return;
+        };
+        let Some(last) = toks.last().copied() else {
+            return;
+        };
+        let before = self.errs.count();
+        let opened = match self.state {
+            State::Service(i) => self.service_directive(i, &toks),
+            _ => self.top_directive(&toks),
+        };
+        // A block that failed to open is skipped whole, so that its
+        // contents are not taken for directives.
+        if !opened && self.errs.count() != before && last.is("{") {
+            self.open(Body::Skip, last.col);
+        }
+    }
+
+    /// The tokens of a directive line, or `None` after an error.
+    fn tokens(&mut self, line: &'a str) -> Option<Vec<Tok<'a>, MAX_TOKENS>> {
+        if line.len() > MAX_LINE {
+            self.err(MAX_LINE as u32 + 1, K::LineTooLong, "");
+            return None;
+        }
+        let mut toks = Vec::new();
+        for r in Lexer::new(line) {
+            let (col, kind, s) = match r {
+                Ok(t) => match toks.push(t) {
+                    Ok(()) => continue,
+                    // Not with lines of at most `MAX_LINE` bytes.
+                    Err(t) => (t.col, K::TooMany("tokens on one line"), ""),
+                },
+                Err(LexError::Unterminated(col)) => (col, K::UnterminatedQuote, ""),
+                Err(LexError::NotSeparated(col, s)) => (col, K::QuoteNotSeparated, s),
+            };
+            self.err(col, kind, s);
+            return None;
+        }
+        Some(toks)
+    }
+
+    /// Enter a block whose opening line is the current one.
+    fn open(&mut self, body: Body, col: u32) {
+        let ret = match self.state {
+            State::Service(i) => Some(i),
+            _ => None,
+        };
+        self.state = State::Body(Block {
+            body,
+            start: self.next_start,
+            first_line: self.line.saturating_add(1),
+            open_line: self.line,
+            open_col: col,
+            depth: 1,
+            ret,
+        });
+    }
+
+    /// A line inside a policy body (or a skipped block). Only two kinds
+    /// matter: a line that ends with `{` opens a nested block, a line that
+    /// is `}` closes one (comments aside). The policy language has no
+    /// quotes and makes `{` a token of its own, so neither does this scan.
+    fn body_line(&mut self, mut b: Block, line: &'a str, line_start: usize) {
+        let code = lex::strip_comment(line).trim_matches(|c| c == ' ' || c == '\t');
+        if code == "}" {
+            b.depth = b.depth.saturating_sub(1);
+            if b.depth == 0 {
+                let text = self.text.get(b.start..line_start).unwrap_or("");
+                self.close_body(
+                    b,
+                    PolicyText {
+                        text,
+                        first_line: b.first_line,
+                    },
+                );
+                return;
+            }
+        } else if code.ends_with('{') {
+            b.depth = b.depth.saturating_add(1);
+        }
+        self.state = State::Body(b);
+    }
+
+    fn close_body(&mut self, b: Block, text: PolicyText<'a>) {
+        match b.body {
+            Body::Named(i) => {
+                if let Some(p) = self.cfg.policies.get_mut(i) {
+                    p.body = text;
+                }
+            }
+            Body::Service(i) => {
+                if let Some(s) = self.cfg.services.get_mut(i) {
+                    s.policy = PolicyRef::Inline(text);
+                }
+            }
+            Body::Test => self.cfg.test_policy = Some(PolicyRef::Inline(text)),
+            Body::Skip => {}
+        }
+        self.state = match b.ret {
+            Some(i) => State::Service(i),
+            None => State::Top,
+        };
+    }
+
+    fn top_directive(&mut self, t: &[Tok<'a>]) -> bool {
+        let Some(&d) = t.first() else { return false };
+        if d.quoted {
+            self.err_tok(d, K::UnknownDirective);
+            return false;
+        }
+        if let Some(k) = TOP_ONCE.iter().position(|n| *n == d.s) {
+            if !self.once(self.top_seen[k], d) {
+                return false;
+            }
+            self.top_seen[k] = self.line;
+        }
+        match d.s {
+            "hostname" => {
+                if let Some(a) = self.one(t, "a hostname") {
+                    if a.s.len() > MAX_HOSTNAME {
+                        self.err_tok(a, K::HostnameTooLong);
+                    } else if a.s.is_empty() {
+                        self.err_tok(a, K::Expected("a hostname"));
+                    } else {
+                        self.cfg.hostname = Some(a.s);
+                    }
+                }
+            }
+            "log" => {
+                const WHAT: &str = "`quiet`, `info` or `debug`";
+                if let Some(a) = self.one(t, WHAT) {
+                    match a.s {
+                        "quiet" => self.cfg.log = LogLevel::Quiet,
+                        "info" => self.cfg.log = LogLevel::Info,
+                        "debug" => self.cfg.log = LogLevel::Debug,
+                        _ => self.err_tok(a, K::Expected(WHAT)),
+                    }
+                }
+            }
+            "grace" => {
+                if let Some(ms) = self.duration_arg(t) {
+                    self.cfg.grace_ms = ms;
+                }
+            }
+            "emergency-shell" => self.cfg.emergency_shell = self.cmd(t, "emergency-shell"),
+            "test" => self.cfg.test = self.cmd(t, "test"),
+            "module" => {
+                if let Some(c) = self.cmd(t, "module") {
+                    if self.cfg.modules.push(c).is_err() {
+                        self.err_tok(d, K::TooMany("modules"));
+                    }
+                }
+            }
+            "test-policy" => return self.policy_ref(t, Target::Test),
+            "policy" => return self.named_policy(t),
+            "service" => return self.open_service(t),
+            "}" => self.err_tok(d, K::StrayClose),
+            _ => self.err_tok(d, K::UnknownDirective),
+        }
+        false
+    }
+
+    /// `[NAME] {` at tokens 1 and 2: the name, if the line is well formed.
+    fn block_name(&mut self, t: &[Tok<'a>], what: &'static str) -> Option<Tok<'a>> {
+        let name = self.arg(t, 1, what)?;
+        if name.is("{") {
+            self.err_tok(name, K::Expected(what));
+            return None;
+        }
+        let brace = self.arg(t, 2, "`{`")?;
+        if !brace.is("{") {
+            self.err_tok(brace, K::Expected("`{`"));
+            return None;
+        }
+        if !self.end(t, 3) {
+            return None;
+        }
+        if !lex::valid_name(name.s) {
+            self.err_tok(name, K::BadName);
+            return None;
+        }
+        Some(name)
+    }
+
+    fn named_policy(&mut self, t: &[Tok<'a>]) -> bool {
+        let Some(name) = self.block_name(t, "a policy name") else {
+            return false;
+        };
+        if name.s == "default" || name.s == "none" {
+            self.err_tok(name, K::ReservedName);
+            return false;
+        }
+        if let Some(p) = self.cfg.policies.iter().find(|p| p.name == name.s) {
+            let first = p.line;
+            self.err_at(
+                self.line,
+                name.col,
+                K::Duplicate("policy"),
+                name.s,
+                first,
+                Context::None,
+            );
+            return false;
+        }
+        let body = PolicyText {
+            text: "",
+            first_line: self.line.saturating_add(1),
+        };
+        let np = NamedPolicy {
+            name: name.s,
+            body,
+            line: self.line,
+        };
+        if self.cfg.policies.push(np).is_err() {
+            self.err_tok(t[0], K::TooMany("policies"));
+            return false;
+        }
+        let i = self.cfg.policies.len() - 1;
+        self.open(Body::Named(i), t[2].col);
+        true
+    }
+
+    fn open_service(&mut self, t: &[Tok<'a>]) -> bool {
+        let Some(name) = self.block_name(t, "a service name") else {
+            return false;
+        };
+        if let Some(s) = self.cfg.services.iter().find(|s| s.name == name.s) {
+            let first = s.line;
+            self.err_at(
+                self.line,
+                name.col,
+                K::Duplicate("service"),
+                name.s,
+                first,
+                Context::None,
+            );
+            // Still read the block, to check what it says.
+        }
+        if self
+            .cfg
+            .services
+            .push(Service::new(name.s, self.line))
+            .is_err()
+        {
+            self.err_tok(t[0], K::TooMany("services"));
+            return false;
+        }
+        self.svc = Scratch {
+            open_line: self.line,
+            open_col: t[0].col,
+            ..Scratch::default()
+        };
+        self.state = State::Service(self.cfg.services.len() - 1);
+        true
+    }
+
+    /// `policy NAME|default|none|{` (or `test-policy ...`).
+    fn policy_ref(&mut self, t: &[Tok<'a>], target: Target) -> bool {
+        let Some(a) = self.arg(t, 1, "a policy name, `default`, `none` or `{`") else {
+            return false;
+        };
+        if !self.end(t, 2) {
+            return false;
+        }
+        let r = if a.is("{") {
+            let body = match target {
+                Target::Service(i) => Body::Service(i),
+                Target::Test => Body::Test,
+            };
+            self.open(body, a.col);
+            return true;
+        } else if a.s == "default" {
+            PolicyRef::Default
+        } else if a.s == "none" {
+            PolicyRef::None
+        } else if !lex::valid_name(a.s) {
+            self.err_tok(a, K::BadName);
+            return false;
+        } else {
+            let ctx = self.ctx();
+            let p = Pending {
+                target,
+                name: a.s,
+                line: self.line,
+                col: a.col,
+                ctx,
+            };
+            // One per service and one for the test: it cannot be full.
+            let _ = self.pending.push(p);
+            PolicyRef::Named(usize::MAX)
+        };
+        match target {
+            Target::Service(i) => {
+                if let Some(s) = self.cfg.services.get_mut(i) {
+                    s.policy = r;
+                }
+            }
+            Target::Test => self.cfg.test_policy = Some(r),
+        }
+        false
+    }
+
+    /// `DIRECTIVE PATH [ARGS...]`.
+    fn cmd(&mut self, t: &[Tok<'a>], what: &'static str) -> Option<Cmd<'a>> {
+        let path = self.arg(t, 1, "a program path")?;
+        if !path.s.starts_with('/') {
+            self.err_tok(path, K::RelativePath(what));
+            return None;
+        }
+        let mut c = Cmd {
+            path: path.s,
+            args: Vec::new(),
+            line: self.line,
+        };
+        for &a in t.iter().skip(2) {
+            if c.args.push(a.s).is_err() {
+                self.err_tok(a, K::TooMany("arguments"));
+                return None;
+            }
+        }
+        Some(c)
+    }
+
+    fn duration_arg(&mut self, t: &[Tok<'a>]) -> Option<u32> {
+        let a = self.one(t, "a duration")?;
+        self.duration(a)
+    }
+
+    fn duration(&mut self, a: Tok<'a>) -> Option<u32> {
+        let v = lex::duration_ms(a.s);
+        if v.is_none() {
+            self.err_tok(a, K::BadDuration);
+        }
+        v
+    }
+
+    fn number(&mut self, a: Tok<'a>) -> Option<u32> {
+        let v = lex::number_u32(a.s);
+        if v.is_none() {
+            self.err_tok(a, K::BadNumber);
+        }
+        v
+    }
+
+    fn abs_path(&mut self, a: Tok<'a>, what: &'static str) -> Option<&'a str> {
+        if a.s.starts_with('/') {
+            Some(a.s)
+        } else {
+            self.err_tok(a, K::RelativePath(what));
+            None
+        }
+    }
+
+    fn service_directive(&mut self, i: usize, t: &[Tok<'a>]) -> bool {
+        let Some(&d) = t.first() else { return false };
+        if d.quoted {
+            self.err_tok(d, K::UnknownDirective);
+            return false;
+        }
+        if let Some(k) = SERVICE_ONCE.iter().position(|n| *n == d.s) {
+            if !self.once(self.svc.seen[k], d) {
+                return false;
+            }
+            self.svc.seen[k] = self.line;
+        }
+        match d.s {
+            "}" => {
+                self.end(t, 1);
+                self.finish_service(i);
+                self.state = State::Top;
+            }
+            "service" => {
+                self.err_tok(d, K::NestedService);
+                self.finish_service(i);
+                self.state = State::Top;
+                return self.top_directive(t);
+            }
+            "policy" => return self.policy_ref(t, Target::Service(i)),
+            _ => match self.service_setting(t) {
+                Some(Setting::Env(a, key)) => self.push_env(i, a, key),
+                Some(Setting::Rlimit(name, r)) => self.push_rlimit(i, name, r),
+                Some(set) => {
+                    if let Some(s) = self.cfg.services.get_mut(i) {
+                        set.apply(s);
+                    }
+                }
+                None => {}
+            },
+        }
+        false
+    }
+
+    fn push_env(&mut self, i: usize, a: Tok<'a>, key: &'a str) {
+        let Some(s) = self.cfg.services.get_mut(i) else {
+            return;
+        };
+        let dup = s
+            .env
+            .iter()
+            .any(|e| e.split_once('=').is_some_and(|(k, _)| k == key));
+        let full = !dup && s.env.push(a.s).is_err();
+        if dup {
+            let col = a.col.saturating_add(a.quoted as u32);
+            self.err(col, K::Duplicate("env key"), key);
+        } else if full {
+            self.err_tok(a, K::TooMany("env entries"));
+        }
+    }
+
+    fn push_rlimit(&mut self, i: usize, name: Tok<'a>, r: Rlimit) {
+        let Some(s) = self.cfg.services.get_mut(i) else {
+            return;
+        };
+        if s.rlimits.push(r).is_err() {
+            self.err_tok(name, K::TooMany("rlimits"));
+        }
+    }
+
+    /// A service directive's value, checked (the service is updated by the
+    /// caller, so that the parser stays free to report errors).
+    fn service_setting(&mut self, t: &[Tok<'a>]) -> Option<Setting<'a>> {
+        let d = t[0];
+        Some(match d.s {
+            "exec" => Setting::Exec(self.cmd(t, "exec")?),
+            "kind" => {
+                const WHAT: &str = "`daemon` or `oneshot`";
+                let a = self.one(t, WHAT)?;
+                match a.s {
+                    "daemon" => Setting::Kind(Kind::Daemon),
+                    "oneshot" => Setting::Kind(Kind::Oneshot),
+                    _ => return self.expected(a, WHAT),
+                }
+            }
+            "required" => {
+                const WHAT: &str = "`yes` or `no`";
+                let a = self.one(t, WHAT)?;
+                let v = match a.s {
+                    "yes" => true,
+                    "no" => false,
+                    _ => return self.expected(a, WHAT),
+                };
+                self.svc.required = Some((v, self.line, d.col));
+                return None;
+            }
+            "restart" => {
+                const WHAT: &str = "`never`, `on-failure` or `always`";
+                let a = self.one(t, WHAT)?;
+                self.svc.restart = Some(match a.s {
+                    "never" => Restart::Never,
+                    "on-failure" => Restart::OnFailure,
+                    "always" => Restart::Always,
+                    _ => return self.expected(a, WHAT),
+                });
+                return None;
+            }
+            "env" => {
+                let a = self.one(t, "KEY=VALUE")?;
+                let key = match a.s.split_once('=') {
+                    Some((k, _)) if !k.is_empty() => k,
+                    _ => {
+                        self.err_tok(a, K::BadEnv);
+                        return None;
+                    }
+                };
+                Setting::Env(a, key)
+            }
+            "cwd" => {
+                let a = self.one(t, "a directory")?;
+                Setting::Cwd(self.abs_path(a, "cwd")?)
+            }
+            "user" => Setting::User(self.number_arg(t, "a uid")?),
+            "group" => Setting::Group(self.number_arg(t, "a gid")?),
+            "groups" => {
+                self.arg(t, 1, "a gid")?;
+                let mut v = Vec::new();
+                for &a in t.iter().skip(1) {
+                    let n = self.number(a)?;
+                    if v.push(n).is_err() {
+                        self.err_tok(a, K::TooMany("groups"));
+                        return None;
+                    }
+                }
+                Setting::Groups(v)
+            }
+            "stdin" | "stdout" | "stderr" => {
+                let a = self.one(t, "`console`, `null` or a path")?;
+                let io = match a.s {
+                    "console" if !a.quoted => Stdio::Console,
+                    "null" if !a.quoted => Stdio::Null,
+                    _ => {
+                        let what = match d.s {
+                            "stdin" => "stdin",
+                            "stdout" => "stdout",
+                            _ => "stderr",
+                        };
+                        Stdio::Path(self.abs_path(a, what)?)
+                    }
+                };
+                match d.s {
+                    "stdin" => Setting::Stdin(io),
+                    "stdout" => Setting::Stdout(io),
+                    _ => Setting::Stderr(io),
+                }
+            }
+            "rlimit" => return self.rlimit(t),
+            "backoff" => {
+                let min = self.arg(t, 1, "the first delay (a duration)")?;
+                let max = self.arg(t, 2, "the longest delay (a duration)")?;
+                self.end(t, 3).then_some(())?;
+                let (lo, hi) = (self.duration(min), self.duration(max));
+                let (lo, hi) = (lo?, hi?);
+                if lo > hi {
+                    self.err_tok(
+                        min,
+                        K::Range("backoff: the first delay is longer than the longest"),
+                    );
+                    return None;
+                }
+                Setting::Backoff(lo, hi)
+            }
+            "restart-limit" => {
+                let count = self.arg(t, 1, "a restart count")?;
+                let window = self.arg(t, 2, "a time window (a duration)")?;
+                self.end(t, 3).then_some(())?;
+                let (c, w) = (self.number(count), self.duration(window));
+                Setting::RestartLimit(c?, w?)
+            }
+            "stop-signal" => {
+                let a = self.one(t, "a signal")?;
+                match lex::signal(a.s) {
+                    Some(n) => Setting::StopSignal(n),
+                    None => {
+                        self.err_tok(a, K::UnknownSignal);
+                        return None;
+                    }
+                }
+            }
+            _ => {
+                self.err_tok(d, K::UnknownDirective);
+                return None;
+            }
+        })
+    }
+
+    fn expected<T>(&mut self, a: Tok<'a>, what: &'static str) -> Option<T> {
+        self.err_tok(a, K::Expected(what));
+        None
+    }
+
+    fn number_arg(&mut self, t: &[Tok<'a>], what: &'static str) -> Option<u32> {
+        let a = self.one(t, what)?;
+        self.number(a)
+    }
+
+    fn rlimit(&mut self, t: &[Tok<'a>]) -> Option<Setting<'a>> {
+        let name = self.arg(t, 1, "an rlimit name")?;
+        let soft = self.arg(t, 2, "a soft limit (a number or `unlimited`)")?;
+        let hard = t.get(3).copied();
+        self.end(t, 4).then_some(())?;
+        let Some(k) = Resource::ALL.iter().position(|(n, _)| *n == name.s) else {
+            self.err_tok(name, K::UnknownRlimit);
+            return None;
+        };
+        let resource = Resource::ALL[k].1;
+        let s = lex::limit(soft.s);
+        if s.is_none() {
+            self.err_tok(soft, K::BadNumber);
+        }
+        let h = match hard {
+            Some(h) => {
+                let v = lex::limit(h.s);
+                if v.is_none() {
+                    self.err_tok(h, K::BadNumber);
+                }
+                v
+            }
+            None => s,
+        };
+        let (s, h) = (s?, h?);
+        if s > h {
+            self.err_tok(
+                soft,
+                K::Range("rlimit: the soft limit is above the hard limit"),
+            );
+            return None;
+        }
+        let first = self.svc.rlimits[k];
+        if first != 0 {
+            let ctx = self.ctx();
+            self.err_at(
+                self.line,
+                name.col,
+                K::Duplicate("rlimit"),
+                name.s,
+                first,
+                ctx,
+            );
+            return None;
+        }
+        self.svc.rlimits[k] = self.line;
+        Some(Setting::Rlimit(
+            name,
+            Rlimit {
+                resource,
+                soft: s,
+                hard: h,
+            },
+        ))
+    }
+
+    /// The end of a service block: defaults that depend on the kind, and
+    /// the checks of the whole block.
+    fn finish_service(&mut self, i: usize) {
+        let sc = self.svc;
+        let Some(s) = self.cfg.services.get_mut(i) else {
+            return;
+        };
+        let ctx = Context::Service(s.name);
+        // A bad `exec` line has had its error already.
+        let missing_exec = s.exec.path.is_empty() && sc.seen[0] == 0 && !sc.unread;
+        s.restart = sc.restart.unwrap_or(match s.kind {
+            Kind::Daemon => Restart::OnFailure,
+            Kind::Oneshot => Restart::Never,
+        });
+        let mut required_on_daemon = None;
+        match (s.kind, sc.required) {
+            (Kind::Oneshot, r) => s.required = r.is_none_or(|(v, _, _)| v),
+            (Kind::Daemon, r) => {
+                s.required = false;
+                required_on_daemon = r;
+            }
+        }
+        if missing_exec {
+            self.err_at(sc.open_line, sc.open_col, K::MissingExec, "", 0, ctx);
+        }
+        if let Some((_, line, col)) = required_on_daemon {
+            self.err_at(line, col, K::RequiredOnDaemon, "required", 0, ctx);
+        }
+    }
+
+    /// End of text: unclosed blocks, then the policy names.
+    fn finish(&mut self) {
+        match self.state {
+            State::Top => {}
+            State::Service(i) => {
+                let ctx = self.service_ctx(i);
+                let (line, col) = (self.svc.open_line, self.svc.open_col);
+                self.err_at(line, col, K::UnclosedBlock, "", 0, ctx);
+            }
+            // The line that opened it has its error already.
+            State::Body(Block {
+                body: Body::Skip, ..
+            }) => {}
+            State::Body(b) => {
+                let ctx = match (b.body, b.ret) {
+                    (Body::Named(i), _) => match self.cfg.policies.get(i) {
+                        Some(p) => Context::Policy(p.name),
+                        None => Context::None,
+                    },
+                    (_, Some(i)) => self.service_ctx(i),
+                    (Body::Test, None) => Context::TestPolicy,
+                    _ => Context::None,
+                };
+                self.err_at(b.open_line, b.open_col, K::UnclosedBlock, "", 0, ctx);
+            }
+        }
+        self.state = State::Top;
+        for k in 0..self.pending.len() {
+            let p = self.pending[k];
+            let r = match self.cfg.policy_index(p.name) {
+                Some(idx) => PolicyRef::Named(idx),
+                None => {
+                    self.err_at(p.line, p.col, K::UnknownPolicy, p.name, 0, p.ctx);
+                    continue;
+                }
+            };
+            match p.target {
+                Target::Service(i) => {
+                    if let Some(s) = self.cfg.services.get_mut(i) {
+                        s.policy = r;
+                    }
+                }
+                Target::Test => self.cfg.test_policy = Some(r),
+            }
+        }
+    }
+}
+
+/// A checked service directive, to be applied to the open service. Only
+/// ever a temporary on the stack.
+#[allow(clippy::large_enum_variant)]
+enum Setting<'a> {
+    Exec(Cmd<'a>),
+    Kind(Kind),
+    Env(Tok<'a>, &'a str),
+    Cwd(&'a str),
+    User(u32),
+    Group(u32),
+    Groups(Vec<u32, { super::MAX_GROUPS }>),
+    Stdin(Stdio<'a>),
+    Stdout(Stdio<'a>),
+    Stderr(Stdio<'a>),
+    Rlimit(Tok<'a>, Rlimit),
+    Backoff(u32, u32),
+    RestartLimit(u32, u32),
+    StopSignal(u8),
+}
+
+impl<'a> Setting<'a> {
+    fn apply(self, s: &mut Service<'a>) {
+        match self {
+            Setting::Exec(c) => s.exec = c,
+            Setting::Kind(k) => s.kind = k,
+            // Pushed by the parser, which reports a full table.
+            Setting::Env(..) | Setting::Rlimit(..) => {}
+            Setting::Cwd(p) => s.cwd = Some(p),
+            Setting::User(u) => s.user = Some(u),
+            Setting::Group(g) => s.group = Some(g),
+            Setting::Groups(g) => s.groups = g,
+            Setting::Stdin(io) => s.stdin = io,
+            Setting::Stdout(io) => s.stdout = io,
+            Setting::Stderr(io) => s.stderr = io,
+            Setting::Backoff(lo, hi) => {
+                s.backoff_min_ms = lo;
+                s.backoff_max_ms = hi;
+            }
+            Setting::RestartLimit(c, w) => {
+                s.restart_limit = c;
+                s.restart_window_ms = w;
+            }
+            Setting::StopSignal(n) => s.stop_signal = n,
+        }
+    }
+}
