@@ -112,7 +112,10 @@ fn main() {
             }
         }
     }
-    println!("cargo:rustc-env=VIGIL_POLICY_FILE={}", policy_path.display());
+    println!(
+        "cargo:rustc-env=VIGIL_POLICY_FILE={}",
+        policy_path.display()
+    );
 
     // The embedded boot config. Its policies may name syscalls only one
     // arch has (`mkdir` is x86_64's), so it is checked for the arch it is
@@ -124,17 +127,33 @@ fn main() {
         _ => root.join("src/defaults/vigil.conf"),
     };
     println!("cargo:rerun-if-changed={}", config_path.display());
-    let text = fs::read_to_string(&config_path)
-        .unwrap_or_else(|e| fail(&format!("{}: cannot read the config: {e}", config_path.display())));
-    let shown = config_path.strip_prefix(&root).unwrap_or(&config_path).display().to_string();
+    let text = fs::read_to_string(&config_path).unwrap_or_else(|e| {
+        fail(&format!(
+            "{}: cannot read the config: {e}",
+            config_path.display()
+        ))
+    });
+    let shown = config_path
+        .strip_prefix(&root)
+        .unwrap_or(&config_path)
+        .display()
+        .to_string();
     let cfg = config::parse(&text).unwrap_or_else(|errs| {
         let mut msg = out::Buf::<8192>::new();
         errs.render(&shown, &mut msg);
-        fail(&format!("the embedded config is invalid:\n{}", msg.as_str()))
+        fail(&format!(
+            "the embedded config is invalid:\n{}",
+            msg.as_str()
+        ))
     });
     let target = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     for (name, audit, x32, table) in [
-        ("x86_64", arch::AUDIT_ARCH_X86_64, arch::X32_SYSCALL_BIT, &x86),
+        (
+            "x86_64",
+            arch::AUDIT_ARCH_X86_64,
+            arch::X32_SYSCALL_BIT,
+            &x86,
+        ),
         ("aarch64", arch::AUDIT_ARCH_AARCH64, 0, &arm),
     ] {
         if (target == "x86_64" || target == "aarch64") && target != name {
@@ -146,10 +165,16 @@ fn main() {
         if !errs.is_empty() {
             let mut msg = out::Buf::<8192>::new();
             errs.render(&shown, &mut msg);
-            fail(&format!("a policy of the embedded config is invalid for {name}:\n{}", msg.as_str()));
+            fail(&format!(
+                "a policy of the embedded config is invalid for {name}:\n{}",
+                msg.as_str()
+            ));
         }
     }
-    println!("cargo:rustc-env=VIGIL_CONFIG_FILE={}", config_path.display());
+    println!(
+        "cargo:rustc-env=VIGIL_CONFIG_FILE={}",
+        config_path.display()
+    );
 }
 
 fn fail(msg: &str) -> ! {

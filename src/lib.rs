@@ -11,9 +11,9 @@
 pub mod arch;
 pub mod bpf;
 pub mod cli;
+pub mod init;
 pub mod log;
 pub mod notify;
-pub mod init;
 pub mod out;
 pub mod policy;
 pub mod service;

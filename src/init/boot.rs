@@ -13,7 +13,13 @@ const EARLY: [(&str, &str, &str, u32, &str); 6] = [
     ("proc", "/proc", "proc", NOSUID | NODEV | NOEXEC, ""),
     ("sysfs", "/sys", "sysfs", NOSUID | NODEV | NOEXEC, ""),
     ("devtmpfs", "/dev", "devtmpfs", NOSUID, "mode=0755"),
-    ("devpts", "/dev/pts", "devpts", NOSUID | NOEXEC, "gid=5,mode=0620,ptmxmode=0666"),
+    (
+        "devpts",
+        "/dev/pts",
+        "devpts",
+        NOSUID | NOEXEC,
+        "gid=5,mode=0620,ptmxmode=0666",
+    ),
     ("tmpfs", "/run", "tmpfs", NOSUID | NODEV, "mode=0755"),
     ("tmpfs", "/tmp", "tmpfs", NOSUID | NODEV, "mode=1777"),
 ];
@@ -27,7 +33,11 @@ pub struct Mounted(pub [bool; 6]);
 
 impl Mounted {
     pub fn targets(&self) -> impl DoubleEndedIterator<Item = &'static str> + '_ {
-        EARLY.iter().zip(self.0).filter(|(_, m)| *m).map(|(e, _)| e.1)
+        EARLY
+            .iter()
+            .zip(self.0)
+            .filter(|(_, m)| *m)
+            .map(|(e, _)| e.1)
     }
 }
 
@@ -50,7 +60,13 @@ pub fn mount_early() -> Mounted {
         let mut d = Buf::<64>::new();
         d.s(data).put(b"\0");
         let data_c = core::ffi::CStr::from_bytes_with_nul(d.as_bytes()).ok();
-        match rustix::mount::mount(src, target, fstype, MountFlags::from_bits_retain(flags), data_c) {
+        match rustix::mount::mount(
+            src,
+            target,
+            fstype,
+            MountFlags::from_bits_retain(flags),
+            data_c,
+        ) {
             Ok(()) => done.0[i] = true,
             Err(e) => log::warn(|l| {
                 l.s("mount ").s(fstype).s(" on ").s(target).s(": ");
@@ -63,12 +79,17 @@ pub fn mount_early() -> Mounted {
 
 /// Is `target` a mount point in a `/proc/self/mounts` table?
 pub fn is_mounted(table: &[u8], target: &str) -> bool {
-    table.split(|&b| b == b'\n').any(|line| line.split(|&b| b == b' ').nth(1) == Some(target.as_bytes()))
+    table
+        .split(|&b| b == b'\n')
+        .any(|line| line.split(|&b| b == b' ').nth(1) == Some(target.as_bytes()))
 }
 
 /// Make `/dev/console` our stdin, stdout and stderr.
 pub fn open_console() {
-    match sys::open(b"/dev/console", rustix::fs::OFlags::RDWR | rustix::fs::OFlags::NOCTTY) {
+    match sys::open(
+        b"/dev/console",
+        rustix::fs::OFlags::RDWR | rustix::fs::OFlags::NOCTTY,
+    ) {
         Ok(fd) => {
             for std in 0..3 {
                 let _ = sys::proc::dup_to(fd, std);
@@ -103,9 +124,14 @@ pub struct Cmdline<'a> {
 pub fn parse_cmdline<'a>(text: &'a str, mut bad: impl FnMut(&'a str, &'static str)) -> Cmdline<'a> {
     let mut c = Cmdline::default();
     for word in words(text) {
-        let Some(rest) = word.strip_prefix("vigil.") else { continue };
+        let Some(rest) = word.strip_prefix("vigil.") else {
+            continue;
+        };
         let (key, value) = rest.split_once('=').unwrap_or((rest, ""));
-        let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value);
         match key {
             "config" => c.config = Some(value),
             "test" => c.test = Some(value),

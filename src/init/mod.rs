@@ -1,4 +1,4 @@
 //! PID 1: the boot configuration, and (later) mounts, signals, shutdown.
 
-pub mod config;
 pub mod boot;
+pub mod config;

@@ -376,6 +376,11 @@ impl<'a> Parser<'a, '_> {
             if groups::group(g).is_none() {
                 self.push(name, ErrorKind::UnknownGroup, 0);
             }
+        } else if let Some(base) = name.s.strip_suffix('?') {
+            // `name?`: skipped where this arch lacks it, but still a real name.
+            if self.arch.nr(base).is_none() && !groups::is_legacy_x86_only(base) {
+                self.push(name, ErrorKind::UnknownSyscall, 0);
+            }
         } else if self.arch.nr(name.s).is_none() {
             let kind = if groups::is_legacy_x86_only(name.s) {
                 ErrorKind::SyscallNotOnArch
@@ -403,7 +408,11 @@ impl<'a> Parser<'a, '_> {
                         );
                     }
                 }
-            } else if let Some(nr) = self.arch.nr(name.s) {
+            } else if let Some(nr) = self.arch.nr(name.s.trim_end_matches('?')) {
+                let name = Tok {
+                    s: name.s.trim_end_matches('?'),
+                    col: name.col,
+                };
                 self.put(nr, name, true, proto);
             }
         }
@@ -451,7 +460,9 @@ impl<'a> Parser<'a, '_> {
                         0,
                     );
                 }
-            } else if self.arch.nr(name.s).is_some() && groups::path_args(name.s).is_empty() {
+            } else if self.arch.nr(name.s.trim_end_matches('?')).is_some()
+                && groups::path_args(name.s.trim_end_matches('?')).is_empty()
+            {
                 self.push(name, ErrorKind::NoPathArgument, 0);
             }
         }
@@ -1447,6 +1458,23 @@ execve: notify paths {
         let p = ok("@system-service: allow\ndefault kill", &X86_64);
         assert!(p.rules.len() > 200);
         assert!(p.rules.windows(2).all(|w| w[0].nr < w[1].nr));
+    }
+
+    #[test]
+    fn optional_names_are_skipped_where_missing() {
+        let text = "default allow\nmkdir?, mkdirat: errno EACCES\nnosuch?: allow\n";
+        let errs = parse(text, &AARCH64).unwrap_err();
+        assert_eq!(errs.list.len(), 1);
+        assert_eq!((errs.list[0].line, errs.list[0].col), (3, 1));
+        let text = "default allow\nmkdir?, mkdirat: errno EACCES\n";
+        let a = parse(text, &AARCH64).unwrap();
+        assert_eq!(a.rules.len(), 1);
+        let x = parse(text, &X86_64).unwrap();
+        assert_eq!(x.rules.len(), 2);
+        assert_eq!(
+            x.action(X86_64.nr("mkdir").unwrap(), &[0; 6]),
+            Action::Errno(13)
+        );
     }
 
     #[test]
