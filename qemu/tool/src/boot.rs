@@ -99,7 +99,14 @@ pub fn boot(a: &BootArgs) -> Result<i32, String> {
         Some(p) => Some(File::create(p).map_err(|e| format!("{}: {e}", p.display()))?),
         None => None,
     };
-    let cmdline = format!("{:?}", qemu).replace('"', "");
+    let cmdline = std::iter::once(qemu.get_program())
+        .chain(qemu.get_args())
+        .map(|a| {
+            let a = a.to_string_lossy();
+            if a.contains(' ') { format!("'{a}'") } else { a.into_owned() }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
     if let Some(l) = log.as_mut() {
         let _ = writeln!(l, "# {cmdline}");
     }
