@@ -22,6 +22,9 @@ const USAGE: &str = "usage: vigil run [--policy FILE] [--] PROG [ARGS...]
 pub const EXIT_USAGE: i32 = 2;
 
 pub fn main(args: &Args) -> i32 {
+    if rustix::process::getpid().is_init() {
+        crate::init::main(args);
+    }
     match args.get(1) {
         Some(b"run") => run::main(args),
         Some(b"check") => check::main(args, false),

@@ -1,4 +1,321 @@
-//! PID 1: the boot configuration, and (later) mounts, signals, shutdown.
+//! PID 1: boot, supervise, shut down. Never exits and never panics: every
+//! error is logged, and a fatal one ends in an orderly power-off.
 
 pub mod boot;
 pub mod config;
+pub mod services;
+pub mod shutdown;
+pub mod supervisor;
+
+use crate::cli::{text, DEFAULT_POLICY, MAX_FILE};
+use crate::log;
+use crate::out::{Buf, Sink};
+use crate::policy::{self, Policy};
+use crate::sys::signal::{self, SigSet};
+use crate::sys::{self, poll, seccomp, Args};
+use crate::tables;
+use config::{Cmd, Config, Kind, PolicyRef, Restart};
+use linux_raw_sys::general as g;
+use shutdown::Action;
+use supervisor::{Supervisor, MAX_LOADED, MAX_SLOTS};
+
+/// The embedded boot config (`build.rs` checked it).
+pub const DEFAULT_CONFIG: &str = include_str!(env!("VIGIL_CONFIG_FILE"));
+
+/// Signals PID 1 takes through its signalfd.
+const SIGNALS: [u32; 6] = [g::SIGCHLD, g::SIGTERM, g::SIGINT, g::SIGUSR1, g::SIGUSR2, g::SIGPWR];
+
+pub fn main(_args: &Args) -> ! {
+    let t0 = poll::now_ns();
+    let mask = SigSet::of(&SIGNALS.map(|s| s as i32));
+    let _ = signal::set_mask(mask);
+    let sigfd = signal::signalfd(mask).unwrap_or(-1);
+    let mounted = boot::mount_early();
+    boot::open_console();
+    // Ctrl-Alt-Del becomes SIGINT to us instead of an instant reboot.
+    let _ = rustix::system::reboot(rustix::system::RebootCommand::CadOff);
+
+    let mut cmdline_buf = [0u8; 4096];
+    let n = sys::read_file(b"/proc/cmdline", &mut cmdline_buf).unwrap_or(0);
+    let cmdline_text = core::str::from_utf8(&cmdline_buf[..n]).unwrap_or("");
+    let cmdline = boot::parse_cmdline(cmdline_text, |word, why| {
+        log::warn(|l| {
+            l.s("kernel command line: `").s(word).s("`: ").s(why);
+        })
+    });
+
+    let mut file_buf = [0u8; MAX_FILE];
+    let (src, name) = load_config(&cmdline, &mut file_buf);
+    let cfg = match config::parse(src) {
+        Ok(c) => c,
+        Err(errs) => {
+            let mut out = Buf::<4096>::new();
+            errs.render(name, &mut out);
+            fatal(out.as_str(), None, &mounted, t0)
+        }
+    };
+    set_log_level(&cfg, &cmdline);
+    let arch = tables::native();
+    let mut errs = config::ConfigErrors::new();
+    config::check_policies(&cfg, arch, &mut errs);
+    if !errs.is_empty() {
+        let mut out = Buf::<4096>::new();
+        errs.render(name, &mut out);
+        fatal(out.as_str(), cfg.emergency_shell.as_ref(), &mounted, t0);
+    }
+    log::info(|l| {
+        l.s("PID 1 up in ").u((poll::now_ns() - t0) / 1000).s(" us, config ").s(name);
+    });
+
+    if let Some(h) = cfg.hostname {
+        if let Err(e) = rustix::system::sethostname(h.as_bytes()) {
+            log::warn(|l| {
+                l.s("hostname: ");
+                log::errno(l, e);
+            });
+        }
+    }
+    for m in &cfg.modules {
+        load_module(m);
+    }
+
+    // The test program of test-run mode: from the command line, or the config.
+    let mut args_buf: heapless::Vec<&str, { config::MAX_ARGS }> = heapless::Vec::new();
+    let test_cmd = match cmdline.test {
+        Some(path) => {
+            for a in cmdline.args.unwrap_or("").split([' ', ',']).filter(|a| !a.is_empty()) {
+                let _ = args_buf.push(a);
+            }
+            Some(Cmd { path, args: args_buf, line: 0 })
+        }
+        None => cfg.test.clone(),
+    };
+
+    let mut services: heapless::Vec<config::Service, MAX_SLOTS> = heapless::Vec::new();
+    for s in &cfg.services {
+        let _ = services.push(s.clone());
+    }
+    let mut test = None;
+    if let Some(cmd) = test_cmd {
+        let mut t = config::Service::new("test", cmd.line);
+        t.exec = cmd;
+        t.kind = Kind::Oneshot;
+        t.required = false;
+        t.restart = Restart::Never;
+        t.policy = cfg.test_policy.unwrap_or(PolicyRef::None);
+        test = Some(services.len());
+        let _ = services.push(t);
+    }
+
+    // Parse every policy in use once; notifications are answered from these.
+    let mut policies: heapless::Vec<Policy, MAX_LOADED> = heapless::Vec::new();
+    let mut policy_of = [None; MAX_SLOTS];
+    for (i, s) in services.iter().enumerate() {
+        let text = match s.policy {
+            PolicyRef::None => continue,
+            PolicyRef::Default => DEFAULT_POLICY,
+            ref r => match cfg.policy_text(r) {
+                Some(t) => t.text,
+                None => continue,
+            },
+        };
+        // Named policies are shared: reuse one already loaded from the same text.
+        if let Some(j) = (0..i).find(|&j| policy_of[j].is_some() && same_policy(&services[j].policy, &s.policy)) {
+            policy_of[i] = policy_of[j];
+            continue;
+        }
+        match policy::parse(text, arch) {
+            Ok(p) => match policies.push(p) {
+                Ok(()) => policy_of[i] = Some((policies.len() - 1) as u8),
+                Err(_) => {
+                    log::error(|l| {
+                        l.s("[").s(s.name).s("] too many distinct policies (the limit is ").u(MAX_LOADED as u64).s("): not started");
+                    });
+                    policy_of[i] = Some(u8::MAX);
+                }
+            },
+            // Checked above; cannot happen, but never run it unfiltered.
+            Err(_) => policy_of[i] = Some(u8::MAX),
+        }
+    }
+
+    let mut sup = Supervisor {
+        cfg: &cfg,
+        services,
+        rts: [services::Runtime::new(); MAX_SLOTS],
+        policy_of,
+        policies: &policies,
+        arch,
+        listeners: heapless::Vec::new(),
+        status: heapless::Vec::new(),
+        test,
+        shutdown: None,
+        sigfd,
+        filter_flags: probe_filter_flags(),
+        sync_wakeup: true,
+    };
+    for (i, p) in policy_of.iter().enumerate() {
+        if *p == Some(u8::MAX) {
+            sup.rts[i].state = services::State::Failed;
+        }
+    }
+    let action = sup.run();
+    let start = sup.shutdown.map(|p| p.start_ns).unwrap_or(t0);
+    shutdown::finish(action, &mounted, start)
+}
+
+fn same_policy(a: &PolicyRef, b: &PolicyRef) -> bool {
+    match (a, b) {
+        (PolicyRef::Default, PolicyRef::Default) => true,
+        (PolicyRef::Named(x), PolicyRef::Named(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// The config: `vigil.config=PATH`, else `/etc/vigil.conf` if present,
+/// else the embedded one.
+fn load_config<'b>(cmdline: &boot::Cmdline, buf: &'b mut [u8]) -> (&'b str, &'b str) {
+    let path: &[u8] = match cmdline.config {
+        Some(p) => p.as_bytes(),
+        None if rustix::fs::access("/etc/vigil.conf", rustix::fs::Access::EXISTS).is_ok() => b"/etc/vigil.conf",
+        None => return (DEFAULT_CONFIG, "<embedded config>"),
+    };
+    let n = match sys::read_file(path, buf) {
+        Ok(n) => n,
+        Err(e) => {
+            log::error(|l| {
+                l.esc(path).s(": cannot read the config: ");
+                log::errno(l, e);
+            });
+            return ("", "<unreadable config>");
+        }
+    };
+    let (text_part, name_part) = buf.split_at_mut(n);
+    let name_len = path.len().min(name_part.len());
+    name_part[..name_len].copy_from_slice(&path[..name_len]);
+    let name = core::str::from_utf8(&name_part[..name_len]).unwrap_or("config");
+    match core::str::from_utf8(text_part) {
+        Ok(t) => (t, name),
+        Err(_) => ("\u{0}", name),
+    }
+}
+
+fn set_log_level(cfg: &Config, cmdline: &boot::Cmdline) {
+    let mut level = match cfg.log {
+        config::LogLevel::Quiet => log::Level::Error,
+        config::LogLevel::Info => log::Level::Info,
+        config::LogLevel::Debug => log::Level::Debug,
+    };
+    if cmdline.quiet {
+        level = log::Level::Error;
+    }
+    if let Some(l) = cmdline.log {
+        level = l;
+    }
+    log::set_max(level);
+}
+
+/// `finit_module(2)` of one configured module; failures name the module.
+fn load_module(m: &Cmd) {
+    let mut params = Buf::<512>::new();
+    for (i, a) in m.args.iter().enumerate() {
+        if i > 0 {
+            params.s(" ");
+        }
+        params.s(a);
+    }
+    params.put(b"\0");
+    let params_c = core::ffi::CStr::from_bytes_until_nul(params.as_bytes()).unwrap_or(c"");
+    let r = rustix::fs::open(m.path, rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())
+        .and_then(|fd| rustix::system::finit_module(&fd, params_c, 0));
+    match r {
+        Ok(()) | Err(sys::Errno::EXIST) => log::debug(|l| {
+            l.s("module ").s(m.path).s(" loaded");
+        }),
+        Err(e) => log::error(|l| {
+            l.s("module ").s(m.path).s(": ");
+            log::errno(l, e);
+        }),
+    }
+}
+
+/// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` (5.19+), tried in a throwaway
+/// child: with it, once vigil has received a notification only a fatal
+/// signal interrupts the target, so an emulated effect cannot happen twice.
+fn probe_filter_flags() -> u32 {
+    let flag = seccomp::FLAG_WAIT_KILLABLE_RECV;
+    let prog = [crate::bpf::Insn { code: 0x06, jt: 0, jf: 0, k: crate::bpf::ret_value(policy::Ret::Allow) }];
+    match sys::proc::fork() {
+        Ok(0) => {
+            let _ = sys::proc::set_no_new_privs();
+            let ok = seccomp::set_filter(&prog, seccomp::FLAG_NEW_LISTENER | flag).is_ok();
+            sys::proc::exit(if ok { 0 } else { 1 })
+        }
+        Ok(pid) => {
+            let st = rustix::process::waitpid(rustix::process::Pid::from_raw(pid), rustix::process::WaitOptions::empty());
+            let ok = matches!(st, Ok(Some((_, s))) if s.exit_status() == Some(0));
+            log::debug(|l| {
+                l.s("WAIT_KILLABLE_RECV: ").s(if ok { "yes" } else { "no" });
+            });
+            if ok {
+                flag
+            } else {
+                0
+            }
+        }
+        Err(_) => 0,
+    }
+}
+
+/// A boot that cannot go on: say why, give the emergency shell its turn,
+/// then power off in order.
+fn fatal(msg: &str, shell: Option<&Cmd>, mounted: &boot::Mounted, t0: u64) -> ! {
+    let _ = sys::write_all(2, msg.as_bytes());
+    log::error(|l| {
+        l.s("cannot boot: the config is invalid");
+    });
+    if let Some(sh) = shell {
+        run_shell(sh);
+    }
+    shutdown::finish(Action::PowerOff, mounted, t0)
+}
+
+/// Run the emergency shell on the console and wait for it.
+fn run_shell(sh: &Cmd) {
+    if rustix::fs::access(sh.path, rustix::fs::Access::EXEC_OK).is_err() {
+        log::error(|l| {
+            l.s("emergency shell ").s(sh.path).s(" is not there");
+        });
+        return;
+    }
+    let mut exec = crate::sys::exec::ExecBuf::new();
+    let _ = exec.arg(sh.path.as_bytes());
+    for a in &sh.args {
+        let _ = exec.arg(a.as_bytes());
+    }
+    let _ = exec.env(b"PATH", b"/usr/sbin:/usr/bin:/sbin:/bin");
+    let spec = crate::service::spawn::Spawn {
+        path: sh.path.as_bytes(),
+        exec: &exec,
+        filter: None,
+        filter_flags: 0,
+        stdio: [crate::service::spawn::Stdio::Inherit; 3],
+        cwd: Some(b"/"),
+        uid: None,
+        gid: None,
+        groups: None,
+        rlimits: &[],
+        new_session: true,
+    };
+    log::info(|l| {
+        l.s("starting the emergency shell ").s(text(sh.path.as_bytes()));
+    });
+    if let Ok(c) = crate::service::spawn::spawn(&spec) {
+        // Signals stay blocked; wait for the shell, reaping anything else.
+        while let Ok(Some((pid, _))) = rustix::process::waitpid(None, rustix::process::WaitOptions::empty()) {
+            if pid.as_raw_nonzero().get() == c.pid {
+                break;
+            }
+        }
+    }
+}

@@ -28,6 +28,8 @@ pub enum Stdio<'a> {
     Null,
     /// Append to this file, created if missing.
     File(&'a [u8]),
+    /// Read this file.
+    Read(&'a [u8]),
 }
 
 /// Everything needed to start one process.
@@ -146,6 +148,7 @@ fn child(s: &Spawn, w: i32) -> ! {
         let opened = match io {
             Stdio::Inherit => continue,
             Stdio::Null => sys::open(b"/dev/null", rustix::fs::OFlags::RDWR),
+            Stdio::Read(p) => sys::open(p, rustix::fs::OFlags::RDONLY),
             Stdio::File(p) => sys::open(
                 p,
                 rustix::fs::OFlags::WRONLY

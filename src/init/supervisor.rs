@@ -1,0 +1,378 @@
+//! PID 1's single poll loop: signals, every listener, every exec-status
+//! pipe, and the restart and shutdown timers as the poll timeout.
+
+use rustix::fd::{AsRawFd, OwnedFd};
+
+use super::config::{Config, Kind, Service, Stdio as CfgStdio};
+use super::services::{self, AfterExit, Runtime, State};
+use super::shutdown::{self, Action};
+use crate::arch::Arch;
+use crate::bpf;
+use crate::log;
+use crate::notify::{self, Listener, Served};
+use crate::out::Sink;
+use crate::policy::Policy;
+use crate::service::spawn::{self, Spawn, SpawnError, Stdio};
+use crate::sys::exec::ExecBuf;
+use crate::sys::poll::{self, PollFd, POLLERR, POLLHUP, POLLIN, POLLNVAL};
+use crate::sys::signal;
+use crate::sys::{self, seccomp, Errno};
+use linux_raw_sys::general as g;
+
+/// Services plus the test program.
+pub const MAX_SLOTS: usize = super::config::MAX_SERVICES + 1;
+/// Listeners alive at once: a restarted service may leave children
+/// behind under its old listener.
+pub const MAX_LISTENERS: usize = 64;
+/// Parsed policies kept for the notifications they answer.
+pub const MAX_LOADED: usize = 24;
+
+/// One listener and whose it is.
+pub struct ListenerSlot {
+    pub fd: OwnedFd,
+    pub l: Listener,
+    pub svc: u8,
+}
+
+/// Everything PID 1 supervises.
+pub struct Supervisor<'c, 'p> {
+    pub cfg: &'c Config<'c>,
+    /// `cfg.services`, then the test program (if any) as the last entry.
+    pub services: heapless::Vec<Service<'c>, MAX_SLOTS>,
+    pub rts: [Runtime; MAX_SLOTS],
+    /// Which loaded policy each service runs under (`None`: no filter).
+    pub policy_of: [Option<u8>; MAX_SLOTS],
+    pub policies: &'p [Policy<'c>],
+    pub arch: &'static Arch,
+    pub listeners: heapless::Vec<ListenerSlot, MAX_LISTENERS>,
+    /// Exec-status pipes of services that have not exec'd yet.
+    pub status: heapless::Vec<(OwnedFd, u8), MAX_SLOTS>,
+    /// Index of the test program in `services`.
+    pub test: Option<usize>,
+    pub shutdown: Option<shutdown::Plan>,
+    pub sigfd: i32,
+    /// Extra seccomp flags (WAIT_KILLABLE_RECV when the kernel has it).
+    pub filter_flags: u32,
+    pub sync_wakeup: bool,
+}
+
+impl<'c, 'p> Supervisor<'c, 'p> {
+    /// Run until shutdown; returns the action to take (reboot, halt, ...).
+    pub fn run(&mut self) -> Action {
+        loop {
+            let now = poll::now_ns();
+            if self.shutdown.is_none() {
+                self.start_due(now);
+            }
+            if let Some(plan) = self.shutdown.as_mut() {
+                let running = self.rts.iter().filter(|r| matches!(r.state, State::Running { .. })).count();
+                if let Some(action) = plan.step(now, running, &self.services, &self.rts) {
+                    return action;
+                }
+            }
+            self.poll_once(now);
+        }
+    }
+
+    /// Begin an orderly shutdown (once).
+    pub fn begin_shutdown(&mut self, action: Action, why: &str) {
+        if self.shutdown.is_some() {
+            return;
+        }
+        log::info(|l| {
+            l.s("shutdown (").s(why).s("): ").s(action.name());
+        });
+        for (s, rt) in self.services.iter().zip(self.rts.iter_mut()) {
+            if matches!(rt.state, State::Pending | State::Backoff { .. }) {
+                rt.state = State::Done;
+            }
+            let _ = s;
+        }
+        self.shutdown = Some(shutdown::Plan::new(action, self.cfg.grace_ms, &self.services, &self.rts));
+    }
+
+    /// Start every service whose turn has come.
+    fn start_due(&mut self, now: u64) {
+        for i in 0..self.services.len() {
+            let due = match self.rts[i].state {
+                State::Pending => services::gate_open(&self.services, &self.rts, i),
+                State::Backoff { at_ns } => now >= at_ns,
+                _ => false,
+            };
+            if due {
+                self.start(i, now);
+            }
+        }
+    }
+
+    fn start(&mut self, i: usize, now: u64) {
+        let svc = &self.services[i];
+        let mut exec = ExecBuf::new();
+        let mut ok = exec.arg(svc.exec.path.as_bytes()).is_ok();
+        for a in &svc.exec.args {
+            ok &= exec.arg(a.as_bytes()).is_ok();
+        }
+        let mut has_path = false;
+        for e in &svc.env {
+            has_path |= e.starts_with("PATH=");
+            ok &= exec.env(e.as_bytes(), b"").is_ok();
+        }
+        if !has_path {
+            ok &= exec.env(b"PATH", b"/usr/sbin:/usr/bin:/sbin:/bin").is_ok();
+        }
+        if !ok {
+            self.fail_start(i, "arguments and environment too long", None);
+            return;
+        }
+        let policy = self.policy_of[i].and_then(|p| self.policies.get(p as usize));
+        let filter = match policy.map(|p| bpf::compile(p, self.arch)) {
+            None => None,
+            Some(Ok(f)) => Some(f),
+            Some(Err(e)) => {
+                self.fail_start(i, e.describe(), None);
+                return;
+            }
+        };
+        if filter.is_some() && self.listeners.is_full() {
+            // Never run a service unmonitored: refuse to start it.
+            self.fail_start(i, "listener table full", None);
+            return;
+        }
+        let io = |s: CfgStdio<'c>, read: bool| match s {
+            CfgStdio::Console => Stdio::Inherit,
+            CfgStdio::Null => Stdio::Null,
+            CfgStdio::Path(p) if read => Stdio::Read(p.as_bytes()),
+            CfgStdio::Path(p) => Stdio::File(p.as_bytes()),
+        };
+        let mut rl = [(0u32, 0u64, 0u64); super::config::MAX_RLIMITS];
+        for (slot, r) in rl.iter_mut().zip(&svc.rlimits) {
+            *slot = (r.resource.number(), r.soft, r.hard);
+        }
+        let spec = Spawn {
+            path: svc.exec.path.as_bytes(),
+            exec: &exec,
+            filter: filter.as_deref(),
+            filter_flags: self.filter_flags,
+            stdio: [io(svc.stdin, true), io(svc.stdout, false), io(svc.stderr, false)],
+            cwd: Some(svc.cwd.unwrap_or("/").as_bytes()),
+            uid: svc.user,
+            gid: svc.group,
+            groups: if svc.groups.is_empty() && svc.user.is_none() { None } else { Some(&svc.groups) },
+            rlimits: &rl[..svc.rlimits.len()],
+            new_session: true,
+        };
+        match spawn::spawn(&spec) {
+            Ok(child) => {
+                let rt = &mut self.rts[i];
+                rt.state = State::Running { pid: child.pid, since_ns: now };
+                rt.starts += 1;
+                log::info(|l| {
+                    l.s("[").s(svc.name).s("] started, pid ").u(child.pid as u64);
+                    if rt.starts > 1 {
+                        l.s(" (start ").u(rt.starts as u64).s(")");
+                    }
+                });
+                if let Some(fd) = child.listener {
+                    if self.sync_wakeup {
+                        let _ = seccomp::set_flags(fd.as_raw_fd(), seccomp::USER_NOTIF_FD_SYNC_WAKE_UP);
+                    }
+                    let l = Listener { fd: fd.as_raw_fd(), handover_pid: child.pid as u32 };
+                    // Checked for room above.
+                    let _ = self.listeners.push(ListenerSlot { fd, l, svc: i as u8 });
+                }
+                let _ = self.status.push((child.status, i as u8));
+            }
+            Err(e) => {
+                let (what, errno) = match e {
+                    SpawnError::Fork(e) => ("fork failed", e),
+                    SpawnError::Setup(e) => ("setting up the process failed", e),
+                    SpawnError::Handover(e) => ("the listener hand-over failed", e),
+                };
+                self.fail_start(i, what, Some(errno));
+            }
+        }
+    }
+
+    /// A start that did not happen counts as an exit with status 127.
+    fn fail_start(&mut self, i: usize, why: &str, e: Option<Errno>) {
+        let name = self.services[i].name;
+        log::error(|l| {
+            l.s("[").s(name).s("] cannot start: ").s(why);
+            if let Some(e) = e {
+                l.s(": ");
+                log::errno(l, e);
+            }
+        });
+        let now = poll::now_ns();
+        self.rts[i].state = State::Running { pid: 0, since_ns: now };
+        self.exited(i, 127, now);
+    }
+
+    /// One poll: wait for the next event or deadline and handle it.
+    fn poll_once(&mut self, now: u64) {
+        let mut fds = [PollFd::default(); 1 + MAX_LISTENERS + MAX_SLOTS];
+        fds[0] = PollFd { fd: self.sigfd, events: POLLIN, revents: 0 };
+        let mut n = 1;
+        for s in &self.listeners {
+            fds[n] = PollFd { fd: s.l.fd, events: POLLIN, revents: 0 };
+            n += 1;
+        }
+        let first_status = n;
+        for (fd, _) in &self.status {
+            fds[n] = PollFd { fd: fd.as_raw_fd(), events: POLLIN, revents: 0 };
+            n += 1;
+        }
+        let timeout = self.next_deadline().map(|d| d.saturating_sub(now));
+        if let Err(e) = poll::poll(&mut fds[..n], timeout) {
+            log::error(|l| {
+                l.s("poll: ");
+                log::errno(l, e);
+            });
+            return;
+        }
+        // Listeners: one notification each per turn, so that no service
+        // can starve another by flooding.
+        let mut closed = heapless::Vec::<usize, MAX_LISTENERS>::new();
+        for (k, slot) in self.listeners.iter_mut().enumerate() {
+            let ev = fds[1 + k].revents;
+            if ev & POLLIN != 0 {
+                let svc = &self.services[slot.svc as usize];
+                let policy = self.policy_of[slot.svc as usize].and_then(|p| self.policies.get(p as usize));
+                if let Some(p) = policy {
+                    if let Served::Failed(e) = notify::serve(&mut slot.l, p, self.arch, svc.name) {
+                        log::error(|l| {
+                            l.s("[").s(svc.name).s("] listener: ");
+                            log::errno(l, e);
+                        });
+                        let _ = closed.push(k);
+                    }
+                }
+            } else if ev & (POLLHUP | POLLERR | POLLNVAL) != 0 {
+                let _ = closed.push(k);
+            }
+        }
+        for &k in closed.iter().rev() {
+            self.listeners.swap_remove(k);
+        }
+        let mut done = heapless::Vec::<usize, MAX_SLOTS>::new();
+        for (k, (fd, svc)) in self.status.iter().enumerate() {
+            if fds[first_status + k].revents == 0 {
+                continue;
+            }
+            match spawn::read_msg(fd.as_raw_fd()) {
+                Some((spawn::MSG_EXEC, e)) => {
+                    let svc = &self.services[*svc as usize];
+                    log::error(|l| {
+                        l.s("[").s(svc.name).s("] cannot execute ").s(svc.exec.path).s(": ");
+                        log::errno(l, Errno::from_raw_os_error(e as i32));
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    let _ = done.push(k);
+                }
+            }
+        }
+        for &k in done.iter().rev() {
+            self.status.swap_remove(k);
+        }
+        if fds[0].revents & POLLIN != 0 {
+            self.signals();
+        }
+    }
+
+    /// The nearest restart or shutdown deadline.
+    fn next_deadline(&self) -> Option<u64> {
+        let restarts = self.rts.iter().filter_map(|r| match r.state {
+            State::Backoff { at_ns } => Some(at_ns),
+            _ => None,
+        });
+        let shut = self.shutdown.as_ref().map(|p| p.deadline_ns);
+        restarts.chain(shut).min()
+    }
+
+    fn signals(&mut self) {
+        while let Ok(Some(si)) = signal::read_signal(self.sigfd) {
+            let s = si.signo as u32;
+            // busybox init's convention.
+            let action = match s {
+                g::SIGTERM => Some((Action::Reboot, "SIGTERM")),
+                g::SIGINT => Some((Action::Reboot, "SIGINT")),
+                g::SIGUSR1 => Some((Action::Halt, "SIGUSR1")),
+                g::SIGUSR2 => Some((Action::PowerOff, "SIGUSR2")),
+                g::SIGPWR => Some((Action::PowerOff, "SIGPWR")),
+                _ => None,
+            };
+            if let Some((a, why)) = action {
+                self.begin_shutdown(a, why);
+            }
+        }
+        self.reap();
+    }
+
+    /// Reap every child that has exited: services and orphans alike.
+    pub fn reap(&mut self) {
+        while let Ok(Some((pid, st))) = rustix::process::waitpid(None, rustix::process::WaitOptions::NOHANG) {
+            let pid = pid.as_raw_nonzero().get();
+            let code = match (st.exit_status(), st.terminating_signal()) {
+                (Some(c), _) => c,
+                (None, Some(s)) => 128 + s,
+                _ => 1,
+            };
+            let now = poll::now_ns();
+            match self.rts.iter().position(|r| matches!(r.state, State::Running { pid: p, .. } if p == pid)) {
+                Some(i) => self.exited(i, code, now),
+                None => log::debug(|l| {
+                    l.s("reaped orphan ").u(pid as u64).s(" (status ").i(code as i64).s(")");
+                }),
+            }
+        }
+    }
+
+    fn exited(&mut self, i: usize, code: i32, now: u64) {
+        let svc = &self.services[i];
+        let rt = &mut self.rts[i];
+        if Some(i) == self.test {
+            let mut line = crate::out::Buf::<64>::new();
+            line.s("vigil: test ");
+            if code > 128 {
+                line.s("signal=").u((code - 128) as u64);
+            } else {
+                line.s("exit=").u(code as u64);
+            }
+            line.s("\n");
+            let _ = sys::write_all(2, line.as_bytes());
+            rt.state = State::Done;
+            self.begin_shutdown(Action::PowerOff, "the test program exited");
+            return;
+        }
+        if self.shutdown.is_some() {
+            rt.state = State::Done;
+            log::info(|l| {
+                l.s("[").s(svc.name).s("] stopped (status ").i(code as i64).s(")");
+            });
+            return;
+        }
+        let after = services::after_exit(svc, rt, code, now);
+        log::log(if code == 0 { log::Level::Info } else { log::Level::Warn }, |l| {
+            l.s("[").s(svc.name).s("] ");
+            if code > 128 {
+                l.s("killed by signal ").u((code - 128) as u64);
+            } else {
+                l.s("exited with status ").u(code as u64);
+            }
+            match after {
+                AfterExit::Done => l.s(""),
+                AfterExit::Restart { delay_ms, n } => l.s("; restart ").u(n as u64).s(" in ").u(delay_ms as u64).s(" ms"),
+                AfterExit::GaveUp { n } => l.s("; failed: restarted ").u(n as u64).s(" times within ").u(svc.restart_window_ms as u64).s(" ms, giving up"),
+                AfterExit::Failed => l.s("; failed"),
+            };
+        });
+        if svc.kind == Kind::Oneshot && svc.required && matches!(after, AfterExit::Failed | AfterExit::GaveUp { .. }) {
+            log::error(|l| {
+                l.s("[").s(svc.name).s("] required oneshot failed: stopping the boot");
+            });
+            self.begin_shutdown(Action::PowerOff, "a required oneshot failed");
+        }
+    }
+}
