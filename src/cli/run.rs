@@ -238,7 +238,7 @@ fn supervise(
             }
             // Signals coalesce: reap until nothing is left.
             while let Ok(Some((pid, st))) =
-                rustix::process::waitpid(None, rustix::process::WaitOptions::NOHANG)
+                rustix::process::wait(rustix::process::WaitOptions::NOHANG)
             {
                 if pid.as_raw_nonzero().get() == child.pid {
                     exit_code = Some(match (st.exit_status(), st.terminating_signal()) {

@@ -84,12 +84,16 @@ pub fn is_mounted(table: &[u8], target: &str) -> bool {
         .any(|line| line.split(|&b| b == b' ').nth(1) == Some(target.as_bytes()))
 }
 
-/// Make `/dev/console` our stdin, stdout and stderr.
+/// Make `/dev/console` our stdin, stdout and stderr, unless the kernel
+/// (or whoever started us) already gave us open ones.
 pub fn open_console() {
-    match sys::open(
-        b"/dev/console",
-        rustix::fs::OFlags::RDWR | rustix::fs::OFlags::NOCTTY,
-    ) {
+    let open = sys::proc::dup_lowest(1).map(sys::proc::close).is_ok();
+    let console = if open {
+        Err(sys::Errno::EXIST)
+    } else {
+        sys::open(b"/dev/console", rustix::fs::OFlags::RDWR | rustix::fs::OFlags::NOCTTY)
+    };
+    match console {
         Ok(fd) => {
             for std in 0..3 {
                 let _ = sys::proc::dup_to(fd, std);
@@ -98,6 +102,7 @@ pub fn open_console() {
                 sys::proc::close(fd);
             }
         }
+        Err(sys::Errno::EXIST) => {}
         Err(e) => log::warn(|l| {
             l.s("/dev/console: ");
             log::errno(l, e);

@@ -312,7 +312,7 @@ fn run_shell(sh: &Cmd) {
     });
     if let Ok(c) = crate::service::spawn::spawn(&spec) {
         // Signals stay blocked; wait for the shell, reaping anything else.
-        while let Ok(Some((pid, _))) = rustix::process::waitpid(None, rustix::process::WaitOptions::empty()) {
+        while let Ok(Some((pid, _))) = rustix::process::wait(rustix::process::WaitOptions::empty()) {
             if pid.as_raw_nonzero().get() == c.pid {
                 break;
             }

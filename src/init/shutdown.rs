@@ -124,7 +124,7 @@ pub fn finish(action: Action, mounted: &Mounted, start_ns: u64) -> ! {
         });
     };
     let _ = sys::kill(-1, g::SIGKILL as i32);
-    while let Ok(Some(_)) = rustix::process::waitpid(None, rustix::process::WaitOptions::NOHANG) {}
+    while let Ok(Some(_)) = rustix::process::wait(rustix::process::WaitOptions::NOHANG) {}
     step("killed remaining processes");
     rustix::fs::sync();
     step("synced");

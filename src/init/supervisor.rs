@@ -312,7 +312,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
 
     /// Reap every child that has exited: services and orphans alike.
     pub fn reap(&mut self) {
-        while let Ok(Some((pid, st))) = rustix::process::waitpid(None, rustix::process::WaitOptions::NOHANG) {
+        while let Ok(Some((pid, st))) = rustix::process::wait(rustix::process::WaitOptions::NOHANG) {
             let pid = pid.as_raw_nonzero().get();
             let code = match (st.exit_status(), st.terminating_signal()) {
                 (Some(c), _) => c,
