@@ -576,7 +576,7 @@ mod tests {
 
     #[test]
     fn legacy_list_is_exactly_what_aarch64_lacks() {
-        for (name, _) in X86_64.syscalls {
+        for (name, _) in X86_64.syscalls() {
             assert_eq!(
                 AARCH64.nr(name).is_none(),
                 is_legacy_x86_only(name),
@@ -663,7 +663,7 @@ mod tests {
 
     #[test]
     fn path_syscalls_exist() {
-        for (name, _) in X86_64.syscalls.iter().chain(AARCH64.syscalls) {
+        for (name, _) in X86_64.syscalls().chain(AARCH64.syscalls()) {
             for a in path_args(name) {
                 assert!(a.path < 6 && a.dirfd.is_none_or(|d| d < 6), "{name}");
             }

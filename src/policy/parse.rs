@@ -1496,7 +1496,7 @@ execve: notify paths {
     #[test]
     fn full_tables_are_errors() {
         let mut text = std::string::String::new();
-        for (i, (name, _)) in X86_64.syscalls.iter().enumerate() {
+        for (i, (name, _)) in X86_64.syscalls().enumerate() {
             text += &std::format!("{name}: allow if arg0 == {i} || arg1 == {i}\n");
         }
         let e = parse(&text, &X86_64).expect_err("full");
@@ -1507,7 +1507,7 @@ execve: notify paths {
         );
 
         let mut text = std::string::String::new();
-        for (i, (name, _)) in X86_64.syscalls.iter().enumerate() {
+        for (i, (name, _)) in X86_64.syscalls().enumerate() {
             text += &std::format!("{name}: notify return {i}\n");
         }
         let e = parse(&text, &X86_64).expect_err("full");
