@@ -395,7 +395,7 @@ impl<'a> Parser<'a, '_> {
     fn apply(&mut self, names: &[Tok<'a>], proto: Entry) {
         for &name in names {
             if let Some(g) = name.s.strip_prefix('@') {
-                for &member in groups::group(g).unwrap_or(&[]) {
+                for member in groups::group(g).into_iter().flatten() {
                     if let Some(nr) = self.arch.nr(member) {
                         self.put(
                             nr,
@@ -446,11 +446,11 @@ impl<'a> Parser<'a, '_> {
     fn open_paths(&mut self, names: &[Tok<'a>]) -> Res<'a, ()> {
         for &name in names {
             if let Some(g) = name.s.strip_prefix('@') {
-                let members = groups::group(g).unwrap_or(&[]);
-                let bad = members
-                    .iter()
+                let bad = groups::group(g)
+                    .into_iter()
+                    .flatten()
                     .find(|m| self.arch.nr(m).is_some() && groups::path_args(m).is_empty());
-                if let Some(&m) = bad {
+                if let Some(m) = bad {
                     self.push(
                         Tok {
                             s: m,
