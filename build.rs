@@ -41,6 +41,21 @@ fn main() {
         }
     }
 
+    // vigil never unwinds (panic = "abort"), yet LTO leaves every function
+    // with an .eh_frame entry: core's bitcode asks for unwind tables, and
+    // then the module's debug-info CFI goes there too, which stable
+    // `-C force-unwind-tables=no` cannot stop. Have the linker drop it
+    // (6 KB); INSERT keeps rust-lld's default layout for everything else.
+    if env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("musl") {
+        let script = out_dir.join("no-eh-frame.ld");
+        fs::write(
+            &script,
+            "SECTIONS {\n  /DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) }\n}\nINSERT AFTER .text;\n",
+        )
+        .unwrap();
+        println!("cargo:rustc-link-arg-bins=-T{}", script.display());
+    }
+
     let lrs = linux_raw_sys_dir(&root);
     let x86 = consts(&lrs.join("src/x86_64/general.rs"), "__NR_");
     let arm = consts(&lrs.join("src/aarch64/general.rs"), "__NR_");
