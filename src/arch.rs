@@ -4,6 +4,52 @@
 //! bound to statics in `tables.rs`; this file stays free of them so that
 //! `build.rs` can reuse it when it checks the embedded policy.
 
+/// A sorted list of names packed into one string: name `i` is
+/// `text[ends[i - 1]..ends[i]]`, the first starting at 0. Two bytes an entry
+/// instead of a `&str`'s sixteen.
+#[derive(Debug)]
+pub struct Names {
+    pub text: &'static str,
+    pub ends: &'static [u16],
+}
+
+impl Names {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Name `i` ("" past the end).
+    pub fn get(&self, i: usize) -> &'static str {
+        let start = match i {
+            0 => 0,
+            _ => self.ends.get(i - 1).map_or(0, |&e| e as usize),
+        };
+        let end = self.ends.get(i).map_or(0, |&e| e as usize);
+        self.text.get(start..end).unwrap_or("")
+    }
+
+    /// The index of `name`.
+    pub fn find(&self, name: &str) -> Option<usize> {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.get(mid).cmp(name) {
+                core::cmp::Ordering::Less => lo = mid + 1,
+                core::cmp::Ordering::Greater => hi = mid,
+                core::cmp::Ordering::Equal => return Some(mid),
+            }
+        }
+        None
+    }
+}
+
+/// The number of a syscall name an arch lacks, in `Arch::syscall_nrs`.
+pub const NO_SYSCALL: u16 = u16::MAX;
+
 /// One architecture's syscall ABI as seccomp sees it.
 #[derive(Debug)]
 pub struct Arch {
@@ -14,10 +60,15 @@ pub struct Arch {
     /// Syscall numbers with this bit set belong to another ABI sharing the
     /// same `audit` value (x32 on x86_64); 0 where there is none.
     pub x32_bit: u32,
-    /// `(name, number)`, sorted by name.
-    pub syscalls: &'static [(&'static str, u32)],
-    /// `(name, number)` of the errno values, sorted by name.
-    pub errnos: &'static [(&'static str, u16)],
+    /// Every syscall name any arch has, sorted (shared by the arches).
+    pub syscall_names: &'static Names,
+    /// The numbers of `syscall_names` on this arch; `NO_SYSCALL` where it
+    /// lacks one.
+    pub syscall_nrs: &'static [u16],
+    /// The errno names, sorted.
+    pub errno_names: &'static Names,
+    /// The values of `errno_names`.
+    pub errno_values: &'static [u16],
     /// `execve` and `execveat`: always routed to vigil (see `policy::FORCED_NOTIFY`).
     pub forced_notify: [u32; 2],
 }
@@ -25,34 +76,50 @@ pub struct Arch {
 impl Arch {
     /// The number of syscall `name`, if this arch has it.
     pub fn nr(&self, name: &str) -> Option<u32> {
-        self.syscalls
-            .binary_search_by(|(n, _)| n.cmp(&name))
-            .ok()
-            .map(|i| self.syscalls[i].1)
+        let i = self.syscall_names.find(name)?;
+        match self.syscall_nrs.get(i) {
+            Some(&nr) if nr != NO_SYSCALL => Some(nr as u32),
+            _ => None,
+        }
     }
 
     /// The name of syscall `nr`.
     pub fn name(&self, nr: u32) -> Option<&'static str> {
-        self.syscalls
+        if nr >= NO_SYSCALL as u32 {
+            return None;
+        }
+        let i = self.syscall_nrs.iter().position(|&n| n as u32 == nr)?;
+        Some(self.syscall_names.get(i))
+    }
+
+    /// `(name, number)` of every syscall of this arch, sorted by name.
+    pub fn syscalls(&self) -> impl Iterator<Item = (&'static str, u32)> + '_ {
+        self.syscall_nrs
             .iter()
-            .find(|(_, n)| *n == nr)
-            .map(|(s, _)| *s)
+            .enumerate()
+            .filter(|(_, &nr)| nr != NO_SYSCALL)
+            .map(|(i, &nr)| (self.syscall_names.get(i), nr as u32))
     }
 
     /// The value of errno `name` (`EPERM`, ...).
     pub fn errno(&self, name: &str) -> Option<u16> {
-        self.errnos
-            .binary_search_by(|(n, _)| n.cmp(&name))
-            .ok()
-            .map(|i| self.errnos[i].1)
+        let i = self.errno_names.find(name)?;
+        self.errno_values.get(i).copied()
     }
 
     /// The name of errno `value`; the first when several share it.
     pub fn errno_name(&self, value: u16) -> Option<&'static str> {
-        self.errnos
-            .iter()
+        self.errnos()
             .find(|(n, v)| *v == value && !ERRNO_ALIASES.contains(n))
-            .map(|(s, _)| *s)
+            .map(|(s, _)| s)
+    }
+
+    /// `(name, value)` of every errno, sorted by name.
+    pub fn errnos(&self) -> impl Iterator<Item = (&'static str, u16)> + '_ {
+        self.errno_values
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| (self.errno_names.get(i), v))
     }
 }
 

@@ -65,7 +65,15 @@ pub fn compile(policy: &Policy, arch: &Arch) -> Result<Program, CompileError> {
     for (rule, t) in policy.rules.iter().zip(&blocks) {
         let _ = segs.push((rule.nr, rule.nr as u64 + 1, 2, *t));
     }
-    segs.sort_unstable_by_key(|s| (s.0, s.2));
+    // An insertion sort: the rules come sorted, only the few segments
+    // before them are out of place (and core's sort is 3 KB of code).
+    for i in 1..segs.len() {
+        let mut j = i;
+        while j > 0 && (segs[j - 1].0, segs[j - 1].2) > (segs[j].0, segs[j].2) {
+            segs.swap(j - 1, j);
+            j -= 1;
+        }
+    }
     let default = Target::Ret(ret_value(Ret::of(policy.default)));
     let mut iv = Intervals::new();
     let mut next: u64 = 0;

@@ -395,7 +395,7 @@ impl<'a> Parser<'a, '_> {
     fn apply(&mut self, names: &[Tok<'a>], proto: Entry) {
         for &name in names {
             if let Some(g) = name.s.strip_prefix('@') {
-                for &member in groups::group(g).unwrap_or(&[]) {
+                for member in groups::group(g).into_iter().flatten() {
                     if let Some(nr) = self.arch.nr(member) {
                         self.put(
                             nr,
@@ -446,11 +446,11 @@ impl<'a> Parser<'a, '_> {
     fn open_paths(&mut self, names: &[Tok<'a>]) -> Res<'a, ()> {
         for &name in names {
             if let Some(g) = name.s.strip_prefix('@') {
-                let members = groups::group(g).unwrap_or(&[]);
-                let bad = members
-                    .iter()
+                let bad = groups::group(g)
+                    .into_iter()
+                    .flatten()
                     .find(|m| self.arch.nr(m).is_some() && groups::path_args(m).is_empty());
-                if let Some(&m) = bad {
+                if let Some(m) = bad {
                     self.push(
                         Tok {
                             s: m,
@@ -1496,7 +1496,7 @@ execve: notify paths {
     #[test]
     fn full_tables_are_errors() {
         let mut text = std::string::String::new();
-        for (i, (name, _)) in X86_64.syscalls.iter().enumerate() {
+        for (i, (name, _)) in X86_64.syscalls().enumerate() {
             text += &std::format!("{name}: allow if arg0 == {i} || arg1 == {i}\n");
         }
         let e = parse(&text, &X86_64).expect_err("full");
@@ -1507,7 +1507,7 @@ execve: notify paths {
         );
 
         let mut text = std::string::String::new();
-        for (i, (name, _)) in X86_64.syscalls.iter().enumerate() {
+        for (i, (name, _)) in X86_64.syscalls().enumerate() {
             text += &std::format!("{name}: notify return {i}\n");
         }
         let e = parse(&text, &X86_64).expect_err("full");

@@ -60,7 +60,7 @@ fn a_rule_for_every_syscall() {
         let mut rng = Rng::new(7);
         let mut p = Policy::new();
         p.default = Action::Kill;
-        let mut nrs: Vec<u32> = arch.syscalls.iter().map(|s| s.1).collect();
+        let mut nrs: Vec<u32> = arch.syscalls().map(|s| s.1).collect();
         nrs.sort_unstable();
         for nr in nrs {
             let mut r = rule(nr, rng.action());
@@ -100,7 +100,7 @@ pub fn many_conditions(arch: &Arch, rng: &mut Rng, rules: usize) -> Policy<'stat
             })
             .unwrap();
     }
-    let mut nrs: Vec<u32> = arch.syscalls.iter().map(|s| s.1).collect();
+    let mut nrs: Vec<u32> = arch.syscalls().map(|s| s.1).collect();
     nrs.sort_unstable();
     nrs.truncate(rules);
     for nr in nrs {
@@ -158,7 +158,7 @@ fn absurd_policies_are_too_long() {
             start: 0,
             len: MAX_CLAUSES as u16,
         });
-        for &(_, nr) in arch.syscalls.iter().take(400) {
+        for (_, nr) in arch.syscalls().take(400) {
             let _ = p.rules.push(Rule {
                 cond,
                 otherwise: Action::Kill,

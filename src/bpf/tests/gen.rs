@@ -4,6 +4,20 @@ use super::*;
 
 pub struct Rng(u64);
 
+/// `arch`'s syscall numbers in name order, collected once: the tests draw
+/// from them often.
+fn syscall_nrs(arch: &Arch) -> &'static [u32] {
+    use std::sync::Mutex;
+    static CACHE: Mutex<Vec<(u32, &'static [u32])>> = Mutex::new(Vec::new());
+    let mut cache = CACHE.lock().unwrap();
+    if let Some(&(_, nrs)) = cache.iter().find(|(audit, _)| *audit == arch.audit) {
+        return nrs;
+    }
+    let nrs: &'static [u32] = Vec::leak(arch.syscalls().map(|(_, nr)| nr).collect());
+    cache.push((arch.audit, nrs));
+    nrs
+}
+
 impl Rng {
     pub fn new(seed: u64) -> Self {
         Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
@@ -128,9 +142,7 @@ impl Rng {
     pub fn policy(&mut self, arch: &Arch, n: usize, cond_percent: usize) -> Policy<'static> {
         let mut p = Policy::new();
         p.default = self.action();
-        let mut nrs: Vec<u32> = (0..n)
-            .map(|_| arch.syscalls[self.below(arch.syscalls.len())].1)
-            .collect();
+        let mut nrs: Vec<u32> = (0..n).map(|_| self.pick(syscall_nrs(arch))).collect();
         nrs.sort_unstable();
         nrs.dedup();
         for nr in nrs {
@@ -148,7 +160,7 @@ impl Rng {
     pub fn syscall(&mut self, arch: &Arch, p: &Policy) -> SyscallData {
         let nr = match self.below(20) {
             0..=11 if !p.rules.is_empty() => p.rules[self.below(p.rules.len())].nr,
-            12..=14 => arch.syscalls[self.below(arch.syscalls.len())].1,
+            12..=14 => self.pick(syscall_nrs(arch)),
             15 => self.pick(&arch.forced_notify),
             16 => self.next() as u32,
             17 => (self.below(600) as u32) | arch.x32_bit,
