@@ -63,10 +63,19 @@ fn main() {
     let errnos_arm = consts(&lrs.join("src/aarch64/errno.rs"), "E");
     assert_eq!(errnos, errnos_arm, "errno values differ between arches");
 
-    let errnos: BTreeMap<String, u64> = errnos
+    let mut errnos: BTreeMap<String, u64> = errnos
         .into_iter()
         .map(|(k, v)| (format!("E{k}"), v))
         .collect();
+    // The libc spellings users know, which the kernel headers lack.
+    for (alias, of) in arch::ERRNO_ALIASES
+        .iter()
+        .zip(["EOPNOTSUPP", "EAGAIN", "EDEADLK"])
+    {
+        if let Some(&v) = errnos.get(of) {
+            errnos.entry(alias.to_string()).or_insert(v);
+        }
+    }
     let all: BTreeSet<String> = x86.keys().chain(arm.keys()).cloned().collect();
 
     let mut gen = String::new();

@@ -41,8 +41,9 @@ pub fn set_kmsg(fd: i32) {
     KMSG.store(fd, Ordering::Relaxed);
 }
 
-/// Build a line with `f` and emit it if `level` is enabled.
-pub fn log(level: Level, f: impl FnOnce(&mut Line)) {
+/// Build a line with `f` and emit it if `level` is enabled. (`&mut dyn`:
+/// one copy of this body, however many call sites.)
+pub fn log(level: Level, f: &mut dyn FnMut(&mut Line)) {
     if !enabled(level) {
         return;
     }
@@ -71,17 +72,17 @@ pub fn emit(level: Level, line: &[u8]) {
     let _ = sys::write_all(CONSOLE.load(Ordering::Relaxed), c.as_bytes());
 }
 
-pub fn error(f: impl FnOnce(&mut Line)) {
-    log(Level::Error, f)
+pub fn error(mut f: impl FnMut(&mut Line)) {
+    log(Level::Error, &mut f)
 }
-pub fn warn(f: impl FnOnce(&mut Line)) {
-    log(Level::Warn, f)
+pub fn warn(mut f: impl FnMut(&mut Line)) {
+    log(Level::Warn, &mut f)
 }
-pub fn info(f: impl FnOnce(&mut Line)) {
-    log(Level::Info, f)
+pub fn info(mut f: impl FnMut(&mut Line)) {
+    log(Level::Info, &mut f)
 }
-pub fn debug(f: impl FnOnce(&mut Line)) {
-    log(Level::Debug, f)
+pub fn debug(mut f: impl FnMut(&mut Line)) {
+    log(Level::Debug, &mut f)
 }
 
 /// An errno as its name when known (`ENOENT`), else its number.

@@ -8,6 +8,9 @@
 pub trait Sink {
     fn put(&mut self, bytes: &[u8]);
 
+    // The formatting lives in the free functions below, so that each
+    // `Sink` type adds only a call, not a copy of the code.
+
     fn s(&mut self, s: &str) -> &mut Self {
         self.put(s.as_bytes());
         self
@@ -15,16 +18,7 @@ pub trait Sink {
 
     fn u(&mut self, v: u64) -> &mut Self {
         let mut tmp = [0u8; 20];
-        let mut i = tmp.len();
-        let mut v = v;
-        loop {
-            i -= 1;
-            tmp[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
+        let i = dec(v, &mut tmp);
         self.put(&tmp[i..]);
         self
     }
@@ -38,35 +32,76 @@ pub trait Sink {
 
     fn x(&mut self, v: u64) -> &mut Self {
         let mut tmp = [0u8; 18];
-        let mut i = tmp.len();
-        let mut v = v;
-        loop {
-            i -= 1;
-            tmp[i] = b"0123456789abcdef"[(v & 15) as usize];
-            v >>= 4;
-            if v == 0 {
-                break;
-            }
-        }
-        i -= 2;
-        tmp[i] = b'0';
-        tmp[i + 1] = b'x';
+        let i = hex(v, &mut tmp);
         self.put(&tmp[i..]);
         self
     }
 
     /// Bytes from outside (paths of a target), with anything unprintable escaped.
     fn esc(&mut self, bytes: &[u8]) -> &mut Self {
-        for &b in bytes {
-            if (0x20..0x7f).contains(&b) && b != b'\\' && b != b'"' {
-                self.put(&[b]);
-            } else {
-                let h = b"0123456789abcdef";
-                self.put(&[b'\\', b'x', h[(b >> 4) as usize], h[(b & 15) as usize]]);
-            }
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let mut tmp = [0u8; 64];
+            let (used, n) = escape(rest, &mut tmp);
+            self.put(&tmp[..n]);
+            rest = &rest[used..];
         }
         self
     }
+}
+
+/// `v` in decimal at the end of `tmp`; returns where it starts.
+fn dec(mut v: u64, tmp: &mut [u8; 20]) -> usize {
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            return i;
+        }
+    }
+}
+
+/// `v` as `0x...` at the end of `tmp`; returns where it starts.
+fn hex(mut v: u64, tmp: &mut [u8; 18]) -> usize {
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = b"0123456789abcdef"[(v & 15) as usize];
+        v >>= 4;
+        if v == 0 {
+            break;
+        }
+    }
+    i -= 2;
+    tmp[i] = b'0';
+    tmp[i + 1] = b'x';
+    i
+}
+
+/// Escape a prefix of `bytes` into `out`: (bytes used, bytes written).
+fn escape(bytes: &[u8], out: &mut [u8; 64]) -> (usize, usize) {
+    let h = b"0123456789abcdef";
+    let mut n = 0;
+    for (used, &b) in bytes.iter().enumerate() {
+        if n + 4 > out.len() {
+            return (used, n);
+        }
+        if (0x20..0x7f).contains(&b) && b != b'\\' && b != b'"' {
+            out[n] = b;
+            n += 1;
+        } else {
+            out[n..n + 4].copy_from_slice(&[
+                b'\\',
+                b'x',
+                h[(b >> 4) as usize],
+                h[(b & 15) as usize],
+            ]);
+            n += 4;
+        }
+    }
+    (bytes.len(), n)
 }
 
 /// A fixed-size line buffer.
@@ -117,10 +152,15 @@ impl<const N: usize> Buf<N> {
 
 impl<const N: usize> Sink for Buf<N> {
     fn put(&mut self, bytes: &[u8]) {
-        let n = bytes.len().min(N - self.len);
-        self.data[self.len..self.len + n].copy_from_slice(&bytes[..n]);
-        self.len += n;
+        append(&mut self.data, &mut self.len, bytes);
     }
+}
+
+/// Copy as much of `bytes` as fits after `data[..*len]`.
+fn append(data: &mut [u8], len: &mut usize, bytes: &[u8]) {
+    let n = bytes.len().min(data.len() - *len);
+    data[*len..*len + n].copy_from_slice(&bytes[..n]);
+    *len += n;
 }
 
 #[cfg(test)]

@@ -91,7 +91,10 @@ pub fn open_console() {
     let console = if open {
         Err(sys::Errno::EXIST)
     } else {
-        sys::open(b"/dev/console", rustix::fs::OFlags::RDWR | rustix::fs::OFlags::NOCTTY)
+        sys::open(
+            b"/dev/console",
+            rustix::fs::OFlags::RDWR | rustix::fs::OFlags::NOCTTY,
+        )
     };
     match console {
         Ok(fd) => {

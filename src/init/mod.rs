@@ -23,7 +23,14 @@ use supervisor::{Supervisor, MAX_LOADED, MAX_SLOTS};
 pub const DEFAULT_CONFIG: &str = include_str!(env!("VIGIL_CONFIG_FILE"));
 
 /// Signals PID 1 takes through its signalfd.
-const SIGNALS: [u32; 6] = [g::SIGCHLD, g::SIGTERM, g::SIGINT, g::SIGUSR1, g::SIGUSR2, g::SIGPWR];
+const SIGNALS: [u32; 6] = [
+    g::SIGCHLD,
+    g::SIGTERM,
+    g::SIGINT,
+    g::SIGUSR1,
+    g::SIGUSR2,
+    g::SIGPWR,
+];
 
 pub fn main(_args: &Args) -> ! {
     let t0 = poll::now_ns();
@@ -64,7 +71,10 @@ pub fn main(_args: &Args) -> ! {
         fatal(out.as_str(), cfg.emergency_shell.as_ref(), &mounted, t0);
     }
     log::info(|l| {
-        l.s("PID 1 up in ").u((poll::now_ns() - t0) / 1000).s(" us, config ").s(name);
+        l.s("PID 1 up in ")
+            .u((poll::now_ns() - t0) / 1000)
+            .s(" us, config ")
+            .s(name);
     });
 
     if let Some(h) = cfg.hostname {
@@ -83,10 +93,19 @@ pub fn main(_args: &Args) -> ! {
     let mut args_buf: heapless::Vec<&str, { config::MAX_ARGS }> = heapless::Vec::new();
     let test_cmd = match cmdline.test {
         Some(path) => {
-            for a in cmdline.args.unwrap_or("").split([' ', ',']).filter(|a| !a.is_empty()) {
+            for a in cmdline
+                .args
+                .unwrap_or("")
+                .split([' ', ','])
+                .filter(|a| !a.is_empty())
+            {
                 let _ = args_buf.push(a);
             }
-            Some(Cmd { path, args: args_buf, line: 0 })
+            Some(Cmd {
+                path,
+                args: args_buf,
+                line: 0,
+            })
         }
         None => cfg.test.clone(),
     };
@@ -120,7 +139,9 @@ pub fn main(_args: &Args) -> ! {
             },
         };
         // Named policies are shared: reuse one already loaded from the same text.
-        if let Some(j) = (0..i).find(|&j| policy_of[j].is_some() && same_policy(&services[j].policy, &s.policy)) {
+        if let Some(j) =
+            (0..i).find(|&j| policy_of[j].is_some() && same_policy(&services[j].policy, &s.policy))
+        {
             policy_of[i] = policy_of[j];
             continue;
         }
@@ -129,7 +150,11 @@ pub fn main(_args: &Args) -> ! {
                 Ok(()) => policy_of[i] = Some((policies.len() - 1) as u8),
                 Err(_) => {
                     log::error(|l| {
-                        l.s("[").s(s.name).s("] too many distinct policies (the limit is ").u(MAX_LOADED as u64).s("): not started");
+                        l.s("[")
+                            .s(s.name)
+                            .s("] too many distinct policies (the limit is ")
+                            .u(MAX_LOADED as u64)
+                            .s("): not started");
                     });
                     policy_of[i] = Some(u8::MAX);
                 }
@@ -177,7 +202,9 @@ fn same_policy(a: &PolicyRef, b: &PolicyRef) -> bool {
 fn load_config<'b>(cmdline: &boot::Cmdline, buf: &'b mut [u8]) -> (&'b str, &'b str) {
     let path: &[u8] = match cmdline.config {
         Some(p) => p.as_bytes(),
-        None if rustix::fs::access("/etc/vigil.conf", rustix::fs::Access::EXISTS).is_ok() => b"/etc/vigil.conf",
+        None if rustix::fs::access("/etc/vigil.conf", rustix::fs::Access::EXISTS).is_ok() => {
+            b"/etc/vigil.conf"
+        }
         None => return (DEFAULT_CONFIG, "<embedded config>"),
     };
     let n = match sys::read_file(path, buf) {
@@ -226,8 +253,12 @@ fn load_module(m: &Cmd) {
     }
     params.put(b"\0");
     let params_c = core::ffi::CStr::from_bytes_until_nul(params.as_bytes()).unwrap_or(c"");
-    let r = rustix::fs::open(m.path, rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())
-        .and_then(|fd| rustix::system::finit_module(&fd, params_c, 0));
+    let r = rustix::fs::open(
+        m.path,
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .and_then(|fd| rustix::system::finit_module(&fd, params_c, 0));
     match r {
         Ok(()) | Err(sys::Errno::EXIST) => log::debug(|l| {
             l.s("module ").s(m.path).s(" loaded");
@@ -244,7 +275,12 @@ fn load_module(m: &Cmd) {
 /// signal interrupts the target, so an emulated effect cannot happen twice.
 fn probe_filter_flags() -> u32 {
     let flag = seccomp::FLAG_WAIT_KILLABLE_RECV;
-    let prog = [crate::bpf::Insn { code: 0x06, jt: 0, jf: 0, k: crate::bpf::ret_value(policy::Ret::Allow) }];
+    let prog = [crate::bpf::Insn {
+        code: 0x06,
+        jt: 0,
+        jf: 0,
+        k: crate::bpf::ret_value(policy::Ret::Allow),
+    }];
     match sys::proc::fork() {
         Ok(0) => {
             let _ = sys::proc::set_no_new_privs();
@@ -252,7 +288,10 @@ fn probe_filter_flags() -> u32 {
             sys::proc::exit(if ok { 0 } else { 1 })
         }
         Ok(pid) => {
-            let st = rustix::process::waitpid(rustix::process::Pid::from_raw(pid), rustix::process::WaitOptions::empty());
+            let st = rustix::process::waitpid(
+                rustix::process::Pid::from_raw(pid),
+                rustix::process::WaitOptions::empty(),
+            );
             let ok = matches!(st, Ok(Some((_, s))) if s.exit_status() == Some(0));
             log::debug(|l| {
                 l.s("WAIT_KILLABLE_RECV: ").s(if ok { "yes" } else { "no" });
@@ -308,11 +347,13 @@ fn run_shell(sh: &Cmd) {
         new_session: true,
     };
     log::info(|l| {
-        l.s("starting the emergency shell ").s(text(sh.path.as_bytes()));
+        l.s("starting the emergency shell ")
+            .s(text(sh.path.as_bytes()));
     });
     if let Ok(c) = crate::service::spawn::spawn(&spec) {
         // Signals stay blocked; wait for the shell, reaping anything else.
-        while let Ok(Some((pid, _))) = rustix::process::wait(rustix::process::WaitOptions::empty()) {
+        while let Ok(Some((pid, _))) = rustix::process::wait(rustix::process::WaitOptions::empty())
+        {
             if pid.as_raw_nonzero().get() == c.pid {
                 break;
             }

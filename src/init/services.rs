@@ -10,9 +10,14 @@ use super::config::{Kind, Restart, Service};
 pub enum State {
     /// Not started yet (waiting for its turn or for a oneshot before it).
     Pending,
-    Running { pid: i32, since_ns: u64 },
+    Running {
+        pid: i32,
+        since_ns: u64,
+    },
     /// Waiting to be restarted at `at_ns`.
-    Backoff { at_ns: u64 },
+    Backoff {
+        at_ns: u64,
+    },
     /// Finished and not to be restarted (a oneshot that succeeded, a daemon
     /// with `restart never`, anything stopped at shutdown).
     Done,
@@ -35,7 +40,13 @@ pub struct Runtime {
 
 impl Runtime {
     pub const fn new() -> Self {
-        Runtime { state: State::Pending, restarts: 0, window_start_ns: 0, delay_ms: 0, starts: 0 }
+        Runtime {
+            state: State::Pending,
+            restarts: 0,
+            window_start_ns: 0,
+            delay_ms: 0,
+            starts: 0,
+        }
     }
 }
 
@@ -72,7 +83,11 @@ pub fn after_exit(svc: &Service, rt: &mut Runtime, code: i32, now_ns: u64) -> Af
         Restart::Always => true,
     };
     if !restart {
-        let r = if failed { AfterExit::Failed } else { AfterExit::Done };
+        let r = if failed {
+            AfterExit::Failed
+        } else {
+            AfterExit::Done
+        };
         rt.state = if failed { State::Failed } else { State::Done };
         return r;
     }
@@ -92,8 +107,13 @@ pub fn after_exit(svc: &Service, rt: &mut Runtime, code: i32, now_ns: u64) -> Af
     }
     let delay_ms = rt.delay_ms;
     rt.delay_ms = rt.delay_ms.saturating_mul(2).min(svc.backoff_max_ms);
-    rt.state = State::Backoff { at_ns: now_ns + delay_ms as u64 * 1_000_000 };
-    AfterExit::Restart { delay_ms, n: rt.restarts }
+    rt.state = State::Backoff {
+        at_ns: now_ns + delay_ms as u64 * 1_000_000,
+    };
+    AfterExit::Restart {
+        delay_ms,
+        n: rt.restarts,
+    }
 }
 
 /// May service `i` start now? Every oneshot before it must have ended
@@ -124,7 +144,10 @@ mod tests {
     }
 
     fn running(rt: &mut Runtime, at_ns: u64) {
-        rt.state = State::Running { pid: 1, since_ns: at_ns };
+        rt.state = State::Running {
+            pid: 1,
+            since_ns: at_ns,
+        };
     }
 
     #[test]
@@ -159,17 +182,28 @@ mod tests {
         let mut last = 0;
         for i in 0..8 {
             running(&mut rt, i * 20 * ms);
-            if let AfterExit::Restart { delay_ms, .. } = after_exit(&s, &mut rt, 0, i * 20 * ms + ms) {
+            if let AfterExit::Restart { delay_ms, .. } =
+                after_exit(&s, &mut rt, 0, i * 20 * ms + ms)
+            {
                 last = delay_ms;
             }
         }
         assert_eq!(last, 1000);
         // A long healthy run resets the delay.
         running(&mut rt, 0);
-        assert_eq!(after_exit(&s, &mut rt, 0, 5_000 * ms), AfterExit::Restart { delay_ms: 100, n: 9 });
+        assert_eq!(
+            after_exit(&s, &mut rt, 0, 5_000 * ms),
+            AfterExit::Restart {
+                delay_ms: 100,
+                n: 9
+            }
+        );
         // Past the window, the count starts over.
         running(&mut rt, 100_000 * ms);
-        assert!(matches!(after_exit(&s, &mut rt, 1, 100_001 * ms), AfterExit::Restart { n: 1, .. }));
+        assert!(matches!(
+            after_exit(&s, &mut rt, 1, 100_001 * ms),
+            AfterExit::Restart { n: 1, .. }
+        ));
     }
 
     #[test]
@@ -192,7 +226,10 @@ mod tests {
         let svcs = [one, two];
         let mut rts = [Runtime::new(), Runtime::new()];
         assert!(gate_open(&svcs, &rts, 0));
-        rts[0].state = State::Running { pid: 5, since_ns: 0 };
+        rts[0].state = State::Running {
+            pid: 5,
+            since_ns: 0,
+        };
         assert!(!gate_open(&svcs, &rts, 1));
         rts[0].state = State::Failed;
         assert!(gate_open(&svcs, &rts, 1));
@@ -203,7 +240,13 @@ mod tests {
         let mut req = svcs[0].clone();
         req.required = true;
         let all = [req, svcs[1].clone()];
-        let rts = [Runtime { state: State::Failed, ..Runtime::new() }, Runtime::new()];
+        let rts = [
+            Runtime {
+                state: State::Failed,
+                ..Runtime::new()
+            },
+            Runtime::new(),
+        ];
         assert!(!gate_open(&all, &rts, 1));
     }
 }

@@ -60,25 +60,51 @@ impl Plan {
                 }
             }
         }
-        order.sort_unstable_by(|a, b| b.cmp(a));
+        // Last started first (an insertion sort: a handful of entries).
+        for k in 1..order.len() {
+            let mut j = k;
+            while j > 0 && order[j - 1] < order[j] {
+                order.swap(j - 1, j);
+                j -= 1;
+            }
+        }
         for &(_, i) in &order {
             if let State::Running { pid, .. } = rts[i].state {
                 let sig = services[i].stop_signal as i32;
                 let _ = sys::kill(-pid, sig);
                 let _ = sys::kill(pid, sig);
                 log::info(|l| {
-                    l.s("shutdown: stopping [").s(services[i].name).s("] (pid ").u(pid as u64).s(", signal ").u(sig as u64).s(")");
+                    l.s("shutdown: stopping [")
+                        .s(services[i].name)
+                        .s("] (pid ")
+                        .u(pid as u64)
+                        .s(", signal ")
+                        .u(sig as u64)
+                        .s(")");
                 });
             }
         }
-        Plan { action, phase: Phase::Term, start_ns: now, deadline_ns: now + grace_ms as u64 * 1_000_000 }
+        Plan {
+            action,
+            phase: Phase::Term,
+            start_ns: now,
+            deadline_ns: now + grace_ms as u64 * 1_000_000,
+        }
     }
 
     /// Advance; `Some(action)` once every service is gone (or killed).
-    pub fn step(&mut self, now: u64, running: usize, services: &[Service], rts: &[Runtime]) -> Option<Action> {
+    pub fn step(
+        &mut self,
+        now: u64,
+        running: usize,
+        services: &[Service],
+        rts: &[Runtime],
+    ) -> Option<Action> {
         if running == 0 {
             log::info(|l| {
-                l.s("shutdown: all services stopped after ").u(ms(now - self.start_ns)).s(" ms");
+                l.s("shutdown: all services stopped after ")
+                    .u(ms(now - self.start_ns))
+                    .s(" ms");
             });
             return Some(self.action);
         }
@@ -92,7 +118,11 @@ impl Plan {
                         let _ = sys::kill(-pid, g::SIGKILL as i32);
                         let _ = sys::kill(pid, g::SIGKILL as i32);
                         log::warn(|l| {
-                            l.s("shutdown: [").s(s.name).s("] still running after the grace period: SIGKILL (").u(ms(now - self.start_ns)).s(" ms)");
+                            l.s("shutdown: [")
+                                .s(s.name)
+                                .s("] still running after the grace period: SIGKILL (")
+                                .u(ms(now - self.start_ns))
+                                .s(" ms)");
                         });
                     }
                 }
@@ -102,7 +132,8 @@ impl Plan {
             }
             Phase::Kill => {
                 log::warn(|l| {
-                    l.u(running as u64).s(" services did not die after SIGKILL; going on");
+                    l.u(running as u64)
+                        .s(" services did not die after SIGKILL; going on");
                 });
                 Some(self.action)
             }

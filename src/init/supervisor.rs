@@ -65,7 +65,11 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                 self.start_due(now);
             }
             if let Some(plan) = self.shutdown.as_mut() {
-                let running = self.rts.iter().filter(|r| matches!(r.state, State::Running { .. })).count();
+                let running = self
+                    .rts
+                    .iter()
+                    .filter(|r| matches!(r.state, State::Running { .. }))
+                    .count();
                 if let Some(action) = plan.step(now, running, &self.services, &self.rts) {
                     return action;
                 }
@@ -88,7 +92,12 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             }
             let _ = s;
         }
-        self.shutdown = Some(shutdown::Plan::new(action, self.cfg.grace_ms, &self.services, &self.rts));
+        self.shutdown = Some(shutdown::Plan::new(
+            action,
+            self.cfg.grace_ms,
+            &self.services,
+            &self.rts,
+        ));
     }
 
     /// Start every service whose turn has come.
@@ -153,32 +162,54 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             exec: &exec,
             filter: filter.as_deref(),
             filter_flags: self.filter_flags,
-            stdio: [io(svc.stdin, true), io(svc.stdout, false), io(svc.stderr, false)],
+            stdio: [
+                io(svc.stdin, true),
+                io(svc.stdout, false),
+                io(svc.stderr, false),
+            ],
             cwd: Some(svc.cwd.unwrap_or("/").as_bytes()),
             uid: svc.user,
             gid: svc.group,
-            groups: if svc.groups.is_empty() && svc.user.is_none() { None } else { Some(&svc.groups) },
+            groups: if svc.groups.is_empty() && svc.user.is_none() {
+                None
+            } else {
+                Some(&svc.groups)
+            },
             rlimits: &rl[..svc.rlimits.len()],
             new_session: true,
         };
         match spawn::spawn(&spec) {
             Ok(child) => {
                 let rt = &mut self.rts[i];
-                rt.state = State::Running { pid: child.pid, since_ns: now };
+                rt.state = State::Running {
+                    pid: child.pid,
+                    since_ns: now,
+                };
                 rt.starts += 1;
                 log::info(|l| {
-                    l.s("[").s(svc.name).s("] started, pid ").u(child.pid as u64);
+                    l.s("[")
+                        .s(svc.name)
+                        .s("] started, pid ")
+                        .u(child.pid as u64);
                     if rt.starts > 1 {
                         l.s(" (start ").u(rt.starts as u64).s(")");
                     }
                 });
                 if let Some(fd) = child.listener {
                     if self.sync_wakeup {
-                        let _ = seccomp::set_flags(fd.as_raw_fd(), seccomp::USER_NOTIF_FD_SYNC_WAKE_UP);
+                        let _ =
+                            seccomp::set_flags(fd.as_raw_fd(), seccomp::USER_NOTIF_FD_SYNC_WAKE_UP);
                     }
-                    let l = Listener { fd: fd.as_raw_fd(), handover_pid: child.pid as u32 };
+                    let l = Listener {
+                        fd: fd.as_raw_fd(),
+                        handover_pid: child.pid as u32,
+                    };
                     // Checked for room above.
-                    let _ = self.listeners.push(ListenerSlot { fd, l, svc: i as u8 });
+                    let _ = self.listeners.push(ListenerSlot {
+                        fd,
+                        l,
+                        svc: i as u8,
+                    });
                 }
                 let _ = self.status.push((child.status, i as u8));
             }
@@ -204,22 +235,37 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             }
         });
         let now = poll::now_ns();
-        self.rts[i].state = State::Running { pid: 0, since_ns: now };
+        self.rts[i].state = State::Running {
+            pid: 0,
+            since_ns: now,
+        };
         self.exited(i, 127, now);
     }
 
     /// One poll: wait for the next event or deadline and handle it.
     fn poll_once(&mut self, now: u64) {
         let mut fds = [PollFd::default(); 1 + MAX_LISTENERS + MAX_SLOTS];
-        fds[0] = PollFd { fd: self.sigfd, events: POLLIN, revents: 0 };
+        fds[0] = PollFd {
+            fd: self.sigfd,
+            events: POLLIN,
+            revents: 0,
+        };
         let mut n = 1;
         for s in &self.listeners {
-            fds[n] = PollFd { fd: s.l.fd, events: POLLIN, revents: 0 };
+            fds[n] = PollFd {
+                fd: s.l.fd,
+                events: POLLIN,
+                revents: 0,
+            };
             n += 1;
         }
         let first_status = n;
         for (fd, _) in &self.status {
-            fds[n] = PollFd { fd: fd.as_raw_fd(), events: POLLIN, revents: 0 };
+            fds[n] = PollFd {
+                fd: fd.as_raw_fd(),
+                events: POLLIN,
+                revents: 0,
+            };
             n += 1;
         }
         let timeout = self.next_deadline().map(|d| d.saturating_sub(now));
@@ -237,7 +283,8 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             let ev = fds[1 + k].revents;
             if ev & POLLIN != 0 {
                 let svc = &self.services[slot.svc as usize];
-                let policy = self.policy_of[slot.svc as usize].and_then(|p| self.policies.get(p as usize));
+                let policy =
+                    self.policy_of[slot.svc as usize].and_then(|p| self.policies.get(p as usize));
                 if let Some(p) = policy {
                     if let Served::Failed(e) = notify::serve(&mut slot.l, p, self.arch, svc.name) {
                         log::error(|l| {
@@ -263,7 +310,11 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                 Some((spawn::MSG_EXEC, e)) => {
                     let svc = &self.services[*svc as usize];
                     log::error(|l| {
-                        l.s("[").s(svc.name).s("] cannot execute ").s(svc.exec.path).s(": ");
+                        l.s("[")
+                            .s(svc.name)
+                            .s("] cannot execute ")
+                            .s(svc.exec.path)
+                            .s(": ");
                         log::errno(l, Errno::from_raw_os_error(e as i32));
                     });
                 }
@@ -312,7 +363,8 @@ impl<'c, 'p> Supervisor<'c, 'p> {
 
     /// Reap every child that has exited: services and orphans alike.
     pub fn reap(&mut self) {
-        while let Ok(Some((pid, st))) = rustix::process::wait(rustix::process::WaitOptions::NOHANG) {
+        while let Ok(Some((pid, st))) = rustix::process::wait(rustix::process::WaitOptions::NOHANG)
+        {
             let pid = pid.as_raw_nonzero().get();
             let code = match (st.exit_status(), st.terminating_signal()) {
                 (Some(c), _) => c,
@@ -320,10 +372,18 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                 _ => 1,
             };
             let now = poll::now_ns();
-            match self.rts.iter().position(|r| matches!(r.state, State::Running { pid: p, .. } if p == pid)) {
+            match self
+                .rts
+                .iter()
+                .position(|r| matches!(r.state, State::Running { pid: p, .. } if p == pid))
+            {
                 Some(i) => self.exited(i, code, now),
                 None => log::debug(|l| {
-                    l.s("reaped orphan ").u(pid as u64).s(" (status ").i(code as i64).s(")");
+                    l.s("reaped orphan ")
+                        .u(pid as u64)
+                        .s(" (status ")
+                        .i(code as i64)
+                        .s(")");
                 }),
             }
         }
@@ -349,28 +409,54 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         if self.shutdown.is_some() {
             rt.state = State::Done;
             log::info(|l| {
-                l.s("[").s(svc.name).s("] stopped (status ").i(code as i64).s(")");
+                l.s("[")
+                    .s(svc.name)
+                    .s("] stopped (status ")
+                    .i(code as i64)
+                    .s(")");
             });
             return;
         }
         let after = services::after_exit(svc, rt, code, now);
-        log::log(if code == 0 { log::Level::Info } else { log::Level::Warn }, |l| {
-            l.s("[").s(svc.name).s("] ");
-            if code > 128 {
-                l.s("killed by signal ").u((code - 128) as u64);
+        log::log(
+            if code == 0 {
+                log::Level::Info
             } else {
-                l.s("exited with status ").u(code as u64);
-            }
-            match after {
-                AfterExit::Done => l.s(""),
-                AfterExit::Restart { delay_ms, n } => l.s("; restart ").u(n as u64).s(" in ").u(delay_ms as u64).s(" ms"),
-                AfterExit::GaveUp { n } => l.s("; failed: restarted ").u(n as u64).s(" times within ").u(svc.restart_window_ms as u64).s(" ms, giving up"),
-                AfterExit::Failed => l.s("; failed"),
-            };
-        });
-        if svc.kind == Kind::Oneshot && svc.required && matches!(after, AfterExit::Failed | AfterExit::GaveUp { .. }) {
+                log::Level::Warn
+            },
+            &mut |l| {
+                l.s("[").s(svc.name).s("] ");
+                if code > 128 {
+                    l.s("killed by signal ").u((code - 128) as u64);
+                } else {
+                    l.s("exited with status ").u(code as u64);
+                }
+                match after {
+                    AfterExit::Done => l.s(""),
+                    AfterExit::Restart { delay_ms, n } => l
+                        .s("; restart ")
+                        .u(n as u64)
+                        .s(" in ")
+                        .u(delay_ms as u64)
+                        .s(" ms"),
+                    AfterExit::GaveUp { n } => l
+                        .s("; failed: restarted ")
+                        .u(n as u64)
+                        .s(" times within ")
+                        .u(svc.restart_window_ms as u64)
+                        .s(" ms, giving up"),
+                    AfterExit::Failed => l.s("; failed"),
+                };
+            },
+        );
+        if svc.kind == Kind::Oneshot
+            && svc.required
+            && matches!(after, AfterExit::Failed | AfterExit::GaveUp { .. })
+        {
             log::error(|l| {
-                l.s("[").s(svc.name).s("] required oneshot failed: stopping the boot");
+                l.s("[")
+                    .s(svc.name)
+                    .s("] required oneshot failed: stopping the boot");
             });
             self.begin_shutdown(Action::PowerOff, "a required oneshot failed");
         }

@@ -61,8 +61,19 @@ pub fn qemu_command(t: &Target, a: &BootArgs) -> Result<Command, String> {
         c.args(["-cpu", cpu]);
     }
     c.args(["-m", &a.mem, "-smp", &a.smp]);
-    c.args(["-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio", "-no-reboot"]);
-    c.arg("-kernel").arg(&a.kernel).arg("-initrd").arg(&a.initrd);
+    c.args([
+        "-nodefaults",
+        "-no-user-config",
+        "-display",
+        "none",
+        "-serial",
+        "stdio",
+        "-no-reboot",
+    ]);
+    c.arg("-kernel")
+        .arg(&a.kernel)
+        .arg("-initrd")
+        .arg(&a.initrd);
     let mut append = format!("console={} panic=-1", t.get("CONSOLE")?);
     if !a.append.is_empty() {
         append.push(' ');
@@ -75,7 +86,8 @@ pub fn qemu_command(t: &Target, a: &BootArgs) -> Result<Command, String> {
         if p.contains(',') {
             return Err(format!("disk path may not contain ',': {p}"));
         }
-        c.arg("-drive").arg(format!("file={p},format=raw,if=none,id=d{i}"));
+        c.arg("-drive")
+            .arg(format!("file={p},format=raw,if=none,id=d{i}"));
         c.arg("-device").arg(format!("{dev},drive=d{i}"));
     }
     c.args(&a.qemu_args);
@@ -103,7 +115,11 @@ pub fn boot(a: &BootArgs) -> Result<i32, String> {
         .chain(qemu.get_args())
         .map(|a| {
             let a = a.to_string_lossy();
-            if a.contains(' ') { format!("'{a}'") } else { a.into_owned() }
+            if a.contains(' ') {
+                format!("'{a}'")
+            } else {
+                a.into_owned()
+            }
         })
         .collect::<Vec<_>>()
         .join(" ");
@@ -176,11 +192,16 @@ pub fn boot(a: &BootArgs) -> Result<i32, String> {
         let stuck = result_at.is_some_and(|t| t.elapsed() > grace);
         if start.elapsed() > hard || stuck {
             if stuck {
-                eprintln!("vigil-qemu: guest did not power off within {}s of its result; killing QEMU", grace.as_secs());
+                eprintln!(
+                    "vigil-qemu: guest did not power off within {}s of its result; killing QEMU",
+                    grace.as_secs()
+                );
             }
             if !killed {
                 // TERM to timeout(1) is passed on to QEMU (then KILL after 2s).
-                let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+                let _ = Command::new("kill")
+                    .args(["-TERM", &child.id().to_string()])
+                    .status();
                 killed = true;
             } else if start.elapsed() > hard + Duration::from_secs(5) {
                 let _ = child.kill();
@@ -200,8 +221,13 @@ pub fn boot(a: &BootArgs) -> Result<i32, String> {
     let timed_out = matches!(status.code(), Some(124) | Some(137)) || killed;
 
     let (code, what) = if panicked {
-        (EXIT_PANIC, format!("KERNEL PANIC in the guest (result line: {})",
-                             result.as_ref().map_or("none".into(), |r| format!("{r:?}"))))
+        (
+            EXIT_PANIC,
+            format!(
+                "KERNEL PANIC in the guest (result line: {})",
+                result.as_ref().map_or("none".into(), |r| format!("{r:?}"))
+            ),
+        )
     } else if let Some(r) = &result {
         match r {
             Seen::Exit(n) => (n.clamp(&0, &255).to_owned(), format!("test exit={n}")),
@@ -209,12 +235,28 @@ pub fn boot(a: &BootArgs) -> Result<i32, String> {
             Seen::Panic => unreachable!(),
         }
     } else if timed_out {
-        (EXIT_TIMEOUT, format!("TIMEOUT: QEMU killed after {}s with no result line", a.timeout))
+        (
+            EXIT_TIMEOUT,
+            format!(
+                "TIMEOUT: QEMU killed after {}s with no result line",
+                a.timeout
+            ),
+        )
     } else {
-        (EXIT_NO_RESULT, format!("NO RESULT: QEMU ended ({status}) without a 'vigil: test exit=N|signal=N' line"))
+        (
+            EXIT_NO_RESULT,
+            format!(
+                "NO RESULT: QEMU ended ({status}) without a 'vigil: test exit=N|signal=N' line"
+            ),
+        )
     };
-    eprintln!("vigil-qemu: {} {}: {what} -> exit {code} ({secs:.2}s)",
-              a.arch, a.kernel.file_name().map_or("".into(), |s| s.to_string_lossy()));
+    eprintln!(
+        "vigil-qemu: {} {}: {what} -> exit {code} ({secs:.2}s)",
+        a.arch,
+        a.kernel
+            .file_name()
+            .map_or("".into(), |s| s.to_string_lossy())
+    );
     Ok(code)
 }
 
@@ -225,12 +267,21 @@ mod tests {
     #[test]
     fn lines() {
         assert_eq!(scan_line("vigil: test exit=0"), Some(Seen::Exit(0)));
-        assert_eq!(scan_line("[    1.2] vigil: test exit=77 "), Some(Seen::Exit(77)));
+        assert_eq!(
+            scan_line("[    1.2] vigil: test exit=77 "),
+            Some(Seen::Exit(77))
+        );
         assert_eq!(scan_line("vigil: test signal=9"), Some(Seen::Signal(9)));
         assert_eq!(scan_line("vigil: test exit="), None);
         assert_eq!(scan_line("vigil: testing"), None);
-        assert_eq!(scan_line("---[ end Kernel panic - not syncing: x ]---"), Some(Seen::Panic));
-        assert_eq!(scan_line("Kernel panic - not syncing: Attempted to kill init! exitcode=0x0"), Some(Seen::Panic));
+        assert_eq!(
+            scan_line("---[ end Kernel panic - not syncing: x ]---"),
+            Some(Seen::Panic)
+        );
+        assert_eq!(
+            scan_line("Kernel panic - not syncing: Attempted to kill init! exitcode=0x0"),
+            Some(Seen::Panic)
+        );
         assert_eq!(scan_line("hello"), None);
     }
 }

@@ -18,7 +18,10 @@ pub struct Archive {
 }
 
 fn clean(path: &str) -> Result<String, String> {
-    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
     if parts.is_empty() || parts.contains(&"..") {
         return Err(format!("bad archive path '{path}'"));
     }
@@ -85,12 +88,32 @@ impl<W: Write> Writer<'_, W> {
         self.put(&[0; 3][..pad])
     }
 
-    fn entry(&mut self, ino: u32, mode: u32, nlink: u32, rdev: (u32, u32),
-             name: &str, data: &[u8]) -> io::Result<()> {
+    fn entry(
+        &mut self,
+        ino: u32,
+        mode: u32,
+        nlink: u32,
+        rdev: (u32, u32),
+        name: &str,
+        data: &[u8],
+    ) -> io::Result<()> {
         // magic, then ino mode uid gid nlink mtime filesize devmajor devminor
         // rdevmajor rdevminor namesize check, each 8 hex digits.
-        let fields = [ino, mode, 0, 0, nlink, 0, data.len() as u32, 0, 0,
-                      rdev.0, rdev.1, name.len() as u32 + 1, 0];
+        let fields = [
+            ino,
+            mode,
+            0,
+            0,
+            nlink,
+            0,
+            data.len() as u32,
+            0,
+            0,
+            rdev.0,
+            rdev.1,
+            name.len() as u32 + 1,
+            0,
+        ];
         let mut hdr = String::from("070701");
         for f in fields {
             hdr.push_str(&format!("{f:08X}"));
@@ -135,8 +158,22 @@ mod tests {
     #[test]
     fn layout_and_parents() {
         let mut a = Archive::default();
-        a.add("/bin/busybox", Node::File { data: b"12345".to_vec(), exec: true }).unwrap();
-        a.add("/init", Node::File { data: b"#!/bin/sh\n".to_vec(), exec: false }).unwrap();
+        a.add(
+            "/bin/busybox",
+            Node::File {
+                data: b"12345".to_vec(),
+                exec: true,
+            },
+        )
+        .unwrap();
+        a.add(
+            "/init",
+            Node::File {
+                data: b"#!/bin/sh\n".to_vec(),
+                exec: false,
+            },
+        )
+        .unwrap();
         a.add("/bin/sh", Node::Symlink("busybox".into())).unwrap();
         a.add("/dev/console", Node::CharDev(5, 1)).unwrap();
         a.add("/lib/modules", Node::Dir).unwrap();
@@ -146,11 +183,20 @@ mod tests {
         assert_eq!(out.len() % 512, 0);
         let n = names(&out);
         let got: Vec<(&str, u32)> = n.iter().map(|(s, m, _)| (s.as_str(), *m)).collect();
-        assert_eq!(got, [
-            ("bin", 0o040755), ("bin/busybox", 0o100755), ("bin/sh", 0o120777),
-            ("dev", 0o040755), ("dev/console", 0o020600), ("init", 0o100644),
-            ("lib", 0o040755), ("lib/modules", 0o040755), ("TRAILER!!!", 0),
-        ]);
+        assert_eq!(
+            got,
+            [
+                ("bin", 0o040755),
+                ("bin/busybox", 0o100755),
+                ("bin/sh", 0o120777),
+                ("dev", 0o040755),
+                ("dev/console", 0o020600),
+                ("init", 0o100644),
+                ("lib", 0o040755),
+                ("lib/modules", 0o040755),
+                ("TRAILER!!!", 0),
+            ]
+        );
         assert_eq!(n[1].2, b"12345");
         assert_eq!(n[2].2, b"busybox");
     }
@@ -160,7 +206,14 @@ mod tests {
         let mut a = Archive::default();
         assert!(a.add("/", Node::Dir).is_err());
         assert!(a.add("/a/../b", Node::Dir).is_err());
-        a.add("/f", Node::File { data: vec![], exec: false }).unwrap();
+        a.add(
+            "/f",
+            Node::File {
+                data: vec![],
+                exec: false,
+            },
+        )
+        .unwrap();
         assert!(a.add("/f/g", Node::Dir).is_err());
         assert!(a.add("/f", Node::Dir).is_err());
     }

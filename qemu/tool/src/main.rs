@@ -33,12 +33,15 @@ struct Args {
 
 impl Args {
     fn value(&mut self, flag: &str) -> Result<String, String> {
-        self.rest.next().ok_or_else(|| format!("{flag} needs a value"))
+        self.rest
+            .next()
+            .ok_or_else(|| format!("{flag} needs a value"))
     }
 }
 
 fn pair<'a>(flag: &str, v: &'a str, sep: char) -> Result<(&'a str, &'a str), String> {
-    v.split_once(sep).ok_or_else(|| format!("{flag} wants A{sep}B, got '{v}'"))
+    v.split_once(sep)
+        .ok_or_else(|| format!("{flag} wants A{sep}B, got '{v}'"))
 }
 
 fn cmd_initramfs(mut a: Args) -> Result<i32, String> {
@@ -66,7 +69,10 @@ fn cmd_initramfs(mut a: Args) -> Result<i32, String> {
                 let v = a.value(&f)?;
                 let (dest, mm) = pair(&f, &v, '=')?;
                 let (ma, mi) = pair(&f, mm, ':')?;
-                let num = |s: &str| s.parse::<u32>().map_err(|_| format!("{f}: bad number '{s}'"));
+                let num = |s: &str| {
+                    s.parse::<u32>()
+                        .map_err(|_| format!("{f}: bad number '{s}'"))
+                };
                 ar.add(dest, cpio::Node::CharDev(num(ma)?, num(mi)?))?;
             }
             "--moddir" => moddir = Some(PathBuf::from(a.value(&f)?)),
@@ -85,14 +91,23 @@ fn cmd_initramfs(mut a: Args) -> Result<i32, String> {
                 modules::Pick::Load(v) => {
                     for (n, p) in v {
                         let data = modules::read_module(&p)?;
-                        ar.add(&format!("/lib/modules/{n}.ko"), cpio::Node::File { data, exec: false })?;
+                        ar.add(
+                            &format!("/lib/modules/{n}.ko"),
+                            cpio::Node::File { data, exec: false },
+                        )?;
                         order.push_str(&n);
                         order.push('\n');
                     }
                 }
             }
         }
-        ar.add("/lib/modules/load-order", cpio::Node::File { data: order.into_bytes(), exec: false })?;
+        ar.add(
+            "/lib/modules/load-order",
+            cpio::Node::File {
+                data: order.into_bytes(),
+                exec: false,
+            },
+        )?;
     }
     let mut buf = Vec::new();
     ar.write(&mut buf).map_err(|e| e.to_string())?;
@@ -155,7 +170,10 @@ fn cmd_boot(mut a: Args) -> Result<i32, String> {
                 b.append.push_str(&v);
             }
             "--timeout" => {
-                b.timeout = a.value(&f)?.parse().map_err(|_| "--timeout wants whole seconds")?
+                b.timeout = a
+                    .value(&f)?
+                    .parse()
+                    .map_err(|_| "--timeout wants whole seconds")?
             }
             "--log" => b.log = Some(a.value(&f)?.into()),
             "--disk" => b.disks.push(a.value(&f)?.into()),
@@ -185,7 +203,9 @@ fn main() -> ExitCode {
         return ExitCode::from(if argv.is_empty() { 2 } else { 0 });
     }
     let sub = argv.remove(0);
-    let a = Args { rest: argv.into_iter() };
+    let a = Args {
+        rest: argv.into_iter(),
+    };
     let r = match sub.as_str() {
         "initramfs" => cmd_initramfs(a),
         "modules" => cmd_modules(a),
@@ -199,7 +219,11 @@ fn main() -> ExitCode {
             eprintln!("vigil-qemu: {e}");
             // For boot, a rig failure is "no result" (125), like a guest
             // that never reported; other subcommands fail with 2.
-            ExitCode::from(if sub == "boot" { boot::EXIT_NO_RESULT as u8 } else { 2 })
+            ExitCode::from(if sub == "boot" {
+                boot::EXIT_NO_RESULT as u8
+            } else {
+                2
+            })
         }
     }
 }

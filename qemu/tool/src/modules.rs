@@ -30,20 +30,37 @@ pub enum Pick {
 impl ModDir {
     pub fn open(dir: &Path) -> Result<ModDir, String> {
         let read = |f: &str| {
-            std::fs::read_to_string(dir.join(f))
-                .map_err(|e| format!("{}: {e} (run qemu/fetch, which runs depmod)", dir.join(f).display()))
+            std::fs::read_to_string(dir.join(f)).map_err(|e| {
+                format!(
+                    "{}: {e} (run qemu/fetch, which runs depmod)",
+                    dir.join(f).display()
+                )
+            })
         };
-        Ok(ModDir::parse(dir, &read("modules.dep")?, &read("modules.builtin").unwrap_or_default()))
+        Ok(ModDir::parse(
+            dir,
+            &read("modules.dep")?,
+            &read("modules.builtin").unwrap_or_default(),
+        ))
     }
 
     pub fn parse(dir: &Path, dep: &str, builtin: &str) -> ModDir {
         let deps = dep
             .lines()
             .filter_map(|l| l.split_once(':'))
-            .map(|(m, d)| (m.trim().to_string(), d.split_whitespace().map(String::from).collect()))
+            .map(|(m, d)| {
+                (
+                    m.trim().to_string(),
+                    d.split_whitespace().map(String::from).collect(),
+                )
+            })
             .collect();
         let builtin = builtin.lines().map(name_of).collect();
-        ModDir { dir: dir.to_path_buf(), deps, builtin }
+        ModDir {
+            dir: dir.to_path_buf(),
+            deps,
+            builtin,
+        }
     }
 
     fn find(&self, name: &str) -> Option<&(String, Vec<String>)> {
@@ -96,8 +113,11 @@ pub fn read_module(path: &Path) -> Result<Vec<u8>, String> {
         .output()
         .map_err(|e| format!("cannot run {tool}: {e}"))?;
     if !out.status.success() {
-        return Err(format!("{tool} -dc {} failed: {}", path.display(),
-                           String::from_utf8_lossy(&out.stderr).trim()));
+        return Err(format!(
+            "{tool} -dc {} failed: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
     }
     Ok(out.stdout)
 }
@@ -119,7 +139,14 @@ kernel/drivers/char/hw_random/virtio-rng.ko:
     #[test]
     fn order_and_dedup() {
         let m = ModDir::parse(Path::new("/m"), DEP, "kernel/drivers/block/loop.ko\n");
-        let r = m.resolve(&["virtio_pci".into(), "virtio-blk".into(), "loop".into(), "virtio_rng".into()]).unwrap();
+        let r = m
+            .resolve(&[
+                "virtio_pci".into(),
+                "virtio-blk".into(),
+                "loop".into(),
+                "virtio_rng".into(),
+            ])
+            .unwrap();
         let mut names = Vec::new();
         for (_, p) in &r {
             match p {
@@ -127,8 +154,19 @@ kernel/drivers/char/hw_random/virtio-rng.ko:
                 Pick::Load(v) => names.extend(v.iter().map(|(n, _)| n.clone())),
             }
         }
-        assert_eq!(names, ["virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev",
-                           "virtio_pci", "virtio_blk", "builtin:loop", "virtio_rng"]);
+        assert_eq!(
+            names,
+            [
+                "virtio_ring",
+                "virtio",
+                "virtio_pci_modern_dev",
+                "virtio_pci_legacy_dev",
+                "virtio_pci",
+                "virtio_blk",
+                "builtin:loop",
+                "virtio_rng"
+            ]
+        );
         assert!(m.resolve(&["nope".into()]).is_err());
     }
 

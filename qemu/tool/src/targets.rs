@@ -47,7 +47,10 @@ impl Target {
 
     /// Like `get`, but an empty value counts as absent.
     pub fn opt(&self, key: &str) -> Option<&str> {
-        self.vars.get(key).map(String::as_str).filter(|v| !v.is_empty())
+        self.vars
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 }
 
@@ -96,8 +99,15 @@ mod tests {
         for arch in ["x86_64", "aarch64"] {
             let t = Target::load(arch).unwrap();
             for k in [
-                "RUST_TARGET", "DEB_ARCH", "QEMU", "QEMU_MACHINE", "CONSOLE",
-                "KERNEL_PKGS", "BUSYBOX_PKG", "CC", "KERNEL_IMAGE_GLOB",
+                "RUST_TARGET",
+                "DEB_ARCH",
+                "QEMU",
+                "QEMU_MACHINE",
+                "CONSOLE",
+                "KERNEL_PKGS",
+                "BUSYBOX_PKG",
+                "CC",
+                "KERNEL_IMAGE_GLOB",
             ] {
                 assert!(t.opt(k).is_some(), "{arch}: {k}");
             }

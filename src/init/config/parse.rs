@@ -157,7 +157,15 @@ pub fn parse(text: &str) -> Result<Config<'_>, ConfigErrors<'_>> {
         start = p.next_start;
     }
     p.finish();
-    p.errs.list.sort_unstable_by_key(|e| (e.line, e.col));
+    // By place (an insertion sort: at most MAX_ERRORS entries).
+    let list = &mut p.errs.list;
+    for k in 1..list.len() {
+        let mut j = k;
+        while j > 0 && (list[j - 1].line, list[j - 1].col) > (list[j].line, list[j].col) {
+            list.swap(j - 1, j);
+            j -= 1;
+        }
+    }
     if p.errs.is_empty() {
         Ok(p.cfg)
     } else {
