@@ -10,7 +10,7 @@ use crate::log;
 use crate::notify::{self, Listener, Served};
 use crate::out::{Buf, Sink};
 use crate::policy::{self, Policy};
-use crate::service::spawn::{self, Spawn, SpawnError, Stdio};
+use crate::service::spawn::{self, Spawn, Stdio};
 use crate::sys::exec::ExecBuf;
 use crate::sys::poll::{self, PollFd, POLLERR, POLLHUP, POLLIN, POLLNVAL};
 use crate::sys::signal::{self, SigSet};
@@ -131,18 +131,14 @@ pub fn main(args: &Args) -> i32 {
         groups: None,
         rlimits: &[],
         new_session: false,
+        sandbox: Default::default(),
     };
     let child = match spawn::spawn(&spec) {
         Ok(c) => c,
         Err(e) => {
             log::error(|l| {
-                l.s("cannot start ").esc(prog).s(": ");
-                match e {
-                    SpawnError::Fork(_) => l.s("fork: "),
-                    SpawnError::Setup(_) => l.s("setup: "),
-                    SpawnError::Handover(_) => l.s("listener hand-over: "),
-                };
-                let (SpawnError::Fork(e) | SpawnError::Setup(e) | SpawnError::Handover(e)) = e;
+                let (what, e) = e.describe();
+                l.s("cannot start ").esc(prog).s(": ").s(what).s(": ");
                 log::errno(l, e);
             });
             return 126;

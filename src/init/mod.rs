@@ -345,6 +345,7 @@ fn run_shell(sh: &Cmd) {
         groups: None,
         rlimits: &[],
         new_session: true,
+        sandbox: Default::default(),
     };
     log::info(|l| {
         l.s("starting the emergency shell ")

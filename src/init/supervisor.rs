@@ -12,7 +12,7 @@ use crate::log;
 use crate::notify::{self, Listener, Served};
 use crate::out::Sink;
 use crate::policy::Policy;
-use crate::service::spawn::{self, Spawn, SpawnError, Stdio};
+use crate::service::spawn::{self, Spawn, Stdio};
 use crate::sys::exec::ExecBuf;
 use crate::sys::poll::{self, PollFd, POLLERR, POLLHUP, POLLIN, POLLNVAL};
 use crate::sys::signal;
@@ -177,6 +177,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             },
             rlimits: &rl[..svc.rlimits.len()],
             new_session: true,
+            sandbox: Default::default(),
         };
         match spawn::spawn(&spec) {
             Ok(child) => {
@@ -214,11 +215,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                 let _ = self.status.push((child.status, i as u8));
             }
             Err(e) => {
-                let (what, errno) = match e {
-                    SpawnError::Fork(e) => ("fork failed", e),
-                    SpawnError::Setup(e) => ("setting up the process failed", e),
-                    SpawnError::Handover(e) => ("the listener hand-over failed", e),
-                };
+                let (what, errno) = e.describe();
                 self.fail_start(i, what, Some(errno));
             }
         }

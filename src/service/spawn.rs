@@ -13,6 +13,7 @@
 
 use rustix::fd::{AsRawFd, OwnedFd};
 
+use super::sandbox::{self, Sandbox};
 use crate::bpf::Insn;
 use crate::sys::exec::ExecBuf;
 use crate::sys::poll::{self, PollFd, POLLIN};
@@ -48,6 +49,8 @@ pub struct Spawn<'a> {
     pub rlimits: &'a [(u32, u64, u64)],
     /// Start a new session (and process group), as PID 1 does per service.
     pub new_session: bool,
+    /// Confinement: namespaces, mounts, root, Landlock, capabilities.
+    pub sandbox: Sandbox<'a>,
 }
 
 /// A started process.
@@ -72,10 +75,23 @@ pub const MSG_EXEC: u32 = 3;
 pub enum SpawnError {
     /// fork or pipe failed in vigil.
     Fork(Errno),
-    /// The child failed before installing its filter; the errno it saw.
-    Setup(Errno),
+    /// The child failed before installing its filter: the step
+    /// (`sandbox::Step` as a number, 0 for plain setup) and the errno.
+    Setup(u32, Errno),
     /// The listener never arrived (installing failed, or the child died).
     Handover(Errno),
+}
+
+impl SpawnError {
+    /// What failed, in words, and the errno.
+    pub fn describe(self) -> (&'static str, Errno) {
+        match self {
+            SpawnError::Fork(e) => ("fork failed", e),
+            SpawnError::Setup(0, e) => ("setting up the process failed", e),
+            SpawnError::Setup(step, e) => (sandbox::Step::name(step), e),
+            SpawnError::Handover(e) => ("the listener hand-over failed", e),
+        }
+    }
 }
 
 /// How long the hand-over may take before vigil gives up on the child.
@@ -86,7 +102,7 @@ const HANDOVER_NS: u64 = 2_000_000_000;
 pub fn spawn(s: &Spawn) -> Result<Child, SpawnError> {
     let (r, w) =
         rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(SpawnError::Fork)?;
-    let pid = proc::fork().map_err(SpawnError::Fork)?;
+    let pid = proc::fork_with(s.sandbox.namespaces).map_err(SpawnError::Fork)?;
     if pid == 0 {
         drop(r);
         child(s, w.as_raw_fd());
@@ -136,10 +152,11 @@ pub fn read_msg(fd: i32) -> Option<(u32, u32)> {
 
 /// The child's side: never returns.
 fn child(s: &Spawn, w: i32) -> ! {
-    let fail = |e: Errno| -> ! {
-        send_msg(w, MSG_SETUP, e.raw_os_error() as u32);
+    let fail_at = |step: u32, e: Errno| -> ! {
+        send_msg(w, MSG_SETUP, step << 16 | e.raw_os_error() as u32);
         proc::exit(126)
     };
+    let fail = |e: Errno| -> ! { fail_at(0, e) };
     let _ = signal::set_mask(SigSet::EMPTY);
     if s.new_session {
         let _ = rustix::process::setsid();
@@ -175,18 +192,23 @@ fn child(s: &Spawn, w: i32) -> ! {
             fail(e);
         }
     }
+    if let Err((step, e)) = sandbox::enter(&s.sandbox) {
+        fail_at(step as u32, e);
+    }
     if let Some(dir) = s.cwd {
         if let Err(e) = sys::chdir(dir) {
             fail(e);
         }
     }
-    if let Err(e) = proc::set_ids(s.uid, s.gid, s.groups) {
-        fail(e);
+    if let Err((step, e)) = sandbox::drop_privileges(&s.sandbox, s.uid, s.gid, s.groups) {
+        fail_at(step as u32, e);
     }
-    if let Some(prog) = s.filter {
+    if s.sandbox.no_new_privs {
         if let Err(e) = proc::set_no_new_privs() {
             fail(e);
         }
+    }
+    if let Some(prog) = s.filter {
         // The listener will get the lowest free number: find it now, while
         // syscalls are still free, and tell vigil.
         let n = match proc::dup_lowest(w) {
@@ -214,7 +236,7 @@ fn handover(c: &Child) -> Result<OwnedFd, SpawnError> {
     }
     let n = match read_msg(status) {
         Some((MSG_LISTENER, n)) => n,
-        Some((MSG_SETUP, e)) => return Err(SpawnError::Setup(Errno::from_raw_os_error(e as i32))),
+        Some((MSG_SETUP, e)) => return Err(setup_error(e)),
         _ => return Err(SpawnError::Handover(Errno::CHILD)),
     };
     let pid = rustix::process::Pid::from_raw(c.pid).ok_or(SpawnError::Handover(Errno::SRCH))?;
@@ -223,7 +245,7 @@ fn handover(c: &Child) -> Result<OwnedFd, SpawnError> {
         // The child is gone already: its last message says why.
         Err(e) => {
             return Err(match read_msg(status) {
-                Some((MSG_SETUP, e)) => SpawnError::Setup(Errno::from_raw_os_error(e as i32)),
+                Some((MSG_SETUP, e)) => setup_error(e),
                 _ => SpawnError::Handover(e),
             })
         }
@@ -250,7 +272,7 @@ fn handover(c: &Child) -> Result<OwnedFd, SpawnError> {
         let _ = poll::poll(&mut p, Some(20_000));
         if p[0].revents != 0 {
             return Err(match read_msg(status) {
-                Some((MSG_SETUP, e)) => SpawnError::Setup(Errno::from_raw_os_error(e as i32)),
+                Some((MSG_SETUP, e)) => setup_error(e),
                 _ => SpawnError::Handover(Errno::CHILD),
             });
         }
@@ -258,6 +280,11 @@ fn handover(c: &Child) -> Result<OwnedFd, SpawnError> {
             return Err(SpawnError::Handover(Errno::TIMEDOUT));
         }
     }
+}
+
+/// A `MSG_SETUP` value: the step in the high half, the errno in the low.
+pub fn setup_error(v: u32) -> SpawnError {
+    SpawnError::Setup(v >> 16, Errno::from_raw_os_error((v & 0xffff) as i32))
 }
 
 fn is_listener(fd: i32) -> bool {

@@ -9,7 +9,9 @@
 #[cfg_attr(target_arch = "aarch64", path = "aarch64.rs")]
 mod arch;
 
+pub mod caps;
 pub mod exec;
+pub mod landlock;
 pub mod mem;
 pub mod poll;
 pub mod proc;

@@ -16,10 +16,16 @@ pub fn exit(code: i32) -> ! {
 /// vigil is single-threaded and holds no locks, so the child may go on
 /// running ordinary code until it execs or exits.
 pub fn fork() -> Result<i32> {
-    let sigchld = linux_raw_sys::general::SIGCHLD as usize;
+    fork_with(0)
+}
+
+/// `clone(2)` like `fork`, plus `CLONE_NEW*` namespace flags: with
+/// `CLONE_NEWPID` the child is PID 1 of a new pid namespace.
+pub fn fork_with(namespaces: u32) -> Result<i32> {
+    let flags = (linux_raw_sys::general::SIGCHLD | namespaces) as usize;
     // SAFETY: no new stack and no tid pointers: the child continues on a
     // copy of our address space, exactly like fork(2).
-    unsafe { syscall(nr::__NR_clone, [sigchld, 0, 0, 0, 0, 0]).map(|p| p as i32) }
+    unsafe { syscall(nr::__NR_clone, [flags, 0, 0, 0, 0, 0]).map(|p| p as i32) }
 }
 
 /// `prctl(PR_SET_NO_NEW_PRIVS, 1)`.

@@ -1,0 +1,291 @@
+//! Confinement applied in the child between fork and exec, in the order
+//! the kernel requires: cgroup, mounts (while still privileged), root,
+//! Landlock, then capabilities around the uid change. Allocation-free:
+//! every path is a slice of the config.
+
+use rustix::fs::Mode;
+use rustix::mount::{MountFlags, MountPropagationFlags};
+
+use crate::out::{Buf, Sink};
+use crate::sys::{self, caps, landlock, proc, Errno};
+
+/// Most paths per list (read-only binds, Landlock lists).
+pub const MAX_PATHS: usize = 8;
+
+/// How strongly a missing Landlock is taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// Warn and go on without it.
+    Optional,
+    /// Refuse to start the service.
+    Required,
+}
+
+/// One service's confinement. `Default` confines nothing beyond
+/// no_new_privs.
+#[derive(Clone, Copy, Debug)]
+pub struct Sandbox<'a> {
+    /// `PR_SET_NO_NEW_PRIVS` (default on; off only when stated, for
+    /// services that must run setuid binaries).
+    pub no_new_privs: bool,
+    /// Capabilities kept (a bit mask): the bounding set is cut to them and,
+    /// across a uid change, they stay as ambient capabilities. `None`:
+    /// untouched (root keeps all; another uid has none).
+    pub caps: Option<u64>,
+    /// `CLONE_NEW*` flags, passed to the fork itself (a new pid namespace
+    /// applies only to children).
+    pub namespaces: u32,
+    /// Paths bind-mounted read-only onto themselves (needs a mount namespace).
+    pub ro_binds: &'a [&'a str],
+    /// A private tmpfs on `/tmp`.
+    pub private_tmp: bool,
+    /// The service's root directory.
+    pub root: Option<&'a str>,
+    /// Remount the root read-only (with `root`).
+    pub read_only: bool,
+    pub landlock_ro: &'a [&'a str],
+    pub landlock_rw: &'a [&'a str],
+    pub landlock: Need,
+    /// The cgroup directory to join (created by vigil beforehand).
+    pub cgroup: Option<&'a [u8]>,
+}
+
+impl Default for Sandbox<'_> {
+    fn default() -> Self {
+        Sandbox {
+            no_new_privs: true,
+            caps: None,
+            namespaces: 0,
+            ro_binds: &[],
+            private_tmp: false,
+            root: None,
+            read_only: false,
+            landlock_ro: &[],
+            landlock_rw: &[],
+            landlock: Need::Optional,
+            cgroup: None,
+        }
+    }
+}
+
+/// The step that failed, for the service's error message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Cgroup = 1,
+    Mounts,
+    Root,
+    Landlock,
+    Capabilities,
+    Ids,
+}
+
+impl Step {
+    pub fn name(code: u32) -> &'static str {
+        match code {
+            1 => "joining its cgroup",
+            2 => "setting up its mounts",
+            3 => "entering its root",
+            4 => "applying Landlock",
+            5 => "setting capabilities",
+            _ => "changing uid/gid",
+        }
+    }
+}
+
+fn at(step: Step) -> impl Fn(Errno) -> (Step, Errno) {
+    move |e| (step, e)
+}
+
+/// Everything before the uid change: cgroup, mounts, root, Landlock.
+pub fn enter(sb: &Sandbox) -> Result<(), (Step, Errno)> {
+    if let Some(cg) = sb.cgroup {
+        let mut p = Buf::<256>::new();
+        p.put(cg);
+        p.s("/cgroup.procs");
+        let fd = sys::open(p.as_bytes(), rustix::fs::OFlags::WRONLY).map_err(at(Step::Cgroup))?;
+        let r = sys::write_all(fd, b"0");
+        proc::close(fd);
+        r.map_err(at(Step::Cgroup))?;
+    }
+    if sb.namespaces & linux_raw_sys::general::CLONE_NEWNS != 0 {
+        mounts(sb).map_err(at(Step::Mounts))?;
+    }
+    if let Some(root) = sb.root {
+        enter_root(
+            root,
+            sb.namespaces & linux_raw_sys::general::CLONE_NEWNS != 0,
+        )
+        .map_err(at(Step::Root))?;
+        if sb.namespaces & linux_raw_sys::general::CLONE_NEWPID != 0 {
+            // Our own /proc: only our pid namespace is in it.
+            let _ = rustix::fs::mkdir("/proc", Mode::from_raw_mode(0o555));
+            rustix::mount::mount(
+                "proc",
+                "/proc",
+                "proc",
+                MountFlags::NOSUID | MountFlags::NODEV,
+                None,
+            )
+            .map_err(at(Step::Root))?;
+        }
+    } else if sb.namespaces & linux_raw_sys::general::CLONE_NEWPID != 0
+        && sb.namespaces & linux_raw_sys::general::CLONE_NEWNS != 0
+    {
+        rustix::mount::mount(
+            "proc",
+            "/proc",
+            "proc",
+            MountFlags::NOSUID | MountFlags::NODEV,
+            None,
+        )
+        .map_err(at(Step::Mounts))?;
+    }
+    if !sb.landlock_ro.is_empty() || !sb.landlock_rw.is_empty() {
+        match restrict(sb) {
+            Ok(()) => {}
+            Err(e)
+                if sb.landlock == Need::Optional
+                    && matches!(e, Errno::NOSYS | Errno::OPNOTSUPP) => {}
+            Err(e) => return Err((Step::Landlock, e)),
+        }
+    }
+    Ok(())
+}
+
+/// The new mount namespace: private propagation, read-only binds, /tmp.
+fn mounts(sb: &Sandbox) -> Result<(), Errno> {
+    rustix::mount::mount_change(
+        "/",
+        MountPropagationFlags::PRIVATE | MountPropagationFlags::REC,
+    )?;
+    let prefix = sb.root.unwrap_or("");
+    for p in sb.ro_binds {
+        let mut full = Buf::<512>::new();
+        full.s(prefix).s(p);
+        rustix::mount::mount_bind(full.as_bytes(), full.as_bytes())?;
+        rustix::mount::mount_remount(full.as_bytes(), MountFlags::BIND | MountFlags::RDONLY, "")?;
+    }
+    if sb.private_tmp {
+        let mut tmp = Buf::<512>::new();
+        tmp.s(prefix).s("/tmp");
+        let _ = rustix::fs::mkdir(tmp.as_bytes(), Mode::from_raw_mode(0o1777));
+        rustix::mount::mount(
+            "tmpfs",
+            tmp.as_bytes(),
+            "tmpfs",
+            MountFlags::NOSUID | MountFlags::NODEV,
+            c"mode=1777",
+        )?;
+    }
+    if let (Some(root), true) = (sb.root, sb.read_only) {
+        // A bind of the root onto itself is a mount point we can remount.
+        rustix::mount::mount_bind_recursive(root, root)?;
+        rustix::mount::mount_remount(root, MountFlags::BIND | MountFlags::RDONLY, "")?;
+    }
+    Ok(())
+}
+
+/// pivot_root into `root` when we have our own mount namespace and the
+/// kernel allows it (not from the initramfs rootfs); chroot otherwise.
+/// Either way the bounding set later loses CAP_SYS_CHROOT unless kept,
+/// which closes the classic chroot escape.
+fn enter_root(root: &str, own_ns: bool) -> Result<(), Errno> {
+    rustix::process::chdir(root)?;
+    if own_ns {
+        if rustix::mount::mount_bind_recursive(root, root).is_ok()
+            && rustix::process::chdir(root).is_ok()
+        {
+            if rustix::process::pivot_root(".", ".").is_ok() {
+                rustix::mount::unmount(".", rustix::mount::UnmountFlags::DETACH)?;
+                return rustix::process::chdir("/");
+            }
+        }
+    }
+    rustix::process::chroot(".")?;
+    rustix::process::chdir("/")
+}
+
+/// Landlock: read-only and read-write path lists.
+fn restrict(sb: &Sandbox) -> Result<(), Errno> {
+    let version = landlock::abi_version()?;
+    let all = landlock::fs_all(version);
+    let rs = landlock::create_ruleset(all)?;
+    let lists: [(&[&str], u64); 2] = [(sb.landlock_ro, landlock::READ), (sb.landlock_rw, all)];
+    for (paths, access) in lists {
+        for p in paths {
+            let fd = sys::open(p.as_bytes(), rustix::fs::OFlags::PATH)
+                .inspect_err(|_| proc::close(rs))?;
+            // Files take only file rights; directories take all of them.
+            let is_dir = rustix::fs::fstat(sys::borrow(fd))
+                .map(|st| st.st_mode & 0o170000 == 0o040000)
+                .unwrap_or(true);
+            let access = if is_dir {
+                access
+            } else {
+                access
+                    & (landlock::EXECUTE | landlock::WRITE_FILE | landlock::READ_FILE | (1 << 14))
+            };
+            let r = landlock::allow_beneath(rs, fd, access);
+            proc::close(fd);
+            r.inspect_err(|_| proc::close(rs))?;
+        }
+    }
+    let r = proc::set_no_new_privs().and_then(|_| landlock::restrict_self(rs));
+    proc::close(rs);
+    r
+}
+
+/// The uid/gid change, keeping `caps` across it as ambient capabilities.
+pub fn drop_privileges(
+    sb: &Sandbox,
+    uid: Option<u32>,
+    gid: Option<u32>,
+    groups: Option<&[u32]>,
+) -> Result<(), (Step, Errno)> {
+    let Some(keep) = sb.caps else {
+        return proc::set_ids(uid, gid, groups).map_err(at(Step::Ids));
+    };
+    caps::drop_bounding(keep).map_err(at(Step::Capabilities))?;
+    if uid.is_some() {
+        caps::keep_caps(true).map_err(at(Step::Capabilities))?;
+    }
+    proc::set_ids(uid, gid, groups).map_err(at(Step::Ids))?;
+    caps::set_all(keep).map_err(at(Step::Capabilities))?;
+    caps::set_ambient(keep).map_err(at(Step::Capabilities))?;
+    if uid.is_some() {
+        caps::keep_caps(false).map_err(at(Step::Capabilities))?;
+    }
+    Ok(())
+}
+
+/// A capability's number from its name (`CAP_NET_BIND_SERVICE` or
+/// `net_bind_service`).
+pub fn cap_number(name: &str) -> Option<u32> {
+    const NAMES: &str = "chown dac_override dac_read_search fowner fsetid kill setgid setuid setpcap \
+        linux_immutable net_bind_service net_broadcast net_admin net_raw ipc_lock ipc_owner sys_module \
+        sys_rawio sys_chroot sys_ptrace sys_pacct sys_admin sys_boot sys_nice sys_resource sys_time \
+        sys_tty_config mknod lease audit_write audit_control setfcap mac_override mac_admin syslog \
+        wake_alarm block_suspend audit_read perfmon bpf checkpoint_restore";
+    let bare = name
+        .strip_prefix("CAP_")
+        .or_else(|| name.strip_prefix("cap_"))
+        .unwrap_or(name);
+    NAMES
+        .split_ascii_whitespace()
+        .position(|n| n.eq_ignore_ascii_case(bare))
+        .map(|i| i as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capability_names() {
+        assert_eq!(cap_number("CAP_CHOWN"), Some(0));
+        assert_eq!(cap_number("CAP_NET_BIND_SERVICE"), Some(10));
+        assert_eq!(cap_number("sys_admin"), Some(21));
+        assert_eq!(cap_number("CAP_CHECKPOINT_RESTORE"), Some(caps::CAP_LAST));
+        assert_eq!(cap_number("CAP_NOPE"), None);
+    }
+}

@@ -1,0 +1,89 @@
+//! Landlock (landlock(7)): unprivileged filesystem access control, a second
+//! layer beside the seccomp path rules.
+
+use super::{nr, syscall, Result};
+
+pub const EXECUTE: u64 = 1;
+pub const WRITE_FILE: u64 = 1 << 1;
+pub const READ_FILE: u64 = 1 << 2;
+pub const READ_DIR: u64 = 1 << 3;
+/// Everything a read-only path allows.
+pub const READ: u64 = EXECUTE | READ_FILE | READ_DIR;
+
+/// Filesystem rights per ABI version (index = version - 1).
+const FS_ALL: [u64; 5] = [
+    (1 << 13) - 1,
+    (1 << 14) - 1,
+    (1 << 15) - 1,
+    (1 << 15) - 1,
+    (1 << 16) - 1,
+];
+
+const CREATE_RULESET_VERSION: usize = 1;
+const RULE_PATH_BENEATH: usize = 1;
+
+/// `landlock_create_ruleset(NULL, 0, VERSION)`: the kernel's Landlock ABI
+/// version, or an error (EOPNOTSUPP: disabled at boot; ENOSYS: not built).
+pub fn abi_version() -> Result<u32> {
+    // SAFETY: a version query takes no pointer.
+    unsafe {
+        syscall(
+            nr::__NR_landlock_create_ruleset,
+            [0, 0, CREATE_RULESET_VERSION, 0, 0, 0],
+        )
+        .map(|v| v as u32)
+    }
+}
+
+/// Every filesystem right the kernel's ABI `version` knows.
+pub fn fs_all(version: u32) -> u64 {
+    FS_ALL[(version.clamp(1, FS_ALL.len() as u32) - 1) as usize]
+}
+
+/// `landlock_create_ruleset(2)` handling `handled` filesystem rights.
+pub fn create_ruleset(handled: u64) -> Result<i32> {
+    let attr = [handled];
+    // SAFETY: attr is a valid landlock_ruleset_attr of its first (v1) field.
+    unsafe {
+        syscall(
+            nr::__NR_landlock_create_ruleset,
+            [attr.as_ptr() as usize, 8, 0, 0, 0, 0],
+        )
+        .map(|fd| fd as i32)
+    }
+}
+
+/// `landlock_add_rule(2)`: allow `access` beneath the directory `dir_fd`.
+pub fn allow_beneath(ruleset: i32, dir_fd: i32, access: u64) -> Result<()> {
+    // struct landlock_path_beneath_attr is packed: u64 then s32.
+    let mut attr = [0u8; 12];
+    attr[..8].copy_from_slice(&access.to_ne_bytes());
+    attr[8..].copy_from_slice(&dir_fd.to_ne_bytes());
+    // SAFETY: attr is a valid packed landlock_path_beneath_attr.
+    unsafe {
+        syscall(
+            nr::__NR_landlock_add_rule,
+            [
+                ruleset as usize,
+                RULE_PATH_BENEATH,
+                attr.as_ptr() as usize,
+                0,
+                0,
+                0,
+            ],
+        )
+        .map(drop)
+    }
+}
+
+/// `landlock_restrict_self(2)`: enforce the ruleset on this thread.
+pub fn restrict_self(ruleset: i32) -> Result<()> {
+    // SAFETY: integers only.
+    unsafe {
+        syscall(
+            nr::__NR_landlock_restrict_self,
+            [ruleset as usize, 0, 0, 0, 0, 0],
+        )
+        .map(drop)
+    }
+}
