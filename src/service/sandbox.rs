@@ -191,15 +191,13 @@ fn mounts(sb: &Sandbox) -> Result<(), Errno> {
 /// which closes the classic chroot escape.
 fn enter_root(root: &str, own_ns: bool) -> Result<(), Errno> {
     rustix::process::chdir(root)?;
-    if own_ns {
-        if rustix::mount::mount_bind_recursive(root, root).is_ok()
-            && rustix::process::chdir(root).is_ok()
-        {
-            if rustix::process::pivot_root(".", ".").is_ok() {
-                rustix::mount::unmount(".", rustix::mount::UnmountFlags::DETACH)?;
-                return rustix::process::chdir("/");
-            }
-        }
+    if own_ns
+        && rustix::mount::mount_bind_recursive(root, root).is_ok()
+        && rustix::process::chdir(root).is_ok()
+        && rustix::process::pivot_root(".", ".").is_ok()
+    {
+        rustix::mount::unmount(".", rustix::mount::UnmountFlags::DETACH)?;
+        return rustix::process::chdir("/");
     }
     rustix::process::chroot(".")?;
     rustix::process::chdir("/")
