@@ -362,7 +362,7 @@ fn round_trip(ctx: &Ctx, r: &mut String) {
     let _ = writeln!(
         r,
         "\n- vigil / best peer mode ({}): **{:.2}x** (goal <= 1.05x: {})\n\
-         - naive C peer (basic) / vigil: **{:.1}x** faster (goal >= 8x: {})\n",
+         - C peer, basic / vigil: **{:.1}x** (vigil >= 8x faster than it: {})\n",
         best.0.name,
         vigil / best.1 .0,
         goal(vigil / best.1 .0 <= 1.05),
@@ -544,7 +544,7 @@ fn throughput(ctx: &Ctx, r: &mut String) -> Option<(usize, i64, i64)> {
          P target processes (children of one target program) call notified getppid for {} s. \
          Total notifications/s, fairness (most / least served process), the monitor's CPU time \
          per notification (utime+stime from /proc/PID/stat; 10 ms ticks).\n\n\
-         | P | mode | notif/s | vigil / this | fairness | monitor CPU ns/notif | VmRSS kB |\n\
+         | P | mode | notif/s | vigil's notif/s / this | fairness | monitor CPU ns/notif | VmRSS kB |\n\
          |---:|---|---:|---:|---:|---:|---:|",
         ctx.opts.secs
     );
