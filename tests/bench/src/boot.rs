@@ -30,8 +30,14 @@ struct Boot {
 }
 
 fn parse(log: &str) -> Option<Boot> {
-    let run = log.lines().find(|l| l.contains("Run /init as init process")).and_then(stamp)?;
-    let first = log.lines().find(|l| l.contains("bench: first exec")).and_then(stamp)?;
+    let run = log
+        .lines()
+        .find(|l| l.contains("Run /init as init process"))
+        .and_then(stamp)?;
+    let first = log
+        .lines()
+        .find(|l| l.contains("bench: first exec"))
+        .and_then(stamp)?;
     let up_us = log
         .lines()
         .find_map(|l| l.split("PID 1 up in ").nth(1))
@@ -50,7 +56,9 @@ pub fn boot(ctx: &Ctx, r: &mut String) {
     let tool = tdir.join("debug/vigil-qemu");
     // The kernel the demo uses (VIGIL_CACHE from the caller's environment).
     let fetched = run_ok(
-        Command::new(root.join("qemu/fetch")).arg("x86_64").current_dir(root),
+        Command::new(root.join("qemu/fetch"))
+            .arg("x86_64")
+            .current_dir(root),
         "qemu/fetch x86_64",
     );
     let kernel = fetched
@@ -86,7 +94,8 @@ pub fn boot(ctx: &Ctx, r: &mut String) {
         let mut c = Command::new(&tool);
         c.arg("initramfs").arg("--out").arg(&out);
         c.arg("--file").arg(format!("/init={}", init.display()));
-        c.arg("--file").arg(format!("/bin/first={}", first.display()));
+        c.arg("--file")
+            .arg(format!("/bin/first={}", first.display()));
         for d in ["/proc", "/sys", "/dev", "/run", "/tmp", "/etc"] {
             c.args(["--dir", d]);
         }
@@ -98,7 +107,10 @@ pub fn boot(ctx: &Ctx, r: &mut String) {
     let vig = initrd(
         "vigil",
         &ctx.vigil,
-        &["--file".into(), format!("/etc/vigil.conf={}", conf.display())],
+        &[
+            "--file".into(),
+            format!("/etc/vigil.conf={}", conf.display()),
+        ],
     );
     let triv = initrd("trivial", &trivial, &[]);
 
@@ -116,7 +128,10 @@ pub fn boot(ctx: &Ctx, r: &mut String) {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         let b = parse(&text);
         if b.is_none() {
-            eprintln!("vigil-bench: boot {name} {i}: no timestamps in {}", log.display());
+            eprintln!(
+                "vigil-bench: boot {name} {i}: no timestamps in {}",
+                log.display()
+            );
         }
         b
     };
@@ -139,7 +154,10 @@ pub fn boot(ctx: &Ctx, r: &mut String) {
         ctx.opts.boots
     );
     if tv.is_empty() || tt.is_empty() {
-        let _ = writeln!(r, "Boot measurement failed: see the logs in target/bench/boot-*.log\n");
+        let _ = writeln!(
+            r,
+            "Boot measurement failed: see the logs in target/bench/boot-*.log\n"
+        );
         return;
     }
     let (v, t) = (median(&mut tv), median(&mut tt));
@@ -155,12 +173,17 @@ pub fn boot(ctx: &Ctx, r: &mut String) {
         v / t
     );
     let own = v - t;
-    let upm = if up.is_empty() { None } else { Some(median(&mut up)) };
+    let upm = if up.is_empty() {
+        None
+    } else {
+        Some(median(&mut up))
+    };
     let _ = writeln!(
         r,
         "- vigil's own part (vigil - trivial): **{own:.0} us** under TCG (goal < 2000 us: {})\n\
          - vigil's log `PID 1 up in N us` (main to config checked, before any service): {}\n",
         crate::goal(own < 2000.0),
-        upm.map(|u| format!("{u:.0} us")).unwrap_or("not found".into())
+        upm.map(|u| format!("{u:.0} us"))
+            .unwrap_or("not found".into())
     );
 }

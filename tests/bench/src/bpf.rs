@@ -40,7 +40,7 @@ impl Data {
             b[16 + 8 * i..24 + 8 * i].copy_from_slice(&a.to_ne_bytes());
         }
         let o = off as usize;
-        if o % 4 != 0 || o + 4 > 64 {
+        if !o.is_multiple_of(4) || o + 4 > 64 {
             return None;
         }
         Some(u32::from_ne_bytes(b[o..o + 4].try_into().unwrap()))
@@ -206,7 +206,10 @@ fn parse_insn(pc: usize, s: &str) -> Result<Insn, String> {
         "txa" => ins(0x87, 0),
         "ja" => {
             let t = num(arg)?;
-            ins(0x05, (t as usize).checked_sub(pc + 1).ok_or("ja backwards")? as u32)
+            ins(
+                0x05,
+                (t as usize).checked_sub(pc + 1).ok_or("ja backwards")? as u32,
+            )
         }
         "jeq" | "jgt" | "jge" | "jset" => {
             let base = match op {
@@ -217,7 +220,10 @@ fn parse_insn(pc: usize, s: &str) -> Result<Insn, String> {
             };
             let toks: Vec<&str> = s.split_whitespace().collect();
             let find = |key: &str| -> Result<u32, String> {
-                let i = toks.iter().position(|t| *t == key).ok_or(format!("no {key}"))?;
+                let i = toks
+                    .iter()
+                    .position(|t| *t == key)
+                    .ok_or(format!("no {key}"))?;
                 num(toks.get(i + 1).ok_or(format!("no {key} target"))?)
             };
             let (jt, jf) = (rel(find("jt")?)?, rel(find("jf")?)?);

@@ -112,15 +112,31 @@ fn main() {
 
     setup_libseccomp();
     if opts.build {
-        cargo(&root, &["build", "--release", "--target", "x86_64-unknown-linux-musl"], &[]);
+        cargo(
+            &root,
+            &[
+                "build",
+                "--release",
+                "--target",
+                "x86_64-unknown-linux-musl",
+            ],
+            &[],
+        );
     }
     let vigil = target_dir.join("x86_64-unknown-linux-musl/release/vigil");
-    assert!(vigil.exists(), "no {}: build it or drop --no-build", vigil.display());
+    assert!(
+        vigil.exists(),
+        "no {}: build it or drop --no-build",
+        vigil.display()
+    );
     let peers = root.join("tests/bench/peers");
     let cc = |name: &str, src: &str, extra: &[&str]| -> PathBuf {
         let exe = work.join(name);
         let mut c = Command::new("gcc");
-        c.args(["-O2", "-Wall", "-o"]).arg(&exe).arg(peers.join(src)).args(extra);
+        c.args(["-O2", "-Wall", "-o"])
+            .arg(&exe)
+            .arg(peers.join(src))
+            .args(extra);
         run_ok(&mut c, &format!("gcc {src}"));
         exe
     };
@@ -184,7 +200,10 @@ pub fn cargo(root: &Path, args: &[&str], env: &[(&str, &str)]) {
 }
 
 pub fn run_ok(c: &mut Command, what: &str) -> String {
-    let o = c.stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    let o = c
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
     if !o.status.success() {
         panic!(
             "{what}: {}\n{}{}",
@@ -210,7 +229,10 @@ fn machine(r: &mut String) {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpuinfo
         .lines()
-        .find_map(|l| l.strip_prefix("model name").map(|m| m.trim_start_matches([' ', '\t', ':'])))
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|m| m.trim_start_matches([' ', '\t', ':']))
+        })
         .unwrap_or("?");
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let _ = writeln!(r, "# vigil benchmarks\n");
@@ -218,10 +240,15 @@ fn machine(r: &mut String) {
         r,
         "Machine: {} CPUs ({}), kernel {}, load average at start {}. \
          Nothing is pinned.\n",
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
         model,
         first_line("uname", &["-sr"]),
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
     );
 }
 
@@ -276,7 +303,11 @@ impl Ctx {
 
     /// Run `target ARGS` under `m`; the target's one output line.
     fn target(&self, m: &Mode, args: &[String]) -> String {
-        let mut c = Command::new(if m.prefix.is_empty() { s(&self.target) } else { m.prefix[0].clone() });
+        let mut c = Command::new(if m.prefix.is_empty() {
+            s(&self.target)
+        } else {
+            m.prefix[0].clone()
+        });
         if !m.prefix.is_empty() {
             c.args(&m.prefix[1..]).arg(&self.target);
         }
@@ -287,7 +318,9 @@ impl Ctx {
 
     fn loop_ns(&self, m: &Mode, calls: u64) -> f64 {
         let line = self.target(m, &["loop".into(), calls.to_string()]);
-        let ret: i64 = field(&line, "ret").and_then(|v| v.parse().ok()).unwrap_or(-1);
+        let ret: i64 = field(&line, "ret")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(-1);
         assert!(
             (ret == 4242) == m.notified && ret > 0,
             "{}: getppid returned {ret}",
@@ -350,7 +383,12 @@ fn round_trip(ctx: &Ctx, r: &mut String) {
         ctx.opts.calls, ctx.opts.runs
     );
     for (m, (med, lo, hi)) in modes.iter().zip(&res) {
-        let _ = writeln!(r, "| {} | {med:.0} | {lo:.0}-{hi:.0} | {:.2}x |", m.name, vigil / med);
+        let _ = writeln!(
+            r,
+            "| {} | {med:.0} | {lo:.0}-{hi:.0} | {:.2}x |",
+            m.name,
+            vigil / med
+        );
     }
     let best = modes
         .iter()
@@ -377,7 +415,11 @@ fn allowed_overhead(ctx: &Ctx, r: &mut String) {
     let (v, l) = (s(&ctx.vigil), s(&ctx.lsc_policy));
     let modes = vec![
         ctx.mode("native, no filter", &[], false),
-        ctx.mode("vigil's filter (vigil run)", &[&v, "run", "--policy", &s(&vpol), "--"], false),
+        ctx.mode(
+            "vigil's filter (vigil run)",
+            &[&v, "run", "--policy", &s(&vpol), "--"],
+            false,
+        ),
         ctx.mode("libseccomp's filter", &[&l, "exec", &s(&lrules)], false),
     ];
     // Cheap calls: ten times as many, to see a few ns through the noise.
@@ -396,7 +438,12 @@ fn allowed_overhead(ctx: &Ctx, r: &mut String) {
         calls
     );
     for (m, (med, lo, hi)) in modes.iter().zip(&res) {
-        let _ = writeln!(r, "| {} | {med:.1} | {lo:.1}-{hi:.1} | {:.3}x |", m.name, med / native);
+        let _ = writeln!(
+            r,
+            "| {} | {med:.1} | {lo:.1}-{hi:.1} | {:.3}x |",
+            m.name,
+            med / native
+        );
     }
     let _ = writeln!(
         r,
@@ -410,13 +457,19 @@ fn allowed_overhead(ctx: &Ctx, r: &mut String) {
 
     // The programs themselves, instruction by instruction.
     let listing = run_ok(
-        Command::new(&ctx.vigil).args(["compile"]).arg(&vpol).args(["--arch", "x86_64"]),
+        Command::new(&ctx.vigil)
+            .args(["compile"])
+            .arg(&vpol)
+            .args(["--arch", "x86_64"]),
         "vigil compile",
     );
     let vprog = bpf::from_listing(&listing).expect("vigil's listing");
     let raw = ctx.work.join("realistic.bpf");
     run_ok(
-        Command::new(&ctx.lsc_policy).arg("export").arg(&lrules).arg(&raw),
+        Command::new(&ctx.lsc_policy)
+            .arg("export")
+            .arg(&lrules)
+            .arg(&raw),
         "lsc_policy export",
     );
     let lprog = bpf::from_raw(&std::fs::read(&raw).expect("exported bpf"));
@@ -430,12 +483,30 @@ const NR_REBOOT: i32 = 169;
 
 fn paths(r: &mut String, vprog: &[bpf::Insn], lprog: &[bpf::Insn]) {
     let cases: [(&str, bpf::Data); 6] = [
-        ("getppid (allowed, no condition)", bpf::Data::x86_64(NR_GETPPID, [0; 6])),
-        ("socket(AF_INET6): 3rd alternative holds", bpf::Data::x86_64(NR_SOCKET, [10, 1, 0, 0, 0, 0])),
-        ("socket(AF_PACKET): no alternative holds", bpf::Data::x86_64(NR_SOCKET, [17, 3, 0, 0, 0, 0])),
-        ("clone(CLONE_NEWUSER): masked check fails", bpf::Data::x86_64(NR_CLONE, [0x1000_0000, 0, 0, 0, 0, 0])),
-        ("reboot: default (errno EPERM)", bpf::Data::x86_64(NR_REBOOT, [0; 6])),
-        ("x32 ABI number", bpf::Data::x86_64(0x4000_0000 | NR_GETPPID, [0; 6])),
+        (
+            "getppid (allowed, no condition)",
+            bpf::Data::x86_64(NR_GETPPID, [0; 6]),
+        ),
+        (
+            "socket(AF_INET6): 3rd alternative holds",
+            bpf::Data::x86_64(NR_SOCKET, [10, 1, 0, 0, 0, 0]),
+        ),
+        (
+            "socket(AF_PACKET): no alternative holds",
+            bpf::Data::x86_64(NR_SOCKET, [17, 3, 0, 0, 0, 0]),
+        ),
+        (
+            "clone(CLONE_NEWUSER): masked check fails",
+            bpf::Data::x86_64(NR_CLONE, [0x1000_0000, 0, 0, 0, 0, 0]),
+        ),
+        (
+            "reboot: default (errno EPERM)",
+            bpf::Data::x86_64(NR_REBOOT, [0; 6]),
+        ),
+        (
+            "x32 ABI number",
+            bpf::Data::x86_64(0x4000_0000 | NR_GETPPID, [0; 6]),
+        ),
     ];
     let _ = writeln!(
         r,
@@ -504,7 +575,11 @@ fn paths(r: &mut String, vprog: &[bpf::Insn], lprog: &[bpf::Insn]) {
         goal(vw.0 <= lw.0),
         vw.0,
         lw.0,
-        if differ.is_empty() { "yes".to_string() } else { format!("NO, they differ on nr {differ:?}") }
+        if differ.is_empty() {
+            "yes".to_string()
+        } else {
+            format!("NO, they differ on nr {differ:?}")
+        }
     );
 }
 
@@ -516,7 +591,10 @@ struct Load {
 }
 
 fn load(ctx: &Ctx, m: &Mode, procs: usize) -> Load {
-    let line = ctx.target(m, &["load".into(), procs.to_string(), ctx.opts.secs.to_string()]);
+    let line = ctx.target(
+        m,
+        &["load".into(), procs.to_string(), ctx.opts.secs.to_string()],
+    );
     let counts: Vec<f64> = field(&line, "counts")
         .unwrap_or_else(|| panic!("{}: bad output {line}", m.name))
         .split(',')
@@ -584,11 +662,28 @@ fn file_size(p: &Path) -> u64 {
 }
 
 fn footprint(ctx: &Ctx, r: &mut String, rss: Option<(usize, i64, i64)>) {
-    let tdir = ctx.vigil.parent().unwrap().parent().unwrap().parent().unwrap().to_path_buf();
+    let tdir = ctx
+        .vigil
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let x86 = ctx.vigil.clone();
     let arm = tdir.join("aarch64-unknown-linux-musl/release/vigil");
     if ctx.opts.build || !arm.exists() {
-        cargo(&ctx.root, &["build", "--release", "--target", "aarch64-unknown-linux-musl"], &[]);
+        cargo(
+            &ctx.root,
+            &[
+                "build",
+                "--release",
+                "--target",
+                "aarch64-unknown-linux-musl",
+            ],
+            &[],
+        );
     }
     // The peer: the hand-written C monitor, static and stripped.
     let peer = ctx.work.join("naive-static");
@@ -622,7 +717,14 @@ fn footprint(ctx: &Ctx, r: &mut String, rss: Option<(usize, i64, i64)>) {
     let udir = ctx.work.join("unstripped");
     cargo(
         &ctx.root,
-        &["build", "--release", "--target", "x86_64-unknown-linux-musl", "--target-dir", &s(&udir)],
+        &[
+            "build",
+            "--release",
+            "--target",
+            "x86_64-unknown-linux-musl",
+            "--target-dir",
+            &s(&udir),
+        ],
         &[("CARGO_PROFILE_RELEASE_STRIP", "false")],
     );
     let ubin = udir.join("x86_64-unknown-linux-musl/release/vigil");
@@ -643,7 +745,11 @@ fn footprint(ctx: &Ctx, r: &mut String, rss: Option<(usize, i64, i64)>) {
     let nsyms = nm.lines().count();
     let dynamic = run_ok(Command::new("readelf").arg("-d").arg(&x86), "readelf -d");
     let no_dyn = dynamic.contains("no dynamic section");
-    let (gx, ga, gr) = (xs <= 64 * 1024 && as_ <= 64 * 1024, xs <= 32 * 1024 && as_ <= 32 * 1024, rss.map(|r| r.1 <= 256));
+    let (gx, ga, gr) = (
+        xs <= 64 * 1024 && as_ <= 64 * 1024,
+        xs <= 32 * 1024 && as_ <= 32 * 1024,
+        rss.map(|r| r.1 <= 256),
+    );
     let _ = writeln!(
         r,
         "\n- size <= 64 KiB on both arches: {}; stretch <= 32 KiB: {}\n\
@@ -654,7 +760,15 @@ fn footprint(ctx: &Ctx, r: &mut String, rss: Option<(usize, i64, i64)>) {
         goal(ga),
         gr.map(goal).unwrap_or("not measured (run section 3)"),
         nsyms,
-        if bad.is_empty() { "none (met)".to_string() } else { format!("NOT met: {bad:?}") },
-        if no_dyn { "no dynamic section (met)" } else { "has a dynamic section (NOT met)" }
+        if bad.is_empty() {
+            "none (met)".to_string()
+        } else {
+            format!("NOT met: {bad:?}")
+        },
+        if no_dyn {
+            "no dynamic section (met)"
+        } else {
+            "has a dynamic section (NOT met)"
+        }
     );
 }
