@@ -5,6 +5,7 @@
 
 pub mod decide;
 pub mod path;
+pub mod probe;
 
 use crate::arch::Arch;
 use crate::log::{self, Line};
