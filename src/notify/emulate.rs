@@ -352,17 +352,31 @@ fn open(a: &Entry, name: &core::ffi::CStr, s: Spec) -> Result<OwnedFd, Errno> {
     if s.follow[0] {
         rf |= ResolveFlags::NO_SYMLINKS;
     }
-    match rustix::fs::openat2(&a.dir, name, of, m, rf) {
+    // Never block vigil's one thread in open (a FIFO without a peer, a
+    // lease): open non-blocking, then clear the flag if the target did not
+    // ask for it. Costs: a FIFO opened for writing with no reader fails
+    // with ENXIO instead of waiting.
+    let nb = if f & g::O_PATH == 0 {
+        OFlags::NONBLOCK
+    } else {
+        OFlags::empty()
+    };
+    let file = match rustix::fs::openat2(&a.dir, name, of | nb, m, rf) {
         Err(Errno::NOSYS) => {
             let nf = if s.follow[0] {
                 OFlags::NOFOLLOW
             } else {
                 OFlags::empty()
             };
-            rustix::fs::openat(&a.dir, name, of | nf, m)
+            rustix::fs::openat(&a.dir, name, of | nb | nf, m)
         }
         r => r,
+    }?;
+    if !nb.is_empty() && f & g::O_NONBLOCK == 0 {
+        let fl = rustix::fs::fcntl_getfl(&file)?;
+        rustix::fs::fcntl_setfl(&file, fl & !OFlags::NONBLOCK)?;
     }
+    Ok(file)
 }
 
 /// chmod and chown through an O_PATH fd of the entry itself, so that
