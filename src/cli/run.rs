@@ -118,12 +118,13 @@ pub fn main(args: &Args) -> i32 {
         }
     };
 
+    let filter_flags = notify::probe::probe();
     let path = resolve_prog(prog, args);
     let spec = Spawn {
         path: path.as_bytes(),
         exec: &exec,
         filter: Some(&filter),
-        filter_flags: 0,
+        filter_flags,
         stdio: [Stdio::Inherit; 3],
         cwd: None,
         uid: None,

@@ -12,7 +12,7 @@ use crate::log;
 use crate::out::{Buf, Sink};
 use crate::policy::{self, Policy};
 use crate::sys::signal::{self, SigSet};
-use crate::sys::{self, poll, seccomp, Args};
+use crate::sys::{self, poll, Args};
 use crate::tables;
 use config::{Cmd, Config, Kind, PolicyRef, Restart};
 use linux_raw_sys::general as g;
@@ -176,7 +176,7 @@ pub fn main(_args: &Args) -> ! {
         test,
         shutdown: None,
         sigfd,
-        filter_flags: probe_filter_flags(),
+        filter_flags: crate::notify::probe::probe(),
         sync_wakeup: true,
     };
     for (i, p) in policy_of.iter().enumerate() {
@@ -267,42 +267,6 @@ fn load_module(m: &Cmd) {
             l.s("module ").s(m.path).s(": ");
             log::errno(l, e);
         }),
-    }
-}
-
-/// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` (5.19+), tried in a throwaway
-/// child: with it, once vigil has received a notification only a fatal
-/// signal interrupts the target, so an emulated effect cannot happen twice.
-fn probe_filter_flags() -> u32 {
-    let flag = seccomp::FLAG_WAIT_KILLABLE_RECV;
-    let prog = [crate::bpf::Insn {
-        code: 0x06,
-        jt: 0,
-        jf: 0,
-        k: crate::bpf::ret_value(policy::Ret::Allow),
-    }];
-    match sys::proc::fork() {
-        Ok(0) => {
-            let _ = sys::proc::set_no_new_privs();
-            let ok = seccomp::set_filter(&prog, seccomp::FLAG_NEW_LISTENER | flag).is_ok();
-            sys::proc::exit(if ok { 0 } else { 1 })
-        }
-        Ok(pid) => {
-            let st = rustix::process::waitpid(
-                rustix::process::Pid::from_raw(pid),
-                rustix::process::WaitOptions::empty(),
-            );
-            let ok = matches!(st, Ok(Some((_, s))) if s.exit_status() == Some(0));
-            log::debug(|l| {
-                l.s("WAIT_KILLABLE_RECV: ").s(if ok { "yes" } else { "no" });
-            });
-            if ok {
-                flag
-            } else {
-                0
-            }
-        }
-        Err(_) => 0,
     }
 }
 

@@ -4,7 +4,11 @@
 //! the caller only calls it after `poll` reported POLLIN.
 
 pub mod decide;
+pub mod emulate;
 pub mod path;
+pub mod probe;
+pub mod resolve;
+pub mod target;
 
 use crate::arch::Arch;
 use crate::log::{self, Line};
@@ -59,6 +63,23 @@ pub fn serve(l: &mut Listener, policy: &Policy, arch: &Arch, who: &str) -> Serve
             len,
             otherwise,
         } => {
+            if emulate::handles(name) {
+                return emulate::serve(l.fd, &n, name, policy, arch, who, (start, len, otherwise));
+            }
+            if name == "openat2" {
+                // Its resolve flags are not emulated, and CONTINUE would
+                // be unsafe: C libraries fall back to (emulated) openat.
+                return answer(
+                    l.fd,
+                    &n,
+                    Decision::Errno(Errno::NOSYS.raw_os_error() as u16),
+                    false,
+                    policy,
+                    arch,
+                    who,
+                    &[],
+                );
+            }
             match read_paths(&n, name, &mut paths) {
                 Ok(k) => npaths = k,
                 Err(e) => {
@@ -148,7 +169,14 @@ fn answer(
 }
 
 /// `[svc] pid 42 mkdir "/tmp/x": allow`
-fn describe(l: &mut Line, who: &str, n: &Notif, arch: &Arch, d: Decision, paths: &[&[u8]]) {
+pub(crate) fn describe(
+    l: &mut Line,
+    who: &str,
+    n: &Notif,
+    arch: &Arch,
+    d: Decision,
+    paths: &[&[u8]],
+) {
     l.s("[").s(who).s("] pid ").u(n.pid as u64).s(" ");
     l.s(arch.name(n.nr as u32).unwrap_or("?"));
     for p in paths {

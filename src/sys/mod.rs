@@ -10,6 +10,7 @@
 mod arch;
 
 pub mod caps;
+pub mod creds;
 pub mod exec;
 pub mod landlock;
 pub mod mem;

@@ -1,0 +1,277 @@
+//! Find the directory entry a target's path names, the way the kernel
+//! would for the target, and name it physically.
+//!
+//! vigil opens the starting point from `/proc/PID` (the target's root for
+//! an absolute path, its cwd or dirfd for a relative one), resolves every
+//! component but the last with `openat2(RESOLVE_NO_MAGICLINKS)` (plus
+//! `RESOLVE_IN_ROOT` from the root, so `..` and absolute symlinks stay in
+//! the target's root), and keeps the parent directory open. The policy is
+//! then checked on the *kernel's* name of that directory (`/proc/self/fd`)
+//! plus the last component, and the operation runs on the open directory:
+//! no later change of the target's memory, of a symlink or of a `..` can
+//! move the operation somewhere else than what was checked.
+//!
+//! When the final component is to be followed (open without O_NOFOLLOW,
+//! chmod, chown), a symlink there is read and resolved again, up to 40
+//! times like the kernel; the operation itself then refuses to follow a
+//! symlink in the last step, so swapping one in afterwards gives ELOOP.
+
+use core::ffi::CStr;
+
+use rustix::fd::{AsFd, AsRawFd, OwnedFd};
+use rustix::fs::{Mode, OFlags, ResolveFlags};
+
+use super::path::{Path, PATH_MAX};
+use crate::out::{Buf, Sink};
+use crate::sys::{self, Errno};
+
+/// `AT_FDCWD` as the low 32 bits of a dirfd argument.
+const AT_FDCWD: i32 = -100;
+/// The kernel's limit on symlinks followed in one lookup.
+const MAX_LINKS: usize = 40;
+
+/// The target's root, as vigil sees it.
+pub struct Root {
+    pub fd: OwnedFd,
+    /// Its path in vigil's root: "/" unless the target is chrooted.
+    pub path: Path,
+}
+
+impl Root {
+    pub fn of(pid: u32) -> Result<Root, Errno> {
+        let mut link = Buf::<32>::new();
+        link.s("/proc/").u(pid as u64).s("/root");
+        let fd = open_dir_path(link.as_bytes())?;
+        let mut path = Path::new();
+        fd_path(&fd, &mut path)?;
+        Ok(Root { fd, path })
+    }
+}
+
+/// The directory a relative path starts from: the target's cwd (dirfd
+/// `None` or AT_FDCWD) or its open fd, reopened by vigil as an O_PATH fd.
+pub fn start(pid: u32, dirfd: Option<u64>) -> Result<OwnedFd, Errno> {
+    let mut link = Buf::<48>::new();
+    link.s("/proc/").u(pid as u64);
+    match dirfd.map(|d| d as i32) {
+        None | Some(AT_FDCWD) => link.s("/cwd"),
+        Some(fd) if fd >= 0 => link.s("/fd/").u(fd as u64),
+        Some(_) => return Err(Errno::BADF),
+    };
+    match open_dir_path(link.as_bytes()) {
+        // No such fd in the target.
+        Err(Errno::NOENT) if dirfd.is_some() => Err(Errno::BADF),
+        r => r,
+    }
+}
+
+/// A located entry: an open parent directory and a name in it.
+pub struct Entry {
+    pub dir: OwnedFd,
+    /// One component, no slash; "." when the path names a directory itself.
+    pub name: Buf<256>,
+    /// The physical path of the entry in the target's root, for the policy.
+    pub path: Path,
+}
+
+impl Entry {
+    /// `name` NUL-terminated for the *at syscalls.
+    pub fn cname<'a>(&self, buf: &'a mut [u8; 257]) -> &'a CStr {
+        cstr(self.name.as_bytes(), buf).unwrap_or(c".")
+    }
+}
+
+/// Locate `raw` (the target's path) from `start`, following a final
+/// symlink when `follow`.
+pub fn locate(root: &Root, start: &OwnedFd, raw: &[u8], follow: bool) -> Result<Entry, Errno> {
+    if raw.is_empty() {
+        return Err(Errno::NOENT);
+    }
+    let mut cur = Path::new();
+    cur.put(raw);
+    // The directory a relative `cur` is resolved from, once a relative
+    // symlink has been followed.
+    let mut base: Option<OwnedFd> = None;
+    for _ in 0..=MAX_LINKS {
+        let p = cur.as_bytes();
+        let abs = p.first() == Some(&b'/');
+        let trimmed = trim_slashes(p);
+        let (dir, name): (&[u8], &[u8]) = match trimmed.iter().rposition(|&b| b == b'/') {
+            Some(i) => (&trimmed[..i + 1], &trimmed[i + 1..]),
+            None if abs => (b"/", b"."),
+            None => (b".", trimmed),
+        };
+        // "x/.." and "x/." name directories: open them whole.
+        let (dir, name): (&[u8], &[u8]) = if name == b".." || name == b"." {
+            (trimmed, b".")
+        } else {
+            (dir, name)
+        };
+        if name.len() > 255 {
+            return Err(Errno::NAMETOOLONG);
+        }
+        let from = base.as_ref().unwrap_or(start);
+        let dirfd = open_dir(if abs { &root.fd } else { from }, dir, abs)?;
+        if follow && name != b"." {
+            let mut target = [0u8; PATH_MAX];
+            let mut nb = [0u8; 257];
+            let cn = cstr(name, &mut nb)?;
+            match rustix::fs::readlinkat_raw(&dirfd, cn, &mut target[..]) {
+                Ok(n) => {
+                    if n >= PATH_MAX || n == 0 {
+                        return Err(Errno::NAMETOOLONG);
+                    }
+                    cur.clear();
+                    cur.put(&target[..n]);
+                    base = Some(dirfd);
+                    continue;
+                }
+                // Not a symlink, or nothing there yet: this is the entry.
+                Err(Errno::INVAL) | Err(Errno::NOENT) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let mut e = Entry {
+            dir: dirfd,
+            name: Buf::new(),
+            path: Path::new(),
+        };
+        e.name.put(name);
+        fd_path(&e.dir, &mut e.path)?;
+        strip_root(&mut e.path, &root.path)?;
+        if name != b"." {
+            if e.path.as_bytes() != b"/" {
+                e.path.s("/");
+            }
+            e.path.put(name);
+        }
+        return Ok(e);
+    }
+    Err(Errno::LOOP)
+}
+
+/// Drop trailing slashes ("a/b//" names "a/b"), keeping a lone "/".
+fn trim_slashes(p: &[u8]) -> &[u8] {
+    let mut end = p.len();
+    while end > 1 && p[end - 1] == b'/' {
+        end -= 1;
+    }
+    &p[..end]
+}
+
+/// Open directory `dir` from `from` as an O_PATH fd. From the root, with
+/// RESOLVE_IN_ROOT. Falls back to plain openat where openat2 is missing
+/// (before 5.6): still safe, since the policy is checked on the physical
+/// path of what was opened, only less faithful for chrooted targets and
+/// `/proc/self` (which would then be vigil).
+fn open_dir(from: &OwnedFd, dir: &[u8], in_root: bool) -> Result<OwnedFd, Errno> {
+    let mut b = [0u8; PATH_MAX + 1];
+    let c = cstr(dir, &mut b)?;
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let mut resolve = ResolveFlags::NO_MAGICLINKS;
+    if in_root {
+        resolve |= ResolveFlags::IN_ROOT;
+    }
+    match rustix::fs::openat2(from, c, flags, Mode::empty(), resolve) {
+        Err(Errno::NOSYS) => rustix::fs::openat(from, c, flags, Mode::empty()),
+        // openat2 retries internally on rename races but may give up.
+        Err(Errno::AGAIN) => rustix::fs::openat(from, c, flags, Mode::empty()),
+        r => r,
+    }
+}
+
+/// Open a /proc magic link to a directory (vigil's own lookup: following
+/// it is the point).
+fn open_dir_path(path: &[u8]) -> Result<OwnedFd, Errno> {
+    let mut b = [0u8; 64];
+    let c = cstr(path, &mut b)?;
+    rustix::fs::open(
+        c,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+}
+
+/// The kernel's name for what `fd` refers to, in vigil's root.
+pub fn fd_path(fd: &impl AsFd, out: &mut Path) -> Result<(), Errno> {
+    let mut link = Buf::<40>::new();
+    link.s("/proc/self/fd/").u(fd.as_fd().as_raw_fd() as u64);
+    let mut buf = [0u8; PATH_MAX];
+    let n = sys::readlink(link.as_bytes(), &mut buf)?;
+    // Unreachable from our root ("(unreachable)/..." or "anon_inode:...").
+    if n == 0 || buf[0] != b'/' || n >= PATH_MAX {
+        return Err(Errno::XDEV);
+    }
+    out.clear();
+    out.put(&buf[..n]);
+    Ok(())
+}
+
+/// Make `path` (in vigil's root) relative to the target's root `root`.
+fn strip_root(path: &mut Path, root: &Path) -> Result<(), Errno> {
+    let r = root.as_bytes();
+    if r == b"/" {
+        return Ok(());
+    }
+    let p = path.as_bytes();
+    if !(p.starts_with(r) && (p.len() == r.len() || p[r.len()] == b'/')) {
+        return Err(Errno::XDEV);
+    }
+    let mut tmp = Path::new();
+    tmp.put(if p.len() == r.len() {
+        b"/"
+    } else {
+        &p[r.len()..]
+    });
+    *path = tmp;
+    Ok(())
+}
+
+/// `s` NUL-terminated in `buf`.
+pub fn cstr<'a>(s: &[u8], buf: &'a mut [u8]) -> Result<&'a CStr, Errno> {
+    if s.len() >= buf.len() {
+        return Err(Errno::NAMETOOLONG);
+    }
+    buf[..s.len()].copy_from_slice(s);
+    buf[s.len()] = 0;
+    CStr::from_bytes_with_nul(&buf[..=s.len()]).map_err(|_| Errno::INVAL)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn here() -> (Root, OwnedFd) {
+        let me = std::process::id();
+        (Root::of(me).unwrap(), start(me, None).unwrap())
+    }
+
+    #[test]
+    fn locates_through_dotdot_and_symlinks() {
+        let d = std::env::temp_dir().join(format!("vigil-resolve-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("a/b")).unwrap();
+        std::os::unix::fs::symlink("a/b", d.join("l")).unwrap();
+        std::os::unix::fs::symlink("/etc", d.join("a/etc")).unwrap();
+        let (root, cwd) = here();
+        let ds = d.to_str().unwrap();
+        let e = locate(&root, &cwd, format!("{ds}/l/x").as_bytes(), false).unwrap();
+        assert_eq!(e.path.as_str(), format!("{ds}/a/b/x"));
+        let e = locate(&root, &cwd, format!("{ds}/a/b/../../l/").as_bytes(), true).unwrap();
+        assert_eq!(e.path.as_str(), format!("{ds}/a/b"));
+        // The final symlink is followed only when asked.
+        let e = locate(&root, &cwd, format!("{ds}/a/etc").as_bytes(), true).unwrap();
+        assert_eq!(e.path.as_str(), "/etc");
+        let e = locate(&root, &cwd, format!("{ds}/a/etc").as_bytes(), false).unwrap();
+        assert_eq!(e.path.as_str(), format!("{ds}/a/etc"));
+        let e = locate(&root, &cwd, format!("{ds}/a/etc/passwd").as_bytes(), false).unwrap();
+        assert_eq!(e.path.as_str(), "/etc/passwd");
+        let e = locate(&root, &cwd, b"/", false).unwrap();
+        assert_eq!(e.path.as_str(), "/");
+        assert_eq!(
+            locate(&root, &cwd, format!("{ds}/nope/x").as_bytes(), false).err(),
+            Some(Errno::NOENT)
+        );
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}

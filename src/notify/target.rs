@@ -1,0 +1,167 @@
+//! The target's filesystem credentials and umask, read from
+//! `/proc/PID/status`, and vigil wearing them for the length of one
+//! emulated operation.
+//!
+//! Changing the fsuid from 0 to another id also drops the filesystem
+//! capabilities (CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_CHOWN, ...) from vigil's
+//! effective set, and setting it back to 0 restores them (capabilities(7),
+//! "Effect of user ID changes on capabilities"): a target running as uid
+//! 1000 gets exactly uid 1000's access, even though vigil is root.
+
+use crate::out::{Buf, Sink};
+use crate::sys::{self, creds, Errno};
+
+/// Supplementary groups beyond this many are refused (EACCES), not cut.
+pub const MAX_GROUPS: usize = 128;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Creds {
+    pub fsuid: u32,
+    pub fsgid: u32,
+    pub groups: [u32; MAX_GROUPS],
+    pub ngroups: usize,
+    pub umask: u32,
+}
+
+impl Creds {
+    pub fn groups(&self) -> &[u32] {
+        &self.groups[..self.ngroups]
+    }
+
+    /// Read thread `tid`'s credentials (creds are per thread).
+    pub fn of(tid: u32) -> Result<Creds, Errno> {
+        let mut p = Buf::<32>::new();
+        p.s("/proc/").u(tid as u64).s("/status");
+        let mut buf = [0u8; 4096];
+        let n = match sys::read_file(p.as_bytes(), &mut buf) {
+            Ok(n) => n,
+            // A status larger than the buffer means a huge Groups line.
+            Err(Errno::FBIG) => return Err(Errno::ACCESS),
+            Err(e) => return Err(e),
+        };
+        Creds::parse(&buf[..n]).ok_or(Errno::ACCESS)
+    }
+
+    /// Parse the `Umask:`, `Uid:`, `Gid:` (4th field: the fs id) and
+    /// `Groups:` lines of a status file.
+    pub fn parse(text: &[u8]) -> Option<Creds> {
+        let mut c = Creds {
+            fsuid: u32::MAX,
+            fsgid: u32::MAX,
+            groups: [0; MAX_GROUPS],
+            ngroups: 0,
+            // Kernels before 4.7 have no Umask line: assume the usual.
+            umask: 0o022,
+        };
+        let mut seen_groups = false;
+        for line in text.split(|&b| b == b'\n') {
+            let Some(colon) = line.iter().position(|&b| b == b':') else {
+                continue;
+            };
+            let mut fields = line[colon + 1..]
+                .split(|&b| b == b'\t' || b == b' ')
+                .filter(|f| !f.is_empty());
+            match &line[..colon] {
+                b"Umask" => c.umask = number(fields.next()?, 8)?,
+                b"Uid" => c.fsuid = number(fields.nth(3)?, 10)?,
+                b"Gid" => c.fsgid = number(fields.nth(3)?, 10)?,
+                b"Groups" => {
+                    seen_groups = true;
+                    for f in fields {
+                        if c.ngroups == MAX_GROUPS {
+                            return None;
+                        }
+                        c.groups[c.ngroups] = number(f, 10)?;
+                        c.ngroups += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        (c.fsuid != u32::MAX && c.fsgid != u32::MAX && seen_groups).then_some(c)
+    }
+}
+
+fn number(s: &[u8], radix: u32) -> Option<u32> {
+    if s.is_empty() {
+        return None;
+    }
+    let mut v: u32 = 0;
+    for &b in s {
+        let d = (b as char).to_digit(radix)?;
+        v = v.checked_mul(radix)?.checked_add(d)?;
+    }
+    Some(v)
+}
+
+/// vigil's own credentials, put back by `Worn::drop`.
+pub struct Worn {
+    fsuid: u32,
+    fsgid: u32,
+    groups: [u32; MAX_GROUPS],
+    ngroups: usize,
+    umask: u32,
+    switched_groups: bool,
+}
+
+/// Take on `t`'s fs ids, groups and umask until the returned guard drops.
+/// Fails with EACCES if vigil cannot (an unprivileged vigil serving a
+/// target with other ids): refusing is the safe answer.
+pub fn wear(t: &Creds) -> Result<Worn, Errno> {
+    let mut w = Worn {
+        fsuid: creds::setfsuid(u32::MAX),
+        fsgid: creds::setfsgid(u32::MAX),
+        groups: [0; MAX_GROUPS],
+        ngroups: 0,
+        umask: creds::umask(t.umask),
+        switched_groups: false,
+    };
+    w.ngroups = creds::getgroups(&mut w.groups).unwrap_or(0);
+    // From here on the guard restores whatever was changed.
+    if w.groups[..w.ngroups] != *t.groups() {
+        creds::setgroups(t.groups()).map_err(|_| Errno::ACCESS)?;
+        w.switched_groups = true;
+    }
+    // Group first: once the fsuid is not 0, CAP_SETGID still holds, but
+    // keep the order that works for every combination.
+    creds::setfsgid(t.fsgid);
+    creds::setfsuid(t.fsuid);
+    // setfsuid cannot fail loudly: read back.
+    if creds::setfsgid(u32::MAX) != t.fsgid || creds::setfsuid(u32::MAX) != t.fsuid {
+        return Err(Errno::ACCESS);
+    }
+    Ok(w)
+}
+
+impl Drop for Worn {
+    fn drop(&mut self) {
+        creds::setfsuid(self.fsuid);
+        creds::setfsgid(self.fsgid);
+        if self.switched_groups {
+            let _ = creds::setgroups(&self.groups[..self.ngroups]);
+        }
+        creds::umask(self.umask);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_status() {
+        let s = b"Name:\tx\nUmask:\t0027\nUid:\t1000\t1001\t1002\t1003\nGid:\t5\t6\t7\t8\nGroups:\t4 24 27 \n";
+        let c = Creds::parse(s).unwrap();
+        assert_eq!((c.fsuid, c.fsgid, c.umask), (1003, 8, 0o027));
+        assert_eq!(c.groups(), &[4, 24, 27]);
+        let c = Creds::parse(b"Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\n").unwrap();
+        assert_eq!(c.groups(), &[] as &[u32]);
+        assert!(Creds::parse(b"Uid:\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\n").is_none());
+    }
+
+    #[test]
+    fn reads_our_own() {
+        let c = Creds::of(std::process::id()).unwrap();
+        assert_eq!(c.fsuid, creds::setfsuid(u32::MAX));
+    }
+}
