@@ -184,8 +184,10 @@ static int cmd_orphans(int argc, char **argv)
     if (n < 1 || n > 64)
         n = 5;
     int pids[64];
-    int p[2];
-    if (pipe(p) != 0)
+    int p[2], q[2];
+    /* p: orphans -> us, their pids; q: held open by us until the ppid
+     * check is done, so that no orphan exits before it. */
+    if (pipe(p) != 0 || pipe(q) != 0)
         return result("orphans", 0, "pipe: %s", strerror(errno));
     for (int i = 0; i < n; i++) {
         pid_t c = fork();
@@ -195,11 +197,15 @@ static int cmd_orphans(int argc, char **argv)
             pid_t g = fork();
             if (g == 0) {
                 int me = getpid();
+                char c;
                 close(p[0]);
+                close(q[1]);
                 if (write(p[1], &me, sizeof me) != sizeof me)
                     _exit(1);
                 close(p[1]);
-                msleep(300 + 20 * i); /* outlive the middle process */
+                while (read(q[0], &c, 1) > 0) /* until our creator says */
+                    ;
+                msleep(20 * i);
                 _exit(i % 3); /* some fail, some succeed */
             }
             _exit(0);
@@ -207,6 +213,7 @@ static int cmd_orphans(int argc, char **argv)
         waitpid(c, NULL, 0);
     }
     close(p[1]);
+    close(q[0]);
     for (int i = 0; i < n; i++)
         if (read(p[0], &pids[i], sizeof pids[i]) != sizeof pids[i])
             return result("orphans", 0, "lost the pid of orphan %d", i);
@@ -218,6 +225,7 @@ static int cmd_orphans(int argc, char **argv)
         if (proc_state(pids[i], &pp) && pp == 1)
             reparented++;
     }
+    close(q[1]);
     /* Give them time to exit and PID 1 time to reap them. */
     int left = n, zombies = 0;
     for (int tries = 0; tries < 60 && left > 0; tries++) {
