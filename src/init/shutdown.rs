@@ -141,6 +141,71 @@ impl Plan {
     }
 }
 
+/// Unmount every filesystem on a block device (services mount those), last
+/// mounted first; what is busy is remounted read-only, so that it is left
+/// clean either way.
+fn release_disks() {
+    let mut table = [0u8; 16 * 1024];
+    let n = sys::read_file(b"/proc/self/mounts", &mut table).unwrap_or(0);
+    for line in table[..n].split(|&b| b == b'\n').rev() {
+        let mut f = line.split(|&b| b == b' ');
+        let (Some(src), Some(target)) = (f.next(), f.next()) else {
+            continue;
+        };
+        if !src.starts_with(b"/dev/") || target == b"/" {
+            continue;
+        }
+        let mut path = crate::out::Buf::<512>::new();
+        unescape(target, &mut path);
+        let p = path.as_bytes();
+        if rustix::mount::unmount(p, rustix::mount::UnmountFlags::empty()).is_ok() {
+            log::info(|l| {
+                l.s("shutdown: unmounted ").esc(p);
+            });
+            continue;
+        }
+        match rustix::mount::mount_remount(p, rustix::mount::MountFlags::RDONLY, "") {
+            Ok(()) => log::info(|l| {
+                l.s("shutdown: remounted ").esc(p).s(" read-only");
+            }),
+            Err(e) => log::warn(|l| {
+                l.s("shutdown: cannot unmount or remount ").esc(p).s(": ");
+                log::errno(l, e);
+            }),
+        }
+    }
+}
+
+/// `/proc/self/mounts` writes space, tab, newline and backslash as `\ooo`.
+pub fn unescape(field: &[u8], out: &mut impl Sink) {
+    let mut i = 0;
+    while i < field.len() {
+        let oct = field
+            .get(i + 1..i + 4)
+            .filter(|d| field[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match oct {
+            Some(d) => {
+                out.put(&[(d[0] - b'0') << 6 | (d[1] - b'0') << 3 | (d[2] - b'0')]);
+                i += 4;
+            }
+            None => {
+                out.put(&field[i..i + 1]);
+                i += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn mount_table_escapes() {
+        let mut b = crate::out::Buf::<64>::new();
+        super::unescape(b"/mnt/a\\040b\\134", &mut b);
+        assert_eq!(b.as_bytes(), b"/mnt/a b\\");
+    }
+}
+
 fn ms(ns: u64) -> u64 {
     ns / 1_000_000
 }
@@ -159,6 +224,8 @@ pub fn finish(action: Action, mounted: &Mounted, start_ns: u64) -> ! {
     step("killed remaining processes");
     rustix::fs::sync();
     step("synced");
+    release_disks();
+    step("unmounted or remounted read-only the disks services mounted");
     let mut n = 0;
     for target in mounted.targets().rev() {
         match rustix::mount::unmount(target, rustix::mount::UnmountFlags::DETACH) {
