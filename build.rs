@@ -207,10 +207,39 @@ fn main() {
             ));
         }
     }
+    // Embed the config without its comments and indentation (2 KB of the
+    // binary): every line stays, so line numbers are the file's. Both
+    // languages treat a line whose first word starts with `#` as empty
+    // and ignore leading blanks; the result must parse the same.
+    let embedded = minify(&text);
+    let same = config::parse(&embedded).is_ok_and(|c| {
+        c.services.len() == cfg.services.len() && c.policies.len() == cfg.policies.len()
+    });
+    if !same {
+        fail(&format!(
+            "{shown}: the config does not survive minifying (a build.rs bug)"
+        ));
+    }
+    let embedded_path = out_dir.join("vigil.conf");
+    fs::write(&embedded_path, embedded).unwrap();
     println!(
         "cargo:rustc-env=VIGIL_CONFIG_FILE={}",
-        config_path.display()
+        embedded_path.display()
     );
+}
+
+/// `text` with comment lines emptied and each line's leading blanks gone.
+fn minify(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let code = line.trim_start_matches([' ', '\t']);
+        if !code.starts_with('#') {
+            out.push_str(code);
+        } else if line.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
 }
 
 fn fail(msg: &str) -> ! {

