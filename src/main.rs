@@ -16,7 +16,7 @@ mod entry {
         vigil::log::error(|l| {
             vigil::out::Sink::s(l, "internal error (panic)");
         });
-        vigil::sys::proc::exit(101)
+        vigil::init::shutdown::after_panic()
     }
 
     /// The host (glibc target) libcore is built to unwind and names this

@@ -258,3 +258,19 @@ pub fn finish(action: Action, mounted: &Mounted, start_ns: u64) -> ! {
         let _ = poll::poll(&mut [], None);
     }
 }
+
+/// After a panic (there should be none): as PID 1, sync and power off
+/// rather than exit, which would panic the kernel; otherwise exit 101.
+pub fn after_panic() -> ! {
+    if rustix::process::getpid().is_init() {
+        rustix::fs::sync();
+        log::error(|l| {
+            l.s("internal error: powering off");
+        });
+        let _ = rustix::system::reboot(rustix::system::RebootCommand::PowerOff);
+        loop {
+            let _ = poll::poll(&mut [], None);
+        }
+    }
+    sys::proc::exit(101)
+}
