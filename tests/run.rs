@@ -87,7 +87,12 @@ fn mkdir_allowed_under_tmp_only() {
         stderr(&o)
     );
 
-    let bad = tmp().join("not-under-tmp");
+    // Outside /tmp whatever the checkout's own place (it may be under /tmp).
+    let bad = std::path::PathBuf::from(format!(
+        "/var/tmp/vigil-not-under-tmp-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir(&bad);
     let o = run(&p, &["mkdir", bad.to_str().unwrap()]);
     assert!(!o.status.success());
     assert!(
@@ -98,7 +103,7 @@ fn mkdir_allowed_under_tmp_only() {
     assert!(!bad.exists());
 
     // `..` cannot climb out of the allowed prefix.
-    let sneaky = format!("/tmp/../{}", tmp().join("sneaky").display());
+    let sneaky = format!("/tmp/../var/tmp/vigil-sneaky-{}", std::process::id());
     let o = run(&p, &["mkdir", &sneaky]);
     assert!(!o.status.success(), "{}", stderr(&o));
 

@@ -47,7 +47,7 @@ pub fn filter_flags() -> u32 {
     }
 }
 
-/// RECV's ENOENT can take this long to show on kernels that lack it.
+/// How long RECV may take to say ENOENT once the filter is unused.
 const RECV_DEADLINE_NS: u64 = 50_000_000;
 
 /// Probe (once), remember and log the features; returns `filter_flags()`.
@@ -88,10 +88,18 @@ fn run_probe() -> u32 {
     let mut buf = [0u8; 4];
     if wait_in(r.as_raw_fd(), 2_000_000_000) && rustix::io::read(&r, &mut buf) == Ok(4) {
         f = u32::from_le_bytes(buf);
-        // EOF on the pipe means C exited, which it only does once RECV
-        // returned; on older kernels it is still blocked at the deadline.
+        // C says `h` once the filter has no user left (POLLHUP, on every
+        // kernel), then calls RECV: `!` follows at once where RECV returns
+        // ENOENT; on older kernels RECV blocks and the deadline passes. The
+        // wait for `h` is long because a slow (emulated) machine may take a
+        // while to reap G; the deadline after it only covers one syscall.
         let mut rest = [0u8; 1];
-        if wait_in(r.as_raw_fd(), RECV_DEADLINE_NS) && rustix::io::read(&r, &mut rest) == Ok(1) {
+        if wait_in(r.as_raw_fd(), 2_000_000_000)
+            && rustix::io::read(&r, &mut rest) == Ok(1)
+            && rest[0] == b'h'
+            && wait_in(r.as_raw_fd(), RECV_DEADLINE_NS)
+            && rustix::io::read(&r, &mut rest) == Ok(1)
+        {
             f |= RECV_ENOENT;
         }
     }
@@ -159,6 +167,13 @@ fn child(w: i32) -> ! {
         rustix::process::Pid::from_raw(g),
         rustix::process::WaitOptions::empty(),
     );
+    let mut p = [PollFd {
+        fd: l,
+        events: POLLIN,
+        revents: 0,
+    }];
+    let _ = poll::poll(&mut p, Some(2_000_000_000));
+    let _ = sys::write_all(w, b"h");
     let mut n = seccomp::Notif::default();
     if seccomp::recv(l, &mut n) == Err(Errno::NOENT) {
         let _ = sys::write_all(w, b"!");

@@ -12,7 +12,7 @@ static int zombies_of(pid_t parent) {
     struct dirent *e;
     int found = 0;
     while ((e = readdir(d))) {
-        char path[64], buf[512];
+        char path[300], buf[512];
         if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
         snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
         FILE *f = fopen(path, "r");
