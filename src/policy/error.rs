@@ -36,7 +36,7 @@ pub enum ErrorKind {
     DuplicateDefault,
     /// A paths block on a syscall with no path argument.
     NoPathArgument,
-    /// A path prefix that is not absolute.
+    /// A path prefix that is not absolute, or not normalised.
     RelativePrefix,
     /// A fixed-size table of the policy is full; `token` names it.
     TooMany(&'static str),
@@ -125,7 +125,10 @@ impl ErrorKind {
             K::StrayClose => ("`}` without an open block", ""),
             K::DuplicateDefault => ("second `default` (the first is at line %l)", ""),
             K::NoPathArgument => ("`%t` takes no path argument; a paths block needs one", ""),
-            K::RelativePrefix => ("path prefix `%t` must be absolute", ""),
+            K::RelativePrefix => (
+                "path prefix `%t` must be absolute and normalised (no `.`, `..` or `//`)",
+                "",
+            ),
             K::TooMany(what) => ("too many %w for vigil's fixed tables", what),
             K::DuplicateOtherwise => (
                 "second `otherwise` in this block (the first is at line %l)",

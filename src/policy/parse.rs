@@ -29,6 +29,17 @@ use super::{
 };
 use crate::arch::Arch;
 
+/// Is the absolute path `p` already in normal form (what `..`, `.` and
+/// `//` removal would leave, up to one trailing `/`)?
+fn normalised(p: &str) -> bool {
+    let body = p.strip_suffix('/').unwrap_or(p);
+    body.is_empty()
+        || body
+            .split('/')
+            .skip(1)
+            .all(|c| !matches!(c, "" | "." | ".."))
+}
+
 /// Longest line the parser accepts, in bytes.
 pub const MAX_LINE: usize = 256;
 
@@ -535,7 +546,9 @@ impl<'a> Parser<'a, '_> {
                 if prefix.s.is_empty() {
                     return Err(self.fail(prefix, ErrorKind::Expected("a path prefix")));
                 }
-                if !prefix.s.starts_with('/') {
+                // Paths are matched after normalisation, so a prefix with
+                // `.`, `..` or `//` in it could never match: refuse it.
+                if !prefix.s.starts_with('/') || !normalised(prefix.s) {
                     return Err(self.fail(prefix, ErrorKind::RelativePrefix));
                 }
                 let deny = if t.s == "allow" {
@@ -1129,6 +1142,23 @@ mod tests {
             (e.line, e.col, e.kind, e.token),
             (1, 7, K::UnknownGroup, "@nope")
         );
+    }
+
+    #[test]
+    fn prefixes_must_be_normalised() {
+        for bad in ["/tmp/../etc", "/tmp//x", "/./tmp", "/tmp/.", "/tmp/.."] {
+            let text = format!("openat: notify paths {{\n  deny {bad}\n}}\n");
+            let e = one_error(&text, &X86_64);
+            assert_eq!(
+                (e.line, e.col, e.kind, e.token),
+                (2, 8, K::RelativePrefix, bad)
+            );
+        }
+        assert!(parse(
+            "openat: notify paths {\n  allow /tmp/\n  allow /\n  allow /a.b/..c\n}\n",
+            &X86_64
+        )
+        .is_ok());
     }
 
     #[test]
