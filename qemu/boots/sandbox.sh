@@ -2,7 +2,8 @@
 # probe tests/guest/sbx.c). Each directive is tried against and within:
 # capabilities, no-new-privs, namespaces (net/ipc/uts/cgroup/pid), read-only
 # binds, private /tmp, root (chroot escape), read-only root, Landlock (or its
-# warning where the kernel has none), cgroup v2 limits, env-pass.
+# warning and refusal in a second boot with Landlock left out of `lsm=`),
+# cgroup v2 limits, env-pass.
 
 sandbox_build() {
     "$CC" -static -O2 -Wall -o "$work/sbx-$A" tests/guest/sbx.c
@@ -40,14 +41,30 @@ sandbox_run() {
     # Read-only binds and a private /tmp.
     tests ro.write:/srv/ro/x ro.write:/srv/rw/x ro.read:/tmp/host-marker ro.write:/tmp/private \
         tmpcheck.read:/tmp/private tmpcheck.read:/tmp/host-marker
-    # Roots: no way out, chroot or pivot_root.
+    # Roots: no way out. Both are chroots here (a root on the initramfs
+    # rootfs cannot pivot_root), one of them in its own mount namespace.
     local t
     for t in jail jailns; do
         tests $t.jail-visible $t.host-hidden $t.chroot-denied $t.chroot-dot-denied \
             $t.dotdot-walk $t.cwd-at-root $t.root-dotdot-is-root
     done
     tests jailns.write:/x jailns.write:/tmp/y
-    # Landlock, where the kernel has it; its warning where it has not.
+    # Landlock, where the kernel has it (Debian's do); its warning where not.
+    sandbox_landlock
+    # cgroup v2 limits.
+    tests cg.forks-below-max cg.fork-at-max cg.cg:pids.max cg.cg:memory.max cg.cg:cpu.max
+    tests envpass.env:SBX_PASS envpass.env:HOME envpass.env:SBX_NOPE envpass.env:TERM
+    # Again with Landlock left out of the kernel's LSM list: the optional
+    # service starts with a warning, the required one is refused.
+    boot sandbox-nolandlock --append "quiet vigil.config=/etc/sandbox.conf SBX_PASS=hello lsm=capability,yama" --timeout 90
+    sane sandbox-nolandlock
+    rc_is sandbox-nolandlock.test-exit 0 "$RC"
+    has sandbox-nolandlock.abi-0 'SBX landlock-abi=0 '
+    sandbox_landlock
+}
+
+# The Landlock checks of the boot in $LOG, by what the kernel has.
+sandbox_landlock() {
     local abi
     abi=$(sed -nE 's/.*SBX landlock-abi=([0-9]+).*/\1/p' "$LOG" | head -n1)
     if [ "${abi:-0}" -gt 0 ]; then
@@ -56,12 +73,10 @@ sandbox_run() {
             ll.write:/srv/ll/ok/x llreq.read:/srv/ll/ok/f llreq.read:/srv/ll/no/f
         lacks sandbox.landlock-no-warning 'Landlock is not available'
     else
-        echo "   ($A $K: no Landlock in this kernel: checking the warning instead)"
+        echo "   ($A $K: no Landlock in this boot: checking the warning instead)"
         tests ll.read:/srv/ll/ok/f ll.write:/srv/ll/rw/x
         has sandbox.landlock-optional-warns '\[ll\] Landlock is not available in this kernel'
         has sandbox.landlock-required-refuses '\[llreq\] cannot start: Landlock is required'
+        lacks sandbox.landlock-required-not-started '\[llreq\] started'
     fi
-    # cgroup v2 limits.
-    tests cg.forks-below-max cg.fork-at-max cg.cg:pids.max cg.cg:memory.max cg.cg:cpu.max
-    tests envpass.env:SBX_PASS envpass.env:HOME envpass.env:SBX_NOPE envpass.env:TERM
 }
