@@ -3,7 +3,7 @@
 
 use rustix::fd::{AsRawFd, OwnedFd};
 
-use super::config::{Config, Kind, Service, Stdio as CfgStdio};
+use super::config::{Config, Confine, Kind, Service, Stdio as CfgStdio};
 use super::services::{self, AfterExit, Runtime, State};
 use super::shutdown::{self, Action};
 use crate::arch::Arch;
@@ -140,7 +140,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             has_path |= e.starts_with("PATH=");
             ok &= exec.env(e.as_bytes(), b"").is_ok();
         }
-        for key in &svc.env_pass {
+        for key in svc.confine.env_pass() {
             if let Some(e) = self.env.and_then(|a| own_env(a, key)) {
                 has_path |= *key == "PATH";
                 ok &= exec.env(e, b"").is_ok();
@@ -174,9 +174,9 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             CfgStdio::Path(p) => Stdio::File(p.as_bytes()),
         };
         let c = &svc.confine;
-        let landlock = !c.landlock_read.is_empty() || !c.landlock_write.is_empty();
+        let landlock = !c.landlock_read().is_empty() || !c.landlock_write().is_empty();
         if landlock && landlock::abi_version().is_err() {
-            if c.landlock_required {
+            if c.has(Confine::LANDLOCK_REQUIRED) {
                 self.fail_start(i, "Landlock is required but the kernel has none", None);
                 return;
             }
@@ -218,16 +218,16 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             rlimits: &rl[..svc.rlimits.len()],
             new_session: true,
             sandbox: Sandbox {
-                no_new_privs: c.no_new_privs,
+                no_new_privs: c.has(Confine::NO_NEW_PRIVS),
                 caps: c.caps,
                 namespaces: c.namespaces,
-                ro_binds: &c.read_only,
-                private_tmp: c.private_tmp,
+                ro_binds: c.read_only(),
+                private_tmp: c.has(Confine::PRIVATE_TMP),
                 root: c.root,
-                read_only: c.read_only_root,
-                landlock_ro: &c.landlock_read,
-                landlock_rw: &c.landlock_write,
-                landlock: if c.landlock_required {
+                read_only: c.has(Confine::READ_ONLY_ROOT),
+                landlock_ro: c.landlock_read(),
+                landlock_rw: c.landlock_write(),
+                landlock: if c.has(Confine::LANDLOCK_REQUIRED) {
                     Need::Required
                 } else {
                     Need::Optional

@@ -25,12 +25,12 @@ pub fn prepare(name: &str, c: &Confine, path: &mut Path) -> Result<(), (&'static
     // (controller, limit file, value); controllers are enabled one by one
     // so that a missing one is named.
     let limits = [
-        ("+pids", "pids.max", c.pids_max.map(|v| (v, 0))),
-        ("+memory", "memory.max", c.memory_max.map(|v| (v, 0))),
-        ("+cpu", "cpu.max", c.cpu_max),
+        ("+pids", "pids.max"),
+        ("+memory", "memory.max"),
+        ("+cpu", "cpu.max"),
     ];
-    for (ctl, _, v) in &limits {
-        if v.is_some() {
+    for ((ctl, _), v) in limits.iter().zip(c.limits) {
+        if v != 0 {
             p.clear();
             p.s(ROOT).s("/cgroup.subtree_control");
             write(p.as_bytes(), ctl.as_bytes())
@@ -43,8 +43,10 @@ pub fn prepare(name: &str, c: &Confine, path: &mut Path) -> Result<(), (&'static
         Ok(()) | Err(Errno::EXIST) => {}
         Err(e) => return Err(("creating its cgroup", e)),
     }
-    for (_, file, v) in limits {
-        let Some((v, period)) = v else { continue };
+    for (k, ((_, file), v)) in limits.iter().zip(c.limits).enumerate() {
+        if v == 0 {
+            continue;
+        }
         p.clear();
         p.put(path.as_bytes());
         p.s("/").s(file);
@@ -54,8 +56,8 @@ pub fn prepare(name: &str, c: &Confine, path: &mut Path) -> Result<(), (&'static
         } else {
             val.u(v);
         }
-        if period != 0 {
-            val.s(" ").u(period);
+        if k == 2 {
+            val.s(" ").u(c.cpu_period);
         }
         write(p.as_bytes(), val.as_bytes()).map_err(|e| ("writing its cgroup limits", e))?;
     }

@@ -122,10 +122,9 @@ pub const MAX_MODULES: usize = 16;
 /// Longest hostname the kernel accepts (`HOST_NAME_MAX`).
 pub const MAX_HOSTNAME: usize = 64;
 
-/// Most paths of one sandbox path list (`read-only`, `landlock-read`, ...).
+/// Most entries of one sandbox list (`read-only`, `landlock-read`, ...,
+/// `env-pass`).
 pub const MAX_PATHS: usize = 8;
-/// Most `env-pass` keys per service.
-pub const MAX_ENV_PASS: usize = 8;
 
 /// Default shutdown grace before SIGKILL, in milliseconds.
 pub const DEFAULT_GRACE_MS: u32 = 3_000;
@@ -367,41 +366,63 @@ pub struct Service<'a> {
     pub restart_window_ms: u32,
     /// The signal that asks the service to stop (1..=64).
     pub stop_signal: u8,
-    /// `env-pass KEY...`: variables copied from vigil's environment.
-    pub env_pass: Vec<&'a str, MAX_ENV_PASS>,
-    /// The sandbox directives.
+    /// The sandbox directives and `env-pass`.
     pub confine: Confine<'a>,
 }
 
 /// A service's confinement, as the config says it (`Sandbox` at spawn).
+/// Indexed like the parser's directive table, which keeps it small.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Confine<'a> {
-    /// `no-new-privs` (default yes: `Service::new` sets it).
-    pub no_new_privs: bool,
+    /// `Confine::NO_NEW_PRIVS` and the other flags.
+    pub flags: u8,
     /// `capabilities`: the mask kept; `None`: not given.
     pub caps: Option<u64>,
     /// `namespaces`: `CLONE_NEW*` flags (with `CLONE_NEWNS` added where
     /// another directive needs it).
     pub namespaces: u32,
-    pub read_only: Vec<&'a str, MAX_PATHS>,
-    pub private_tmp: bool,
+    /// `read-only`, `landlock-read`, `landlock-write`, `env-pass`.
+    pub lists: [Vec<&'a str, MAX_PATHS>; 4],
     pub root: Option<&'a str>,
-    pub read_only_root: bool,
-    pub landlock_read: Vec<&'a str, MAX_PATHS>,
-    pub landlock_write: Vec<&'a str, MAX_PATHS>,
-    /// `landlock required`.
-    pub landlock_required: bool,
-    /// cgroup limits; `u64::MAX` is `max`.
-    pub pids_max: Option<u64>,
-    pub memory_max: Option<u64>,
-    /// `(quota, period)` in microseconds; quota `u64::MAX` is `max`.
-    pub cpu_max: Option<(u64, u64)>,
+    /// `pids-max`, `memory-max`, `cpu-max`'s quota: 0 when not given,
+    /// `u64::MAX` for `max`.
+    pub limits: [u64; 3],
+    /// `cpu-max`'s period in microseconds.
+    pub cpu_period: u64,
 }
 
-impl Confine<'_> {
+impl<'a> Confine<'a> {
+    /// `no-new-privs yes` (the default).
+    pub const NO_NEW_PRIVS: u8 = 1;
+    pub const PRIVATE_TMP: u8 = 2;
+    pub const READ_ONLY_ROOT: u8 = 4;
+    /// `landlock required`.
+    pub const LANDLOCK_REQUIRED: u8 = 8;
+
+    pub fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+
+    pub fn read_only(&self) -> &[&'a str] {
+        &self.lists[0]
+    }
+
+    pub fn landlock_read(&self) -> &[&'a str] {
+        &self.lists[1]
+    }
+
+    pub fn landlock_write(&self) -> &[&'a str] {
+        &self.lists[2]
+    }
+
+    /// `env-pass` keys.
+    pub fn env_pass(&self) -> &[&'a str] {
+        &self.lists[3]
+    }
+
     /// Does the service get a cgroup of its own?
     pub fn has_limits(&self) -> bool {
-        self.pids_max.is_some() || self.memory_max.is_some() || self.cpu_max.is_some()
+        self.limits != [0; 3]
     }
 }
 
@@ -434,9 +455,8 @@ impl<'a> Service<'a> {
             restart_limit: DEFAULT_RESTART_LIMIT,
             restart_window_ms: DEFAULT_RESTART_WINDOW_MS,
             stop_signal: SIGTERM,
-            env_pass: Vec::new(),
             confine: Confine {
-                no_new_privs: true,
+                flags: Confine::NO_NEW_PRIVS,
                 ..Confine::default()
             },
         }

@@ -6,8 +6,8 @@ use heapless::Vec;
 use super::error::{ConfigError, ConfigErrorKind as K, ConfigErrors, Context};
 use super::lex::{self, LexError, Lexer, Tok};
 use super::{
-    Cmd, Config, Kind, LogLevel, NamedPolicy, PolicyRef, PolicyText, Resource, Restart, Rlimit,
-    Service, Stdio, MAX_HOSTNAME, MAX_LINE, MAX_PATHS, MAX_SERVICES,
+    Cmd, Config, Confine, Kind, LogLevel, NamedPolicy, PolicyRef, PolicyText, Resource, Restart,
+    Rlimit, Service, Stdio, MAX_HOSTNAME, MAX_LINE, MAX_PATHS, MAX_SERVICES,
 };
 
 /// A line of `MAX_LINE` bytes has at most this many tokens.
@@ -815,64 +815,25 @@ impl<'a> Parser<'a> {
             }
         }
         match k {
-            1 => {}
             2 if word => self.svc.ro_root = Some((line, d.col)),
             0 if !word => self.svc.nnp_off = Some((line, d.col)),
             _ => {}
         }
-        let s = self.cfg.services.get_mut(i)?;
-        let c = &mut s.confine;
-        let full = match k {
-            0 => {
-                c.no_new_privs = word;
-                false
-            }
-            1 => {
-                c.private_tmp = word;
-                false
-            }
-            2 => {
-                c.read_only_root = word;
-                false
-            }
-            3 => {
-                c.landlock_required = word;
-                false
-            }
-            4..=6 => {
-                let dst = match k {
-                    4 => &mut c.read_only,
-                    5 => &mut c.landlock_read,
-                    _ => &mut c.landlock_write,
-                };
-                list.iter().any(|p| dst.push(p).is_err())
-            }
-            7 => list.iter().any(|p| s.env_pass.push(p).is_err()),
-            8 => {
-                c.caps = Some(mask);
-                false
-            }
-            9 => {
-                c.namespaces = mask as u32;
-                false
-            }
-            10 => {
-                c.root = path;
-                false
-            }
-            11 => {
-                c.pids_max = Some(limit.0);
-                false
-            }
-            12 => {
-                c.memory_max = Some(limit.0);
-                false
-            }
+        let c = &mut self.cfg.services.get_mut(i)?.confine;
+        let mut full = false;
+        match k {
+            0..=3 => c.flags = c.flags & !(1 << k) | (word as u8) << k,
+            4..=7 => full = list.iter().any(|p| c.lists[k - 4].push(p).is_err()),
+            8 => c.caps = Some(mask),
+            9 => c.namespaces = mask as u32,
+            10 => c.root = path,
             _ => {
-                c.cpu_max = Some(limit);
-                false
+                c.limits[k - 11] = limit.0;
+                if k == 13 {
+                    c.cpu_period = limit.1;
+                }
             }
-        };
+        }
         if full {
             self.err_tok(d, K::TooMany("entries of this list"));
         }
@@ -1124,14 +1085,13 @@ impl<'a> Parser<'a> {
             }
         }
         let c = &mut s.confine;
-        if !c.read_only.is_empty()
-            || c.private_tmp
-            || c.read_only_root
+        if !c.lists[0].is_empty()
+            || c.has(Confine::PRIVATE_TMP | Confine::READ_ONLY_ROOT)
             || c.namespaces & CLONE_NEWPID != 0
         {
             c.namespaces |= CLONE_NEWNS;
         }
-        let landlock = !c.landlock_read.is_empty() || !c.landlock_write.is_empty();
+        let landlock = !c.lists[1].is_empty() || !c.lists[2].is_empty();
         let no_root = c.root.is_none();
         if missing_exec {
             self.err_at(sc.open_line, sc.open_col, K::MissingExec, "", 0, ctx);

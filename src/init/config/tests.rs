@@ -999,38 +999,38 @@ fn sandbox_directives() {
     let c = ok(&text);
     let s = &c.services[0];
     let b = &s.confine;
-    assert!(b.no_new_privs);
+    assert!(b.has(Confine::NO_NEW_PRIVS));
     assert_eq!(b.caps, Some(1 << 10 | 1 << 13));
     // mount is implied by read-only, private-tmp and read-only-root.
     assert_eq!(
         b.namespaces,
         0x4000_0000 | 0x0400_0000 | 0x0800_0000 | 0x0200_0000 | 0x2_0000
     );
-    assert_eq!(&b.read_only[..], ["/etc", "/usr", "/srv"]);
-    assert!(b.private_tmp && b.read_only_root && b.landlock_required);
+    assert_eq!(b.read_only(), ["/etc", "/usr", "/srv"]);
+    assert_eq!(b.flags, 15, "every flag set");
     assert_eq!(b.root, Some("/srv/jail"));
-    assert_eq!(&b.landlock_read[..], ["/bin", "/lib"]);
-    assert_eq!(&b.landlock_write[..], ["/tmp"]);
-    assert_eq!(b.pids_max, Some(16));
-    assert_eq!(b.memory_max, Some(64 << 20));
-    assert_eq!(b.cpu_max, Some((50_000, 100_000)));
+    assert_eq!(b.landlock_read(), ["/bin", "/lib"]);
+    assert_eq!(b.landlock_write(), ["/tmp"]);
+    assert_eq!(b.limits, [16, 64 << 20, 50_000]);
+    assert_eq!(b.cpu_period, 100_000);
     assert!(b.has_limits());
-    assert_eq!(&s.env_pass[..], ["TERM", "LANG"]);
+    assert_eq!(b.env_pass(), ["TERM", "LANG"]);
 
     let t2 = svc("    capabilities none\n    namespaces pid\n    cpu-max max 20000\n    memory-max max\n    no-new-privs no\n");
     let c = ok(&t2);
     let b = &c.services[0].confine;
     assert_eq!(b.caps, Some(0));
     assert_eq!(b.namespaces, 0x2000_0000 | 0x2_0000, "pid implies mount");
-    assert_eq!(b.cpu_max, Some((u64::MAX, 20_000)));
-    assert_eq!(b.memory_max, Some(u64::MAX));
-    assert!(!b.no_new_privs);
+    assert_eq!(b.limits, [0, u64::MAX, u64::MAX]);
+    assert_eq!(b.cpu_period, 20_000);
+    assert_eq!(b.flags, 0, "no-new-privs no");
 
     // Defaults: nothing but no_new_privs.
     let t3 = svc("");
     let c = ok(&t3);
     let b = &c.services[0].confine;
-    assert!(b.no_new_privs && b.caps.is_none() && b.namespaces == 0 && !b.has_limits());
+    assert!(b.flags == Confine::NO_NEW_PRIVS && b.caps.is_none() && b.namespaces == 0);
+    assert!(!b.has_limits() && b.root.is_none() && b.lists.iter().all(|l| l.is_empty()));
 }
 
 #[test]
@@ -1074,7 +1074,7 @@ fn sandbox_errors() {
     // The lists are repeatable up to their capacity.
     let t = svc("    landlock-read /a /b /c /d\n    landlock-read /e /f /g /h\n");
     let c = ok(&t);
-    assert_eq!(c.services[0].confine.landlock_read.len(), MAX_PATHS);
+    assert_eq!(c.services[0].confine.landlock_read().len(), MAX_PATHS);
     assert_eq!(
         one(&svc(
             "    landlock-read /a /b /c /d /e /f /g /h\n    landlock-read /i\n"
