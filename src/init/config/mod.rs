@@ -46,7 +46,7 @@
 //!     landlock-read PATH...          # repeatable
 //!     landlock-write PATH...         # repeatable
 //!     landlock required|optional     # default optional
-//!     pids-max N|max                 # cgroup v2 limits
+//!     pids-max N|max                 # cgroup v2 limits (numbers >= 1)
 //!     memory-max BYTES|max           # BYTES may end in K, M or G
 //!     cpu-max QUOTA|max [PERIOD]     # microseconds, PERIOD 100000
 //! }
