@@ -9,9 +9,18 @@ use crate::out::{Buf, Sink};
 use crate::sys;
 
 /// Filesystems vigil mounts at boot: (source, target, type, flags, data).
-const EARLY: [(&str, &str, &str, u32, &str); 6] = [
+/// cgroup2 comes after sysfs (its mount point is in it) and before the
+/// rest: unmounted in reverse order at shutdown.
+const EARLY: [(&str, &str, &str, u32, &str); 7] = [
     ("proc", "/proc", "proc", NOSUID | NODEV | NOEXEC, ""),
     ("sysfs", "/sys", "sysfs", NOSUID | NODEV | NOEXEC, ""),
+    (
+        "cgroup2",
+        "/sys/fs/cgroup",
+        "cgroup2",
+        NOSUID | NODEV | NOEXEC,
+        "",
+    ),
     ("devtmpfs", "/dev", "devtmpfs", NOSUID, "mode=0755"),
     (
         "devpts",
@@ -29,7 +38,7 @@ const NOEXEC: u32 = 8;
 
 /// Which of `EARLY` vigil mounted itself (and so unmounts at shutdown).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Mounted(pub [bool; 6]);
+pub struct Mounted(pub [bool; EARLY.len()]);
 
 impl Mounted {
     pub fn targets(&self) -> impl DoubleEndedIterator<Item = &'static str> + '_ {

@@ -32,7 +32,7 @@ const SIGNALS: [u32; 6] = [
     g::SIGPWR,
 ];
 
-pub fn main(_args: &Args) -> ! {
+pub fn main(args: &Args) -> ! {
     let t0 = poll::now_ns();
     let mask = SigSet::of(&SIGNALS.map(|s| s as i32));
     let _ = signal::set_mask(mask);
@@ -178,6 +178,7 @@ pub fn main(_args: &Args) -> ! {
         sigfd,
         filter_flags: crate::notify::probe::probe(),
         sync_wakeup: true,
+        env: Some(args),
     };
     for (i, p) in policy_of.iter().enumerate() {
         if *p == Some(u8::MAX) {

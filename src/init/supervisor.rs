@@ -3,7 +3,7 @@
 
 use rustix::fd::{AsRawFd, OwnedFd};
 
-use super::config::{Config, Kind, Service, Stdio as CfgStdio};
+use super::config::{Config, Confine, Kind, Service, Stdio as CfgStdio};
 use super::services::{self, AfterExit, Runtime, State};
 use super::shutdown::{self, Action};
 use crate::arch::Arch;
@@ -12,11 +12,13 @@ use crate::log;
 use crate::notify::{self, Listener, Served};
 use crate::out::Sink;
 use crate::policy::Policy;
+use crate::service::cgroup;
+use crate::service::sandbox::{Need, Sandbox};
 use crate::service::spawn::{self, Spawn, Stdio};
 use crate::sys::exec::ExecBuf;
 use crate::sys::poll::{self, PollFd, POLLERR, POLLHUP, POLLIN, POLLNVAL};
 use crate::sys::signal;
-use crate::sys::{self, seccomp, Errno};
+use crate::sys::{self, landlock, seccomp, Args, Errno};
 use linux_raw_sys::general as g;
 
 /// Services plus the test program.
@@ -54,6 +56,16 @@ pub struct Supervisor<'c, 'p> {
     /// Extra seccomp flags (WAIT_KILLABLE_RECV when the kernel has it).
     pub filter_flags: u32,
     pub sync_wakeup: bool,
+    /// vigil's own arguments and environment (for `env-pass`).
+    pub env: Option<&'c Args>,
+}
+
+/// `KEY=VALUE` of vigil's own environment for `key`.
+fn own_env(args: &Args, key: &str) -> Option<&'static [u8]> {
+    (0..).map_while(|j| args.env(j)).find(|e| {
+        e.strip_prefix(key.as_bytes())
+            .is_some_and(|r| r.first() == Some(&b'='))
+    })
 }
 
 impl<'c, 'p> Supervisor<'c, 'p> {
@@ -128,6 +140,12 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             has_path |= e.starts_with("PATH=");
             ok &= exec.env(e.as_bytes(), b"").is_ok();
         }
+        for key in svc.confine.env_pass() {
+            if let Some(e) = self.env.and_then(|a| own_env(a, key)) {
+                has_path |= *key == "PATH";
+                ok &= exec.env(e, b"").is_ok();
+            }
+        }
         if !has_path {
             ok &= exec.env(b"PATH", b"/usr/sbin:/usr/bin:/sbin:/bin").is_ok();
         }
@@ -155,6 +173,26 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             CfgStdio::Path(p) if read => Stdio::Read(p.as_bytes()),
             CfgStdio::Path(p) => Stdio::File(p.as_bytes()),
         };
+        let c = &svc.confine;
+        let landlock = !c.landlock_read().is_empty() || !c.landlock_write().is_empty();
+        if landlock && landlock::abi_version().is_err() {
+            if c.has(Confine::LANDLOCK_REQUIRED) {
+                self.fail_start(i, "Landlock is required but the kernel has none", None);
+                return;
+            }
+            log::warn(|l| {
+                l.s("[")
+                    .s(svc.name)
+                    .s("] Landlock is not available in this kernel: started without its landlock-read/landlock-write rules");
+            });
+        }
+        let mut cg = cgroup::Path::new();
+        if c.has_limits() {
+            if let Err((what, e)) = cgroup::prepare(svc.name, c, &mut cg) {
+                self.fail_start(i, what, Some(e));
+                return;
+            }
+        }
         let mut rl = [(0u32, 0u64, 0u64); super::config::MAX_RLIMITS];
         for (slot, r) in rl.iter_mut().zip(&svc.rlimits) {
             *slot = (r.resource.number(), r.soft, r.hard);
@@ -179,7 +217,23 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             },
             rlimits: &rl[..svc.rlimits.len()],
             new_session: true,
-            sandbox: Default::default(),
+            sandbox: Sandbox {
+                no_new_privs: c.has(Confine::NO_NEW_PRIVS),
+                caps: c.caps,
+                namespaces: c.namespaces,
+                ro_binds: c.read_only(),
+                private_tmp: c.has(Confine::PRIVATE_TMP),
+                root: c.root,
+                read_only: c.has(Confine::READ_ONLY_ROOT),
+                landlock_ro: c.landlock_read(),
+                landlock_rw: c.landlock_write(),
+                landlock: if c.has(Confine::LANDLOCK_REQUIRED) {
+                    Need::Required
+                } else {
+                    Need::Optional
+                },
+                cgroup: (!cg.is_empty()).then(|| cg.as_bytes()),
+            },
         };
         match spawn::spawn(&spec) {
             Ok(child) => {

@@ -1,4 +1,5 @@
 //! Services: starting them under their filters, and watching them.
 
+pub mod cgroup;
 pub mod sandbox;
 pub mod spawn;

@@ -10,7 +10,7 @@ use crate::out::{Buf, Sink};
 use crate::sys::{self, caps, landlock, proc, Errno};
 
 /// Most paths per list (read-only binds, Landlock lists).
-pub const MAX_PATHS: usize = 8;
+pub const MAX_PATHS: usize = crate::init::config::MAX_PATHS;
 
 /// How strongly a missing Landlock is taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -256,23 +256,7 @@ pub fn drop_privileges(
     Ok(())
 }
 
-/// A capability's number from its name (`CAP_NET_BIND_SERVICE` or
-/// `net_bind_service`).
-pub fn cap_number(name: &str) -> Option<u32> {
-    const NAMES: &str = "chown dac_override dac_read_search fowner fsetid kill setgid setuid setpcap \
-        linux_immutable net_bind_service net_broadcast net_admin net_raw ipc_lock ipc_owner sys_module \
-        sys_rawio sys_chroot sys_ptrace sys_pacct sys_admin sys_boot sys_nice sys_resource sys_time \
-        sys_tty_config mknod lease audit_write audit_control setfcap mac_override mac_admin syslog \
-        wake_alarm block_suspend audit_read perfmon bpf checkpoint_restore";
-    let bare = name
-        .strip_prefix("CAP_")
-        .or_else(|| name.strip_prefix("cap_"))
-        .unwrap_or(name);
-    NAMES
-        .split_ascii_whitespace()
-        .position(|n| n.eq_ignore_ascii_case(bare))
-        .map(|i| i as u32)
-}
+pub use crate::init::config::cap_number;
 
 #[cfg(test)]
 mod tests {

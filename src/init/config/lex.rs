@@ -131,6 +131,18 @@ pub fn number_u32(s: &str) -> Option<u32> {
     number(s).and_then(|v| u32::try_from(v).ok())
 }
 
+/// A size in bytes: a number, optionally followed by `K`, `M` or `G`
+/// (powers of 1024).
+pub fn bytes(s: &str) -> Option<u64> {
+    let (num, shift) = match s.as_bytes().last()? {
+        b'K' => (&s[..s.len() - 1], 10),
+        b'M' => (&s[..s.len() - 1], 20),
+        b'G' => (&s[..s.len() - 1], 30),
+        _ => (s, 0),
+    };
+    number(num)?.checked_mul(1 << shift)
+}
+
 /// A duration (`100ms`, `5s`, `2m`) in milliseconds.
 pub fn duration_ms(s: &str) -> Option<u32> {
     let digits = s.bytes().take_while(u8::is_ascii_digit).count();

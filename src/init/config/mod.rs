@@ -34,8 +34,58 @@
 //!     backoff MIN MAX                # default 100ms 10s
 //!     restart-limit COUNT WINDOW     # default 5 60s
 //!     stop-signal NAME|NUMBER        # default SIGTERM
+//!     env-pass KEY...                # copy KEY from vigil's environment
+//!     # Confinement (see "Sandbox" below):
+//!     no-new-privs yes|no            # default yes
+//!     capabilities CAP_NAME...|none  # keep only these (bounding+ambient)
+//!     namespaces mount pid ipc uts net cgroup   # any of them
+//!     read-only PATH...              # read-only binds, repeatable
+//!     private-tmp yes|no             # default no
+//!     root PATH
+//!     read-only-root yes|no          # default no, needs `root`
+//!     landlock-read PATH...          # repeatable
+//!     landlock-write PATH...         # repeatable
+//!     landlock required|optional     # default optional
+//!     pids-max N|max                 # cgroup v2 limits (numbers >= 1)
+//!     memory-max BYTES|max           # BYTES may end in K, M or G
+//!     cpu-max QUOTA|max [PERIOD]     # microseconds, PERIOD 100000
 //! }
 //! ```
+//!
+//! The environment of a service is `env` lines, `env-pass` keys found in
+//! vigil's own environment (what the kernel gave PID 1: `HOME`, `TERM`
+//! and unknown `KEY=VALUE` words of its command line), and `PATH` (a
+//! default one unless given): nothing else of vigil's is passed on.
+//!
+//! Sandbox. Applied in the child between fork and exec, in this order:
+//! cgroup, namespaces (given to the fork itself), mounts, root, Landlock,
+//! capabilities around the uid change, no_new_privs, then the seccomp
+//! filter.
+//! - `no-new-privs no` is the explicit statement that the service runs
+//!   setuid binaries. Landlock needs it on; a seccomp filter without it
+//!   needs CAP_SYS_ADMIN (root, or `capabilities` keeping it).
+//! - `capabilities`: the bounding set is cut to the list; with `user` the
+//!   list is kept across the uid change as ambient capabilities (so a
+//!   non-root service can bind port 80 with CAP_NET_BIND_SERVICE). `none`
+//!   leaves even root without capabilities. Not given: root keeps all,
+//!   another uid has none.
+//! - `namespaces`: new namespaces of these kinds. `pid` makes the service
+//!   PID 1 of its namespace, with its own `/proc` (and so implies
+//!   `mount`); such a PID 1 only gets the signals it handles (and
+//!   SIGKILL), so a stop signal it ignores waits for the grace period.
+//! - `read-only`, `private-tmp` and `read-only-root` imply `mount`;
+//!   `read-only` paths are inside `root` when both are given.
+//! - `root`: pivot_root into PATH in the service's own mount namespace,
+//!   or chroot where pivot_root cannot be (the initramfs rootfs). Without
+//!   CAP_SYS_CHROOT (drop it with `capabilities`) there is no way out.
+//! - `landlock-read` / `landlock-write`: with either, every path outside
+//!   the lists is refused (the program itself must be under one of them).
+//!   Paths are inside `root`. Where the kernel has no Landlock, `optional`
+//!   logs a warning and starts the service without it; `required` refuses
+//!   to start it.
+//! - `pids-max`, `memory-max`, `cpu-max`: the service starts in the cgroup
+//!   v2 group `/sys/fs/cgroup/vigil-NAME` with these limits; where that
+//!   cannot be set up, the service is not started.
 //!
 //! `parse` checks everything but the policy bodies, which need an arch:
 //! `check_policies` parses those and reports their errors at config lines.
@@ -71,6 +121,10 @@ pub const MAX_RLIMITS: usize = 8;
 pub const MAX_MODULES: usize = 16;
 /// Longest hostname the kernel accepts (`HOST_NAME_MAX`).
 pub const MAX_HOSTNAME: usize = 64;
+
+/// Most entries of one sandbox list (`read-only`, `landlock-read`, ...,
+/// `env-pass`).
+pub const MAX_PATHS: usize = 8;
 
 /// Default shutdown grace before SIGKILL, in milliseconds.
 pub const DEFAULT_GRACE_MS: u32 = 3_000;
@@ -312,6 +366,64 @@ pub struct Service<'a> {
     pub restart_window_ms: u32,
     /// The signal that asks the service to stop (1..=64).
     pub stop_signal: u8,
+    /// The sandbox directives and `env-pass`.
+    pub confine: Confine<'a>,
+}
+
+/// A service's confinement, as the config says it (`Sandbox` at spawn).
+/// Indexed like the parser's directive table, which keeps it small.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Confine<'a> {
+    /// `Confine::NO_NEW_PRIVS` and the other flags.
+    pub flags: u8,
+    /// `capabilities`: the mask kept; `None`: not given.
+    pub caps: Option<u64>,
+    /// `namespaces`: `CLONE_NEW*` flags (with `CLONE_NEWNS` added where
+    /// another directive needs it).
+    pub namespaces: u32,
+    /// `read-only`, `landlock-read`, `landlock-write`, `env-pass`.
+    pub lists: [Vec<&'a str, MAX_PATHS>; 4],
+    pub root: Option<&'a str>,
+    /// `pids-max`, `memory-max`, `cpu-max`'s quota: 0 when not given,
+    /// `u64::MAX` for `max`.
+    pub limits: [u64; 3],
+    /// `cpu-max`'s period in microseconds.
+    pub cpu_period: u64,
+}
+
+impl<'a> Confine<'a> {
+    /// `no-new-privs yes` (the default).
+    pub const NO_NEW_PRIVS: u8 = 1;
+    pub const PRIVATE_TMP: u8 = 2;
+    pub const READ_ONLY_ROOT: u8 = 4;
+    /// `landlock required`.
+    pub const LANDLOCK_REQUIRED: u8 = 8;
+
+    pub fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+
+    pub fn read_only(&self) -> &[&'a str] {
+        &self.lists[0]
+    }
+
+    pub fn landlock_read(&self) -> &[&'a str] {
+        &self.lists[1]
+    }
+
+    pub fn landlock_write(&self) -> &[&'a str] {
+        &self.lists[2]
+    }
+
+    /// `env-pass` keys.
+    pub fn env_pass(&self) -> &[&'a str] {
+        &self.lists[3]
+    }
+
+    /// Does the service get a cgroup of its own?
+    pub fn has_limits(&self) -> bool {
+        self.limits != [0; 3]
+    }
 }
 
 impl<'a> Service<'a> {
@@ -343,6 +455,10 @@ impl<'a> Service<'a> {
             restart_limit: DEFAULT_RESTART_LIMIT,
             restart_window_ms: DEFAULT_RESTART_WINDOW_MS,
             stop_signal: SIGTERM,
+            confine: Confine {
+                flags: Confine::NO_NEW_PRIVS,
+                ..Confine::default()
+            },
         }
     }
 }
@@ -388,6 +504,24 @@ impl<'a> Config<'a> {
             PolicyRef::Default | PolicyRef::None => None,
         }
     }
+}
+
+/// A capability's number from its name (`CAP_NET_BIND_SERVICE` or
+/// `net_bind_service`).
+pub fn cap_number(name: &str) -> Option<u32> {
+    const NAMES: &str = "chown dac_override dac_read_search fowner fsetid kill setgid setuid setpcap \
+        linux_immutable net_bind_service net_broadcast net_admin net_raw ipc_lock ipc_owner sys_module \
+        sys_rawio sys_chroot sys_ptrace sys_pacct sys_admin sys_boot sys_nice sys_resource sys_time \
+        sys_tty_config mknod lease audit_write audit_control setfcap mac_override mac_admin syslog \
+        wake_alarm block_suspend audit_read perfmon bpf checkpoint_restore";
+    let bare = name
+        .strip_prefix("CAP_")
+        .or_else(|| name.strip_prefix("cap_"))
+        .unwrap_or(name);
+    NAMES
+        .split_ascii_whitespace()
+        .position(|n| n.eq_ignore_ascii_case(bare))
+        .map(|i| i as u32)
 }
 
 /// Parse every policy body of `cfg` (named, inline, the test policy's) for

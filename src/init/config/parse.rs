@@ -6,8 +6,8 @@ use heapless::Vec;
 use super::error::{ConfigError, ConfigErrorKind as K, ConfigErrors, Context};
 use super::lex::{self, LexError, Lexer, Tok};
 use super::{
-    Cmd, Config, Kind, LogLevel, NamedPolicy, PolicyRef, PolicyText, Resource, Restart, Rlimit,
-    Service, Stdio, MAX_HOSTNAME, MAX_LINE, MAX_SERVICES,
+    Cmd, Config, Confine, Kind, LogLevel, NamedPolicy, PolicyRef, PolicyText, Resource, Restart,
+    Rlimit, Service, Stdio, MAX_HOSTNAME, MAX_LINE, MAX_PATHS, MAX_SERVICES,
 };
 
 /// A line of `MAX_LINE` bytes has at most this many tokens.
@@ -23,7 +23,7 @@ const TOP_ONCE: [&str; 6] = [
     "test-policy",
 ];
 /// Service directives that may appear once.
-const SERVICE_ONCE: [&str; 15] = [
+const SERVICE_ONCE: [&str; 25] = [
     "exec",
     "kind",
     "required",
@@ -39,7 +39,38 @@ const SERVICE_ONCE: [&str; 15] = [
     "backoff",
     "restart-limit",
     "stop-signal",
+    // The single-valued sandbox directives (`CONFINE` 0..=3 and 8..).
+    "no-new-privs",
+    "private-tmp",
+    "read-only-root",
+    "landlock",
+    "capabilities",
+    "namespaces",
+    "root",
+    "pids-max",
+    "memory-max",
+    "cpu-max",
 ];
+
+/// The sandbox directives, by the index `Parser::confine` takes them at:
+/// 0..=3 a choice of two words, 4..=7 lists (repeatable), then the rest.
+const CONFINE: &str = "no-new-privs private-tmp read-only-root landlock read-only landlock-read \
+                       landlock-write env-pass capabilities namespaces root pids-max memory-max \
+                       cpu-max";
+
+/// `namespaces` names, in the order of `NS_FLAGS`.
+const NS_NAMES: &str = "mount pid ipc uts net cgroup";
+const NS_FLAGS: [u32; 6] = [
+    CLONE_NEWNS,
+    CLONE_NEWPID,
+    0x0800_0000,
+    0x0400_0000,
+    0x4000_0000,
+    0x0200_0000,
+];
+// `CLONE_NEW*` (the same on every arch; build.rs has no linux-raw-sys).
+const CLONE_NEWNS: u32 = 0x0002_0000;
+const CLONE_NEWPID: u32 = 0x2000_0000;
 
 /// Where a policy body goes when its block closes.
 #[derive(Clone, Copy)]
@@ -85,6 +116,9 @@ struct Scratch {
     /// `required yes|no`, with its line and column.
     required: Option<(bool, u32, u32)>,
     restart: Option<Restart>,
+    /// `no-new-privs no` and `read-only-root yes`: line and column.
+    nnp_off: Option<(u32, u32)>,
+    ro_root: Option<(u32, u32)>,
     /// A line of the block could not be read (too long, bad quotes): it
     /// may have been the `exec`.
     unread: bool,
@@ -654,6 +688,7 @@ impl<'a> Parser<'a> {
                 return self.top_directive(t);
             }
             "policy" => return self.policy_ref(t, Target::Service(i)),
+            _ if self.confine(i, t) => {}
             _ => match self.service_setting(t) {
                 Some(Setting::Env(a, key)) => self.push_env(i, a, key),
                 Some(Setting::Rlimit(name, r)) => self.push_rlimit(i, name, r),
@@ -666,6 +701,143 @@ impl<'a> Parser<'a> {
             },
         }
         false
+    }
+
+    /// A sandbox directive (or `env-pass`): false if `t` is not one.
+    fn confine(&mut self, i: usize, t: &[Tok<'a>]) -> bool {
+        let k = CONFINE.split_ascii_whitespace().position(|n| n == t[0].s);
+        if let Some(k) = k {
+            self.confine_at(i, k, t);
+        }
+        k.is_some()
+    }
+
+    /// Sandbox directive `k` of `CONFINE`; `None` after an error.
+    // Size: out of line, as the first `#[inline(never)]` above says.
+    #[inline(never)]
+    fn confine_at(&mut self, i: usize, k: usize, t: &[Tok<'a>]) -> Option<()> {
+        let d = t[0];
+        let line = self.line;
+        // Values are checked first, then stored (the parser reports).
+        let mut word = false;
+        let mut mask = 0u64;
+        let mut path = None;
+        let mut limit = (0u64, 100_000u64);
+        let mut list: Vec<&'a str, MAX_PATHS> = Vec::new();
+        match k {
+            0..=3 => {
+                let (what, yes, no) = if k == 3 {
+                    ("`required` or `optional`", "required", "optional")
+                } else {
+                    ("`yes` or `no`", "yes", "no")
+                };
+                let Some(a) = self.one(t, what) else {
+                    return Some(());
+                };
+                word = a.s == yes;
+                if !word && a.s != no {
+                    self.err_tok(a, K::Expected(what));
+                    return Some(());
+                }
+            }
+            4..=7 => {
+                self.arg(t, 1, if k == 7 { "a variable name" } else { "a path" })?;
+                for &a in &t[1..] {
+                    let ok = if k == 7 {
+                        !a.s.is_empty() && !a.s.contains('=')
+                    } else {
+                        a.s.starts_with('/')
+                    };
+                    if !ok {
+                        let what = if k == 7 {
+                            "a variable name (no `=`)"
+                        } else {
+                            "an absolute path"
+                        };
+                        self.err_tok(a, K::Expected(what));
+                    } else if list.push(a.s).is_err() {
+                        self.err_tok(a, K::TooMany("paths"));
+                        return Some(());
+                    }
+                }
+            }
+            8 | 9 => {
+                let what = if k == 8 {
+                    "capability names (like CAP_NET_BIND_SERVICE) or `none`"
+                } else {
+                    "namespaces: mount, pid, ipc, uts, net or cgroup"
+                };
+                self.arg(t, 1, what)?;
+                for &a in &t[1..] {
+                    let bit = if k == 8 {
+                        if a.is("none") && t.len() == 2 {
+                            continue;
+                        }
+                        super::cap_number(a.s).map(|n| 1u64 << n)
+                    } else {
+                        NS_NAMES
+                            .split(' ')
+                            .position(|n| n == a.s)
+                            .map(|j| NS_FLAGS[j] as u64)
+                    };
+                    match bit {
+                        Some(b) => mask |= b,
+                        None => self.err_tok(a, K::Expected(what)),
+                    }
+                }
+            }
+            10 => {
+                let a = self.one(t, "a directory")?;
+                path = Some(self.abs_path(a, "root")?);
+            }
+            _ => {
+                const WHAT: &str = "a number or `max`";
+                let a = self.arg(t, 1, WHAT)?;
+                let p = t.get(2).copied();
+                self.end(t, if k == 13 { 3 } else { 2 }).then_some(())?;
+                limit.0 = match (a.s, k) {
+                    ("max", _) => u64::MAX,
+                    (s, 12) => lex::bytes(s).unwrap_or(0),
+                    (s, _) => lex::number(s).unwrap_or(0),
+                };
+                if let Some(p) = p {
+                    limit.1 = lex::number(p.s).filter(|&v| v > 0).unwrap_or(0);
+                    if limit.1 == 0 {
+                        self.err_tok(p, K::BadNumber);
+                    }
+                }
+                if limit.0 == 0 {
+                    self.err_tok(a, K::BadNumber);
+                }
+                if limit.0 == 0 || limit.1 == 0 {
+                    return Some(());
+                }
+            }
+        }
+        match k {
+            2 if word => self.svc.ro_root = Some((line, d.col)),
+            0 if !word => self.svc.nnp_off = Some((line, d.col)),
+            _ => {}
+        }
+        let c = &mut self.cfg.services.get_mut(i)?.confine;
+        let mut full = false;
+        match k {
+            0..=3 => c.flags = c.flags & !(1 << k) | (word as u8) << k,
+            4..=7 => full = list.iter().any(|p| c.lists[k - 4].push(p).is_err()),
+            8 => c.caps = Some(mask),
+            9 => c.namespaces = mask as u32,
+            10 => c.root = path,
+            _ => {
+                c.limits[k - 11] = limit.0;
+                if k == 13 {
+                    c.cpu_period = limit.1;
+                }
+            }
+        }
+        if full {
+            self.err_tok(d, K::TooMany("entries of this list"));
+        }
+        Some(())
     }
 
     fn push_env(&mut self, i: usize, a: Tok<'a>, key: &'a str) {
@@ -912,8 +1084,25 @@ impl<'a> Parser<'a> {
                 required_on_daemon = r;
             }
         }
+        let c = &mut s.confine;
+        if !c.lists[0].is_empty()
+            || c.has(Confine::PRIVATE_TMP | Confine::READ_ONLY_ROOT)
+            || c.namespaces & CLONE_NEWPID != 0
+        {
+            c.namespaces |= CLONE_NEWNS;
+        }
+        let landlock = !c.lists[1].is_empty() || !c.lists[2].is_empty();
+        let no_root = c.root.is_none();
         if missing_exec {
             self.err_at(sc.open_line, sc.open_col, K::MissingExec, "", 0, ctx);
+        }
+        if let (Some((line, col)), true) = (sc.nnp_off, landlock) {
+            let why = "Landlock needs `no-new-privs yes`";
+            self.err_at(line, col, K::Range(why), "", 0, ctx);
+        }
+        if let (Some((line, col)), true) = (sc.ro_root, no_root) {
+            let why = "`read-only-root` needs `root`";
+            self.err_at(line, col, K::Range(why), "", 0, ctx);
         }
         if let Some((_, line, col)) = required_on_daemon {
             self.err_at(line, col, K::RequiredOnDaemon, "required", 0, ctx);

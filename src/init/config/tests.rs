@@ -977,3 +977,109 @@ fn garbage_never_panics() {
         }
     }
 }
+
+#[test]
+fn sandbox_directives() {
+    let text = svc("    user 1000\n\
+         no-new-privs yes\n\
+         capabilities CAP_NET_BIND_SERVICE net_raw\n\
+         namespaces net uts ipc cgroup\n\
+         read-only /etc /usr\n\
+         read-only /srv\n\
+         private-tmp yes\n\
+         root /srv/jail\n\
+         read-only-root yes\n\
+         landlock-read /bin /lib\n\
+         landlock-write /tmp\n\
+         landlock required\n\
+         pids-max 16\n\
+         memory-max 64M\n\
+         cpu-max 50000\n\
+         env-pass TERM LANG\n");
+    let c = ok(&text);
+    let s = &c.services[0];
+    let b = &s.confine;
+    assert!(b.has(Confine::NO_NEW_PRIVS));
+    assert_eq!(b.caps, Some(1 << 10 | 1 << 13));
+    // mount is implied by read-only, private-tmp and read-only-root.
+    assert_eq!(
+        b.namespaces,
+        0x4000_0000 | 0x0400_0000 | 0x0800_0000 | 0x0200_0000 | 0x2_0000
+    );
+    assert_eq!(b.read_only(), ["/etc", "/usr", "/srv"]);
+    assert_eq!(b.flags, 15, "every flag set");
+    assert_eq!(b.root, Some("/srv/jail"));
+    assert_eq!(b.landlock_read(), ["/bin", "/lib"]);
+    assert_eq!(b.landlock_write(), ["/tmp"]);
+    assert_eq!(b.limits, [16, 64 << 20, 50_000]);
+    assert_eq!(b.cpu_period, 100_000);
+    assert!(b.has_limits());
+    assert_eq!(b.env_pass(), ["TERM", "LANG"]);
+
+    let t2 = svc("    capabilities none\n    namespaces pid\n    cpu-max max 20000\n    memory-max max\n    no-new-privs no\n");
+    let c = ok(&t2);
+    let b = &c.services[0].confine;
+    assert_eq!(b.caps, Some(0));
+    assert_eq!(b.namespaces, 0x2000_0000 | 0x2_0000, "pid implies mount");
+    assert_eq!(b.limits, [0, u64::MAX, u64::MAX]);
+    assert_eq!(b.cpu_period, 20_000);
+    assert_eq!(b.flags, 0, "no-new-privs no");
+
+    // Defaults: nothing but no_new_privs.
+    let t3 = svc("");
+    let c = ok(&t3);
+    let b = &c.services[0].confine;
+    assert!(b.flags == Confine::NO_NEW_PRIVS && b.caps.is_none() && b.namespaces == 0);
+    assert!(!b.has_limits() && b.root.is_none() && b.lists.iter().all(|l| l.is_empty()));
+}
+
+#[test]
+fn sandbox_errors() {
+    let t = svc("    capabilities CAP_NET_BIND_SERVICE CAP_FLY\n");
+    let (line, col, kind, tok) = one(&t);
+    assert_eq!((line, col, tok), (3, 39, "CAP_FLY"));
+    assert!(matches!(kind, K::Expected(_)));
+    assert_eq!(one(&svc("    namespaces net user\n")).1, 20);
+    assert_eq!(
+        one(&svc("    read-only etc\n")).2,
+        K::Expected("an absolute path")
+    );
+    assert_eq!(one(&svc("    root jail\n")).2, K::RelativePath("root"));
+    assert_eq!(
+        one(&svc("    private-tmp maybe\n")).2,
+        K::Expected("`yes` or `no`")
+    );
+    assert_eq!(
+        one(&svc("    landlock maybe\n")).2,
+        K::Expected("`required` or `optional`")
+    );
+    assert_eq!(one(&svc("    pids-max lots\n")).2, K::BadNumber);
+    assert_eq!(one(&svc("    memory-max 12X\n")).2, K::BadNumber);
+    assert_eq!(one(&svc("    cpu-max 1000 0\n")).1, 18);
+    assert_eq!(one(&svc("    pids-max 5 6\n")).2, K::TrailingInput);
+    assert_eq!(one(&svc("    env-pass A=B\n")).3, "A=B");
+    assert_eq!(one(&svc("    capabilities none CAP_KILL\n")).3, "none");
+    let (line, _, kind, _) = one(&svc("    pids-max 5\n    pids-max 6\n"));
+    assert_eq!((line, kind), (4, K::Duplicate("directive")));
+    assert_eq!(
+        message(&svc("    no-new-privs no\n    landlock-read /bin\n")),
+        "vigil.conf:3:5: error: service `web`: Landlock needs `no-new-privs yes`\n"
+    );
+    assert_eq!(
+        message(&svc("    read-only-root yes\n")),
+        "vigil.conf:3:5: error: service `web`: `read-only-root` needs `root`\n"
+    );
+    let nine = "    read-only /a /b /c /d /e /f /g /h /i\n";
+    assert_eq!(one(&svc(nine)).2, K::TooMany("paths"));
+    // The lists are repeatable up to their capacity.
+    let t = svc("    landlock-read /a /b /c /d\n    landlock-read /e /f /g /h\n");
+    let c = ok(&t);
+    assert_eq!(c.services[0].confine.landlock_read().len(), MAX_PATHS);
+    assert_eq!(
+        one(&svc(
+            "    landlock-read /a /b /c /d /e /f /g /h\n    landlock-read /i\n"
+        ))
+        .2,
+        K::TooMany("entries of this list")
+    );
+}

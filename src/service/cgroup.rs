@@ -1,0 +1,72 @@
+//! cgroup v2 groups of services: `/sys/fs/cgroup/vigil-NAME`, created by
+//! vigil before the fork with the service's limits written; the child
+//! joins it (`Sandbox::cgroup`) before anything else.
+
+use rustix::fs::{Mode, OFlags};
+
+use crate::init::config::Confine;
+use crate::out::{Buf, Sink};
+use crate::sys::{self, proc, Errno};
+
+/// Where PID 1 mounts cgroup2.
+pub const ROOT: &str = "/sys/fs/cgroup";
+
+/// A group's path.
+pub type Path = Buf<96>;
+
+/// Make the group of service `name` with the limits of `c`, in `path`.
+/// On failure, what failed and the errno.
+pub fn prepare(name: &str, c: &Confine, path: &mut Path) -> Result<(), (&'static str, Errno)> {
+    let mut p = Buf::<128>::new();
+    p.s(ROOT).s("/cgroup.controllers");
+    if rustix::fs::access(p.as_bytes(), rustix::fs::Access::EXISTS).is_err() {
+        return Err(("cgroup2 is not mounted at /sys/fs/cgroup", Errno::NOENT));
+    }
+    // (controller, limit file, value); controllers are enabled one by one
+    // so that a missing one is named.
+    let limits = [
+        ("+pids", "pids.max"),
+        ("+memory", "memory.max"),
+        ("+cpu", "cpu.max"),
+    ];
+    for ((ctl, _), v) in limits.iter().zip(c.limits) {
+        if v != 0 {
+            p.clear();
+            p.s(ROOT).s("/cgroup.subtree_control");
+            write(p.as_bytes(), ctl.as_bytes())
+                .map_err(|e| ("enabling a cgroup controller in /sys/fs/cgroup", e))?;
+        }
+    }
+    path.clear();
+    path.s(ROOT).s("/vigil-").s(name);
+    match rustix::fs::mkdir(path.as_bytes(), Mode::from_raw_mode(0o755)) {
+        Ok(()) | Err(Errno::EXIST) => {}
+        Err(e) => return Err(("creating its cgroup", e)),
+    }
+    for (k, ((_, file), v)) in limits.iter().zip(c.limits).enumerate() {
+        if v == 0 {
+            continue;
+        }
+        p.clear();
+        p.put(path.as_bytes());
+        p.s("/").s(file);
+        let mut val = Buf::<48>::new();
+        if v == u64::MAX {
+            val.s("max");
+        } else {
+            val.u(v);
+        }
+        if k == 2 {
+            val.s(" ").u(c.cpu_period);
+        }
+        write(p.as_bytes(), val.as_bytes()).map_err(|e| ("writing its cgroup limits", e))?;
+    }
+    Ok(())
+}
+
+fn write(path: &[u8], value: &[u8]) -> Result<(), Errno> {
+    let fd = sys::open(path, OFlags::WRONLY)?;
+    let r = sys::write_all(fd, value);
+    proc::close(fd);
+    r
+}
