@@ -96,7 +96,7 @@ hostile_run() {
     sed -nE 's/^hostile: ((flood|forkbomb|fdchaos|signals|console-flood|pid1|own-filter)[^:]*: .*)/    \1/p' "$LOG" \
         | awk '!/signals:/ || !seen++'
     has hostile.bomb-uid-limited 'forkbomb: uid 2001, RLIMIT_NPROC 64'
-    has hostile.orphans-reaped 'vigil: \[forkbomb\] exited with status 0'
+    tests hostile.forkbomb.reaped
     tests hostile.pid1-user.ptrace-seize hostile.pid1-user.ptrace-attach hostile.pid1-user.proc-fd \
         hostile.pid1-user.pidfd-getfd hostile.pid1-user.mem \
         hostile.pid1-denied.ptrace-seize hostile.pid1-denied.ptrace-attach hostile.pid1-denied.pidfd-getfd
@@ -109,7 +109,9 @@ hostile_run() {
     has hostile.console-flood-done 'hostile: console-flood: 262144 bytes'
     # Nobody opens the FIFOs: starting those services must neither stall
     # vigil nor run them unmonitored (a `monitored` that ran exits 0 or 3).
-    has hostile.fifo-out-fails '\[fifo-out\] (cannot start|exited with status 126).*; failed|\[fifo-out\] .*giving up'
+    has hostile.fifo-out-fails 'vigil: error: \[fifo-out\] cannot start: setting up the process failed: ENXIO'
+    has hostile.fifo-out-gives-up '\[fifo-out\] exited with status 127; failed: restarted 2 times'
+    has hostile.fifo-in-runs '\[fifo-in\] exited with status 0'
     lacks hostile.fifo-never-unmonitored '\[fifo-(in|out)\] exited with status 3'
     lacks hostile.no-fatal 'vigil: error: (poll|cannot boot)'
 
@@ -132,6 +134,7 @@ hostile_run() {
     local leaks
     leaks=$(grep -c '\[leaker\] started' "$LOG")
     echo "    leaker: $leaks starts before the listener table was full"
+    has hostile-limits.noproc-logged 'vigil: error: \[hostile\] pid [0-9]+ mkdir(at)?: cannot read the target.s root or credentials in /proc: ENOENT: denied'
     has hostile-limits.noproc-denied 'mkdirs: relative (ENOENT|EACCES|EOPNOTSUPP|EPERM) \(exists 0\)'
     local unmon
     unmon=$(grep "hostile: monitored: getppid" "$LOG" | grep -v " 4242$" | head -n1)
