@@ -97,13 +97,15 @@ hostile_run() {
     hostile_probe_checks hostile
     tests hostile.flood hostile.forkbomb.bounded hostile.fdchaos.answers hostile.fdchaos.after-exec \
         hostile.signals.survived
-    sed -nE 's/^hostile: ((flood|forkbomb|fdchaos|signals|console-flood|pid1|own-filter)[^:]*: .*)/    \1/p' "$LOG" \
+    sed -nE 's/^hostile: ((flood|forkbomb|fdchaos|signals|console-flood|pid1|killpid1|own-filter)[^:]*: .*)/    \1/p' "$LOG" \
         | awk '!/signals:/ || !seen++'
     has hostile.bomb-uid-limited 'forkbomb: uid 2001, RLIMIT_NPROC 64'
     tests hostile.forkbomb.reaped
     tests hostile.pid1-user.ptrace-seize hostile.pid1-user.ptrace-attach hostile.pid1-user.proc-fd \
         hostile.pid1-user.pidfd-getfd hostile.pid1-user.mem \
         hostile.pid1-denied.ptrace-seize hostile.pid1-denied.ptrace-attach hostile.pid1-denied.pidfd-getfd
+    tests hostile.killpid1.kill hostile.killpid1.tkill hostile.killpid1.tgkill \
+        hostile.killpid1.rt_sigqueueinfo hostile.killpid1.pidfd_open
     tests hostile.own-filter-denied.no-second-listener hostile.own-filter-denied.denied \
         hostile.own-filter-denied.vigil-still-answers \
         hostile.own-filter-allowed.no-second-listener hostile.own-filter-allowed.ebusy \

@@ -418,6 +418,32 @@ static const char *err_name(int e)
     }
 }
 
+/* killpid1: every way to signal PID 1 by pid must fail with EPERM (the
+ * policy denies them). SIGTERM would reboot the machine. */
+static int killpid1(void)
+{
+    struct { const char *name; long r; int e; } c[5];
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    si.si_signo = SIGTERM;
+    si.si_code = SI_QUEUE;
+    errno = 0; c[0].name = "kill"; c[0].r = kill(1, SIGTERM); c[0].e = errno;
+    errno = 0; c[1].name = "tkill"; c[1].r = syscall(SYS_tkill, 1, SIGTERM); c[1].e = errno;
+    errno = 0; c[2].name = "tgkill"; c[2].r = syscall(SYS_tgkill, 1, 1, SIGTERM); c[2].e = errno;
+    errno = 0; c[3].name = "rt_sigqueueinfo";
+    c[3].r = syscall(SYS_rt_sigqueueinfo, 1, SIGTERM, &si); c[3].e = errno;
+    errno = 0; c[4].name = "pidfd_open"; c[4].r = syscall(SYS_pidfd_open, 1, 0); c[4].e = errno;
+    int bad = 0;
+    for (int i = 0; i < 5; i++) {
+        say("killpid1: %s(1): %s", c[i].name, c[i].r < 0 ? err_name(c[i].e) : "ok");
+        char tag[64];
+        snprintf(tag, sizeof tag, "killpid1.%s", c[i].name);
+        bad |= result(tag, c[i].r < 0 && c[i].e == EPERM, "%s: %s, want EPERM", c[i].name,
+                      c[i].r < 0 ? err_name(c[i].e) : "ok");
+    }
+    return bad;
+}
+
 /* Is fd a seccomp listener? ID_VALID of an id that cannot be pending
  * answers ENOENT on a listener (what vigil's hand-over checks too). */
 static int is_listener(int fd)
@@ -864,6 +890,8 @@ static int dispatch(const char *m, int n, char **a)
         return crash();
     if (!strcmp(m, "pid1") && n >= 1)
         return pid1(a[0]);
+    if (!strcmp(m, "killpid1"))
+        return killpid1();
     if (!strcmp(m, "own-filter") && n >= 1)
         return own_filter(a[0]);
     if (!strcmp(m, "foreign") && n >= 1)
