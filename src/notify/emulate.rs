@@ -126,9 +126,24 @@ pub fn serve(
     if !seccomp::id_valid(fd, n.id) {
         return Served::Gone;
     }
-    let ctx = match res.and_then(|()| Ctx::open(n, args, &paths[..np])) {
+    if let Err(e) = res {
+        return send(fd, n.id, Err(e));
+    }
+    let ctx = match Ctx::open(n, args, &paths[..np]) {
         Ok(c) => c,
-        Err(e) => return send(fd, n.id, Err(e)),
+        Err((e, proc_failed)) => {
+            // vigil cannot see the target (no /proc, out of fds, ...): the
+            // call fails closed, and says so whatever the decision log.
+            if proc_failed {
+                log::error(|l| {
+                    l.s("[").s(who).s("] pid ").u(n.pid as u64).s(" ").s(name);
+                    l.s(": cannot read the target's root or credentials in /proc: ");
+                    log::errno(l, e);
+                    l.s(": denied");
+                });
+            }
+            return send(fd, n.id, Err(e));
+        }
     };
     if !seccomp::id_valid(fd, n.id) {
         return Served::Gone;
@@ -247,16 +262,18 @@ struct Ctx {
 }
 
 impl Ctx {
-    fn open(n: &Notif, args: &[groups::PathArg], paths: &[Path]) -> Result<Ctx, Errno> {
+    /// The error, and whether it was vigil's own view of the target's
+    /// /proc entries that failed (not a bad dirfd of the target's).
+    fn open(n: &Notif, args: &[groups::PathArg], paths: &[Path]) -> Result<Ctx, (Errno, bool)> {
         let mut c = Ctx {
-            root: Root::of(n.pid)?,
+            root: Root::of(n.pid).map_err(|e| (e, true))?,
             start: [None, None],
-            creds: Creds::of(n.pid)?,
+            creds: Creds::of(n.pid).map_err(|e| (e, true))?,
         };
         for (i, pa) in args.iter().take(paths.len()).enumerate() {
             if paths[i].as_bytes().first() != Some(&b'/') {
                 let dirfd = pa.dirfd.map(|d| n.args[d as usize]);
-                c.start[i] = Some(resolve::start(n.pid, dirfd)?);
+                c.start[i] = Some(resolve::start(n.pid, dirfd).map_err(|e| (e, false))?);
             }
         }
         Ok(c)

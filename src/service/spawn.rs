@@ -161,20 +161,31 @@ fn child(s: &Spawn, w: i32) -> ! {
     if s.new_session {
         let _ = rustix::process::setsid();
     }
+    // Opened non-blocking: a FIFO nobody has open would block the open,
+    // and with it vigil, which waits for the hand-over. The write end of
+    // such a FIFO fails with ENXIO instead; the flag is cleared after.
+    let nb = rustix::fs::OFlags::NONBLOCK;
     for (fd, io) in s.stdio.iter().enumerate() {
         let opened = match io {
             Stdio::Inherit => continue,
             Stdio::Null => sys::open(b"/dev/null", rustix::fs::OFlags::RDWR),
-            Stdio::Read(p) => sys::open(p, rustix::fs::OFlags::RDONLY),
+            Stdio::Read(p) => sys::open(p, rustix::fs::OFlags::RDONLY | nb),
             Stdio::File(p) => sys::open(
                 p,
                 rustix::fs::OFlags::WRONLY
                     | rustix::fs::OFlags::CREATE
-                    | rustix::fs::OFlags::APPEND,
+                    | rustix::fs::OFlags::APPEND
+                    | nb,
             ),
         };
         match opened {
             Ok(f) => {
+                let b = sys::borrow(f);
+                let cleared = rustix::fs::fcntl_getfl(b)
+                    .and_then(|fl| rustix::fs::fcntl_setfl(b, fl - nb));
+                if let Err(e) = cleared {
+                    fail(e);
+                }
                 if proc::dup_to(f, fd as i32).is_err() {
                     fail(Errno::BADF);
                 }
