@@ -1,6 +1,6 @@
 //! The bodies of vigil's fuzz targets, shared by the libFuzzer binaries
 //! (`fuzz_targets/*.rs`, run with `cargo +nightly fuzz run TARGET`) and the
-//! stable smoke runner (`src/bin/smoke.rs`, run by `fuzz/smoke`).
+//! stable smoke runner (`examples/smoke.rs`, run by `fuzz/smoke`).
 //!
 //! Each target takes any bytes and panics on a broken invariant; a panic is
 //! a finding. The invariants are written against vigil's public API only.
