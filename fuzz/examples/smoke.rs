@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! smoke [--secs S] [--seed N] [TARGET...]   # default: 2 s per target, all targets
-//! smoke --run TARGET FILE...                # replay inputs (a crash reproducer)
+//! smoke --run TARGET FILE|DIR...            # replay inputs (a crash, a corpus)
 //! ```
 //!
 //! Prints one line per target and `N passed, M failed`; exits 1 on a failure
@@ -47,6 +47,7 @@ fn main() {
     // The panic message of the last failure, instead of the default hook's
     // print per panic.
     thread_local!(static LAST: RefCell<String> = const { RefCell::new(String::new()) });
+    thread_local!(static IN_TARGET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
     panic::set_hook(Box::new(|info| {
         let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
         let msg = info
@@ -55,26 +56,55 @@ fn main() {
             .cloned()
             .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap_or_default();
+        if !IN_TARGET.with(|t| t.get()) {
+            eprintln!("smoke: {msg}{at}");
+        }
         LAST.with(|l| *l.borrow_mut() = format!("{msg}{at}"));
     }));
     let run_one = |f: fn(&[u8]), input: &[u8]| -> Result<(), String> {
-        panic::catch_unwind(AssertUnwindSafe(|| f(input))).map_err(|_| LAST.with(|l| l.borrow().clone()))
+        IN_TARGET.with(|t| t.set(true));
+        let r = panic::catch_unwind(AssertUnwindSafe(|| f(input)));
+        IN_TARGET.with(|t| t.set(false));
+        r.map_err(|_| LAST.with(|l| l.borrow().clone()))
     };
 
     if args.first().map(String::as_str) == Some("--run") {
         let name = args.get(1).expect("--run TARGET FILE...");
         let f = target(name);
-        let mut failed = 0;
-        for file in &args[2..] {
-            let input = std::fs::read(file).unwrap_or_else(|e| panic!("{file}: {e}"));
+        // Files, or directories of them (a corpus).
+        let mut files: Vec<PathBuf> = Vec::new();
+        for a in &args[2..] {
+            let p = PathBuf::from(a);
+            match std::fs::read_dir(&p) {
+                Ok(d) => files.extend(d.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file())),
+                Err(_) => files.push(p),
+            }
+        }
+        files.sort();
+        let (mut ok, mut failed) = (0, 0);
+        for file in &files {
+            let input = match std::fs::read(file) {
+                Ok(b) => b,
+                Err(e) => {
+                    // A corpus a running fuzzer is reducing loses files.
+                    eprintln!("{}: {e}", file.display());
+                    continue;
+                }
+            };
             match run_one(f, &input) {
-                Ok(()) => println!("{file}: ok"),
+                Ok(()) => ok += 1,
                 Err(m) => {
                     failed += 1;
-                    println!("{file}: FAILED: {m}");
+                    println!("{}: FAILED: {m}", file.display());
                 }
             }
         }
+        println!(
+            "{ok} ok, {failed} failed; {} parsed, {} filter runs, {} by_paths decisions checked",
+            take(&OK_PARSES),
+            take(&FILTER_RUNS),
+            take(&PATH_DECISIONS)
+        );
         std::process::exit(i32::from(failed > 0));
     }
 
