@@ -85,6 +85,10 @@ POLICY_EDGES = {
     "empty": "",
     "only-comment": "# nothing\n\n   \t\n",
     "decision-log": "decision-log off\ndecision-log on\ndefault log\n",
+    # Accepted, but these prefixes can never match a normalised path: the
+    # denies are dead and /secret, /data/private, /etc/shadow are allowed.
+    "unnormalized-prefixes": "default allow\nopenat: notify paths {\n    allow /\n    deny /srv/../secret\n"
+                             "    deny /data//private errno EPERM\n    deny /etc/./shadow\n}\n",
     "quotes-and-nul": "read: allow \"x\" '\0'\n",
 }
 for name, s in POLICY_EDGES.items():
