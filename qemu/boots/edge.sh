@@ -1,0 +1,68 @@
+# qemu/suite plug-in "edge": the seccomp user-notification edge cases of
+# tests/edge.rs inside the guest, on every arch and kernel (6.1 lacks
+# SYNC_WAKE_UP and RECV's ENOENT, so it runs vigil's fallbacks; 6.12 has
+# them). One boot per kernel, config tests/qemu/edge.conf: oneshots run one
+# after the other, each printing `TEST edge.NAME: ok|FAIL why`.
+#   PID 1 is the monitor (services under tests/qemu/edge.policy):
+#     toctou    a thread flips an openat path between an allowed and a
+#               forbidden file of the same length: never opens the forbidden
+#               one, 100000 attempts (EDGE_TOCTOU_ATTEMPTS below)
+#     creds     a uid-65534 service with umask 027: vigil opens and mkdirs
+#               with its credentials (no read of a root-only file; 65534:750)
+#     restart   SA_RESTART signals during emulated mkdirs: none runs twice
+#     fair      three flooding children do not starve a fourth (max < 1 s)
+#     threads   8 threads, 3200 opens, all filtered and served
+#   a fresh `/init run` per scenario, driven by tests/guest/edge-drive.c:
+#     held-id-valid, held-send   the target is SIGKILLed while vigil holds
+#               its notification (tests/progs/holdkill.c traces vigil to its
+#               NOTIF_ID_VALID / NOTIF_SEND); vigil serves on, exit 0
+#     nofile    ADDFD at RLIMIT_NOFILE: EMFILE, vigil's fds unchanged
+#     pending   the last task dies with a notification pending while vigil
+#               is stopped: vigil sees POLLHUP and exits 137
+# Also checks the probed feature line of PID 1 and of `/init run` against
+# the kernel. The programs are tests/progs/*.c built static with $CC.
+
+EDGE_PROGS=(toctou held holdkill nofile pending restart fair threads)
+EDGE_TOCTOU_ATTEMPTS=100000
+
+edge_build() {
+    local p
+    for p in "${EDGE_PROGS[@]}"; do
+        "$CC" -static -O2 -Wall -pthread -o "$work/edge-$p-$A" "tests/progs/$p.c" || return 1
+    done
+    "$CC" -static -O2 -Wall -o "$work/edge-drive-$A" tests/guest/edge-drive.c || return 1
+}
+
+# One argument per line. Also writes this kernel's edge.conf: the policy of
+# tests/qemu/edge.policy (without comments) pasted into it.
+edge_files() {
+    local p
+    awk -v n="$EDGE_TOCTOU_ATTEMPTS" '
+        FNR == NR { if ($0 !~ /^#/ && $0 != "") pol = pol "    " $0 "\n"; next }
+        $1 == "@EDGE_POLICY@" { printf "%s", pol; next }
+        { gsub(/@TOCTOU_ATTEMPTS@/, n); print }' \
+        tests/qemu/edge.policy tests/qemu/edge.conf >"$kdir/edge.conf"
+    printf '%s\n' --file "/etc/edge/edge.conf=$kdir/edge.conf" \
+        --file "/etc/edge/edge.policy=tests/qemu/edge.policy" \
+        --file "/edge/drive=$work/edge-drive-$A"
+    for p in "${EDGE_PROGS[@]}"; do
+        printf '%s\n' --file "/edge/$p=$work/edge-$p-$A"
+    done
+}
+
+edge_run() {
+    boot edge --append "quiet vigil.config=/etc/edge/edge.conf" --smp 2 --timeout 240
+    sane edge
+    rc_is edge.exit-status 0 "$RC"
+    has edge.config-loaded 'vigil: PID 1 up in [0-9]+ us, config /etc/edge/edge.conf'
+    local feats
+    case $K in
+        6.1.*) feats='sync-wake-up no, addfd yes, addfd-send yes, recv-enoent no' ;;
+        *) feats='sync-wake-up yes, addfd yes, addfd-send yes, recv-enoent yes' ;;
+    esac
+    has edge.kernel-features "^vigil: kernel: wait-killable-recv yes, $feats\$"
+    has edge.run-kernel-features "^edge-run: vigil: kernel: wait-killable-recv yes, $feats\$"
+    tests edge.toctou edge.creds edge.restart edge.fair edge.threads \
+        edge.held-id-valid edge.held-send edge.nofile edge.pending
+    lacks edge.no-errors 'vigil: error:'
+}
