@@ -22,11 +22,15 @@
 # Also checks the probed feature line of PID 1 and of `/init run` against
 # the kernel. The programs are tests/progs/*.c built static with $CC.
 #
-# TCG time: 100000 TOCTOU attempts (the count of tests/edge.rs) take
-# 85-120 s of guest time on x86_64 alone (about 1 ms per attempt, each a
-# notification round trip with ADDFD), the rest of the boot 20-40 s. So the
-# full 100000 run on one kernel per arch (the last of KERNEL_PKGS, 6.12),
-# and 10000 on the others. VIGIL_EDGE_TOCTOU=N sets N for every kernel.
+# TCG time (2 vCPUs, so the flipping thread really runs beside vigil; one
+# vCPU is ~1.5x faster but the flip would then almost never land between
+# vigil's read of the path and its open): a TOCTOU attempt is a
+# notification round trip with ADDFD, ~1 ms on x86_64 and ~3-4.5 ms on
+# aarch64 (a loaded 2-CPU host). 100000 attempts (the count of
+# tests/edge.rs) are ~90 s on x86_64 and ~5 min on aarch64, so the full
+# count runs on one kernel per arch (the last of KERNEL_PKGS, 6.12) and
+# 10000 on the others; the rest of a boot is ~20 s (x86_64) to ~60 s
+# (aarch64 6.1). VIGIL_EDGE_TOCTOU=N sets N for every kernel.
 
 EDGE_PROGS=(toctou held holdkill nofile pending restart fair threads)
 
@@ -66,7 +70,10 @@ edge_files() {
 }
 
 edge_run() {
-    boot edge --append "quiet vigil.config=/etc/edge/edge.conf" --smp 2 --timeout 240
+    local n
+    n=$(edge_toctou_attempts)
+    boot edge --append "quiet vigil.config=/etc/edge/edge.conf" --smp 2 \
+        --timeout $((150 + n / 200))
     sane edge
     rc_is edge.exit-status 0 "$RC"
     has edge.config-loaded 'vigil: PID 1 up in [0-9]+ us, config /etc/edge/edge.conf'
@@ -79,6 +86,6 @@ edge_run() {
     has edge.run-kernel-features "^edge-run: vigil: kernel: wait-killable-recv yes, $feats\$"
     tests edge.toctou edge.creds edge.restart edge.fair edge.threads \
         edge.held-id-valid edge.held-send edge.nofile edge.pending
-    has edge.toctou-attempts "^edge: toctou attempts=$(edge_toctou_attempts) leaks=0 "
+    has edge.toctou-attempts "^edge: toctou attempts=$n leaks=0 "
     lacks edge.no-errors 'vigil: error:'
 }
