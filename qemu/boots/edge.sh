@@ -25,9 +25,9 @@
 # TCG time (2 vCPUs, so the flipping thread really runs beside vigil; one
 # vCPU is ~1.5x faster but the flip would then almost never land between
 # vigil's read of the path and its open): a TOCTOU attempt is a
-# notification round trip with ADDFD, ~1 ms on x86_64 and ~3-4.5 ms on
+# notification round trip with ADDFD, ~1 ms on x86_64 and ~2-4.5 ms on
 # aarch64 (a loaded 2-CPU host). 100000 attempts (the count of
-# tests/edge.rs) are ~90 s on x86_64 and ~5 min on aarch64, so the full
+# tests/edge.rs) are ~90 s on x86_64 and 3-5 min on aarch64, so the full
 # count runs on one kernel per arch (the last of KERNEL_PKGS, 6.12) and
 # 10000 on the others; the rest of a boot is ~20 s (x86_64) to ~60 s
 # (aarch64 6.1). VIGIL_EDGE_TOCTOU=N sets N for every kernel.
