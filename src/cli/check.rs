@@ -31,19 +31,17 @@ pub fn main(args: &Args, compile: bool) -> i32 {
     let Some((policy, name)) = load_policy(Some(file), arch) else {
         return EXIT_USAGE;
     };
-    let prog = match bpf::compile(policy, arch) {
-        Ok(p) => p,
-        Err(e) => {
-            let mut out = Buf::<256>::new();
-            out.s(name)
-                .s(": error: the policy does not compile for ")
-                .s(arch.name)
-                .s(": ");
-            out.s(e.describe()).s("\n");
-            let _ = sys::write_all(2, out.as_bytes());
-            return EXIT_USAGE;
-        }
-    };
+    let mut prog = bpf::Program::new();
+    if let Err(e) = bpf::compile_into(policy, arch, &mut prog) {
+        let mut out = Buf::<256>::new();
+        out.s(name)
+            .s(": error: the policy does not compile for ")
+            .s(arch.name)
+            .s(": ");
+        out.s(e.describe()).s("\n");
+        let _ = sys::write_all(2, out.as_bytes());
+        return EXIT_USAGE;
+    }
     if compile {
         bpf::disasm(&prog, arch, &mut Fd::new(1));
     } else {

@@ -80,16 +80,14 @@ fn start(
     first: usize,
 ) -> Result<(spawn::Child, i32), i32> {
     let prog = args.get(first).unwrap_or(b"");
-    let filter = match bpf::compile(policy, arch) {
-        Ok(f) => f,
-        Err(_) => {
-            log::error(|l| {
-                l.s(name)
-                    .s(": the policy needs more than 4096 BPF instructions");
-            });
-            return Err(EXIT_USAGE);
-        }
-    };
+    let mut filter = bpf::Program::new();
+    if bpf::compile_into(policy, arch, &mut filter).is_err() {
+        log::error(|l| {
+            l.s(name)
+                .s(": the policy needs more than 4096 BPF instructions");
+        });
+        return Err(EXIT_USAGE);
+    }
     if let Err(e) = check_sizes() {
         log::error(|l| {
             l.s("seccomp user notification unavailable: ");
