@@ -31,9 +31,19 @@ const M32: u32 = u32::MAX;
 
 /// Compile `policy` for `arch`.
 pub fn compile(policy: &Policy, arch: &Arch) -> Result<Program, CompileError> {
+    let mut prog = Program::new();
+    compile_into(policy, arch, &mut prog)?;
+    Ok(prog)
+}
+
+/// Compile `policy` for `arch` into `prog` (emptied first), where the
+/// caller keeps it: no 32 KB program moved around on the stack.
+// Memory: out of line, so that `compile`'s frame holds one program only.
+#[inline(never)]
+pub fn compile_into(policy: &Policy, arch: &Arch, prog: &mut Program) -> Result<(), CompileError> {
     validate(policy)?;
     let clauses = classify_clauses(policy);
-    let mut e = Emitter::new();
+    let mut e = Emitter::new(prog);
     let kill = Target::Ret(ret_value(Ret::Kill));
     let notify = Target::Ret(ret_value(Ret::Notify));
 
@@ -99,7 +109,8 @@ pub fn compile(policy: &Policy, arch: &Arch) -> Result<Program, CompileError> {
     };
     let t = e.jump(JMP | JEQ | K, arch.audit, after_arch, kill)?;
     e.stmt(insn::load(insn::OFF_ARCH), t)?;
-    Ok(e.finish())
+    e.finish();
+    Ok(())
 }
 
 /// Rules sorted and unique, every span inside its pool, every argument

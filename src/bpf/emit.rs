@@ -29,9 +29,9 @@ pub enum Target {
 /// none is near enough, so a small table loses little when it evicts.
 const CACHE: usize = 32;
 
-pub struct Emitter {
+pub struct Emitter<'p> {
     /// The program, last instruction first.
-    prog: Program,
+    prog: &'p mut Program,
     rets: Vec<(u32, Label), CACHE>,
     tramps: Vec<(Label, Label), CACHE>,
 }
@@ -50,10 +50,12 @@ fn remember<T: PartialEq + Copy>(cache: &mut Vec<(T, Label), CACHE>, key: T, at:
     let _ = cache.push((key, at));
 }
 
-impl Emitter {
-    pub fn new() -> Self {
+impl<'p> Emitter<'p> {
+    /// Emit into `prog`, emptied first.
+    pub fn new(prog: &'p mut Program) -> Self {
+        prog.clear();
         Emitter {
-            prog: Program::new(),
+            prog,
             rets: Vec::new(),
             tramps: Vec::new(),
         }
@@ -161,9 +163,8 @@ impl Emitter {
         Ok(Target::At(self.push(i)?))
     }
 
-    /// The program, first instruction first.
-    pub fn finish(mut self) -> Program {
+    /// Put the program in order, first instruction first.
+    pub fn finish(self) {
         self.prog.reverse();
-        self.prog
     }
 }

@@ -48,7 +48,8 @@ pub mod interp;
 #[cfg(test)]
 mod tests;
 
-pub use compile::compile;
+#[allow(unused_imports)] // build.rs includes this module and compiles by value
+pub use compile::{compile, compile_into};
 #[allow(unused_imports)] // build.rs includes this module and lists nothing
 pub use disasm::disasm;
 

@@ -1,10 +1,9 @@
 //! `vigil check FILE` and `vigil compile FILE`: a policy's errors like a
 //! compiler's, or its filter as readable disassembly.
 
-use super::{read_text, text, EXIT_USAGE, MAX_FILE};
+use super::{load_policy, text, Fd, EXIT_USAGE};
 use crate::bpf;
 use crate::out::{Buf, Sink};
-use crate::policy;
 use crate::sys::{self, Args};
 use crate::tables;
 
@@ -29,37 +28,22 @@ pub fn main(args: &Args, compile: bool) -> i32 {
     let Some(file) = file else {
         return usage("no policy file given");
     };
-    let mut buf = [0u8; MAX_FILE];
-    let Some(src) = read_text(file, &mut buf) else {
+    let Some((policy, name)) = load_policy(Some(file), arch) else {
         return EXIT_USAGE;
     };
-    let name = text(file);
-    let policy = match policy::parse(src, arch) {
-        Ok(p) => p,
-        Err(errs) => {
-            let mut out = Buf::<8192>::new();
-            errs.render(name, &mut out);
-            let _ = sys::write_all(2, out.as_bytes());
-            return EXIT_USAGE;
-        }
-    };
-    let prog = match bpf::compile(&policy, arch) {
-        Ok(p) => p,
-        Err(e) => {
-            let mut out = Buf::<256>::new();
-            out.s(name)
-                .s(": error: the policy does not compile for ")
-                .s(arch.name)
-                .s(": ");
-            out.s(e.describe()).s("\n");
-            let _ = sys::write_all(2, out.as_bytes());
-            return EXIT_USAGE;
-        }
-    };
+    let mut prog = bpf::Program::new();
+    if let Err(e) = bpf::compile_into(policy, arch, &mut prog) {
+        let mut out = Buf::<256>::new();
+        out.s(name)
+            .s(": error: the policy does not compile for ")
+            .s(arch.name)
+            .s(": ");
+        out.s(e.describe()).s("\n");
+        let _ = sys::write_all(2, out.as_bytes());
+        return EXIT_USAGE;
+    }
     if compile {
-        let mut out = Buf::<{ 96 * 1024 }>::new();
-        bpf::disasm(&prog, arch, &mut out);
-        let _ = sys::write_all(1, out.as_bytes());
+        bpf::disasm(&prog, arch, &mut Fd::new(1));
     } else {
         let mut out = Buf::<256>::new();
         out.s(name)

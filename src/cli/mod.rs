@@ -3,8 +3,11 @@
 pub mod check;
 pub mod run;
 
+use crate::arch::Arch;
 use crate::log;
 use crate::out::{Buf, Sink};
+use crate::policy::{self, Policy};
+use crate::sys::cell::Once;
 use crate::sys::{self, Args};
 
 /// The embedded default policy (`build.rs` checked it parses).
@@ -50,6 +53,73 @@ pub fn main(args: &Args) -> i32 {
             let _ = sys::write_all(2, USAGE.as_bytes());
             EXIT_USAGE
         }
+    }
+}
+
+/// The text of the one file a command reads, outside the stack: only the
+/// pages the text fills become resident.
+static FILE: Once<[u8; MAX_FILE]> = Once::new([0; MAX_FILE]);
+
+/// The one policy a command loads, parsed in place.
+static POLICY: Once<Policy<'static>> = Once::new(Policy::unparsed());
+
+/// The policy of `vigil run`, `check` and `compile`: `file`, or the
+/// embedded default, parsed for `arch`, with the name messages use for it.
+/// `None` once its errors are printed. Call once per process.
+pub fn load_policy(
+    file: Option<&'static [u8]>,
+    arch: &Arch,
+) -> Option<(&'static Policy<'static>, &'static str)> {
+    let (src, name) = match file {
+        Some(f) => (read_text(f, FILE.take()?)?, text(f)),
+        None => (DEFAULT_POLICY, "<default policy>"),
+    };
+    let policy = POLICY.take()?;
+    if let Err(errs) = policy::parse_into(src, arch, policy) {
+        errs.render(name, &mut Fd::new(2));
+        return None;
+    }
+    Some((policy, name))
+}
+
+/// To a file descriptor through a small buffer, flushed when full and
+/// when dropped: for output longer than any line buffer (a policy's
+/// errors, a disassembly).
+pub struct Fd {
+    fd: i32,
+    buf: Buf<1024>,
+}
+
+impl Fd {
+    pub fn new(fd: i32) -> Self {
+        Fd {
+            fd,
+            buf: Buf::new(),
+        }
+    }
+
+    fn flush(&mut self) {
+        let _ = sys::write_all(self.fd, self.buf.as_bytes());
+        self.buf.clear();
+    }
+}
+
+impl Sink for Fd {
+    fn put(&mut self, bytes: &[u8]) {
+        if self.buf.len() + bytes.len() > 1024 {
+            self.flush();
+        }
+        if bytes.len() > 1024 {
+            let _ = sys::write_all(self.fd, bytes);
+        } else {
+            self.buf.put(bytes);
+        }
+    }
+}
+
+impl Drop for Fd {
+    fn drop(&mut self) {
+        self.flush();
     }
 }
 

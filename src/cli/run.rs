@@ -4,12 +4,12 @@
 
 use rustix::fd::AsRawFd;
 
-use super::{read_text, text, DEFAULT_POLICY, EXIT_USAGE, MAX_FILE};
+use super::{load_policy, text, EXIT_USAGE};
 use crate::bpf;
 use crate::log;
 use crate::notify::{self, Listener, Served};
 use crate::out::{Buf, Sink};
-use crate::policy::{self, Policy};
+use crate::policy::Policy;
 use crate::service::spawn::{self, Spawn, Stdio};
 use crate::sys::exec::ExecBuf;
 use crate::sys::poll::{self, PollFd, POLLERR, POLLHUP, POLLIN, POLLNVAL};
@@ -55,46 +55,52 @@ pub fn main(args: &Args) -> i32 {
     };
 
     let arch = tables::native();
-    let mut buf = [0u8; MAX_FILE];
-    let (src, name) = match policy_file {
-        Some(f) => match read_text(f, &mut buf) {
-            Some(s) => (s, text(f)),
-            None => return EXIT_USAGE,
-        },
-        None => (DEFAULT_POLICY, "<default policy>"),
+    let Some((policy, name)) = load_policy(policy_file, arch) else {
+        return EXIT_USAGE;
     };
-    let policy = match policy::parse(src, arch) {
-        Ok(p) => p,
-        Err(errs) => {
-            let mut out = Buf::<8192>::new();
-            errs.render(name, &mut out);
-            let _ = sys::write_all(2, out.as_bytes());
-            return EXIT_USAGE;
-        }
+    let (child, sigfd) = match start(policy, name, arch, args, first) {
+        Ok(started) => started,
+        Err(code) => return code,
     };
-    let filter = match bpf::compile(&policy, arch) {
-        Ok(f) => f,
-        Err(_) => {
-            log::error(|l| {
-                l.s(name)
-                    .s(": the policy needs more than 4096 BPF instructions");
-            });
-            return EXIT_USAGE;
-        }
-    };
+    // Compiling the filter and spawning went deep; the loop stays shallow.
+    sys::stack::release_below(512 * 1024);
+    supervise(policy, arch, child, sigfd, prog)
+}
+
+/// Compile the filter, set up signals and start the program under it: the
+/// child and the signalfd, or the exit status to give up with.
+// Size and memory: out of line, so that its large frame (the filter, the
+// argument buffer) is gone before the loop runs.
+#[inline(never)]
+fn start(
+    policy: &Policy,
+    name: &str,
+    arch: &'static crate::arch::Arch,
+    args: &Args,
+    first: usize,
+) -> Result<(spawn::Child, i32), i32> {
+    let prog = args.get(first).unwrap_or(b"");
+    let mut filter = bpf::Program::new();
+    if bpf::compile_into(policy, arch, &mut filter).is_err() {
+        log::error(|l| {
+            l.s(name)
+                .s(": the policy needs more than 4096 BPF instructions");
+        });
+        return Err(EXIT_USAGE);
+    }
     if let Err(e) = check_sizes() {
         log::error(|l| {
             l.s("seccomp user notification unavailable: ");
             log::errno(l, e);
         });
-        return 1;
+        return Err(1);
     }
 
     let mut exec = ExecBuf::new();
     let mut j = first;
     while let Some(a) = args.get(j) {
         if exec.arg(a).is_err() {
-            return usage("arguments too long");
+            return Err(usage("arguments too long"));
         }
         j += 1;
     }
@@ -114,7 +120,7 @@ pub fn main(args: &Args) -> i32 {
                 l.s("signalfd: ");
                 log::errno(l, e);
             });
-            return 1;
+            return Err(1);
         }
     };
 
@@ -134,18 +140,17 @@ pub fn main(args: &Args) -> i32 {
         new_session: false,
         sandbox: Default::default(),
     };
-    let child = match spawn::spawn(&spec) {
-        Ok(c) => c,
+    match spawn::spawn(&spec) {
+        Ok(c) => Ok((c, sigfd)),
         Err(e) => {
             log::error(|l| {
                 let (what, e) = e.describe();
                 l.s("cannot start ").esc(prog).s(": ").s(what).s(": ");
                 log::errno(l, e);
             });
-            return 126;
+            Err(126)
         }
-    };
-    supervise(&policy, arch, child, sigfd, prog)
+    }
 }
 
 /// The poll loop: signals, the listener, the status pipe.

@@ -11,6 +11,7 @@ use crate::cli::{text, DEFAULT_POLICY, MAX_FILE};
 use crate::log;
 use crate::out::{Buf, Sink};
 use crate::policy::{self, Policy};
+use crate::sys::cell::Once;
 use crate::sys::signal::{self, SigSet};
 use crate::sys::{self, poll, Args};
 use crate::tables;
@@ -21,6 +22,18 @@ use supervisor::{Supervisor, MAX_LOADED, MAX_SLOTS};
 
 /// The embedded boot config (`build.rs` checked it).
 pub const DEFAULT_CONFIG: &str = include_str!(env!("VIGIL_CONFIG_FILE"));
+
+/// The kernel command line's text.
+static CMDLINE: Once<[u8; 4096]> = Once::new([0; 4096]);
+
+/// The config file's text, outside the stack: only the pages the text
+/// fills become resident.
+static FILE: Once<[u8; MAX_FILE]> = Once::new([0; MAX_FILE]);
+
+/// The policies services run under, parsed in place: only the pages their
+/// tables fill become resident (on the stack, every slot would be).
+static POLICIES: Once<[Policy<'static>; MAX_LOADED]> =
+    Once::new([const { Policy::unparsed() }; MAX_LOADED]);
 
 /// Signals PID 1 takes through its signalfd.
 const SIGNALS: [u32; 6] = [
@@ -42,8 +55,9 @@ pub fn main(args: &Args) -> ! {
     // Ctrl-Alt-Del becomes SIGINT to us instead of an instant reboot.
     let _ = rustix::system::reboot(rustix::system::RebootCommand::CadOff);
 
-    let mut cmdline_buf = [0u8; 4096];
-    let n = sys::read_file(b"/proc/cmdline", &mut cmdline_buf).unwrap_or(0);
+    // Static, as the config text below: the policies borrow from both.
+    let cmdline_buf = CMDLINE.take().map_or(&mut [][..], |b| &mut b[..]);
+    let n = sys::read_file(b"/proc/cmdline", cmdline_buf).unwrap_or(0);
     let cmdline_text = core::str::from_utf8(&cmdline_buf[..n]).unwrap_or("");
     let cmdline = boot::parse_cmdline(cmdline_text, |word, why| {
         log::warn(|l| {
@@ -51,8 +65,9 @@ pub fn main(args: &Args) -> ! {
         })
     });
 
-    let mut file_buf = [0u8; MAX_FILE];
-    let (src, name) = load_config(&cmdline, &mut file_buf);
+    // Outside the stack (see `FILE`); a second take cannot happen.
+    let file_buf = FILE.take().map_or(&mut [][..], |b| &mut b[..]);
+    let (src, name) = load_config(&cmdline, file_buf);
     let cfg = match config::parse(src) {
         Ok(c) => c,
         Err(errs) => {
@@ -126,8 +141,10 @@ pub fn main(args: &Args) -> ! {
         let _ = services.push(t);
     }
 
-    // Parse every policy in use once; notifications are answered from these.
-    let mut policies: heapless::Vec<Policy, MAX_LOADED> = heapless::Vec::new();
+    // Parse every policy in use once, in place; notifications are answered
+    // from these.
+    let slots = POLICIES.take().map_or(&mut [][..], |p| &mut p[..]);
+    let mut loaded = 0;
     let mut policy_of = [None; MAX_SLOTS];
     for (i, s) in services.iter().enumerate() {
         let text = match s.policy {
@@ -145,31 +162,34 @@ pub fn main(args: &Args) -> ! {
             policy_of[i] = policy_of[j];
             continue;
         }
-        match policy::parse(text, arch) {
-            Ok(p) => match policies.push(p) {
-                Ok(()) => policy_of[i] = Some((policies.len() - 1) as u8),
-                Err(_) => {
-                    log::error(|l| {
-                        l.s("[")
-                            .s(s.name)
-                            .s("] too many distinct policies (the limit is ")
-                            .u(MAX_LOADED as u64)
-                            .s("): not started");
-                    });
-                    policy_of[i] = Some(u8::MAX);
-                }
-            },
+        let Some(slot) = slots.get_mut(loaded) else {
+            log::error(|l| {
+                l.s("[")
+                    .s(s.name)
+                    .s("] too many distinct policies (the limit is ")
+                    .u(MAX_LOADED as u64)
+                    .s("): not started");
+            });
+            policy_of[i] = Some(u8::MAX);
+            continue;
+        };
+        match policy::parse_into(text, arch, slot) {
+            Ok(()) => {
+                policy_of[i] = Some(loaded as u8);
+                loaded += 1;
+            }
             // Checked above; cannot happen, but never run it unfiltered.
             Err(_) => policy_of[i] = Some(u8::MAX),
         }
     }
+    let policies = &slots[..loaded];
 
     let mut sup = Supervisor {
         cfg: &cfg,
         services,
         rts: [services::Runtime::new(); MAX_SLOTS],
         policy_of,
-        policies: &policies,
+        policies,
         arch,
         listeners: heapless::Vec::new(),
         status: heapless::Vec::new(),

@@ -53,71 +53,64 @@ pub fn serve(l: &mut Listener, policy: &Policy, arch: &Arch, who: &str) -> Serve
     if handover && arch.forced_notify.contains(&nr) {
         l.handover_pid = 0;
     }
-    let name = arch.name(nr).unwrap_or("?");
-    let mut paths = [Path::new(), Path::new()];
-    let mut npaths = 0;
-    let decision = match decide::by_registers(policy, arch, nr, &n.args, handover) {
-        Step::Done(d) => d,
+    match decide::by_registers(policy, arch, nr, &n.args, handover) {
+        Step::Done(d) => answer(l.fd, &n, d, handover, policy, arch, who, &[]),
         Step::Paths {
             start,
             len,
             otherwise,
-        } => {
-            if emulate::handles(name) {
-                return emulate::serve(l.fd, &n, name, policy, arch, who, (start, len, otherwise));
-            }
-            if name == "openat2" {
-                // Its resolve flags are not emulated, and CONTINUE would
-                // be unsafe: C libraries fall back to (emulated) openat.
-                return answer(
-                    l.fd,
-                    &n,
-                    Decision::Errno(Errno::NOSYS.raw_os_error() as u16),
-                    false,
-                    policy,
-                    arch,
-                    who,
-                    &[],
-                );
-            }
-            match read_paths(&n, name, &mut paths) {
-                Ok(k) => npaths = k,
-                Err(e) => {
-                    if !seccomp::id_valid(l.fd, n.id) {
-                        return Served::Gone;
-                    }
-                    return answer(
-                        l.fd,
-                        &n,
-                        Decision::Errno(e.raw_os_error() as u16),
-                        false,
-                        policy,
-                        arch,
-                        who,
-                        &[],
-                    );
-                }
-            }
-            // The pid may have died and been reused while we read: only
-            // trust what we read if the notification is still pending.
-            if !seccomp::id_valid(l.fd, n.id) {
-                return Served::Gone;
-            }
-            let views: [&[u8]; 2] = [paths[0].as_bytes(), paths[1].as_bytes()];
-            decide::by_paths(policy, start, len, otherwise, &views[..npaths])
-        }
+        } => serve_paths(
+            l.fd,
+            &n,
+            handover,
+            policy,
+            arch,
+            who,
+            (start, len, otherwise),
+        ),
+    }
+}
+
+/// Answer a notification that a paths rule decides.
+// Memory: out of line, so that its path buffers (tens of KB of frame, every
+// page of it touched) are only entered for path syscalls, not for every
+// notification.
+#[inline(never)]
+fn serve_paths(
+    fd: i32,
+    n: &Notif,
+    handover: bool,
+    policy: &Policy,
+    arch: &Arch,
+    who: &str,
+    rules: (u16, u16, u16),
+) -> Served {
+    let name = arch.name(n.nr as u32).unwrap_or("?");
+    if emulate::handles(name) {
+        return emulate::serve(fd, n, name, policy, arch, who, rules);
+    }
+    let fail = |e: Errno| Decision::Errno(e.raw_os_error() as u16);
+    if name == "openat2" {
+        // Its resolve flags are not emulated, and CONTINUE would
+        // be unsafe: C libraries fall back to (emulated) openat.
+        return answer(fd, n, fail(Errno::NOSYS), false, policy, arch, who, &[]);
+    }
+    let mut paths = [Path::new(), Path::new()];
+    let read = read_paths(n, name, &mut paths);
+    // The pid may have died and been reused while we read: only trust
+    // what we read (or failed to) if the notification is still pending.
+    if !seccomp::id_valid(fd, n.id) {
+        return Served::Gone;
+    }
+    let npaths = match read {
+        Ok(k) => k,
+        Err(e) => return answer(fd, n, fail(e), false, policy, arch, who, &[]),
     };
     let views: [&[u8]; 2] = [paths[0].as_bytes(), paths[1].as_bytes()];
-    answer(
-        l.fd,
-        &n,
-        decision,
-        handover,
-        policy,
-        arch,
-        who,
-        &views[..npaths],
-    )
+    let views = &views[..npaths];
+    let (start, len, otherwise) = rules;
+    let d = decide::by_paths(policy, start, len, otherwise, views);
+    answer(fd, n, d, handover, policy, arch, who, views)
 }
 
 /// Read and make absolute every path argument of the syscall.

@@ -10,4 +10,5 @@ pub mod parse;
 #[allow(unused_imports)]
 pub use error::{Error, ErrorKind, Errors, MAX_ERRORS};
 pub use model::*;
-pub use parse::parse;
+#[allow(unused_imports)] // build.rs includes this module and parses by value
+pub use parse::{parse, parse_into};

@@ -33,11 +33,12 @@ pub const FORCED_NOTIFY: [&str; 2] = ["execve", "execveat"];
 /// What the kernel does with a syscall, as a filter can say it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
+    /// Kill the whole process (`SECCOMP_RET_KILL_PROCESS`). First, so that
+    /// it is the all-zero value (see `Policy::unparsed`).
+    Kill,
     Allow,
     /// Fail the syscall with this errno (1..=4095).
     Errno(u16),
-    /// Kill the whole process (`SECCOMP_RET_KILL_PROCESS`).
-    Kill,
     /// Allow, and have the kernel log it (`SECCOMP_RET_LOG`).
     Log,
     /// Send SIGSYS (`SECCOMP_RET_TRAP`).
@@ -187,6 +188,32 @@ impl<'a> Policy<'a> {
             replies: Vec::new(),
             paths: Vec::new(),
         }
+    }
+
+    /// What a policy slot holds before `parse::parse_into` fills it: no
+    /// rules, default `kill`, no decision log. All zero bytes, so that a
+    /// `static` table of these lives in `.bss` and costs no file space.
+    pub const fn unparsed() -> Self {
+        Policy {
+            default: Action::Kill,
+            log_decisions: false,
+            rules: Vec::new(),
+            clauses: Vec::new(),
+            cmps: Vec::new(),
+            replies: Vec::new(),
+            paths: Vec::new(),
+        }
+    }
+
+    /// Empty again, as `new` makes it, without moving the tables.
+    pub fn clear(&mut self) {
+        self.default = Action::Kill;
+        self.log_decisions = true;
+        self.rules.clear();
+        self.clauses.clear();
+        self.cmps.clear();
+        self.replies.clear();
+        self.paths.clear();
     }
 
     /// The rule for syscall `nr`, if the policy names it.

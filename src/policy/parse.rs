@@ -25,7 +25,6 @@ use heapless::Vec;
 use super::groups;
 use super::{
     Action, Cmp, Error, ErrorKind, Errors, Op, PathRule, Policy, Reply, Rule, Span, MAX_ERRNO,
-    MAX_RULES,
 };
 use crate::arch::Arch;
 
@@ -51,15 +50,33 @@ const MAX_NAMES: usize = MAX_LINE / 2 + 1;
 
 /// Parse `text` for `arch`. On failure, every error found (up to
 /// `MAX_ERRORS`), each with its line and column.
+///
+/// Returns the whole `Policy` by value: for tests and callers that can
+/// afford a copy. Long-lived policies are parsed in place (`parse_into`).
 // `Errors` is large, but there is no heap to box it on, and the `Ok`
 // side (a whole `Policy`) is larger still.
 #[allow(clippy::result_large_err)]
 pub fn parse<'a>(text: &'a str, arch: &Arch) -> Result<Policy<'a>, Errors<'a>> {
+    let mut policy = Policy::new();
+    parse_into(text, arch, &mut policy)?;
+    Ok(policy)
+}
+
+/// Parse `text` for `arch` into `policy`, whatever it held before. On
+/// failure `policy` holds a partial parse and must not be used.
+#[allow(clippy::result_large_err)] // see `parse`
+pub fn parse_into<'a>(
+    text: &'a str,
+    arch: &Arch,
+    policy: &mut Policy<'a>,
+) -> Result<(), Errors<'a>> {
+    policy.clear();
     let mut p = Parser {
         arch,
-        policy: Policy::new(),
+        policy,
         errors: Errors::default(),
-        entries: Vec::new(),
+        explicit: NrSet::default(),
+        else_default: NrSet::default(),
         line: 0,
         default_line: 0,
         block: None,
@@ -183,25 +200,45 @@ impl<'a> Lexer<'a> {
     }
 }
 
-/// A rule as the parser keeps it until the end.
-#[derive(Clone, Copy, Debug)]
-struct Entry {
-    rule: Rule,
+/// A set of syscall numbers: what the parser remembers of each rule
+/// besides the `Rule` itself, which goes straight into `Policy::rules`.
+#[derive(Default)]
+struct NrSet([u64; NR_WORDS]);
+
+/// Syscall numbers stay below this on every arch (a test checks it).
+pub const NR_LIMIT: usize = 1024;
+const NR_WORDS: usize = NR_LIMIT / 64;
+
+impl NrSet {
+    fn has(&self, nr: u32) -> bool {
+        let (w, b) = (nr as usize / 64, nr % 64);
+        self.0.get(w).is_some_and(|x| x >> b & 1 != 0)
+    }
+
+    fn set(&mut self, nr: u32, on: bool) {
+        let (w, b) = (nr as usize / 64, nr % 64);
+        if let Some(x) = self.0.get_mut(w) {
+            *x = *x & !(1 << b) | (on as u64) << b;
+        }
+    }
+}
+
+/// How a rule was written, for merging it with one already there.
+#[derive(Clone, Copy)]
+struct How {
     /// Named explicitly (not only through a group).
     explicit: bool,
-    /// No `else`: `rule.otherwise` is the policy default, known at the end.
+    /// No `else`: `Rule::otherwise` is the policy default, known at the end.
     else_default: bool,
 }
 
-impl Entry {
-    fn same_rule(&self, other: &Entry) -> bool {
-        let (a, b) = (&self.rule, &other.rule);
-        a.action == b.action
-            && a.cond == b.cond
-            && (a.cond.is_none()
-                || (self.else_default == other.else_default
-                    && (self.else_default || a.otherwise == b.otherwise)))
-    }
+/// Do two rules for the same syscall say the same?
+fn same_rule(a: &Rule, a_how: How, b: &Rule, b_how: How) -> bool {
+    a.action == b.action
+        && a.cond == b.cond
+        && (a.cond.is_none()
+            || (a_how.else_default == b_how.else_default
+                && (a_how.else_default || a.otherwise == b.otherwise)))
 }
 
 /// An open `{ ... }` paths block.
@@ -233,10 +270,13 @@ type Res<T> = Result<T, Failed>;
 
 struct Parser<'a, 'r> {
     arch: &'r Arch,
-    policy: Policy<'a>,
+    /// Its `rules` stay sorted by `nr`.
+    policy: &'r mut Policy<'a>,
     errors: Errors<'a>,
-    /// Sorted by `nr`.
-    entries: Vec<Entry, MAX_RULES>,
+    /// Syscalls whose rule names them explicitly.
+    explicit: NrSet,
+    /// Syscalls whose rule has no `else` (see `How::else_default`).
+    else_default: NrSet,
     /// The current line (1-based).
     line: u32,
     /// The line of `default`, or 0.
@@ -376,19 +416,15 @@ impl<'a> Parser<'a, '_> {
                 if !t.s.is_empty() {
                     return Err(self.fail(t, ErrorKind::TrailingInput));
                 }
-                let proto = Entry {
-                    rule: Rule {
-                        nr: 0,
-                        action,
-                        cond,
-                        otherwise: otherwise.unwrap_or(Action::Kill),
-                        line: self.line,
-                        col: 0,
-                    },
-                    explicit: false,
-                    else_default: otherwise.is_none(),
+                let proto = Rule {
+                    nr: 0,
+                    action,
+                    cond,
+                    otherwise: otherwise.unwrap_or(Action::Kill),
+                    line: self.line,
+                    col: 0,
                 };
-                self.apply(&names, proto);
+                self.apply(&names, proto, otherwise.is_none());
                 Ok(())
             }
         }
@@ -418,54 +454,60 @@ impl<'a> Parser<'a, '_> {
     }
 
     /// Give every syscall `names` reach the rule `proto`.
-    fn apply(&mut self, names: &[Tok<'a>], proto: Entry) {
+    fn apply(&mut self, names: &[Tok<'a>], proto: Rule, else_default: bool) {
         for &name in names {
             if let Some(g) = name.s.strip_prefix('@') {
                 for member in groups::group(g).into_iter().flatten() {
                     if let Some(nr) = self.arch.nr(member) {
-                        self.put(
-                            nr,
-                            Tok {
-                                s: member,
-                                col: name.col,
-                            },
-                            false,
-                            proto,
-                        );
+                        let how = How {
+                            explicit: false,
+                            else_default,
+                        };
+                        self.put(nr, member, name.col, how, proto);
                     }
                 }
             } else if let Some(nr) = self.arch.nr(name.s.trim_end_matches('?')) {
-                let name = Tok {
-                    s: name.s.trim_end_matches('?'),
-                    col: name.col,
+                let how = How {
+                    explicit: true,
+                    else_default,
                 };
-                self.put(nr, name, true, proto);
+                self.put(nr, name.s.trim_end_matches('?'), name.col, how, proto);
             }
         }
     }
 
-    fn put(&mut self, nr: u32, name: Tok<'a>, explicit: bool, proto: Entry) {
-        let mut new = proto;
-        new.rule.nr = nr;
-        new.rule.col = name.col;
-        new.explicit = explicit;
-        match self.entries.binary_search_by_key(&nr, |e| e.rule.nr) {
+    fn put(&mut self, nr: u32, name: &'a str, col: u32, how: How, proto: Rule) {
+        let new = Rule { nr, col, ..proto };
+        let rules = &mut self.policy.rules;
+        let tok = Tok { s: name, col };
+        match rules.binary_search_by_key(&nr, |r| r.nr) {
             Ok(i) => {
-                let old = self.entries[i];
-                if old.explicit && !explicit {
+                let old = How {
+                    explicit: self.explicit.has(nr),
+                    else_default: self.else_default.has(nr),
+                };
+                if old.explicit && !how.explicit {
                     // An explicit rule beats a group's.
-                } else if explicit && !old.explicit {
-                    self.entries[i] = new;
-                } else if !old.same_rule(&new) {
-                    self.push(name, ErrorKind::Conflict, old.rule.line);
+                    return;
+                } else if how.explicit && !old.explicit {
+                    rules[i] = new;
+                } else {
+                    if !same_rule(&rules[i], old, &new, how) {
+                        let first = rules[i].line;
+                        self.push(tok, ErrorKind::Conflict, first);
+                    }
+                    return;
                 }
             }
             Err(i) => {
-                if self.entries.insert(i, new).is_err() {
-                    self.push(name, ErrorKind::TooMany("rules"), 0);
+                if rules.insert(i, new).is_err() {
+                    self.push(tok, ErrorKind::TooMany("rules"), 0);
+                    return;
                 }
             }
         }
+        self.explicit.set(nr, how.explicit);
+        self.else_default.set(nr, how.else_default);
     }
 
     /// `SYSCALLS: notify paths {`, the line checked: open the block.
@@ -513,19 +555,15 @@ impl<'a> Parser<'a, '_> {
             otherwise: DEFAULT_PATHS_ERRNO,
             otherwise_line: 0,
         });
-        let proto = Entry {
-            rule: Rule {
-                nr: 0,
-                action: Action::Notify(index as u16),
-                cond: None,
-                otherwise: Action::Kill,
-                line: self.line,
-                col: 0,
-            },
-            explicit: false,
-            else_default: true,
+        let proto = Rule {
+            nr: 0,
+            action: Action::Notify(index as u16),
+            cond: None,
+            otherwise: Action::Kill,
+            line: self.line,
+            col: 0,
         };
-        self.apply(names, proto);
+        self.apply(names, proto, true);
         Ok(())
     }
 
@@ -829,23 +867,20 @@ impl<'a> Parser<'a, '_> {
         Ok((Cmp { arg, op, value }, a))
     }
 
-    #[allow(clippy::result_large_err)]
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
-    fn finish(mut self) -> Result<Policy<'a>, Errors<'a>> {
+    #[allow(clippy::result_large_err)] // see `parse`
+    fn finish(self) -> Result<(), Errors<'a>> {
         if !self.errors.is_empty() {
             return Err(self.errors);
         }
         let default = self.policy.default;
-        for e in &self.entries {
-            let mut rule = e.rule;
-            if e.else_default {
+        for rule in &mut self.policy.rules {
+            if self.else_default.has(rule.nr) {
                 rule.otherwise = default;
             }
-            // Same capacity as `entries`: cannot fail.
-            let _ = self.policy.rules.push(rule);
         }
-        Ok(self.policy)
+        Ok(())
     }
 }
 
@@ -955,6 +990,13 @@ mod tests {
 
     fn args(a0: u64, a1: u64) -> [u64; 6] {
         [a0, a1, 0, 0, 0, 0]
+    }
+
+    #[test]
+    fn syscall_numbers_fit_the_sets() {
+        for arch in [&X86_64, &AARCH64] {
+            assert!(arch.syscalls().all(|(_, nr)| (nr as usize) < NR_LIMIT));
+        }
     }
 
     // --- errors, one per kind ---

@@ -80,6 +80,18 @@ macro_rules! mem_functions {
             unsafe { memcmp(a, b, n) }
         }
 
+        /// aarch64's atomic read-modify-write operations (`AtomicBool::swap`
+        /// in `sys::cell`) go through compiler-builtins' outline helpers,
+        /// which link against libc's `getauxval` to look for LSE. Without a
+        /// C runtime their probe never runs and they use the plain
+        /// exclusive-load/store loop; this answers "no auxv entry" to any
+        /// caller all the same.
+        #[cfg(target_arch = "aarch64")]
+        #[no_mangle]
+        pub extern "C" fn getauxval(_type: core::ffi::c_ulong) -> core::ffi::c_ulong {
+            0
+        }
+
         #[no_mangle]
         pub unsafe extern "C" fn strlen(s: *const u8) -> usize {
             let mut n = 0;

@@ -10,6 +10,7 @@
 mod arch;
 
 pub mod caps;
+pub mod cell;
 pub mod creds;
 pub mod exec;
 pub mod landlock;
@@ -18,6 +19,7 @@ pub mod poll;
 pub mod proc;
 pub mod seccomp;
 pub mod signal;
+pub mod stack;
 
 pub use rustix::io::Errno;
 

@@ -1,0 +1,31 @@
+//! Giving back stack pages that a deep start-up left resident.
+
+use super::{nr, syscall};
+
+const PAGE: usize = 4096;
+
+/// `madvise(MADV_DONTNEED)` on up to `bytes` of stack below the caller's
+/// frame: pages that start-up frames touched and that a long-lived loop
+/// above them will never use again stop counting as resident (touching
+/// them later just faults in zeroed pages again).
+#[inline(never)]
+pub fn release_below(bytes: usize) {
+    let marker = 0u8;
+    let here = core::hint::black_box(&marker) as *const u8 as usize;
+    // One page of margin below this frame (and any red zone under it).
+    let end = (here & !(PAGE - 1)).saturating_sub(PAGE);
+    let start = end.saturating_sub(bytes & !(PAGE - 1));
+    if start >= end {
+        return;
+    }
+    // SAFETY: [start, end) lies below the live part of the stack: no Rust
+    // object lives there (vigil is single-threaded and runs no signal
+    // handlers), and the stack is the only mapping within reach below it.
+    // Unmapped parts of the range only make the call say ENOMEM.
+    let _ = unsafe {
+        syscall(
+            nr::__NR_madvise,
+            [start, end - start, nr::MADV_DONTNEED as usize, 0, 0, 0],
+        )
+    };
+}
