@@ -114,6 +114,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
 
     /// Start every service whose turn has come.
     fn start_due(&mut self, now: u64) {
+        let mut started = false;
         for i in 0..self.services.len() {
             let due = match self.rts[i].state {
                 State::Pending => services::gate_open(&self.services, &self.rts, i),
@@ -122,7 +123,13 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             };
             if due {
                 self.start(i, now);
+                started = true;
             }
+        }
+        if started {
+            // Starting a service runs deep frames (the filter compiler, the
+            // exec buffer); the loop never needs those pages again.
+            crate::sys::stack::release_below(1024 * 1024);
         }
     }
 

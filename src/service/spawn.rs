@@ -181,8 +181,8 @@ fn child(s: &Spawn, w: i32) -> ! {
         match opened {
             Ok(f) => {
                 let b = sys::borrow(f);
-                let cleared = rustix::fs::fcntl_getfl(b)
-                    .and_then(|fl| rustix::fs::fcntl_setfl(b, fl - nb));
+                let cleared =
+                    rustix::fs::fcntl_getfl(b).and_then(|fl| rustix::fs::fcntl_setfl(b, fl - nb));
                 if let Err(e) = cleared {
                     fail(e);
                 }
