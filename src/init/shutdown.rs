@@ -196,15 +196,6 @@ pub fn unescape(field: &[u8], out: &mut impl Sink) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn mount_table_escapes() {
-        let mut b = crate::out::Buf::<64>::new();
-        super::unescape(b"/mnt/a\\040b\\134", &mut b);
-        assert_eq!(b.as_bytes(), b"/mnt/a b\\");
-    }
-}
 
 fn ms(ns: u64) -> u64 {
     ns / 1_000_000
@@ -273,4 +264,14 @@ pub fn after_panic() -> ! {
         }
     }
     sys::proc::exit(101)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn mount_table_escapes() {
+        let mut b = crate::out::Buf::<64>::new();
+        super::unescape(b"/mnt/a\\040b\\134", &mut b);
+        assert_eq!(b.as_bytes(), b"/mnt/a b\\");
+    }
 }
