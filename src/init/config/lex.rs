@@ -111,6 +111,13 @@ pub fn strip_comment(line: &str) -> &str {
     line
 }
 
+/// The index of word `w` in `words` (separated by single spaces).
+// Size: one copy for every keyword table.
+#[inline(never)]
+pub fn find(words: &str, w: &str) -> Option<usize> {
+    words.split(' ').position(|n| n == w)
+}
+
 /// A decimal number (digits only, no sign).
 pub fn number(s: &str) -> Option<u64> {
     if s.is_empty() || s.len() > 20 {
@@ -187,7 +194,7 @@ pub fn signal(s: &str) -> Option<u8> {
     if name == "IOT" {
         return Some(6);
     }
-    let i = SIGNALS.split(' ').position(|n| n == name)?;
+    let i = find(SIGNALS, name)?;
     u8::try_from(i + 1).ok()
 }
 

@@ -13,50 +13,22 @@ use super::{
 /// A line of `MAX_LINE` bytes has at most this many tokens.
 const MAX_TOKENS: usize = MAX_LINE / 2 + 1;
 
-/// Top-level directives that may appear once.
-const TOP_ONCE: [&str; 6] = [
-    "hostname",
-    "log",
-    "grace",
-    "emergency-shell",
-    "test",
-    "test-policy",
-];
-/// Service directives that may appear once.
-const SERVICE_ONCE: [&str; 25] = [
-    "exec",
-    "kind",
-    "required",
-    "cwd",
-    "user",
-    "group",
-    "groups",
-    "stdin",
-    "stdout",
-    "stderr",
-    "policy",
-    "restart",
-    "backoff",
-    "restart-limit",
-    "stop-signal",
-    // The single-valued sandbox directives (`CONFINE` 0..=3 and 8..).
-    "no-new-privs",
-    "private-tmp",
-    "read-only-root",
-    "landlock",
-    "capabilities",
-    "namespaces",
-    "root",
-    "pids-max",
-    "memory-max",
-    "cpu-max",
-];
+/// Top-level directives, by index; the first `TOP_ONCE` may appear once.
+const TOP: &str = "hostname log grace emergency-shell test test-policy module policy service";
+const TOP_ONCE: usize = 6;
 
-/// The sandbox directives, by the index `Parser::confine` takes them at:
-/// 0..=3 a choice of two words, 4..=7 lists (repeatable), then the rest.
-const CONFINE: &str = "no-new-privs private-tmp read-only-root landlock read-only landlock-read \
+/// Service directives, by index. The sandbox ones first, at the index
+/// `Parser::confine_at` takes them at: 0..=3 a choice of two words, 4..=7
+/// lists (repeatable), then 8..=13. Then the others; from `SVC_REPEAT`
+/// on, repeatable too.
+const SERVICE: &str = "no-new-privs private-tmp read-only-root landlock read-only landlock-read \
                        landlock-write env-pass capabilities namespaces root pids-max memory-max \
-                       cpu-max";
+                       cpu-max exec kind required cwd user group groups stdin stdout stderr \
+                       policy restart backoff restart-limit stop-signal env rlimit";
+const SVC_CONFINE: usize = 14;
+const SVC_EXEC: usize = 14;
+const SVC_POLICY: usize = 24;
+const SVC_REPEAT: usize = 29;
 
 /// `namespaces` names, in the order of `NS_FLAGS`.
 const NS_NAMES: &str = "mount pid ipc uts net cgroup";
@@ -109,8 +81,8 @@ enum State {
 /// What is known of the open service block beyond the `Service` itself.
 #[derive(Clone, Copy, Default)]
 struct Scratch {
-    /// The line of each `SERVICE_ONCE` directive seen, or 0.
-    seen: [u32; SERVICE_ONCE.len()],
+    /// The line of each once-only `SERVICE` directive seen, or 0.
+    seen: [u32; SVC_REPEAT],
     /// The line of each `rlimit` resource seen, or 0 (`Resource::ALL` order).
     rlimits: [u32; Resource::ALL.len()],
     /// `required yes|no`, with its line and column.
@@ -150,7 +122,7 @@ struct Parser<'a> {
     pending: Vec<Pending<'a>, { MAX_SERVICES + 1 }>,
     state: State,
     svc: Scratch,
-    top_seen: [u32; TOP_ONCE.len()],
+    top_seen: [u32; TOP_ONCE],
     /// The current line (1-based), its column past the end, and the byte
     /// offset of the next line.
     line: u32,
@@ -174,7 +146,7 @@ pub fn parse(text: &str) -> Result<Config<'_>, ConfigErrors<'_>> {
         pending: Vec::new(),
         state: State::Top,
         svc: Scratch::default(),
-        top_seen: [0; TOP_ONCE.len()],
+        top_seen: [0; TOP_ONCE],
         line: 0,
         eol_col: 1,
         next_start: 0,
@@ -414,18 +386,26 @@ impl<'a> Parser<'a> {
 
     fn top_directive(&mut self, t: &[Tok<'a>]) -> bool {
         let Some(&d) = t.first() else { return false };
-        if d.quoted {
-            self.err_tok(d, K::UnknownDirective);
-            return false;
-        }
-        if let Some(k) = TOP_ONCE.iter().position(|n| *n == d.s) {
+        let k = match lex::find(TOP, d.s) {
+            Some(k) if !d.quoted => k,
+            _ => {
+                let kind = if d.is("}") {
+                    K::StrayClose
+                } else {
+                    K::UnknownDirective
+                };
+                self.err_tok(d, kind);
+                return false;
+            }
+        };
+        if k < TOP_ONCE {
             if !self.once(self.top_seen[k], d) {
                 return false;
             }
             self.top_seen[k] = self.line;
         }
-        match d.s {
-            "hostname" => {
+        match k {
+            0 => {
                 if let Some(a) = self.one(t, "a hostname") {
                     if a.s.len() > MAX_HOSTNAME {
                         self.err_tok(a, K::HostnameTooLong);
@@ -436,38 +416,41 @@ impl<'a> Parser<'a> {
                     }
                 }
             }
-            "log" => {
-                const WHAT: &str = "`quiet`, `info` or `debug`";
-                if let Some(a) = self.one(t, WHAT) {
-                    match a.s {
-                        "quiet" => self.cfg.log = LogLevel::Quiet,
-                        "info" => self.cfg.log = LogLevel::Info,
-                        "debug" => self.cfg.log = LogLevel::Debug,
-                        _ => self.err_tok(a, K::Expected(WHAT)),
-                    }
+            1 => {
+                if let Some(v) = self.choice(t, "`quiet`, `info` or `debug`", "quiet info debug") {
+                    self.cfg.log = [LogLevel::Quiet, LogLevel::Info, LogLevel::Debug][v];
                 }
             }
-            "grace" => {
+            2 => {
                 if let Some(ms) = self.duration_arg(t) {
                     self.cfg.grace_ms = ms;
                 }
             }
-            "emergency-shell" => self.cfg.emergency_shell = self.cmd(t, "emergency-shell"),
-            "test" => self.cfg.test = self.cmd(t, "test"),
-            "module" => {
+            3 => self.cfg.emergency_shell = self.cmd(t, "emergency-shell"),
+            4 => self.cfg.test = self.cmd(t, "test"),
+            5 => return self.policy_ref(t, Target::Test),
+            6 => {
                 if let Some(c) = self.cmd(t, "module") {
                     if self.cfg.modules.push(c).is_err() {
                         self.err_tok(d, K::TooMany("modules"));
                     }
                 }
             }
-            "test-policy" => return self.policy_ref(t, Target::Test),
-            "policy" => return self.named_policy(t),
-            "service" => return self.open_service(t),
-            "}" => self.err_tok(d, K::StrayClose),
-            _ => self.err_tok(d, K::UnknownDirective),
+            7 => return self.named_policy(t),
+            _ => return self.open_service(t),
         }
         false
+    }
+
+    /// One word of `words` (space-separated) as the only argument: its
+    /// index, or an error saying `what` was expected.
+    fn choice(&mut self, t: &[Tok<'a>], what: &'static str, words: &str) -> Option<usize> {
+        let a = self.one(t, what)?;
+        let v = lex::find(words, a.s);
+        if v.is_none() {
+            self.err_tok(a, K::Expected(what));
+        }
+        v
     }
 
     /// `[NAME] {` at tokens 1 and 2: the name, if the line is well formed.
@@ -665,54 +648,44 @@ impl<'a> Parser<'a> {
     #[inline(never)]
     fn service_directive(&mut self, i: usize, t: &[Tok<'a>]) -> bool {
         let Some(&d) = t.first() else { return false };
-        if d.quoted {
-            self.err_tok(d, K::UnknownDirective);
-            return false;
-        }
-        if let Some(k) = SERVICE_ONCE.iter().position(|n| *n == d.s) {
-            if !self.once(self.svc.seen[k], d) {
-                return false;
-            }
-            self.svc.seen[k] = self.line;
-        }
-        match d.s {
-            "}" => {
+        if !d.quoted {
+            if d.s == "}" {
                 self.end(t, 1);
                 self.finish_service(i);
                 self.state = State::Top;
+                return false;
             }
-            "service" => {
+            if d.s == "service" {
                 self.err_tok(d, K::NestedService);
                 self.finish_service(i);
                 self.state = State::Top;
                 return self.top_directive(t);
             }
-            "policy" => return self.policy_ref(t, Target::Service(i)),
-            _ if self.confine(i, t) => {}
-            _ => match self.service_setting(t) {
-                Some(Setting::Env(a, key)) => self.push_env(i, a, key),
-                Some(Setting::Rlimit(name, r)) => self.push_rlimit(i, name, r),
-                Some(set) => {
-                    if let Some(s) = self.cfg.services.get_mut(i) {
-                        set.apply(s);
-                    }
-                }
-                None => {}
-            },
+        }
+        let k = match lex::find(SERVICE, d.s) {
+            Some(k) if !d.quoted => k,
+            _ => {
+                self.err_tok(d, K::UnknownDirective);
+                return false;
+            }
+        };
+        if k < SVC_REPEAT && !(4..=7).contains(&k) {
+            if !self.once(self.svc.seen[k], d) {
+                return false;
+            }
+            self.svc.seen[k] = self.line;
+        }
+        if k < SVC_CONFINE {
+            self.confine_at(i, k, t);
+        } else if k == SVC_POLICY {
+            return self.policy_ref(t, Target::Service(i));
+        } else {
+            self.service_setting(i, k, t);
         }
         false
     }
 
-    /// A sandbox directive (or `env-pass`): false if `t` is not one.
-    fn confine(&mut self, i: usize, t: &[Tok<'a>]) -> bool {
-        let k = CONFINE.split_ascii_whitespace().position(|n| n == t[0].s);
-        if let Some(k) = k {
-            self.confine_at(i, k, t);
-        }
-        k.is_some()
-    }
-
-    /// Sandbox directive `k` of `CONFINE`; `None` after an error.
+    /// Sandbox directive `k` of `SERVICE`; `None` after an error.
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
     fn confine_at(&mut self, i: usize, k: usize, t: &[Tok<'a>]) -> Option<()> {
@@ -726,19 +699,15 @@ impl<'a> Parser<'a> {
         let mut list: Vec<&'a str, MAX_PATHS> = Vec::new();
         match k {
             0..=3 => {
-                let (what, yes, no) = if k == 3 {
-                    ("`required` or `optional`", "required", "optional")
+                let (what, words) = if k == 3 {
+                    ("`required` or `optional`", "required optional")
                 } else {
-                    ("`yes` or `no`", "yes", "no")
+                    ("`yes` or `no`", "yes no")
                 };
-                let Some(a) = self.one(t, what) else {
+                let Some(v) = self.choice(t, what, words) else {
                     return Some(());
                 };
-                word = a.s == yes;
-                if !word && a.s != no {
-                    self.err_tok(a, K::Expected(what));
-                    return Some(());
-                }
+                word = v == 0;
             }
             4..=7 => {
                 self.arg(t, 1, if k == 7 { "a variable name" } else { "a path" })?;
@@ -857,72 +826,44 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn push_rlimit(&mut self, i: usize, name: Tok<'a>, r: Rlimit) {
-        let Some(s) = self.cfg.services.get_mut(i) else {
-            return;
-        };
-        if s.rlimits.push(r).is_err() {
-            self.err_tok(name, K::TooMany("rlimits"));
-        }
+    fn service(&mut self, i: usize) -> Option<&mut Service<'a>> {
+        self.cfg.services.get_mut(i)
     }
 
-    /// A service directive's value, checked (the service is updated by the
-    /// caller, so that the parser stays free to report errors).
+    /// Service directive `k` of `SERVICE` (not a sandbox one, not
+    /// `policy`): the value is checked, then stored.
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
-    fn service_setting(&mut self, t: &[Tok<'a>]) -> Option<Setting<'a>> {
+    fn service_setting(&mut self, i: usize, k: usize, t: &[Tok<'a>]) -> Option<()> {
+        let line = self.line;
         let d = t[0];
-        Some(match d.s {
-            "exec" => Setting::Exec(self.cmd(t, "exec")?),
-            "kind" => {
-                const WHAT: &str = "`daemon` or `oneshot`";
-                let a = self.one(t, WHAT)?;
-                match a.s {
-                    "daemon" => Setting::Kind(Kind::Daemon),
-                    "oneshot" => Setting::Kind(Kind::Oneshot),
-                    _ => return self.expected(a, WHAT),
-                }
+        match k {
+            14 => {
+                let c = self.cmd(t, "exec")?;
+                self.service(i)?.exec = c;
             }
-            "required" => {
-                const WHAT: &str = "`yes` or `no`";
-                let a = self.one(t, WHAT)?;
-                let v = match a.s {
-                    "yes" => true,
-                    "no" => false,
-                    _ => return self.expected(a, WHAT),
-                };
-                self.svc.required = Some((v, self.line, d.col));
-                return None;
+            15 => {
+                let v = self.choice(t, "`daemon` or `oneshot`", "daemon oneshot")?;
+                self.service(i)?.kind = [Kind::Daemon, Kind::Oneshot][v];
             }
-            "restart" => {
-                const WHAT: &str = "`never`, `on-failure` or `always`";
-                let a = self.one(t, WHAT)?;
-                self.svc.restart = Some(match a.s {
-                    "never" => Restart::Never,
-                    "on-failure" => Restart::OnFailure,
-                    "always" => Restart::Always,
-                    _ => return self.expected(a, WHAT),
-                });
-                return None;
+            16 => {
+                let v = self.choice(t, "`yes` or `no`", "yes no")?;
+                self.svc.required = Some((v == 0, line, d.col));
             }
-            "env" => {
-                let a = self.one(t, "KEY=VALUE")?;
-                let key = match a.s.split_once('=') {
-                    Some((k, _)) if !k.is_empty() => k,
-                    _ => {
-                        self.err_tok(a, K::BadEnv);
-                        return None;
-                    }
-                };
-                Setting::Env(a, key)
-            }
-            "cwd" => {
+            17 => {
                 let a = self.one(t, "a directory")?;
-                Setting::Cwd(self.abs_path(a, "cwd")?)
+                let p = self.abs_path(a, "cwd")?;
+                self.service(i)?.cwd = Some(p);
             }
-            "user" => Setting::User(self.number_arg(t, "a uid")?),
-            "group" => Setting::Group(self.number_arg(t, "a gid")?),
-            "groups" => {
+            18 => {
+                let n = self.number_arg(t, "a uid")?;
+                self.service(i)?.user = Some(n);
+            }
+            19 => {
+                let n = self.number_arg(t, "a gid")?;
+                self.service(i)?.group = Some(n);
+            }
+            20 => {
                 self.arg(t, 1, "a gid")?;
                 let mut v = Vec::new();
                 for &a in t.iter().skip(1) {
@@ -932,30 +873,27 @@ impl<'a> Parser<'a> {
                         return None;
                     }
                 }
-                Setting::Groups(v)
+                self.service(i)?.groups = v;
             }
-            "stdin" | "stdout" | "stderr" => {
+            21..=23 => {
                 let a = self.one(t, "`console`, `null` or a path")?;
                 let io = match a.s {
                     "console" if !a.quoted => Stdio::Console,
                     "null" if !a.quoted => Stdio::Null,
-                    _ => {
-                        let what = match d.s {
-                            "stdin" => "stdin",
-                            "stdout" => "stdout",
-                            _ => "stderr",
-                        };
-                        Stdio::Path(self.abs_path(a, what)?)
-                    }
+                    _ => Stdio::Path(self.abs_path(a, ["stdin", "stdout", "stderr"][k - 21])?),
                 };
-                match d.s {
-                    "stdin" => Setting::Stdin(io),
-                    "stdout" => Setting::Stdout(io),
-                    _ => Setting::Stderr(io),
-                }
+                let s = self.service(i)?;
+                *[&mut s.stdin, &mut s.stdout, &mut s.stderr][k - 21] = io;
             }
-            "rlimit" => return self.rlimit(t),
-            "backoff" => {
+            25 => {
+                let v = self.choice(
+                    t,
+                    "`never`, `on-failure` or `always`",
+                    "never on-failure always",
+                )?;
+                self.svc.restart = Some([Restart::Never, Restart::OnFailure, Restart::Always][v]);
+            }
+            26 => {
                 let min = self.arg(t, 1, "the first delay (a duration)")?;
                 let max = self.arg(t, 2, "the longest delay (a duration)")?;
                 self.end(t, 3).then_some(())?;
@@ -968,35 +906,37 @@ impl<'a> Parser<'a> {
                     );
                     return None;
                 }
-                Setting::Backoff(lo, hi)
+                let s = self.service(i)?;
+                s.backoff_min_ms = lo;
+                s.backoff_max_ms = hi;
             }
-            "restart-limit" => {
+            27 => {
                 let count = self.arg(t, 1, "a restart count")?;
                 let window = self.arg(t, 2, "a time window (a duration)")?;
                 self.end(t, 3).then_some(())?;
                 let (c, w) = (self.number(count), self.duration(window));
-                Setting::RestartLimit(c?, w?)
+                let (c, w) = (c?, w?);
+                let s = self.service(i)?;
+                s.restart_limit = c;
+                s.restart_window_ms = w;
             }
-            "stop-signal" => {
+            28 => {
                 let a = self.one(t, "a signal")?;
                 match lex::signal(a.s) {
-                    Some(n) => Setting::StopSignal(n),
-                    None => {
-                        self.err_tok(a, K::UnknownSignal);
-                        return None;
-                    }
+                    Some(n) => self.service(i)?.stop_signal = n,
+                    None => self.err_tok(a, K::UnknownSignal),
                 }
             }
-            _ => {
-                self.err_tok(d, K::UnknownDirective);
-                return None;
+            29 => {
+                let a = self.one(t, "KEY=VALUE")?;
+                match a.s.split_once('=') {
+                    Some((key, _)) if !key.is_empty() => self.push_env(i, a, key),
+                    _ => self.err_tok(a, K::BadEnv),
+                }
             }
-        })
-    }
-
-    fn expected<T>(&mut self, a: Tok<'a>, what: &'static str) -> Option<T> {
-        self.err_tok(a, K::Expected(what));
-        None
+            _ => self.rlimit(i, t)?,
+        }
+        Some(())
     }
 
     fn number_arg(&mut self, t: &[Tok<'a>], what: &'static str) -> Option<u32> {
@@ -1006,7 +946,7 @@ impl<'a> Parser<'a> {
 
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
-    fn rlimit(&mut self, t: &[Tok<'a>]) -> Option<Setting<'a>> {
+    fn rlimit(&mut self, i: usize, t: &[Tok<'a>]) -> Option<()> {
         let name = self.arg(t, 1, "an rlimit name")?;
         let soft = self.arg(t, 2, "a soft limit (a number or `unlimited`)")?;
         let hard = t.get(3).copied();
@@ -1052,14 +992,15 @@ impl<'a> Parser<'a> {
             return None;
         }
         self.svc.rlimits[k] = self.line;
-        Some(Setting::Rlimit(
-            name,
-            Rlimit {
-                resource,
-                soft: s,
-                hard: h,
-            },
-        ))
+        let r = Rlimit {
+            resource,
+            soft: s,
+            hard: h,
+        };
+        if self.service(i)?.rlimits.push(r).is_err() {
+            self.err_tok(name, K::TooMany("rlimits"));
+        }
+        Some(())
     }
 
     /// The end of a service block: defaults that depend on the kind, and
@@ -1071,7 +1012,7 @@ impl<'a> Parser<'a> {
         };
         let ctx = Context::Service(s.name);
         // A bad `exec` line has had its error already.
-        let missing_exec = s.exec.path.is_empty() && sc.seen[0] == 0 && !sc.unread;
+        let missing_exec = s.exec.path.is_empty() && sc.seen[SVC_EXEC] == 0 && !sc.unread;
         s.restart = sc.restart.unwrap_or(match s.kind {
             Kind::Daemon => Restart::OnFailure,
             Kind::Oneshot => Restart::Never,
@@ -1155,53 +1096,6 @@ impl<'a> Parser<'a> {
                 }
                 Target::Test => self.cfg.test_policy = Some(r),
             }
-        }
-    }
-}
-
-/// A checked service directive, to be applied to the open service. Only
-/// ever a temporary on the stack.
-#[allow(clippy::large_enum_variant)]
-enum Setting<'a> {
-    Exec(Cmd<'a>),
-    Kind(Kind),
-    Env(Tok<'a>, &'a str),
-    Cwd(&'a str),
-    User(u32),
-    Group(u32),
-    Groups(Vec<u32, { super::MAX_GROUPS }>),
-    Stdin(Stdio<'a>),
-    Stdout(Stdio<'a>),
-    Stderr(Stdio<'a>),
-    Rlimit(Tok<'a>, Rlimit),
-    Backoff(u32, u32),
-    RestartLimit(u32, u32),
-    StopSignal(u8),
-}
-
-impl<'a> Setting<'a> {
-    fn apply(self, s: &mut Service<'a>) {
-        match self {
-            Setting::Exec(c) => s.exec = c,
-            Setting::Kind(k) => s.kind = k,
-            // Pushed by the parser, which reports a full table.
-            Setting::Env(..) | Setting::Rlimit(..) => {}
-            Setting::Cwd(p) => s.cwd = Some(p),
-            Setting::User(u) => s.user = Some(u),
-            Setting::Group(g) => s.group = Some(g),
-            Setting::Groups(g) => s.groups = g,
-            Setting::Stdin(io) => s.stdin = io,
-            Setting::Stdout(io) => s.stdout = io,
-            Setting::Stderr(io) => s.stderr = io,
-            Setting::Backoff(lo, hi) => {
-                s.backoff_min_ms = lo;
-                s.backoff_max_ms = hi;
-            }
-            Setting::RestartLimit(c, w) => {
-                s.restart_limit = c;
-                s.restart_window_ms = w;
-            }
-            Setting::StopSignal(n) => s.stop_signal = n,
         }
     }
 }
