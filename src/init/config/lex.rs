@@ -7,6 +7,8 @@ pub struct Tok<'a> {
     /// 1-based byte column of the token's first byte (its quote, if quoted).
     pub col: u32,
     pub quoted: bool,
+    /// Size: the padding as a field, so that a `Tok` moves as whole words.
+    pad: [u8; 3],
 }
 
 impl Tok<'_> {
@@ -84,6 +86,7 @@ impl<'a> Iterator for Lexer<'a> {
                 s,
                 col: col(start),
                 quoted: true,
+                pad: [0; 3],
             }));
         }
         while i < b.len() && !is_space(b[i]) {
@@ -94,6 +97,7 @@ impl<'a> Iterator for Lexer<'a> {
             s: self.line.get(start..i).unwrap_or(""),
             col: col(start),
             quoted: false,
+            pad: [0; 3],
         }))
     }
 }
