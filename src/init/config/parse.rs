@@ -225,13 +225,13 @@ impl<'a> Parser<'a> {
         self.err_at(self.line, col, kind, token, 0, ctx);
     }
 
-    fn err_tok(&mut self, t: Tok<'a>, kind: K) {
+    fn err_tok(&mut self, t: &Tok<'a>, kind: K) {
         self.err(t.col, kind, t.s);
     }
 
     /// Token `i`, or an error saying `what` was expected at the end of line.
-    fn arg(&mut self, t: &[Tok<'a>], i: usize, what: &'static str) -> Option<Tok<'a>> {
-        let a = t.get(i).copied();
+    fn arg<'t>(&mut self, t: &'t [Tok<'a>], i: usize, what: &'static str) -> Option<&'t Tok<'a>> {
+        let a = t.get(i);
         if a.is_none() {
             self.err(self.eol_col, K::Expected(what), "");
         }
@@ -241,7 +241,7 @@ impl<'a> Parser<'a> {
     /// Are there no tokens from `n` on? If there are, an error.
     fn end(&mut self, t: &[Tok<'a>], n: usize) -> bool {
         match t.get(n) {
-            Some(&x) => {
+            Some(x) => {
                 self.err_tok(x, K::TrailingInput);
                 false
             }
@@ -250,13 +250,13 @@ impl<'a> Parser<'a> {
     }
 
     /// One token after the directive, and nothing else.
-    fn one(&mut self, t: &[Tok<'a>], what: &'static str) -> Option<Tok<'a>> {
+    fn one<'t>(&mut self, t: &'t [Tok<'a>], what: &'static str) -> Option<&'t Tok<'a>> {
         let a = self.arg(t, 1, what)?;
         self.end(t, 2).then_some(a)
     }
 
     /// Records directive `d` in `seen`; an error if it was there already.
-    fn once(&mut self, seen_line: u32, d: Tok<'a>) -> bool {
+    fn once(&mut self, seen_line: u32, d: &Tok<'a>) -> bool {
         if seen_line != 0 {
             let ctx = self.ctx();
             self.err_at(
@@ -281,7 +281,7 @@ impl<'a> Parser<'a> {
             }
             return;
         };
-        let Some(last) = toks.last().copied() else {
+        let Some(last) = toks.last() else {
             return;
         };
         let before = self.errs.count();
@@ -385,7 +385,7 @@ impl<'a> Parser<'a> {
     }
 
     fn top_directive(&mut self, t: &[Tok<'a>]) -> bool {
-        let Some(&d) = t.first() else { return false };
+        let Some(d) = t.first() else { return false };
         let k = match lex::find(TOP, d.s) {
             Some(k) if !d.quoted => k,
             _ => {
@@ -454,7 +454,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `[NAME] {` at tokens 1 and 2: the name, if the line is well formed.
-    fn block_name(&mut self, t: &[Tok<'a>], what: &'static str) -> Option<Tok<'a>> {
+    fn block_name<'t>(&mut self, t: &'t [Tok<'a>], what: &'static str) -> Option<&'t Tok<'a>> {
         let name = self.arg(t, 1, what)?;
         if name.is("{") {
             self.err_tok(name, K::Expected(what));
@@ -505,7 +505,7 @@ impl<'a> Parser<'a> {
             line: self.line,
         };
         if self.cfg.policies.push(np).is_err() {
-            self.err_tok(t[0], K::TooMany("policies"));
+            self.err_tok(&t[0], K::TooMany("policies"));
             return false;
         }
         let i = self.cfg.policies.len() - 1;
@@ -535,7 +535,7 @@ impl<'a> Parser<'a> {
             .push(Service::new(name.s, self.line))
             .is_err()
         {
-            self.err_tok(t[0], K::TooMany("services"));
+            self.err_tok(&t[0], K::TooMany("services"));
             return false;
         }
         self.svc = Scratch {
@@ -605,7 +605,7 @@ impl<'a> Parser<'a> {
             args: Vec::new(),
             line: self.line,
         };
-        for &a in t.iter().skip(2) {
+        for a in t.iter().skip(2) {
             if c.args.push(a.s).is_err() {
                 self.err_tok(a, K::TooMany("arguments"));
                 return None;
@@ -619,7 +619,7 @@ impl<'a> Parser<'a> {
         self.duration(a)
     }
 
-    fn duration(&mut self, a: Tok<'a>) -> Option<u32> {
+    fn duration(&mut self, a: &Tok<'a>) -> Option<u32> {
         let v = lex::duration_ms(a.s);
         if v.is_none() {
             self.err_tok(a, K::BadDuration);
@@ -627,7 +627,7 @@ impl<'a> Parser<'a> {
         v
     }
 
-    fn number(&mut self, a: Tok<'a>) -> Option<u32> {
+    fn number(&mut self, a: &Tok<'a>) -> Option<u32> {
         let v = lex::number_u32(a.s);
         if v.is_none() {
             self.err_tok(a, K::BadNumber);
@@ -635,7 +635,7 @@ impl<'a> Parser<'a> {
         v
     }
 
-    fn abs_path(&mut self, a: Tok<'a>, what: &'static str) -> Option<&'a str> {
+    fn abs_path(&mut self, a: &Tok<'a>, what: &'static str) -> Option<&'a str> {
         if a.s.starts_with('/') {
             Some(a.s)
         } else {
@@ -647,7 +647,7 @@ impl<'a> Parser<'a> {
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
     fn service_directive(&mut self, i: usize, t: &[Tok<'a>]) -> bool {
-        let Some(&d) = t.first() else { return false };
+        let Some(d) = t.first() else { return false };
         if !d.quoted {
             if d.s == "}" {
                 self.end(t, 1);
@@ -689,7 +689,7 @@ impl<'a> Parser<'a> {
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
     fn confine_at(&mut self, i: usize, k: usize, t: &[Tok<'a>]) -> Option<()> {
-        let d = t[0];
+        let d = &t[0];
         let line = self.line;
         // Values are checked first, then stored (the parser reports).
         let mut word = false;
@@ -711,7 +711,7 @@ impl<'a> Parser<'a> {
             }
             4..=7 => {
                 self.arg(t, 1, if k == 7 { "a variable name" } else { "a path" })?;
-                for &a in &t[1..] {
+                for a in &t[1..] {
                     let ok = if k == 7 {
                         !a.s.is_empty() && !a.s.contains('=')
                     } else {
@@ -737,7 +737,7 @@ impl<'a> Parser<'a> {
                     "namespaces: mount, pid, ipc, uts, net or cgroup"
                 };
                 self.arg(t, 1, what)?;
-                for &a in &t[1..] {
+                for a in &t[1..] {
                     let bit = if k == 8 {
                         if a.is("none") && t.len() == 2 {
                             continue;
@@ -762,7 +762,7 @@ impl<'a> Parser<'a> {
             _ => {
                 const WHAT: &str = "a number or `max`";
                 let a = self.arg(t, 1, WHAT)?;
-                let p = t.get(2).copied();
+                let p = t.get(2);
                 self.end(t, if k == 13 { 3 } else { 2 }).then_some(())?;
                 limit.0 = match (a.s, k) {
                     ("max", _) => u64::MAX,
@@ -809,7 +809,7 @@ impl<'a> Parser<'a> {
         Some(())
     }
 
-    fn push_env(&mut self, i: usize, a: Tok<'a>, key: &'a str) {
+    fn push_env(&mut self, i: usize, a: &Tok<'a>, key: &'a str) {
         let Some(s) = self.cfg.services.get_mut(i) else {
             return;
         };
@@ -836,7 +836,7 @@ impl<'a> Parser<'a> {
     #[inline(never)]
     fn service_setting(&mut self, i: usize, k: usize, t: &[Tok<'a>]) -> Option<()> {
         let line = self.line;
-        let d = t[0];
+        let d = &t[0];
         match k {
             14 => {
                 let c = self.cmd(t, "exec")?;
@@ -866,7 +866,7 @@ impl<'a> Parser<'a> {
             20 => {
                 self.arg(t, 1, "a gid")?;
                 let mut v = Vec::new();
-                for &a in t.iter().skip(1) {
+                for a in t.iter().skip(1) {
                     let n = self.number(a)?;
                     if v.push(n).is_err() {
                         self.err_tok(a, K::TooMany("groups"));
@@ -949,7 +949,7 @@ impl<'a> Parser<'a> {
     fn rlimit(&mut self, i: usize, t: &[Tok<'a>]) -> Option<()> {
         let name = self.arg(t, 1, "an rlimit name")?;
         let soft = self.arg(t, 2, "a soft limit (a number or `unlimited`)")?;
-        let hard = t.get(3).copied();
+        let hard = t.get(3);
         self.end(t, 4).then_some(())?;
         let Some(k) = Resource::ALL.iter().position(|(n, _)| *n == name.s) else {
             self.err_tok(name, K::UnknownRlimit);
