@@ -119,7 +119,20 @@ pub fn strip_comment(line: &str) -> &str {
 // Size: one copy for every keyword table.
 #[inline(never)]
 pub fn find(words: &str, w: &str) -> Option<usize> {
-    words.split(' ').position(|n| n == w)
+    find_in(words, w, false)
+}
+
+/// `find`, ignoring ASCII case if `fold`.
+// Size: one copy for every keyword table.
+#[inline(never)]
+pub fn find_in(words: &str, w: &str, fold: bool) -> Option<usize> {
+    words.split(' ').position(|n| {
+        if fold {
+            n.eq_ignore_ascii_case(w)
+        } else {
+            n == w
+        }
+    })
 }
 
 /// A decimal number (digits only, no sign).

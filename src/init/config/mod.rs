@@ -518,10 +518,7 @@ pub fn cap_number(name: &str) -> Option<u32> {
         .strip_prefix("CAP_")
         .or_else(|| name.strip_prefix("cap_"))
         .unwrap_or(name);
-    NAMES
-        .split_ascii_whitespace()
-        .position(|n| n.eq_ignore_ascii_case(bare))
-        .map(|i| i as u32)
+    lex::find_in(NAMES, bare, true).map(|i| i as u32)
 }
 
 /// Parse every policy body of `cfg` (named, inline, the test policy's) for

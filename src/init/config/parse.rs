@@ -744,10 +744,7 @@ impl<'a> Parser<'a> {
                         }
                         super::cap_number(a.s).map(|n| 1u64 << n)
                     } else {
-                        NS_NAMES
-                            .split(' ')
-                            .position(|n| n == a.s)
-                            .map(|j| NS_FLAGS[j] as u64)
+                        lex::find(NS_NAMES, a.s).map(|j| NS_FLAGS[j] as u64)
                     };
                     match bit {
                         Some(b) => mask |= b,
