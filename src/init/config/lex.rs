@@ -172,12 +172,7 @@ pub fn duration_ms(s: &str) -> Option<u32> {
     let digits = s.bytes().take_while(u8::is_ascii_digit).count();
     let (num, unit) = (s.get(..digits)?, s.get(digits..)?);
     let v = number(num)?;
-    let factor = match unit {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" => 60_000,
-        _ => return None,
-    };
+    let factor = [1, 1_000, 60_000][find("ms s m", unit)?];
     u32::try_from(v.checked_mul(factor)?).ok()
 }
 

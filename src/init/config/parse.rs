@@ -948,11 +948,11 @@ impl<'a> Parser<'a> {
         let soft = self.arg(t, 2, "a soft limit (a number or `unlimited`)")?;
         let hard = t.get(3);
         self.end(t, 4).then_some(())?;
-        let Some(k) = Resource::ALL.iter().position(|(n, _)| *n == name.s) else {
+        let Some(k) = lex::find(Resource::NAMES, name.s) else {
             self.err_tok(name, K::UnknownRlimit);
             return None;
         };
-        let resource = Resource::ALL[k].1;
+        let resource = Resource::BY_INDEX[k];
         let s = lex::limit(soft.s);
         if s.is_none() {
             self.err_tok(soft, K::BadNumber);
