@@ -255,18 +255,18 @@ impl<'a> Parser<'a> {
         self.end(t, 2).then_some(a)
     }
 
+    /// A second `what` `t`; the first is at line `first`. (At the top
+    /// level, where policies and services are declared, the context is
+    /// none.)
+    fn dup(&mut self, t: &Tok<'a>, what: &'static str, first: u32) {
+        let ctx = self.ctx();
+        self.err_at(self.line, t.col, K::Duplicate(what), t.s, first, ctx);
+    }
+
     /// Records directive `d` in `seen`; an error if it was there already.
     fn once(&mut self, seen_line: u32, d: &Tok<'a>) -> bool {
         if seen_line != 0 {
-            let ctx = self.ctx();
-            self.err_at(
-                self.line,
-                d.col,
-                K::Duplicate("directive"),
-                d.s,
-                seen_line,
-                ctx,
-            );
+            self.dup(d, "directive", seen_line);
             return false;
         }
         true
@@ -485,14 +485,7 @@ impl<'a> Parser<'a> {
         }
         if let Some(p) = self.cfg.policies.iter().find(|p| p.name == name.s) {
             let first = p.line;
-            self.err_at(
-                self.line,
-                name.col,
-                K::Duplicate("policy"),
-                name.s,
-                first,
-                Context::None,
-            );
+            self.dup(name, "policy", first);
             return false;
         }
         let body = PolicyText {
@@ -519,14 +512,7 @@ impl<'a> Parser<'a> {
         };
         if let Some(s) = self.cfg.services.iter().find(|s| s.name == name.s) {
             let first = s.line;
-            self.err_at(
-                self.line,
-                name.col,
-                K::Duplicate("service"),
-                name.s,
-                first,
-                Context::None,
-            );
+            self.dup(name, "service", first);
             // Still read the block, to check what it says.
         }
         if self
@@ -977,15 +963,7 @@ impl<'a> Parser<'a> {
         }
         let first = self.svc.rlimits[k];
         if first != 0 {
-            let ctx = self.ctx();
-            self.err_at(
-                self.line,
-                name.col,
-                K::Duplicate("rlimit"),
-                name.s,
-                first,
-                ctx,
-            );
+            self.dup(name, "rlimit", first);
             return None;
         }
         self.svc.rlimits[k] = self.line;
