@@ -229,6 +229,17 @@ impl<'a> Parser<'a> {
         self.err(t.col, kind, t.s);
     }
 
+    // Size: the two most common errors, without a `K` built at each call.
+    #[inline(never)]
+    fn expected(&mut self, t: &Tok<'a>, what: &'static str) {
+        self.err_tok(t, K::Expected(what));
+    }
+
+    #[inline(never)]
+    fn too_many(&mut self, t: &Tok<'a>, what: &'static str) {
+        self.err_tok(t, K::TooMany(what));
+    }
+
     /// Token `i`, or an error saying `what` was expected at the end of line.
     fn arg<'t>(&mut self, t: &'t [Tok<'a>], i: usize, what: &'static str) -> Option<&'t Tok<'a>> {
         let a = t.get(i);
@@ -410,7 +421,7 @@ impl<'a> Parser<'a> {
                     if a.s.len() > MAX_HOSTNAME {
                         self.err_tok(a, K::HostnameTooLong);
                     } else if a.s.is_empty() {
-                        self.err_tok(a, K::Expected("a hostname"));
+                        self.expected(a, "a hostname");
                     } else {
                         self.cfg.hostname = Some(a.s);
                     }
@@ -432,7 +443,7 @@ impl<'a> Parser<'a> {
             6 => {
                 if let Some(c) = self.cmd(t, "module") {
                     if self.cfg.modules.push(c).is_err() {
-                        self.err_tok(d, K::TooMany("modules"));
+                        self.too_many(d, "modules");
                     }
                 }
             }
@@ -448,7 +459,7 @@ impl<'a> Parser<'a> {
         let a = self.one(t, what)?;
         let v = lex::find(words, a.s);
         if v.is_none() {
-            self.err_tok(a, K::Expected(what));
+            self.expected(a, what);
         }
         v
     }
@@ -457,12 +468,12 @@ impl<'a> Parser<'a> {
     fn block_name<'t>(&mut self, t: &'t [Tok<'a>], what: &'static str) -> Option<&'t Tok<'a>> {
         let name = self.arg(t, 1, what)?;
         if name.is("{") {
-            self.err_tok(name, K::Expected(what));
+            self.expected(name, what);
             return None;
         }
         let brace = self.arg(t, 2, "`{`")?;
         if !brace.is("{") {
-            self.err_tok(brace, K::Expected("`{`"));
+            self.expected(brace, "`{`");
             return None;
         }
         if !self.end(t, 3) {
@@ -498,7 +509,7 @@ impl<'a> Parser<'a> {
             line: self.line,
         };
         if self.cfg.policies.push(np).is_err() {
-            self.err_tok(&t[0], K::TooMany("policies"));
+            self.too_many(&t[0], "policies");
             return false;
         }
         let i = self.cfg.policies.len() - 1;
@@ -521,7 +532,7 @@ impl<'a> Parser<'a> {
             .push(Service::new(name.s, self.line))
             .is_err()
         {
-            self.err_tok(&t[0], K::TooMany("services"));
+            self.too_many(&t[0], "services");
             return false;
         }
         self.svc = Scratch {
@@ -593,7 +604,7 @@ impl<'a> Parser<'a> {
         };
         for a in t.iter().skip(2) {
             if c.args.push(a.s).is_err() {
-                self.err_tok(a, K::TooMany("arguments"));
+                self.too_many(a, "arguments");
                 return None;
             }
         }
@@ -709,9 +720,9 @@ impl<'a> Parser<'a> {
                         } else {
                             "an absolute path"
                         };
-                        self.err_tok(a, K::Expected(what));
+                        self.expected(a, what);
                     } else if list.push(a.s).is_err() {
-                        self.err_tok(a, K::TooMany("paths"));
+                        self.too_many(a, "paths");
                         return Some(());
                     }
                 }
@@ -734,7 +745,7 @@ impl<'a> Parser<'a> {
                     };
                     match bit {
                         Some(b) => mask |= b,
-                        None => self.err_tok(a, K::Expected(what)),
+                        None => self.expected(a, what),
                     }
                 }
             }
@@ -787,7 +798,7 @@ impl<'a> Parser<'a> {
             }
         }
         if full {
-            self.err_tok(d, K::TooMany("entries of this list"));
+            self.too_many(d, "entries of this list");
         }
         Some(())
     }
@@ -805,7 +816,7 @@ impl<'a> Parser<'a> {
             let col = a.col.saturating_add(a.quoted as u32);
             self.err(col, K::Duplicate("env key"), key);
         } else if full {
-            self.err_tok(a, K::TooMany("env entries"));
+            self.too_many(a, "env entries");
         }
     }
 
@@ -852,7 +863,7 @@ impl<'a> Parser<'a> {
                 for a in t.iter().skip(1) {
                     let n = self.number(a)?;
                     if v.push(n).is_err() {
-                        self.err_tok(a, K::TooMany("groups"));
+                        self.too_many(a, "groups");
                         return None;
                     }
                 }
@@ -973,7 +984,7 @@ impl<'a> Parser<'a> {
             hard: h,
         };
         if self.service(i)?.rlimits.push(r).is_err() {
-            self.err_tok(name, K::TooMany("rlimits"));
+            self.too_many(name, "rlimits");
         }
         Some(())
     }
