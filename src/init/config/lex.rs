@@ -198,9 +198,7 @@ pub const MAX_SIGNAL: u8 = 64;
 /// A signal: `SIGTERM`, `TERM`, or a number in 1..=64.
 pub fn signal(s: &str) -> Option<u8> {
     if let Some(n) = number(s) {
-        return u8::try_from(n)
-            .ok()
-            .filter(|n| (1..=MAX_SIGNAL).contains(n));
+        return u8::try_from(n).ok().filter(|n| matches!(n, 1..=MAX_SIGNAL));
     }
     let name = s.strip_prefix("SIG").unwrap_or(s);
     if name == "IOT" {

@@ -602,7 +602,7 @@ impl<'a> Parser<'a> {
             args: Vec::new(),
             line: self.line,
         };
-        for a in t.iter().skip(2) {
+        for a in t.get(2..).unwrap_or_default() {
             if c.args.push(a.s).is_err() {
                 self.too_many(a, "arguments");
                 return None;
@@ -666,7 +666,7 @@ impl<'a> Parser<'a> {
                 return false;
             }
         };
-        if k < SVC_REPEAT && !(4..=7).contains(&k) {
+        if k < SVC_REPEAT && !matches!(k, 4..=7) {
             if !self.once(self.svc.seen[k], d) {
                 return false;
             }
@@ -860,7 +860,7 @@ impl<'a> Parser<'a> {
             20 => {
                 self.arg(t, 1, "a gid")?;
                 let mut v = Vec::new();
-                for a in t.iter().skip(1) {
+                for a in &t[1..] {
                     let n = self.number(a)?;
                     if v.push(n).is_err() {
                         self.too_many(a, "groups");
