@@ -7,6 +7,8 @@ pub struct Tok<'a> {
     /// 1-based byte column of the token's first byte (its quote, if quoted).
     pub col: u32,
     pub quoted: bool,
+    /// Size: the padding as a field, so that a `Tok` moves as whole words.
+    pad: [u8; 3],
 }
 
 impl Tok<'_> {
@@ -84,6 +86,7 @@ impl<'a> Iterator for Lexer<'a> {
                 s,
                 col: col(start),
                 quoted: true,
+                pad: [0; 3],
             }));
         }
         while i < b.len() && !is_space(b[i]) {
@@ -94,6 +97,7 @@ impl<'a> Iterator for Lexer<'a> {
             s: self.line.get(start..i).unwrap_or(""),
             col: col(start),
             quoted: false,
+            pad: [0; 3],
         }))
     }
 }
@@ -109,6 +113,26 @@ pub fn strip_comment(line: &str) -> &str {
         i += 1;
     }
     line
+}
+
+/// The index of word `w` in `words` (separated by single spaces).
+// Size: one copy for every keyword table.
+#[inline(never)]
+pub fn find(words: &str, w: &str) -> Option<usize> {
+    find_in(words, w, false)
+}
+
+/// `find`, ignoring ASCII case if `fold`.
+// Size: one copy for every keyword table.
+#[inline(never)]
+pub fn find_in(words: &str, w: &str, fold: bool) -> Option<usize> {
+    words.split(' ').position(|n| {
+        if fold {
+            n.eq_ignore_ascii_case(w)
+        } else {
+            n == w
+        }
+    })
 }
 
 /// A decimal number (digits only, no sign).
@@ -148,12 +172,7 @@ pub fn duration_ms(s: &str) -> Option<u32> {
     let digits = s.bytes().take_while(u8::is_ascii_digit).count();
     let (num, unit) = (s.get(..digits)?, s.get(digits..)?);
     let v = number(num)?;
-    let factor = match unit {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" => 60_000,
-        _ => return None,
-    };
+    let factor = [1, 1_000, 60_000][find("ms s m", unit)?];
     u32::try_from(v.checked_mul(factor)?).ok()
 }
 
@@ -179,15 +198,13 @@ pub const MAX_SIGNAL: u8 = 64;
 /// A signal: `SIGTERM`, `TERM`, or a number in 1..=64.
 pub fn signal(s: &str) -> Option<u8> {
     if let Some(n) = number(s) {
-        return u8::try_from(n)
-            .ok()
-            .filter(|n| (1..=MAX_SIGNAL).contains(n));
+        return u8::try_from(n).ok().filter(|n| matches!(n, 1..=MAX_SIGNAL));
     }
     let name = s.strip_prefix("SIG").unwrap_or(s);
     if name == "IOT" {
         return Some(6);
     }
-    let i = SIGNALS.split(' ').position(|n| n == name)?;
+    let i = find(SIGNALS, name)?;
     u8::try_from(i + 1).ok()
 }
 

@@ -288,6 +288,21 @@ impl Resource {
         ("as", Resource::As),
     ];
 
+    /// `ALL`'s names, space-separated (a test checks they agree).
+    pub const NAMES: &'static str = "cpu fsize data stack core nproc nofile memlock as";
+    /// `ALL`'s resources, in the order of `NAMES`.
+    pub const BY_INDEX: [Resource; 9] = [
+        Resource::Cpu,
+        Resource::Fsize,
+        Resource::Data,
+        Resource::Stack,
+        Resource::Core,
+        Resource::Nproc,
+        Resource::Nofile,
+        Resource::Memlock,
+        Resource::As,
+    ];
+
     /// The resource named `name` in the config (`nofile`, ...).
     pub fn by_name(name: &str) -> Option<Resource> {
         Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, r)| *r)
@@ -518,10 +533,7 @@ pub fn cap_number(name: &str) -> Option<u32> {
         .strip_prefix("CAP_")
         .or_else(|| name.strip_prefix("cap_"))
         .unwrap_or(name);
-    NAMES
-        .split_ascii_whitespace()
-        .position(|n| n.eq_ignore_ascii_case(bare))
-        .map(|i| i as u32)
+    lex::find_in(NAMES, bare, true).map(|i| i as u32)
 }
 
 /// Parse every policy body of `cfg` (named, inline, the test policy's) for

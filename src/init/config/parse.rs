@@ -13,50 +13,22 @@ use super::{
 /// A line of `MAX_LINE` bytes has at most this many tokens.
 const MAX_TOKENS: usize = MAX_LINE / 2 + 1;
 
-/// Top-level directives that may appear once.
-const TOP_ONCE: [&str; 6] = [
-    "hostname",
-    "log",
-    "grace",
-    "emergency-shell",
-    "test",
-    "test-policy",
-];
-/// Service directives that may appear once.
-const SERVICE_ONCE: [&str; 25] = [
-    "exec",
-    "kind",
-    "required",
-    "cwd",
-    "user",
-    "group",
-    "groups",
-    "stdin",
-    "stdout",
-    "stderr",
-    "policy",
-    "restart",
-    "backoff",
-    "restart-limit",
-    "stop-signal",
-    // The single-valued sandbox directives (`CONFINE` 0..=3 and 8..).
-    "no-new-privs",
-    "private-tmp",
-    "read-only-root",
-    "landlock",
-    "capabilities",
-    "namespaces",
-    "root",
-    "pids-max",
-    "memory-max",
-    "cpu-max",
-];
+/// Top-level directives, by index; the first `TOP_ONCE` may appear once.
+const TOP: &str = "hostname log grace emergency-shell test test-policy module policy service";
+const TOP_ONCE: usize = 6;
 
-/// The sandbox directives, by the index `Parser::confine` takes them at:
-/// 0..=3 a choice of two words, 4..=7 lists (repeatable), then the rest.
-const CONFINE: &str = "no-new-privs private-tmp read-only-root landlock read-only landlock-read \
+/// Service directives, by index. The sandbox ones first, at the index
+/// `Parser::confine_at` takes them at: 0..=3 a choice of two words, 4..=7
+/// lists (repeatable), then 8..=13. Then the others; from `SVC_REPEAT`
+/// on, repeatable too.
+const SERVICE: &str = "no-new-privs private-tmp read-only-root landlock read-only landlock-read \
                        landlock-write env-pass capabilities namespaces root pids-max memory-max \
-                       cpu-max";
+                       cpu-max exec kind required cwd user group groups stdin stdout stderr \
+                       policy restart backoff restart-limit stop-signal env rlimit";
+const SVC_CONFINE: usize = 14;
+const SVC_EXEC: usize = 14;
+const SVC_POLICY: usize = 24;
+const SVC_REPEAT: usize = 29;
 
 /// `namespaces` names, in the order of `NS_FLAGS`.
 const NS_NAMES: &str = "mount pid ipc uts net cgroup";
@@ -109,8 +81,8 @@ enum State {
 /// What is known of the open service block beyond the `Service` itself.
 #[derive(Clone, Copy, Default)]
 struct Scratch {
-    /// The line of each `SERVICE_ONCE` directive seen, or 0.
-    seen: [u32; SERVICE_ONCE.len()],
+    /// The line of each once-only `SERVICE` directive seen, or 0.
+    seen: [u32; SVC_REPEAT],
     /// The line of each `rlimit` resource seen, or 0 (`Resource::ALL` order).
     rlimits: [u32; Resource::ALL.len()],
     /// `required yes|no`, with its line and column.
@@ -150,7 +122,7 @@ struct Parser<'a> {
     pending: Vec<Pending<'a>, { MAX_SERVICES + 1 }>,
     state: State,
     svc: Scratch,
-    top_seen: [u32; TOP_ONCE.len()],
+    top_seen: [u32; TOP_ONCE],
     /// The current line (1-based), its column past the end, and the byte
     /// offset of the next line.
     line: u32,
@@ -174,7 +146,7 @@ pub fn parse(text: &str) -> Result<Config<'_>, ConfigErrors<'_>> {
         pending: Vec::new(),
         state: State::Top,
         svc: Scratch::default(),
-        top_seen: [0; TOP_ONCE.len()],
+        top_seen: [0; TOP_ONCE],
         line: 0,
         eol_col: 1,
         next_start: 0,
@@ -253,13 +225,24 @@ impl<'a> Parser<'a> {
         self.err_at(self.line, col, kind, token, 0, ctx);
     }
 
-    fn err_tok(&mut self, t: Tok<'a>, kind: K) {
+    fn err_tok(&mut self, t: &Tok<'a>, kind: K) {
         self.err(t.col, kind, t.s);
     }
 
+    // Size: the two most common errors, without a `K` built at each call.
+    #[inline(never)]
+    fn expected(&mut self, t: &Tok<'a>, what: &'static str) {
+        self.err_tok(t, K::Expected(what));
+    }
+
+    #[inline(never)]
+    fn too_many(&mut self, t: &Tok<'a>, what: &'static str) {
+        self.err_tok(t, K::TooMany(what));
+    }
+
     /// Token `i`, or an error saying `what` was expected at the end of line.
-    fn arg(&mut self, t: &[Tok<'a>], i: usize, what: &'static str) -> Option<Tok<'a>> {
-        let a = t.get(i).copied();
+    fn arg<'t>(&mut self, t: &'t [Tok<'a>], i: usize, what: &'static str) -> Option<&'t Tok<'a>> {
+        let a = t.get(i);
         if a.is_none() {
             self.err(self.eol_col, K::Expected(what), "");
         }
@@ -269,7 +252,7 @@ impl<'a> Parser<'a> {
     /// Are there no tokens from `n` on? If there are, an error.
     fn end(&mut self, t: &[Tok<'a>], n: usize) -> bool {
         match t.get(n) {
-            Some(&x) => {
+            Some(x) => {
                 self.err_tok(x, K::TrailingInput);
                 false
             }
@@ -278,23 +261,23 @@ impl<'a> Parser<'a> {
     }
 
     /// One token after the directive, and nothing else.
-    fn one(&mut self, t: &[Tok<'a>], what: &'static str) -> Option<Tok<'a>> {
+    fn one<'t>(&mut self, t: &'t [Tok<'a>], what: &'static str) -> Option<&'t Tok<'a>> {
         let a = self.arg(t, 1, what)?;
         self.end(t, 2).then_some(a)
     }
 
+    /// A second `what` `t`; the first is at line `first`. (At the top
+    /// level, where policies and services are declared, the context is
+    /// none.)
+    fn dup(&mut self, t: &Tok<'a>, what: &'static str, first: u32) {
+        let ctx = self.ctx();
+        self.err_at(self.line, t.col, K::Duplicate(what), t.s, first, ctx);
+    }
+
     /// Records directive `d` in `seen`; an error if it was there already.
-    fn once(&mut self, seen_line: u32, d: Tok<'a>) -> bool {
+    fn once(&mut self, seen_line: u32, d: &Tok<'a>) -> bool {
         if seen_line != 0 {
-            let ctx = self.ctx();
-            self.err_at(
-                self.line,
-                d.col,
-                K::Duplicate("directive"),
-                d.s,
-                seen_line,
-                ctx,
-            );
+            self.dup(d, "directive", seen_line);
             return false;
         }
         true
@@ -309,7 +292,7 @@ impl<'a> Parser<'a> {
             }
             return;
         };
-        let Some(last) = toks.last().copied() else {
+        let Some(last) = toks.last() else {
             return;
         };
         let before = self.errs.count();
@@ -413,73 +396,84 @@ impl<'a> Parser<'a> {
     }
 
     fn top_directive(&mut self, t: &[Tok<'a>]) -> bool {
-        let Some(&d) = t.first() else { return false };
-        if d.quoted {
-            self.err_tok(d, K::UnknownDirective);
-            return false;
-        }
-        if let Some(k) = TOP_ONCE.iter().position(|n| *n == d.s) {
+        let Some(d) = t.first() else { return false };
+        let k = match lex::find(TOP, d.s) {
+            Some(k) if !d.quoted => k,
+            _ => {
+                let kind = if d.is("}") {
+                    K::StrayClose
+                } else {
+                    K::UnknownDirective
+                };
+                self.err_tok(d, kind);
+                return false;
+            }
+        };
+        if k < TOP_ONCE {
             if !self.once(self.top_seen[k], d) {
                 return false;
             }
             self.top_seen[k] = self.line;
         }
-        match d.s {
-            "hostname" => {
+        match k {
+            0 => {
                 if let Some(a) = self.one(t, "a hostname") {
                     if a.s.len() > MAX_HOSTNAME {
                         self.err_tok(a, K::HostnameTooLong);
                     } else if a.s.is_empty() {
-                        self.err_tok(a, K::Expected("a hostname"));
+                        self.expected(a, "a hostname");
                     } else {
                         self.cfg.hostname = Some(a.s);
                     }
                 }
             }
-            "log" => {
-                const WHAT: &str = "`quiet`, `info` or `debug`";
-                if let Some(a) = self.one(t, WHAT) {
-                    match a.s {
-                        "quiet" => self.cfg.log = LogLevel::Quiet,
-                        "info" => self.cfg.log = LogLevel::Info,
-                        "debug" => self.cfg.log = LogLevel::Debug,
-                        _ => self.err_tok(a, K::Expected(WHAT)),
-                    }
+            1 => {
+                if let Some(v) = self.choice(t, "`quiet`, `info` or `debug`", "quiet info debug") {
+                    self.cfg.log = [LogLevel::Quiet, LogLevel::Info, LogLevel::Debug][v];
                 }
             }
-            "grace" => {
+            2 => {
                 if let Some(ms) = self.duration_arg(t) {
                     self.cfg.grace_ms = ms;
                 }
             }
-            "emergency-shell" => self.cfg.emergency_shell = self.cmd(t, "emergency-shell"),
-            "test" => self.cfg.test = self.cmd(t, "test"),
-            "module" => {
+            3 => self.cfg.emergency_shell = self.cmd(t, "emergency-shell"),
+            4 => self.cfg.test = self.cmd(t, "test"),
+            5 => return self.policy_ref(t, Target::Test),
+            6 => {
                 if let Some(c) = self.cmd(t, "module") {
                     if self.cfg.modules.push(c).is_err() {
-                        self.err_tok(d, K::TooMany("modules"));
+                        self.too_many(d, "modules");
                     }
                 }
             }
-            "test-policy" => return self.policy_ref(t, Target::Test),
-            "policy" => return self.named_policy(t),
-            "service" => return self.open_service(t),
-            "}" => self.err_tok(d, K::StrayClose),
-            _ => self.err_tok(d, K::UnknownDirective),
+            7 => return self.named_policy(t),
+            _ => return self.open_service(t),
         }
         false
     }
 
+    /// One word of `words` (space-separated) as the only argument: its
+    /// index, or an error saying `what` was expected.
+    fn choice(&mut self, t: &[Tok<'a>], what: &'static str, words: &str) -> Option<usize> {
+        let a = self.one(t, what)?;
+        let v = lex::find(words, a.s);
+        if v.is_none() {
+            self.expected(a, what);
+        }
+        v
+    }
+
     /// `[NAME] {` at tokens 1 and 2: the name, if the line is well formed.
-    fn block_name(&mut self, t: &[Tok<'a>], what: &'static str) -> Option<Tok<'a>> {
+    fn block_name<'t>(&mut self, t: &'t [Tok<'a>], what: &'static str) -> Option<&'t Tok<'a>> {
         let name = self.arg(t, 1, what)?;
         if name.is("{") {
-            self.err_tok(name, K::Expected(what));
+            self.expected(name, what);
             return None;
         }
         let brace = self.arg(t, 2, "`{`")?;
         if !brace.is("{") {
-            self.err_tok(brace, K::Expected("`{`"));
+            self.expected(brace, "`{`");
             return None;
         }
         if !self.end(t, 3) {
@@ -502,14 +496,7 @@ impl<'a> Parser<'a> {
         }
         if let Some(p) = self.cfg.policies.iter().find(|p| p.name == name.s) {
             let first = p.line;
-            self.err_at(
-                self.line,
-                name.col,
-                K::Duplicate("policy"),
-                name.s,
-                first,
-                Context::None,
-            );
+            self.dup(name, "policy", first);
             return false;
         }
         let body = PolicyText {
@@ -522,7 +509,7 @@ impl<'a> Parser<'a> {
             line: self.line,
         };
         if self.cfg.policies.push(np).is_err() {
-            self.err_tok(t[0], K::TooMany("policies"));
+            self.too_many(&t[0], "policies");
             return false;
         }
         let i = self.cfg.policies.len() - 1;
@@ -536,14 +523,7 @@ impl<'a> Parser<'a> {
         };
         if let Some(s) = self.cfg.services.iter().find(|s| s.name == name.s) {
             let first = s.line;
-            self.err_at(
-                self.line,
-                name.col,
-                K::Duplicate("service"),
-                name.s,
-                first,
-                Context::None,
-            );
+            self.dup(name, "service", first);
             // Still read the block, to check what it says.
         }
         if self
@@ -552,7 +532,7 @@ impl<'a> Parser<'a> {
             .push(Service::new(name.s, self.line))
             .is_err()
         {
-            self.err_tok(t[0], K::TooMany("services"));
+            self.too_many(&t[0], "services");
             return false;
         }
         self.svc = Scratch {
@@ -622,9 +602,9 @@ impl<'a> Parser<'a> {
             args: Vec::new(),
             line: self.line,
         };
-        for &a in t.iter().skip(2) {
+        for a in t.get(2..).unwrap_or_default() {
             if c.args.push(a.s).is_err() {
-                self.err_tok(a, K::TooMany("arguments"));
+                self.too_many(a, "arguments");
                 return None;
             }
         }
@@ -636,7 +616,7 @@ impl<'a> Parser<'a> {
         self.duration(a)
     }
 
-    fn duration(&mut self, a: Tok<'a>) -> Option<u32> {
+    fn duration(&mut self, a: &Tok<'a>) -> Option<u32> {
         let v = lex::duration_ms(a.s);
         if v.is_none() {
             self.err_tok(a, K::BadDuration);
@@ -644,7 +624,7 @@ impl<'a> Parser<'a> {
         v
     }
 
-    fn number(&mut self, a: Tok<'a>) -> Option<u32> {
+    fn number(&mut self, a: &Tok<'a>) -> Option<u32> {
         let v = lex::number_u32(a.s);
         if v.is_none() {
             self.err_tok(a, K::BadNumber);
@@ -652,7 +632,7 @@ impl<'a> Parser<'a> {
         v
     }
 
-    fn abs_path(&mut self, a: Tok<'a>, what: &'static str) -> Option<&'a str> {
+    fn abs_path(&mut self, a: &Tok<'a>, what: &'static str) -> Option<&'a str> {
         if a.s.starts_with('/') {
             Some(a.s)
         } else {
@@ -664,59 +644,49 @@ impl<'a> Parser<'a> {
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
     fn service_directive(&mut self, i: usize, t: &[Tok<'a>]) -> bool {
-        let Some(&d) = t.first() else { return false };
-        if d.quoted {
-            self.err_tok(d, K::UnknownDirective);
-            return false;
-        }
-        if let Some(k) = SERVICE_ONCE.iter().position(|n| *n == d.s) {
-            if !self.once(self.svc.seen[k], d) {
-                return false;
-            }
-            self.svc.seen[k] = self.line;
-        }
-        match d.s {
-            "}" => {
+        let Some(d) = t.first() else { return false };
+        if !d.quoted {
+            if d.s == "}" {
                 self.end(t, 1);
                 self.finish_service(i);
                 self.state = State::Top;
+                return false;
             }
-            "service" => {
+            if d.s == "service" {
                 self.err_tok(d, K::NestedService);
                 self.finish_service(i);
                 self.state = State::Top;
                 return self.top_directive(t);
             }
-            "policy" => return self.policy_ref(t, Target::Service(i)),
-            _ if self.confine(i, t) => {}
-            _ => match self.service_setting(t) {
-                Some(Setting::Env(a, key)) => self.push_env(i, a, key),
-                Some(Setting::Rlimit(name, r)) => self.push_rlimit(i, name, r),
-                Some(set) => {
-                    if let Some(s) = self.cfg.services.get_mut(i) {
-                        set.apply(s);
-                    }
-                }
-                None => {}
-            },
+        }
+        let k = match lex::find(SERVICE, d.s) {
+            Some(k) if !d.quoted => k,
+            _ => {
+                self.err_tok(d, K::UnknownDirective);
+                return false;
+            }
+        };
+        if k < SVC_REPEAT && !matches!(k, 4..=7) {
+            if !self.once(self.svc.seen[k], d) {
+                return false;
+            }
+            self.svc.seen[k] = self.line;
+        }
+        if k < SVC_CONFINE {
+            self.confine_at(i, k, t);
+        } else if k == SVC_POLICY {
+            return self.policy_ref(t, Target::Service(i));
+        } else {
+            self.service_setting(i, k, t);
         }
         false
     }
 
-    /// A sandbox directive (or `env-pass`): false if `t` is not one.
-    fn confine(&mut self, i: usize, t: &[Tok<'a>]) -> bool {
-        let k = CONFINE.split_ascii_whitespace().position(|n| n == t[0].s);
-        if let Some(k) = k {
-            self.confine_at(i, k, t);
-        }
-        k.is_some()
-    }
-
-    /// Sandbox directive `k` of `CONFINE`; `None` after an error.
+    /// Sandbox directive `k` of `SERVICE`; `None` after an error.
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
     fn confine_at(&mut self, i: usize, k: usize, t: &[Tok<'a>]) -> Option<()> {
-        let d = t[0];
+        let d = &t[0];
         let line = self.line;
         // Values are checked first, then stored (the parser reports).
         let mut word = false;
@@ -726,23 +696,19 @@ impl<'a> Parser<'a> {
         let mut list: Vec<&'a str, MAX_PATHS> = Vec::new();
         match k {
             0..=3 => {
-                let (what, yes, no) = if k == 3 {
-                    ("`required` or `optional`", "required", "optional")
+                let (what, words) = if k == 3 {
+                    ("`required` or `optional`", "required optional")
                 } else {
-                    ("`yes` or `no`", "yes", "no")
+                    ("`yes` or `no`", "yes no")
                 };
-                let Some(a) = self.one(t, what) else {
+                let Some(v) = self.choice(t, what, words) else {
                     return Some(());
                 };
-                word = a.s == yes;
-                if !word && a.s != no {
-                    self.err_tok(a, K::Expected(what));
-                    return Some(());
-                }
+                word = v == 0;
             }
             4..=7 => {
                 self.arg(t, 1, if k == 7 { "a variable name" } else { "a path" })?;
-                for &a in &t[1..] {
+                for a in &t[1..] {
                     let ok = if k == 7 {
                         !a.s.is_empty() && !a.s.contains('=')
                     } else {
@@ -754,9 +720,9 @@ impl<'a> Parser<'a> {
                         } else {
                             "an absolute path"
                         };
-                        self.err_tok(a, K::Expected(what));
+                        self.expected(a, what);
                     } else if list.push(a.s).is_err() {
-                        self.err_tok(a, K::TooMany("paths"));
+                        self.too_many(a, "paths");
                         return Some(());
                     }
                 }
@@ -768,21 +734,18 @@ impl<'a> Parser<'a> {
                     "namespaces: mount, pid, ipc, uts, net or cgroup"
                 };
                 self.arg(t, 1, what)?;
-                for &a in &t[1..] {
+                for a in &t[1..] {
                     let bit = if k == 8 {
                         if a.is("none") && t.len() == 2 {
                             continue;
                         }
                         super::cap_number(a.s).map(|n| 1u64 << n)
                     } else {
-                        NS_NAMES
-                            .split(' ')
-                            .position(|n| n == a.s)
-                            .map(|j| NS_FLAGS[j] as u64)
+                        lex::find(NS_NAMES, a.s).map(|j| NS_FLAGS[j] as u64)
                     };
                     match bit {
                         Some(b) => mask |= b,
-                        None => self.err_tok(a, K::Expected(what)),
+                        None => self.expected(a, what),
                     }
                 }
             }
@@ -793,7 +756,7 @@ impl<'a> Parser<'a> {
             _ => {
                 const WHAT: &str = "a number or `max`";
                 let a = self.arg(t, 1, WHAT)?;
-                let p = t.get(2).copied();
+                let p = t.get(2);
                 self.end(t, if k == 13 { 3 } else { 2 }).then_some(())?;
                 limit.0 = match (a.s, k) {
                     ("max", _) => u64::MAX,
@@ -835,12 +798,12 @@ impl<'a> Parser<'a> {
             }
         }
         if full {
-            self.err_tok(d, K::TooMany("entries of this list"));
+            self.too_many(d, "entries of this list");
         }
         Some(())
     }
 
-    fn push_env(&mut self, i: usize, a: Tok<'a>, key: &'a str) {
+    fn push_env(&mut self, i: usize, a: &Tok<'a>, key: &'a str) {
         let Some(s) = self.cfg.services.get_mut(i) else {
             return;
         };
@@ -853,109 +816,78 @@ impl<'a> Parser<'a> {
             let col = a.col.saturating_add(a.quoted as u32);
             self.err(col, K::Duplicate("env key"), key);
         } else if full {
-            self.err_tok(a, K::TooMany("env entries"));
+            self.too_many(a, "env entries");
         }
     }
 
-    fn push_rlimit(&mut self, i: usize, name: Tok<'a>, r: Rlimit) {
-        let Some(s) = self.cfg.services.get_mut(i) else {
-            return;
-        };
-        if s.rlimits.push(r).is_err() {
-            self.err_tok(name, K::TooMany("rlimits"));
-        }
+    fn service(&mut self, i: usize) -> Option<&mut Service<'a>> {
+        self.cfg.services.get_mut(i)
     }
 
-    /// A service directive's value, checked (the service is updated by the
-    /// caller, so that the parser stays free to report errors).
+    /// Service directive `k` of `SERVICE` (not a sandbox one, not
+    /// `policy`): the value is checked, then stored.
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
-    fn service_setting(&mut self, t: &[Tok<'a>]) -> Option<Setting<'a>> {
-        let d = t[0];
-        Some(match d.s {
-            "exec" => Setting::Exec(self.cmd(t, "exec")?),
-            "kind" => {
-                const WHAT: &str = "`daemon` or `oneshot`";
-                let a = self.one(t, WHAT)?;
-                match a.s {
-                    "daemon" => Setting::Kind(Kind::Daemon),
-                    "oneshot" => Setting::Kind(Kind::Oneshot),
-                    _ => return self.expected(a, WHAT),
-                }
+    fn service_setting(&mut self, i: usize, k: usize, t: &[Tok<'a>]) -> Option<()> {
+        let line = self.line;
+        let d = &t[0];
+        match k {
+            14 => {
+                let c = self.cmd(t, "exec")?;
+                self.service(i)?.exec = c;
             }
-            "required" => {
-                const WHAT: &str = "`yes` or `no`";
-                let a = self.one(t, WHAT)?;
-                let v = match a.s {
-                    "yes" => true,
-                    "no" => false,
-                    _ => return self.expected(a, WHAT),
-                };
-                self.svc.required = Some((v, self.line, d.col));
-                return None;
+            15 => {
+                let v = self.choice(t, "`daemon` or `oneshot`", "daemon oneshot")?;
+                self.service(i)?.kind = [Kind::Daemon, Kind::Oneshot][v];
             }
-            "restart" => {
-                const WHAT: &str = "`never`, `on-failure` or `always`";
-                let a = self.one(t, WHAT)?;
-                self.svc.restart = Some(match a.s {
-                    "never" => Restart::Never,
-                    "on-failure" => Restart::OnFailure,
-                    "always" => Restart::Always,
-                    _ => return self.expected(a, WHAT),
-                });
-                return None;
+            16 => {
+                let v = self.choice(t, "`yes` or `no`", "yes no")?;
+                self.svc.required = Some((v == 0, line, d.col));
             }
-            "env" => {
-                let a = self.one(t, "KEY=VALUE")?;
-                let key = match a.s.split_once('=') {
-                    Some((k, _)) if !k.is_empty() => k,
-                    _ => {
-                        self.err_tok(a, K::BadEnv);
-                        return None;
-                    }
-                };
-                Setting::Env(a, key)
-            }
-            "cwd" => {
+            17 => {
                 let a = self.one(t, "a directory")?;
-                Setting::Cwd(self.abs_path(a, "cwd")?)
+                let p = self.abs_path(a, "cwd")?;
+                self.service(i)?.cwd = Some(p);
             }
-            "user" => Setting::User(self.number_arg(t, "a uid")?),
-            "group" => Setting::Group(self.number_arg(t, "a gid")?),
-            "groups" => {
+            18 => {
+                let n = self.number_arg(t, "a uid")?;
+                self.service(i)?.user = Some(n);
+            }
+            19 => {
+                let n = self.number_arg(t, "a gid")?;
+                self.service(i)?.group = Some(n);
+            }
+            20 => {
                 self.arg(t, 1, "a gid")?;
                 let mut v = Vec::new();
-                for &a in t.iter().skip(1) {
+                for a in &t[1..] {
                     let n = self.number(a)?;
                     if v.push(n).is_err() {
-                        self.err_tok(a, K::TooMany("groups"));
+                        self.too_many(a, "groups");
                         return None;
                     }
                 }
-                Setting::Groups(v)
+                self.service(i)?.groups = v;
             }
-            "stdin" | "stdout" | "stderr" => {
+            21..=23 => {
                 let a = self.one(t, "`console`, `null` or a path")?;
                 let io = match a.s {
                     "console" if !a.quoted => Stdio::Console,
                     "null" if !a.quoted => Stdio::Null,
-                    _ => {
-                        let what = match d.s {
-                            "stdin" => "stdin",
-                            "stdout" => "stdout",
-                            _ => "stderr",
-                        };
-                        Stdio::Path(self.abs_path(a, what)?)
-                    }
+                    _ => Stdio::Path(self.abs_path(a, ["stdin", "stdout", "stderr"][k - 21])?),
                 };
-                match d.s {
-                    "stdin" => Setting::Stdin(io),
-                    "stdout" => Setting::Stdout(io),
-                    _ => Setting::Stderr(io),
-                }
+                let s = self.service(i)?;
+                *[&mut s.stdin, &mut s.stdout, &mut s.stderr][k - 21] = io;
             }
-            "rlimit" => return self.rlimit(t),
-            "backoff" => {
+            25 => {
+                let v = self.choice(
+                    t,
+                    "`never`, `on-failure` or `always`",
+                    "never on-failure always",
+                )?;
+                self.svc.restart = Some([Restart::Never, Restart::OnFailure, Restart::Always][v]);
+            }
+            26 => {
                 let min = self.arg(t, 1, "the first delay (a duration)")?;
                 let max = self.arg(t, 2, "the longest delay (a duration)")?;
                 self.end(t, 3).then_some(())?;
@@ -968,35 +900,37 @@ impl<'a> Parser<'a> {
                     );
                     return None;
                 }
-                Setting::Backoff(lo, hi)
+                let s = self.service(i)?;
+                s.backoff_min_ms = lo;
+                s.backoff_max_ms = hi;
             }
-            "restart-limit" => {
+            27 => {
                 let count = self.arg(t, 1, "a restart count")?;
                 let window = self.arg(t, 2, "a time window (a duration)")?;
                 self.end(t, 3).then_some(())?;
                 let (c, w) = (self.number(count), self.duration(window));
-                Setting::RestartLimit(c?, w?)
+                let (c, w) = (c?, w?);
+                let s = self.service(i)?;
+                s.restart_limit = c;
+                s.restart_window_ms = w;
             }
-            "stop-signal" => {
+            28 => {
                 let a = self.one(t, "a signal")?;
                 match lex::signal(a.s) {
-                    Some(n) => Setting::StopSignal(n),
-                    None => {
-                        self.err_tok(a, K::UnknownSignal);
-                        return None;
-                    }
+                    Some(n) => self.service(i)?.stop_signal = n,
+                    None => self.err_tok(a, K::UnknownSignal),
                 }
             }
-            _ => {
-                self.err_tok(d, K::UnknownDirective);
-                return None;
+            29 => {
+                let a = self.one(t, "KEY=VALUE")?;
+                match a.s.split_once('=') {
+                    Some((key, _)) if !key.is_empty() => self.push_env(i, a, key),
+                    _ => self.err_tok(a, K::BadEnv),
+                }
             }
-        })
-    }
-
-    fn expected<T>(&mut self, a: Tok<'a>, what: &'static str) -> Option<T> {
-        self.err_tok(a, K::Expected(what));
-        None
+            _ => self.rlimit(i, t)?,
+        }
+        Some(())
     }
 
     fn number_arg(&mut self, t: &[Tok<'a>], what: &'static str) -> Option<u32> {
@@ -1006,16 +940,16 @@ impl<'a> Parser<'a> {
 
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
-    fn rlimit(&mut self, t: &[Tok<'a>]) -> Option<Setting<'a>> {
+    fn rlimit(&mut self, i: usize, t: &[Tok<'a>]) -> Option<()> {
         let name = self.arg(t, 1, "an rlimit name")?;
         let soft = self.arg(t, 2, "a soft limit (a number or `unlimited`)")?;
-        let hard = t.get(3).copied();
+        let hard = t.get(3);
         self.end(t, 4).then_some(())?;
-        let Some(k) = Resource::ALL.iter().position(|(n, _)| *n == name.s) else {
+        let Some(k) = lex::find(Resource::NAMES, name.s) else {
             self.err_tok(name, K::UnknownRlimit);
             return None;
         };
-        let resource = Resource::ALL[k].1;
+        let resource = Resource::BY_INDEX[k];
         let s = lex::limit(soft.s);
         if s.is_none() {
             self.err_tok(soft, K::BadNumber);
@@ -1040,26 +974,19 @@ impl<'a> Parser<'a> {
         }
         let first = self.svc.rlimits[k];
         if first != 0 {
-            let ctx = self.ctx();
-            self.err_at(
-                self.line,
-                name.col,
-                K::Duplicate("rlimit"),
-                name.s,
-                first,
-                ctx,
-            );
+            self.dup(name, "rlimit", first);
             return None;
         }
         self.svc.rlimits[k] = self.line;
-        Some(Setting::Rlimit(
-            name,
-            Rlimit {
-                resource,
-                soft: s,
-                hard: h,
-            },
-        ))
+        let r = Rlimit {
+            resource,
+            soft: s,
+            hard: h,
+        };
+        if self.service(i)?.rlimits.push(r).is_err() {
+            self.too_many(name, "rlimits");
+        }
+        Some(())
     }
 
     /// The end of a service block: defaults that depend on the kind, and
@@ -1071,7 +998,7 @@ impl<'a> Parser<'a> {
         };
         let ctx = Context::Service(s.name);
         // A bad `exec` line has had its error already.
-        let missing_exec = s.exec.path.is_empty() && sc.seen[0] == 0 && !sc.unread;
+        let missing_exec = s.exec.path.is_empty() && sc.seen[SVC_EXEC] == 0 && !sc.unread;
         s.restart = sc.restart.unwrap_or(match s.kind {
             Kind::Daemon => Restart::OnFailure,
             Kind::Oneshot => Restart::Never,
@@ -1155,53 +1082,6 @@ impl<'a> Parser<'a> {
                 }
                 Target::Test => self.cfg.test_policy = Some(r),
             }
-        }
-    }
-}
-
-/// A checked service directive, to be applied to the open service. Only
-/// ever a temporary on the stack.
-#[allow(clippy::large_enum_variant)]
-enum Setting<'a> {
-    Exec(Cmd<'a>),
-    Kind(Kind),
-    Env(Tok<'a>, &'a str),
-    Cwd(&'a str),
-    User(u32),
-    Group(u32),
-    Groups(Vec<u32, { super::MAX_GROUPS }>),
-    Stdin(Stdio<'a>),
-    Stdout(Stdio<'a>),
-    Stderr(Stdio<'a>),
-    Rlimit(Tok<'a>, Rlimit),
-    Backoff(u32, u32),
-    RestartLimit(u32, u32),
-    StopSignal(u8),
-}
-
-impl<'a> Setting<'a> {
-    fn apply(self, s: &mut Service<'a>) {
-        match self {
-            Setting::Exec(c) => s.exec = c,
-            Setting::Kind(k) => s.kind = k,
-            // Pushed by the parser, which reports a full table.
-            Setting::Env(..) | Setting::Rlimit(..) => {}
-            Setting::Cwd(p) => s.cwd = Some(p),
-            Setting::User(u) => s.user = Some(u),
-            Setting::Group(g) => s.group = Some(g),
-            Setting::Groups(g) => s.groups = g,
-            Setting::Stdin(io) => s.stdin = io,
-            Setting::Stdout(io) => s.stdout = io,
-            Setting::Stderr(io) => s.stderr = io,
-            Setting::Backoff(lo, hi) => {
-                s.backoff_min_ms = lo;
-                s.backoff_max_ms = hi;
-            }
-            Setting::RestartLimit(c, w) => {
-                s.restart_limit = c;
-                s.restart_window_ms = w;
-            }
-            Setting::StopSignal(n) => s.stop_signal = n,
         }
     }
 }
