@@ -346,10 +346,10 @@ impl<'a> Parser<'a, '_> {
     fn directive(&mut self, line: &'a str) -> Res<()> {
         let mut lx = Lexer::new(line, false);
         let first = lx.next();
-        match first.s {
-            "" => Ok(()),
-            "}" => Err(self.fail(first, ErrorKind::StrayClose)),
-            "default" => {
+        match which(first.s, "}|default|decision-log") {
+            _ if first.s.is_empty() => Ok(()),
+            1 => Err(self.fail(first, ErrorKind::StrayClose)),
+            2 => {
                 let action = self.plain_action(&mut lx)?;
                 self.end(&mut lx)?;
                 if self.default_line != 0 {
@@ -360,11 +360,11 @@ impl<'a> Parser<'a, '_> {
                 self.policy.default = action;
                 Ok(())
             }
-            "decision-log" => {
+            3 => {
                 let t = lx.next();
-                self.policy.log_decisions = match t.s {
-                    "on" => true,
-                    "off" => false,
+                self.policy.log_decisions = match which(t.s, "on|off") {
+                    1 => true,
+                    2 => false,
                     _ => return Err(self.fail(t, ErrorKind::Expected("`on` or `off`"))),
                 };
                 self.end(&mut lx)
@@ -573,13 +573,13 @@ impl<'a> Parser<'a, '_> {
     fn block_line(&mut self, line: &'a str) -> Res<()> {
         let mut lx = Lexer::new(line, true);
         let t = lx.next();
-        match t.s {
-            "" => Ok(()),
-            "}" => {
+        match which(t.s, "}|allow|deny|otherwise") {
+            _ if t.s.is_empty() => Ok(()),
+            1 => {
                 self.close_block();
                 self.end(&mut lx)
             }
-            "allow" | "deny" => {
+            2 | 3 => {
                 let prefix = lx.next();
                 if prefix.s.is_empty() {
                     return Err(self.fail(prefix, ErrorKind::Expected("a path prefix")));
@@ -612,7 +612,7 @@ impl<'a> Parser<'a, '_> {
                 }
                 Ok(())
             }
-            "otherwise" => {
+            4 => {
                 let e = lx.next();
                 if e.s != "errno" {
                     return Err(self.fail(e, ErrorKind::Expected("`errno`")));
@@ -678,19 +678,19 @@ impl<'a> Parser<'a, '_> {
 
     fn action(&mut self, lx: &mut Lexer<'a>, paths_ok: bool) -> Res<Act> {
         let t = lx.next();
-        let action = match t.s {
-            "allow" => Action::Allow,
-            "kill" => Action::Kill,
-            "log" => Action::Log,
-            "trap" => Action::Trap,
-            "errno" => Action::Errno(self.errno(lx.next())?),
-            "notify" => {
+        let action = match which(t.s, "allow|kill|log|trap|errno|notify") {
+            1 => Action::Allow,
+            2 => Action::Kill,
+            3 => Action::Log,
+            4 => Action::Trap,
+            5 => Action::Errno(self.errno(lx.next())?),
+            6 => {
                 let r = lx.next();
-                let reply = match r.s {
-                    "return" => Reply::Return(self.return_value(lx.next())?),
-                    "errno" => Reply::Errno(self.errno(lx.next())?),
-                    "continue" => Reply::Continue,
-                    "paths" if paths_ok => {
+                let reply = match which(r.s, "return|errno|continue|paths") {
+                    1 => Reply::Return(self.return_value(lx.next())?),
+                    2 => Reply::Errno(self.errno(lx.next())?),
+                    3 => Reply::Continue,
+                    4 if paths_ok => {
                         let b = lx.next();
                         if b.s == "if" {
                             let what = "`{` (a paths block takes no condition)";
@@ -701,7 +701,7 @@ impl<'a> Parser<'a, '_> {
                         }
                         return Ok(Act::Paths);
                     }
-                    "paths" => {
+                    4 => {
                         return Err(self.fail(
                             r,
                             ErrorKind::Expected(
@@ -832,21 +832,22 @@ impl<'a> Parser<'a, '_> {
     fn cmp(&mut self, lx: &mut Lexer<'a>) -> Res<(Cmp, Tok<'a>)> {
         let a = lx.next();
         let arg = match a.s.strip_prefix("arg") {
-            Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => match n {
-                "0" | "1" | "2" | "3" | "4" | "5" => n.as_bytes()[0] - b'0',
+            Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => match n.as_bytes()
+            {
+                [d @ b'0'..=b'5'] => d - b'0',
                 _ => return Err(self.fail(a, ErrorKind::NoSuchArgument)),
             },
             _ => return Err(self.fail(a, ErrorKind::Expected("an argument (`arg0` .. `arg5`)"))),
         };
         let o = lx.next();
-        let op = match o.s {
-            "==" => Op::Eq,
-            "!=" => Op::Ne,
-            "<" => Op::Lt,
-            "<=" => Op::Le,
-            ">" => Op::Gt,
-            ">=" => Op::Ge,
-            "&" => {
+        let op = match which(o.s, "==|!=|<|<=|>|>=|&") {
+            1 => Op::Eq,
+            2 => Op::Ne,
+            3 => Op::Lt,
+            4 => Op::Le,
+            5 => Op::Gt,
+            6 => Op::Ge,
+            7 => {
                 let mask = self.number(lx.next())?;
                 let eq = lx.next();
                 if eq.s != "==" {
@@ -882,6 +883,13 @@ impl<'a> Parser<'a, '_> {
         }
         Ok(())
     }
+}
+
+/// Which of the `|`-separated `words` `s` is, counting from 1 (0: none).
+/// (Cheaper in code than a `match` on strings.)
+#[inline(never)]
+fn which(s: &str, words: &str) -> usize {
+    words.split('|').position(|w| w == s).map_or(0, |i| i + 1)
 }
 
 /// Does the line's last token open a block?
