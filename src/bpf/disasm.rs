@@ -94,7 +94,14 @@ fn num(out: &mut impl Sink, k: u32) {
     }
 }
 
-/// Instructions spelled as a fixed mnemonic, then `k` as `OPERAND` says.
+/// Write the `n`th of the `|`-separated `words`.
+#[inline(never)]
+fn word(out: &mut impl Sink, words: &str, n: usize) {
+    out.s(words.split('|').nth(n).unwrap_or(""));
+}
+
+/// Instructions spelled as a fixed mnemonic, then `k` as `HEX_FROM` and
+/// `MEM_FROM` say.
 const PLAIN_CODES: [u16; 11] = [
     LD | W | LEN,
     LDX | W | LEN,
@@ -118,7 +125,7 @@ fn insn<const N: usize>(out: &mut Buf<N>, pc: usize, i: &Insn, holds: u8, arch: 
     let k = i.k;
     let c = i.code;
     if let Some(n) = PLAIN_CODES.iter().position(|&p| p == c) {
-        out.s(PLAIN_NAMES.split('|').nth(n).unwrap_or(""));
+        word(out, PLAIN_NAMES, n);
         if n >= MEM_FROM {
             out.u(k as u64).s("]");
         } else if n >= HEX_FROM {
@@ -138,10 +145,8 @@ fn insn<const N: usize>(out: &mut Buf<N>, pc: usize, i: &Insn, holds: u8, arch: 
             None => out.s("?"),
         };
     } else if is_cond_jump(c) {
-        out.s("ja|jeq|jgt|jge|jset"
-            .split('|')
-            .nth((c >> 4) as usize & 0xf)
-            .unwrap_or("j?"));
+        let n = (c >> 4) as usize & 0xf;
+        word(out, "ja|jeq|jgt|jge|jset|j?", n.min(5));
         operand(out, c, k, holds, arch);
         while out.len() < 36 {
             out.s(" ");
@@ -151,8 +156,8 @@ fn insn<const N: usize>(out: &mut Buf<N>, pc: usize, i: &Insn, holds: u8, arch: 
             .s(" jf ")
             .u(pc as u64 + 1 + i.jf as u64);
     } else if c & 0x07 == ALU {
-        const NAMES: &str = "add|sub|mul|div|or|and|lsh|rsh|neg|mod|xor";
-        out.s(NAMES.split('|').nth((c >> 4) as usize).unwrap_or("alu?"));
+        const NAMES: &str = "add|sub|mul|div|or|and|lsh|rsh|neg|mod|xor|alu?";
+        word(out, NAMES, ((c >> 4) as usize).min(11));
         if c & 0xf0 != NEG {
             operand(out, c, k, UNKNOWN, arch);
         }
@@ -212,7 +217,7 @@ fn ret(out: &mut impl Sink, k: u32, arch: &Arch) {
         out.x(k as u64);
         return;
     };
-    out.s(RET_NAMES.split('|').nth(n).unwrap_or(""));
+    word(out, RET_NAMES, n);
     if action == RET_ERRNO {
         out.s("(").u(data as u64).s(")");
         if let Some(n) = arch.errno_name(data as u16) {
