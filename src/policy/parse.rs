@@ -301,6 +301,20 @@ impl<'a> Parser<'a, '_> {
         Failed
     }
 
+    /// `fail` with `ErrorKind::Expected(what)`.
+    // Size: one call instead of an `ErrorKind` built at each of many sites.
+    #[inline(never)]
+    fn expected(&mut self, tok: Tok<'a>, what: &'static str) -> Failed {
+        self.fail(tok, ErrorKind::Expected(what))
+    }
+
+    /// `fail` with `ErrorKind::TooMany(what)`.
+    // Size: as for `expected`.
+    #[inline(never)]
+    fn too_many(&mut self, tok: Tok<'a>, what: &'static str) -> Failed {
+        self.fail(tok, ErrorKind::TooMany(what))
+    }
+
     fn push(&mut self, tok: Tok<'a>, kind: ErrorKind, other_line: u32) {
         let e = Error {
             other_line,
@@ -365,7 +379,7 @@ impl<'a> Parser<'a, '_> {
                 self.policy.log_decisions = match which(t.s, "on|off") {
                     1 => true,
                     2 => false,
-                    _ => return Err(self.fail(t, ErrorKind::Expected("`on` or `off`"))),
+                    _ => return Err(self.expected(t, "`on` or `off`")),
                 };
                 self.end(&mut lx)
             }
@@ -381,16 +395,16 @@ impl<'a> Parser<'a, '_> {
         let mut t = first;
         loop {
             if !t.is_word() {
-                return Err(self.fail(t, ErrorKind::Expected("a syscall name or @group")));
+                return Err(self.expected(t, "a syscall name or @group"));
             }
             if names.push(t).is_err() {
-                return Err(self.fail(t, ErrorKind::TooMany("names on one line")));
+                return Err(self.too_many(t, "names on one line"));
             }
             let sep = lx.next();
             match sep.s {
                 "," => t = lx.next(),
                 ":" => break,
-                _ => return Err(self.fail(sep, ErrorKind::Expected("`,` or `:`"))),
+                _ => return Err(self.expected(sep, "`,` or `:`")),
             }
         }
         for &name in &names {
@@ -501,7 +515,7 @@ impl<'a> Parser<'a, '_> {
             }
             Err(i) => {
                 if rules.insert(i, new).is_err() {
-                    self.push(tok, ErrorKind::TooMany("rules"), 0);
+                    self.too_many(tok, "rules");
                     return;
                 }
             }
@@ -546,7 +560,7 @@ impl<'a> Parser<'a, '_> {
         let brace = Tok { s: "{", col: 0 };
         if self.policy.replies.push(reply).is_err() {
             let t = names.first().copied().unwrap_or(brace);
-            return Err(self.fail(t, ErrorKind::TooMany("notify replies")));
+            return Err(self.too_many(t, "notify replies"));
         }
         self.block = Some(Block {
             line: self.line,
@@ -582,7 +596,7 @@ impl<'a> Parser<'a, '_> {
             2 | 3 => {
                 let prefix = lx.next();
                 if prefix.s.is_empty() {
-                    return Err(self.fail(prefix, ErrorKind::Expected("a path prefix")));
+                    return Err(self.expected(prefix, "a path prefix"));
                 }
                 // Paths are matched after normalisation, so a prefix with
                 // `.`, `..` or `//` in it could never match: refuse it.
@@ -608,14 +622,14 @@ impl<'a> Parser<'a, '_> {
                 if self.block.is_some_and(|b| b.reply.is_some())
                     && self.policy.paths.push(rule).is_err()
                 {
-                    return Err(self.fail(t, ErrorKind::TooMany("path rules")));
+                    return Err(self.too_many(t, "path rules"));
                 }
                 Ok(())
             }
             4 => {
                 let e = lx.next();
                 if e.s != "errno" {
-                    return Err(self.fail(e, ErrorKind::Expected("`errno`")));
+                    return Err(self.expected(e, "`errno`"));
                 }
                 let errno = self.errno(lx.next())?;
                 self.end(&mut lx)?;
@@ -632,9 +646,9 @@ impl<'a> Parser<'a, '_> {
                 b.otherwise_line = here;
                 Ok(())
             }
-            _ => Err(self.fail(
+            _ => Err(self.expected(
                 t,
-                ErrorKind::Expected("`allow PREFIX`, `deny PREFIX`, `otherwise errno E` or `}`"),
+                "`allow PREFIX`, `deny PREFIX`, `otherwise errno E` or `}`",
             )),
         }
     }
@@ -694,36 +708,26 @@ impl<'a> Parser<'a, '_> {
                         let b = lx.next();
                         if b.s == "if" {
                             let what = "`{` (a paths block takes no condition)";
-                            return Err(self.fail(b, ErrorKind::Expected(what)));
+                            return Err(self.expected(b, what));
                         }
                         if b.s != "{" {
-                            return Err(self.fail(b, ErrorKind::Expected("`{`")));
+                            return Err(self.expected(b, "`{`"));
                         }
                         return Ok(Act::Paths);
                     }
                     4 => {
-                        return Err(self.fail(
-                            r,
-                            ErrorKind::Expected(
-                                "`return`, `errno` or `continue` (a paths block can only be a rule's sole action)",
-                            ),
-                        ))
+                        return Err(self.expected(r, "`return`, `errno` or `continue` (a paths block can only be a rule's sole action)"))
                     }
                     _ => {
-                        return Err(self.fail(
-                            r,
-                            ErrorKind::Expected("`return N`, `errno E`, `continue` or `paths {`"),
-                        ))
+                        return Err(self.expected(r, "`return N`, `errno E`, `continue` or `paths {`"))
                     }
                 };
                 Action::Notify(self.reply(reply, r)?)
             }
             _ => {
-                return Err(self.fail(
+                return Err(self.expected(
                     t,
-                    ErrorKind::Expected(
-                        "an action (`allow`, `kill`, `log`, `trap`, `errno E` or `notify ...`)",
-                    ),
+                    "an action (`allow`, `kill`, `log`, `trap`, `errno E` or `notify ...`)",
                 ))
             }
         };
@@ -737,17 +741,14 @@ impl<'a> Parser<'a, '_> {
         }
         let i = self.policy.replies.len();
         if self.policy.replies.push(reply).is_err() {
-            return Err(self.fail(at, ErrorKind::TooMany("notify replies")));
+            return Err(self.too_many(at, "notify replies"));
         }
         Ok(i as u16)
     }
 
     fn errno(&mut self, t: Tok<'a>) -> Res<u16> {
         if !t.is_word() {
-            return Err(self.fail(
-                t,
-                ErrorKind::Expected("an errno (a name like EPERM, or 1..4095)"),
-            ));
+            return Err(self.expected(t, "an errno (a name like EPERM, or 1..4095)"));
         }
         let value = if t.s.as_bytes()[0].is_ascii_digit() {
             parse_unsigned(t.s)
@@ -761,14 +762,14 @@ impl<'a> Parser<'a, '_> {
 
     fn number(&mut self, t: Tok<'a>) -> Res<u64> {
         if !t.is_word() {
-            return Err(self.fail(t, ErrorKind::Expected("a number")));
+            return Err(self.expected(t, "a number"));
         }
         parse_u64(t.s).ok_or_else(|| self.fail(t, ErrorKind::BadNumber))
     }
 
     fn return_value(&mut self, t: Tok<'a>) -> Res<i64> {
         if !t.is_word() {
-            return Err(self.fail(t, ErrorKind::Expected("a number")));
+            return Err(self.expected(t, "a number"));
         }
         parse_i64(t.s).ok_or_else(|| self.fail(t, ErrorKind::BadNumber))
     }
@@ -784,7 +785,7 @@ impl<'a> Parser<'a, '_> {
             loop {
                 let (cmp, at) = self.cmp(lx)?;
                 if self.policy.cmps.push(cmp).is_err() {
-                    return Err(self.fail(at, ErrorKind::TooMany("comparisons")));
+                    return Err(self.too_many(at, "comparisons"));
                 }
                 if lx.peek().s != "&&" {
                     break;
@@ -800,7 +801,7 @@ impl<'a> Parser<'a, '_> {
                     s: "",
                     col: lx.pos as u32 + 1,
                 };
-                return Err(self.fail(at, ErrorKind::TooMany("conditions")));
+                return Err(self.too_many(at, "conditions"));
             }
             if lx.peek().s != "||" {
                 break;
@@ -837,7 +838,7 @@ impl<'a> Parser<'a, '_> {
                 [d @ b'0'..=b'5'] => d - b'0',
                 _ => return Err(self.fail(a, ErrorKind::NoSuchArgument)),
             },
-            _ => return Err(self.fail(a, ErrorKind::Expected("an argument (`arg0` .. `arg5`)"))),
+            _ => return Err(self.expected(a, "an argument (`arg0` .. `arg5`)")),
         };
         let o = lx.next();
         let op = match which(o.s, "==|!=|<|<=|>|>=|&") {
@@ -851,16 +852,14 @@ impl<'a> Parser<'a, '_> {
                 let mask = self.number(lx.next())?;
                 let eq = lx.next();
                 if eq.s != "==" {
-                    return Err(self.fail(eq, ErrorKind::Expected("`==` after a mask")));
+                    return Err(self.expected(eq, "`==` after a mask"));
                 }
                 Op::MaskedEq(mask)
             }
             _ => {
-                return Err(self.fail(
+                return Err(self.expected(
                     o,
-                    ErrorKind::Expected(
-                        "a comparison (`==`, `!=`, `<`, `<=`, `>`, `>=` or `& MASK ==`)",
-                    ),
+                    "a comparison (`==`, `!=`, `<`, `<=`, `>`, `>=` or `& MASK ==`)",
                 ))
             }
         };
