@@ -468,7 +468,7 @@ impl<'a> Parser<'a, '_> {
     }
 
     /// Give every syscall `names` reach the rule `proto`.
-    fn apply(&mut self, names: &[Tok<'a>], proto: Rule, else_default: bool) {
+    fn apply(&mut self, names: &[Tok<'a>], mut proto: Rule, else_default: bool) {
         for &name in names {
             if let Some(g) = name.s.strip_prefix('@') {
                 for member in groups::group(g).into_iter().flatten() {
@@ -477,7 +477,9 @@ impl<'a> Parser<'a, '_> {
                             explicit: false,
                             else_default,
                         };
-                        self.put(nr, member, name.col, how, proto);
+                        proto.nr = nr;
+                        proto.col = name.col;
+                        self.put(member, &proto, how);
                     }
                 }
             } else if let Some(nr) = self.arch.nr(name.s.trim_end_matches('?')) {
@@ -485,15 +487,21 @@ impl<'a> Parser<'a, '_> {
                     explicit: true,
                     else_default,
                 };
-                self.put(nr, name.s.trim_end_matches('?'), name.col, how, proto);
+                proto.nr = nr;
+                proto.col = name.col;
+                self.put(name.s.trim_end_matches('?'), &proto, how);
             }
         }
     }
 
-    fn put(&mut self, nr: u32, name: &'a str, col: u32, how: How, proto: Rule) {
-        let new = Rule { nr, col, ..proto };
+    /// Give syscall `new.nr` (`name`) the rule `new`.
+    fn put(&mut self, name: &'a str, new: &Rule, how: How) {
+        let nr = new.nr;
         let rules = &mut self.policy.rules;
-        let tok = Tok { s: name, col };
+        let tok = Tok {
+            s: name,
+            col: new.col,
+        };
         match rules.binary_search_by_key(&nr, |r| r.nr) {
             Ok(i) => {
                 let old = How {
@@ -504,9 +512,9 @@ impl<'a> Parser<'a, '_> {
                     // An explicit rule beats a group's.
                     return;
                 } else if how.explicit && !old.explicit {
-                    rules[i] = new;
+                    rules[i] = *new;
                 } else {
-                    if !same_rule(&rules[i], old, &new, how) {
+                    if !same_rule(&rules[i], old, new, how) {
                         let first = rules[i].line;
                         self.push(tok, ErrorKind::Conflict, first);
                     }
@@ -514,7 +522,7 @@ impl<'a> Parser<'a, '_> {
                 }
             }
             Err(i) => {
-                if rules.insert(i, new).is_err() {
+                if rules.insert(i, *new).is_err() {
                     self.too_many(tok, "rules");
                     return;
                 }
