@@ -36,7 +36,8 @@ fn normalised(p: &str) -> bool {
         || body
             .split('/')
             .skip(1)
-            .all(|c| !matches!(c, "" | "." | ".."))
+            // Not "", "." or "..".
+            .all(|c| c.len() > 2 || c.bytes().any(|b| b != b'.'))
 }
 
 /// Longest line the parser accepts, in bytes.
@@ -601,7 +602,7 @@ impl<'a> Parser<'a, '_> {
                 self.close_block();
                 self.end(&mut lx)
             }
-            2 | 3 => {
+            n @ (2 | 3) => {
                 let prefix = lx.next();
                 if prefix.s.is_empty() {
                     return Err(self.expected(prefix, "a path prefix"));
@@ -611,7 +612,7 @@ impl<'a> Parser<'a, '_> {
                 if !prefix.s.starts_with('/') || !normalised(prefix.s) {
                     return Err(self.fail(prefix, ErrorKind::RelativePrefix));
                 }
-                let deny = if t.s == "allow" {
+                let deny = if n == 2 {
                     None
                 } else {
                     let e = lx.next();
