@@ -195,9 +195,14 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn peek(&self) -> Tok<'a> {
+    /// Take the next token if it is `want`.
+    fn eat(&mut self, want: &str) -> bool {
         let mut copy = *self;
-        copy.next()
+        let hit = copy.next().s == want;
+        if hit {
+            *self = copy;
+        }
+        hit
     }
 }
 
@@ -796,10 +801,9 @@ impl<'a> Parser<'a, '_> {
                 if self.policy.cmps.push(cmp).is_err() {
                     return Err(self.too_many(at, "comparisons"));
                 }
-                if lx.peek().s != "&&" {
+                if !lx.eat("&&") {
                     break;
                 }
-                lx.next();
             }
             let clause = Span {
                 start: k0 as u16,
@@ -812,10 +816,9 @@ impl<'a> Parser<'a, '_> {
                 };
                 return Err(self.too_many(at, "conditions"));
             }
-            if lx.peek().s != "||" {
+            if !lx.eat("||") {
                 break;
             }
-            lx.next();
         }
         let n = self.policy.clauses.len() - c0;
         let p = &self.policy;
