@@ -488,14 +488,17 @@ impl<'a> Parser<'a, '_> {
                         self.put(member, &proto, how);
                     }
                 }
-            } else if let Some(nr) = self.arch.nr(name.s.trim_end_matches('?')) {
+                continue;
+            }
+            let base = name.s.trim_end_matches('?');
+            if let Some(nr) = self.arch.nr(base) {
                 let how = How {
                     explicit: true,
                     else_default,
                 };
                 proto.nr = nr;
                 proto.col = name.col;
-                self.put(name.s.trim_end_matches('?'), &proto, how);
+                self.put(base, &proto, how);
             }
         }
     }
@@ -558,9 +561,10 @@ impl<'a> Parser<'a, '_> {
                         0,
                     );
                 }
-            } else if self.arch.nr(name.s.trim_end_matches('?')).is_some()
-                && groups::path_args(name.s.trim_end_matches('?')).is_empty()
-            {
+                continue;
+            }
+            let base = name.s.trim_end_matches('?');
+            if self.arch.nr(base).is_some() && groups::path_args(base).is_empty() {
                 self.push(name, ErrorKind::NoPathArgument, 0);
             }
         }
