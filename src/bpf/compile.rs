@@ -49,15 +49,16 @@ pub fn compile_into(policy: &Policy, arch: &Arch, prog: &mut Program) -> Result<
 
     // The argument checks go last, so that the dispatch tree, which every
     // syscall runs through, stays compact. Emitted back to front, so that
-    // they end up in syscall order.
+    // they end up in syscall order. `blocks` is in that order too: last
+    // rule first.
     let mut blocks: Vec<Target, MAX_RULES> = Vec::new();
-    for _ in 0..policy.rules.len() {
-        let _ = blocks.push(kill);
-    }
-    for (i, rule) in policy.rules.iter().enumerate().rev() {
-        if !arch.forced_notify.contains(&rule.nr) {
-            blocks[i] = rule_block(&mut e, policy, &clauses, rule)?;
-        }
+    for rule in policy.rules.iter().rev() {
+        let t = if arch.forced_notify.contains(&rule.nr) {
+            kill
+        } else {
+            rule_block(&mut e, policy, &clauses, rule)?
+        };
+        let _ = blocks.push(t);
     }
 
     // Every number, in order, with what it leads to. Where segments
@@ -72,7 +73,7 @@ pub fn compile_into(policy: &Policy, arch: &Arch, prog: &mut Program) -> Result<
     for nr in arch.forced_notify {
         let _ = segs.push((nr, nr as u64 + 1, 1, notify));
     }
-    for (rule, t) in policy.rules.iter().zip(&blocks) {
+    for (rule, t) in policy.rules.iter().zip(blocks.iter().rev()) {
         let _ = segs.push((rule.nr, rule.nr as u64 + 1, 2, *t));
     }
     // An insertion sort: the rules come sorted, only the few segments

@@ -60,15 +60,11 @@ pub fn disasm(prog: &[Insn], arch: &Arch, out: &mut impl Sink) {
             }
         }
         let mut line = Buf::<128>::new();
-        line.s(if pc < 10 {
-            "   "
-        } else if pc < 100 {
-            "  "
-        } else if pc < 1000 {
-            " "
-        } else {
-            ""
-        });
+        for width in [1000, 100, 10] {
+            if pc < width {
+                line.s(" ");
+            }
+        }
         line.u(pc as u64).s(": ");
         insn(&mut line, pc, i, before, arch);
         line.s("\n");
@@ -98,137 +94,131 @@ fn num(out: &mut impl Sink, k: u32) {
     }
 }
 
+/// Write the `n`th of the `|`-separated `words`.
+#[inline(never)]
+fn word(out: &mut impl Sink, words: &str, n: usize) {
+    out.s(words.split('|').nth(n).unwrap_or(""));
+}
+
+/// Instructions spelled as a fixed mnemonic, then `k` as `HEX_FROM` and
+/// `MEM_FROM` say.
+const PLAIN_CODES: [u16; 11] = [
+    LD | W | LEN,
+    LDX | W | LEN,
+    RET | A,
+    MISC | TAX,
+    MISC | TXA,
+    LD | IMM,
+    LDX | IMM,
+    LD | MEM,
+    LDX | MEM,
+    ST,
+    STX,
+];
+/// Their mnemonics, in the same order.
+const PLAIN_NAMES: &str = "ld len|ldx len|ret a|tax|txa|ld #|ldx #|ld M[|ldx M[|st M[|stx M[";
+/// From this index on `k` follows in hex; from `MEM_FROM` on as `k]`.
+const HEX_FROM: usize = 5;
+const MEM_FROM: usize = 7;
+
 fn insn<const N: usize>(out: &mut Buf<N>, pc: usize, i: &Insn, holds: u8, arch: &Arch) {
     let k = i.k;
-    match i.code {
-        c if c == LD | W | ABS => {
-            out.s("ld [").u(k as u64).s("] (");
-            field(out, k);
-            out.s(")");
+    let c = i.code;
+    if let Some(n) = PLAIN_CODES.iter().position(|&p| p == c) {
+        word(out, PLAIN_NAMES, n);
+        if n >= MEM_FROM {
+            out.u(k as u64).s("]");
+        } else if n >= HEX_FROM {
+            out.x(k as u64);
         }
-        c if c == LD | W | LEN => {
-            out.s("ld len");
+    } else if c == LD | W | ABS {
+        out.s("ld [").u(k as u64).s("] (");
+        field(out, k);
+        out.s(")");
+    } else if c == RET | K {
+        out.s("ret ");
+        ret(out, k, arch);
+    } else if c == JMP | JA {
+        out.s("ja ");
+        match (pc as u64 + 1).checked_add(k as u64) {
+            Some(t) => out.u(t),
+            None => out.s("?"),
+        };
+    } else if is_cond_jump(c) {
+        let n = (c >> 4) as usize & 0xf;
+        word(out, "ja|jeq|jgt|jge|jset|j?", n.min(5));
+        operand(out, c, k, holds, arch);
+        while out.len() < 36 {
+            out.s(" ");
         }
-        c if c == LDX | W | LEN => {
-            out.s("ldx len");
+        out.s(" jt ")
+            .u(pc as u64 + 1 + i.jt as u64)
+            .s(" jf ")
+            .u(pc as u64 + 1 + i.jf as u64);
+    } else if c & 0x07 == ALU {
+        const NAMES: &str = "add|sub|mul|div|or|and|lsh|rsh|neg|mod|xor|alu?";
+        word(out, NAMES, ((c >> 4) as usize).min(11));
+        if c & 0xf0 != NEG {
+            operand(out, c, k, UNKNOWN, arch);
         }
-        c if c == LD | IMM => {
-            out.s("ld #").x(k as u64);
-        }
-        c if c == LDX | IMM => {
-            out.s("ldx #").x(k as u64);
-        }
-        c if c == LD | MEM => {
-            out.s("ld M[").u(k as u64).s("]");
-        }
-        c if c == LDX | MEM => {
-            out.s("ldx M[").u(k as u64).s("]");
-        }
-        c if c == ST => {
-            out.s("st M[").u(k as u64).s("]");
-        }
-        c if c == STX => {
-            out.s("stx M[").u(k as u64).s("]");
-        }
-        c if c == MISC | TAX => {
-            out.s("tax");
-        }
-        c if c == MISC | TXA => {
-            out.s("txa");
-        }
-        c if c == RET | A => {
-            out.s("ret a");
-        }
-        c if c == RET | K => {
-            out.s("ret ");
-            ret(out, k, arch);
-        }
-        c if c == JMP | JA => {
-            out.s("ja ");
-            match (pc as u64 + 1).checked_add(k as u64) {
-                Some(t) => out.u(t),
-                None => out.s("?"),
-            };
-        }
-        c if is_cond_jump(c) => {
-            let name = ["ja", "jeq", "jgt", "jge", "jset"]
-                .get((c >> 4) as usize & 0xf)
-                .copied()
-                .unwrap_or("j?");
-            out.s(name);
-            if c & X != 0 {
-                out.s(" x");
-            } else {
-                out.s(" #");
-                match holds as u32 {
-                    OFF_NR if c & 0xf0 != JSET => {
-                        num(out, k);
-                        if let Some(n) = arch.name(k) {
-                            out.s(" (").s(n).s(")");
-                        }
-                    }
-                    OFF_ARCH => {
-                        out.x(k as u64);
-                        if k == arch.audit {
-                            out.s(" (").s(arch.name).s(")");
-                        }
-                    }
-                    _ => num(out, k),
-                }
-            }
-            while out.len() < 36 {
-                out.s(" ");
-            }
-            out.s(" jt ")
-                .u(pc as u64 + 1 + i.jt as u64)
-                .s(" jf ")
-                .u(pc as u64 + 1 + i.jf as u64);
-        }
-        c if c & 0x07 == ALU => {
-            let names = [
-                "add", "sub", "mul", "div", "or", "and", "lsh", "rsh", "neg", "mod", "xor",
-            ];
-            out.s(names.get((c >> 4) as usize).copied().unwrap_or("alu?"));
-            if c & 0xf0 != NEG {
-                if c & X != 0 {
-                    out.s(" x");
-                } else {
-                    out.s(" #");
-                    num(out, k);
-                }
-            }
-        }
-        _ => {
-            out.s(".insn code=")
-                .x(i.code as u64)
-                .s(" jt=")
-                .u(i.jt as u64)
-                .s(" jf=")
-                .u(i.jf as u64)
-                .s(" k=")
-                .x(k as u64);
-        }
+    } else {
+        out.s(".insn code=")
+            .x(c as u64)
+            .s(" jt=")
+            .u(i.jt as u64)
+            .s(" jf=")
+            .u(i.jf as u64)
+            .s(" k=")
+            .x(k as u64);
     }
 }
 
+/// ` x`, or ` #k` named after what the accumulator `holds`.
+fn operand(out: &mut impl Sink, c: u16, k: u32, holds: u8, arch: &Arch) {
+    if c & X != 0 {
+        out.s(" x");
+        return;
+    }
+    out.s(" #");
+    match holds as u32 {
+        OFF_NR if c & 0xf0 != JSET => {
+            num(out, k);
+            if let Some(n) = arch.name(k) {
+                out.s(" (").s(n).s(")");
+            }
+        }
+        OFF_ARCH => {
+            out.x(k as u64);
+            if k == arch.audit {
+                out.s(" (").s(arch.name).s(")");
+            }
+        }
+        _ => num(out, k),
+    }
+}
+
+/// The `SECCOMP_RET_*` actions and their names, in the same order.
+const RETS: [u32; 8] = [
+    RET_KILL_PROCESS,
+    RET_KILL_THREAD,
+    RET_TRAP,
+    RET_ERRNO,
+    RET_USER_NOTIF,
+    RET_TRACE,
+    RET_LOG,
+    RET_ALLOW,
+];
+const RET_NAMES: &str = "KILL_PROCESS|KILL_THREAD|TRAP|ERRNO|USER_NOTIF|TRACE|LOG|ALLOW";
+
 fn ret(out: &mut impl Sink, k: u32, arch: &Arch) {
     let data = k & RET_DATA;
-    let name = match k & RET_ACTION_FULL {
-        RET_KILL_PROCESS => "KILL_PROCESS",
-        RET_KILL_THREAD => "KILL_THREAD",
-        RET_TRAP => "TRAP",
-        RET_ERRNO => "ERRNO",
-        RET_USER_NOTIF => "USER_NOTIF",
-        RET_TRACE => "TRACE",
-        RET_LOG => "LOG",
-        RET_ALLOW => "ALLOW",
-        _ => {
-            out.x(k as u64);
-            return;
-        }
+    let action = k & RET_ACTION_FULL;
+    let Some(n) = RETS.iter().position(|&r| r == action) else {
+        out.x(k as u64);
+        return;
     };
-    out.s(name);
-    if k & RET_ACTION_FULL == RET_ERRNO {
+    word(out, RET_NAMES, n);
+    if action == RET_ERRNO {
         out.s("(").u(data as u64).s(")");
         if let Some(n) = arch.errno_name(data as u16) {
             out.s(" ").s(n);

@@ -36,7 +36,8 @@ fn normalised(p: &str) -> bool {
         || body
             .split('/')
             .skip(1)
-            .all(|c| !matches!(c, "" | "." | ".."))
+            // Not "", "." or "..".
+            .all(|c| c.len() > 2 || c.bytes().any(|b| b != b'.'))
 }
 
 /// Longest line the parser accepts, in bytes.
@@ -194,9 +195,14 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn peek(&self) -> Tok<'a> {
+    /// Take the next token if it is `want`.
+    fn eat(&mut self, want: &str) -> bool {
         let mut copy = *self;
-        copy.next()
+        let hit = copy.next().s == want;
+        if hit {
+            *self = copy;
+        }
+        hit
     }
 }
 
@@ -301,6 +307,20 @@ impl<'a> Parser<'a, '_> {
         Failed
     }
 
+    /// `fail` with `ErrorKind::Expected(what)`.
+    // Size: one call instead of an `ErrorKind` built at each of many sites.
+    #[inline(never)]
+    fn expected(&mut self, tok: Tok<'a>, what: &'static str) -> Failed {
+        self.fail(tok, ErrorKind::Expected(what))
+    }
+
+    /// `fail` with `ErrorKind::TooMany(what)`.
+    // Size: as for `expected`.
+    #[inline(never)]
+    fn too_many(&mut self, tok: Tok<'a>, what: &'static str) -> Failed {
+        self.fail(tok, ErrorKind::TooMany(what))
+    }
+
     fn push(&mut self, tok: Tok<'a>, kind: ErrorKind, other_line: u32) {
         let e = Error {
             other_line,
@@ -346,10 +366,10 @@ impl<'a> Parser<'a, '_> {
     fn directive(&mut self, line: &'a str) -> Res<()> {
         let mut lx = Lexer::new(line, false);
         let first = lx.next();
-        match first.s {
-            "" => Ok(()),
-            "}" => Err(self.fail(first, ErrorKind::StrayClose)),
-            "default" => {
+        match which(first.s, "}|default|decision-log") {
+            _ if first.s.is_empty() => Ok(()),
+            1 => Err(self.fail(first, ErrorKind::StrayClose)),
+            2 => {
                 let action = self.plain_action(&mut lx)?;
                 self.end(&mut lx)?;
                 if self.default_line != 0 {
@@ -360,12 +380,12 @@ impl<'a> Parser<'a, '_> {
                 self.policy.default = action;
                 Ok(())
             }
-            "decision-log" => {
+            3 => {
                 let t = lx.next();
-                self.policy.log_decisions = match t.s {
-                    "on" => true,
-                    "off" => false,
-                    _ => return Err(self.fail(t, ErrorKind::Expected("`on` or `off`"))),
+                self.policy.log_decisions = match which(t.s, "on|off") {
+                    1 => true,
+                    2 => false,
+                    _ => return Err(self.expected(t, "`on` or `off`")),
                 };
                 self.end(&mut lx)
             }
@@ -381,16 +401,16 @@ impl<'a> Parser<'a, '_> {
         let mut t = first;
         loop {
             if !t.is_word() {
-                return Err(self.fail(t, ErrorKind::Expected("a syscall name or @group")));
+                return Err(self.expected(t, "a syscall name or @group"));
             }
             if names.push(t).is_err() {
-                return Err(self.fail(t, ErrorKind::TooMany("names on one line")));
+                return Err(self.too_many(t, "names on one line"));
             }
             let sep = lx.next();
             match sep.s {
                 "," => t = lx.next(),
                 ":" => break,
-                _ => return Err(self.fail(sep, ErrorKind::Expected("`,` or `:`"))),
+                _ => return Err(self.expected(sep, "`,` or `:`")),
             }
         }
         for &name in &names {
@@ -454,7 +474,7 @@ impl<'a> Parser<'a, '_> {
     }
 
     /// Give every syscall `names` reach the rule `proto`.
-    fn apply(&mut self, names: &[Tok<'a>], proto: Rule, else_default: bool) {
+    fn apply(&mut self, names: &[Tok<'a>], mut proto: Rule, else_default: bool) {
         for &name in names {
             if let Some(g) = name.s.strip_prefix('@') {
                 for member in groups::group(g).into_iter().flatten() {
@@ -463,23 +483,34 @@ impl<'a> Parser<'a, '_> {
                             explicit: false,
                             else_default,
                         };
-                        self.put(nr, member, name.col, how, proto);
+                        proto.nr = nr;
+                        proto.col = name.col;
+                        self.put(member, &proto, how);
                     }
                 }
-            } else if let Some(nr) = self.arch.nr(name.s.trim_end_matches('?')) {
+                continue;
+            }
+            let base = name.s.trim_end_matches('?');
+            if let Some(nr) = self.arch.nr(base) {
                 let how = How {
                     explicit: true,
                     else_default,
                 };
-                self.put(nr, name.s.trim_end_matches('?'), name.col, how, proto);
+                proto.nr = nr;
+                proto.col = name.col;
+                self.put(base, &proto, how);
             }
         }
     }
 
-    fn put(&mut self, nr: u32, name: &'a str, col: u32, how: How, proto: Rule) {
-        let new = Rule { nr, col, ..proto };
+    /// Give syscall `new.nr` (`name`) the rule `new`.
+    fn put(&mut self, name: &'a str, new: &Rule, how: How) {
+        let nr = new.nr;
         let rules = &mut self.policy.rules;
-        let tok = Tok { s: name, col };
+        let tok = Tok {
+            s: name,
+            col: new.col,
+        };
         match rules.binary_search_by_key(&nr, |r| r.nr) {
             Ok(i) => {
                 let old = How {
@@ -490,9 +521,9 @@ impl<'a> Parser<'a, '_> {
                     // An explicit rule beats a group's.
                     return;
                 } else if how.explicit && !old.explicit {
-                    rules[i] = new;
+                    rules[i] = *new;
                 } else {
-                    if !same_rule(&rules[i], old, &new, how) {
+                    if !same_rule(&rules[i], old, new, how) {
                         let first = rules[i].line;
                         self.push(tok, ErrorKind::Conflict, first);
                     }
@@ -500,8 +531,8 @@ impl<'a> Parser<'a, '_> {
                 }
             }
             Err(i) => {
-                if rules.insert(i, new).is_err() {
-                    self.push(tok, ErrorKind::TooMany("rules"), 0);
+                if rules.insert(i, *new).is_err() {
+                    self.too_many(tok, "rules");
                     return;
                 }
             }
@@ -530,9 +561,10 @@ impl<'a> Parser<'a, '_> {
                         0,
                     );
                 }
-            } else if self.arch.nr(name.s.trim_end_matches('?')).is_some()
-                && groups::path_args(name.s.trim_end_matches('?')).is_empty()
-            {
+                continue;
+            }
+            let base = name.s.trim_end_matches('?');
+            if self.arch.nr(base).is_some() && groups::path_args(base).is_empty() {
                 self.push(name, ErrorKind::NoPathArgument, 0);
             }
         }
@@ -546,7 +578,7 @@ impl<'a> Parser<'a, '_> {
         let brace = Tok { s: "{", col: 0 };
         if self.policy.replies.push(reply).is_err() {
             let t = names.first().copied().unwrap_or(brace);
-            return Err(self.fail(t, ErrorKind::TooMany("notify replies")));
+            return Err(self.too_many(t, "notify replies"));
         }
         self.block = Some(Block {
             line: self.line,
@@ -573,23 +605,23 @@ impl<'a> Parser<'a, '_> {
     fn block_line(&mut self, line: &'a str) -> Res<()> {
         let mut lx = Lexer::new(line, true);
         let t = lx.next();
-        match t.s {
-            "" => Ok(()),
-            "}" => {
+        match which(t.s, "}|allow|deny|otherwise") {
+            _ if t.s.is_empty() => Ok(()),
+            1 => {
                 self.close_block();
                 self.end(&mut lx)
             }
-            "allow" | "deny" => {
+            n @ (2 | 3) => {
                 let prefix = lx.next();
                 if prefix.s.is_empty() {
-                    return Err(self.fail(prefix, ErrorKind::Expected("a path prefix")));
+                    return Err(self.expected(prefix, "a path prefix"));
                 }
                 // Paths are matched after normalisation, so a prefix with
                 // `.`, `..` or `//` in it could never match: refuse it.
                 if !prefix.s.starts_with('/') || !normalised(prefix.s) {
                     return Err(self.fail(prefix, ErrorKind::RelativePrefix));
                 }
-                let deny = if t.s == "allow" {
+                let deny = if n == 2 {
                     None
                 } else {
                     let e = lx.next();
@@ -608,14 +640,14 @@ impl<'a> Parser<'a, '_> {
                 if self.block.is_some_and(|b| b.reply.is_some())
                     && self.policy.paths.push(rule).is_err()
                 {
-                    return Err(self.fail(t, ErrorKind::TooMany("path rules")));
+                    return Err(self.too_many(t, "path rules"));
                 }
                 Ok(())
             }
-            "otherwise" => {
+            4 => {
                 let e = lx.next();
                 if e.s != "errno" {
-                    return Err(self.fail(e, ErrorKind::Expected("`errno`")));
+                    return Err(self.expected(e, "`errno`"));
                 }
                 let errno = self.errno(lx.next())?;
                 self.end(&mut lx)?;
@@ -632,9 +664,9 @@ impl<'a> Parser<'a, '_> {
                 b.otherwise_line = here;
                 Ok(())
             }
-            _ => Err(self.fail(
+            _ => Err(self.expected(
                 t,
-                ErrorKind::Expected("`allow PREFIX`, `deny PREFIX`, `otherwise errno E` or `}`"),
+                "`allow PREFIX`, `deny PREFIX`, `otherwise errno E` or `}`",
             )),
         }
     }
@@ -678,52 +710,42 @@ impl<'a> Parser<'a, '_> {
 
     fn action(&mut self, lx: &mut Lexer<'a>, paths_ok: bool) -> Res<Act> {
         let t = lx.next();
-        let action = match t.s {
-            "allow" => Action::Allow,
-            "kill" => Action::Kill,
-            "log" => Action::Log,
-            "trap" => Action::Trap,
-            "errno" => Action::Errno(self.errno(lx.next())?),
-            "notify" => {
+        let action = match which(t.s, "allow|kill|log|trap|errno|notify") {
+            1 => Action::Allow,
+            2 => Action::Kill,
+            3 => Action::Log,
+            4 => Action::Trap,
+            5 => Action::Errno(self.errno(lx.next())?),
+            6 => {
                 let r = lx.next();
-                let reply = match r.s {
-                    "return" => Reply::Return(self.return_value(lx.next())?),
-                    "errno" => Reply::Errno(self.errno(lx.next())?),
-                    "continue" => Reply::Continue,
-                    "paths" if paths_ok => {
+                let reply = match which(r.s, "return|errno|continue|paths") {
+                    1 => Reply::Return(self.return_value(lx.next())?),
+                    2 => Reply::Errno(self.errno(lx.next())?),
+                    3 => Reply::Continue,
+                    4 if paths_ok => {
                         let b = lx.next();
                         if b.s == "if" {
                             let what = "`{` (a paths block takes no condition)";
-                            return Err(self.fail(b, ErrorKind::Expected(what)));
+                            return Err(self.expected(b, what));
                         }
                         if b.s != "{" {
-                            return Err(self.fail(b, ErrorKind::Expected("`{`")));
+                            return Err(self.expected(b, "`{`"));
                         }
                         return Ok(Act::Paths);
                     }
-                    "paths" => {
-                        return Err(self.fail(
-                            r,
-                            ErrorKind::Expected(
-                                "`return`, `errno` or `continue` (a paths block can only be a rule's sole action)",
-                            ),
-                        ))
+                    4 => {
+                        return Err(self.expected(r, "`return`, `errno` or `continue` (a paths block can only be a rule's sole action)"))
                     }
                     _ => {
-                        return Err(self.fail(
-                            r,
-                            ErrorKind::Expected("`return N`, `errno E`, `continue` or `paths {`"),
-                        ))
+                        return Err(self.expected(r, "`return N`, `errno E`, `continue` or `paths {`"))
                     }
                 };
                 Action::Notify(self.reply(reply, r)?)
             }
             _ => {
-                return Err(self.fail(
+                return Err(self.expected(
                     t,
-                    ErrorKind::Expected(
-                        "an action (`allow`, `kill`, `log`, `trap`, `errno E` or `notify ...`)",
-                    ),
+                    "an action (`allow`, `kill`, `log`, `trap`, `errno E` or `notify ...`)",
                 ))
             }
         };
@@ -737,17 +759,14 @@ impl<'a> Parser<'a, '_> {
         }
         let i = self.policy.replies.len();
         if self.policy.replies.push(reply).is_err() {
-            return Err(self.fail(at, ErrorKind::TooMany("notify replies")));
+            return Err(self.too_many(at, "notify replies"));
         }
         Ok(i as u16)
     }
 
     fn errno(&mut self, t: Tok<'a>) -> Res<u16> {
         if !t.is_word() {
-            return Err(self.fail(
-                t,
-                ErrorKind::Expected("an errno (a name like EPERM, or 1..4095)"),
-            ));
+            return Err(self.expected(t, "an errno (a name like EPERM, or 1..4095)"));
         }
         let value = if t.s.as_bytes()[0].is_ascii_digit() {
             parse_unsigned(t.s)
@@ -761,14 +780,14 @@ impl<'a> Parser<'a, '_> {
 
     fn number(&mut self, t: Tok<'a>) -> Res<u64> {
         if !t.is_word() {
-            return Err(self.fail(t, ErrorKind::Expected("a number")));
+            return Err(self.expected(t, "a number"));
         }
         parse_u64(t.s).ok_or_else(|| self.fail(t, ErrorKind::BadNumber))
     }
 
     fn return_value(&mut self, t: Tok<'a>) -> Res<i64> {
         if !t.is_word() {
-            return Err(self.fail(t, ErrorKind::Expected("a number")));
+            return Err(self.expected(t, "a number"));
         }
         parse_i64(t.s).ok_or_else(|| self.fail(t, ErrorKind::BadNumber))
     }
@@ -784,12 +803,11 @@ impl<'a> Parser<'a, '_> {
             loop {
                 let (cmp, at) = self.cmp(lx)?;
                 if self.policy.cmps.push(cmp).is_err() {
-                    return Err(self.fail(at, ErrorKind::TooMany("comparisons")));
+                    return Err(self.too_many(at, "comparisons"));
                 }
-                if lx.peek().s != "&&" {
+                if !lx.eat("&&") {
                     break;
                 }
-                lx.next();
             }
             let clause = Span {
                 start: k0 as u16,
@@ -800,12 +818,11 @@ impl<'a> Parser<'a, '_> {
                     s: "",
                     col: lx.pos as u32 + 1,
                 };
-                return Err(self.fail(at, ErrorKind::TooMany("conditions")));
+                return Err(self.too_many(at, "conditions"));
             }
-            if lx.peek().s != "||" {
+            if !lx.eat("||") {
                 break;
             }
-            lx.next();
         }
         let n = self.policy.clauses.len() - c0;
         let p = &self.policy;
@@ -832,34 +849,33 @@ impl<'a> Parser<'a, '_> {
     fn cmp(&mut self, lx: &mut Lexer<'a>) -> Res<(Cmp, Tok<'a>)> {
         let a = lx.next();
         let arg = match a.s.strip_prefix("arg") {
-            Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => match n {
-                "0" | "1" | "2" | "3" | "4" | "5" => n.as_bytes()[0] - b'0',
+            Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => match n.as_bytes()
+            {
+                [d @ b'0'..=b'5'] => d - b'0',
                 _ => return Err(self.fail(a, ErrorKind::NoSuchArgument)),
             },
-            _ => return Err(self.fail(a, ErrorKind::Expected("an argument (`arg0` .. `arg5`)"))),
+            _ => return Err(self.expected(a, "an argument (`arg0` .. `arg5`)")),
         };
         let o = lx.next();
-        let op = match o.s {
-            "==" => Op::Eq,
-            "!=" => Op::Ne,
-            "<" => Op::Lt,
-            "<=" => Op::Le,
-            ">" => Op::Gt,
-            ">=" => Op::Ge,
-            "&" => {
+        let op = match which(o.s, "==|!=|<|<=|>|>=|&") {
+            1 => Op::Eq,
+            2 => Op::Ne,
+            3 => Op::Lt,
+            4 => Op::Le,
+            5 => Op::Gt,
+            6 => Op::Ge,
+            7 => {
                 let mask = self.number(lx.next())?;
                 let eq = lx.next();
                 if eq.s != "==" {
-                    return Err(self.fail(eq, ErrorKind::Expected("`==` after a mask")));
+                    return Err(self.expected(eq, "`==` after a mask"));
                 }
                 Op::MaskedEq(mask)
             }
             _ => {
-                return Err(self.fail(
+                return Err(self.expected(
                     o,
-                    ErrorKind::Expected(
-                        "a comparison (`==`, `!=`, `<`, `<=`, `>`, `>=` or `& MASK ==`)",
-                    ),
+                    "a comparison (`==`, `!=`, `<`, `<=`, `>`, `>=` or `& MASK ==`)",
                 ))
             }
         };
@@ -882,6 +898,13 @@ impl<'a> Parser<'a, '_> {
         }
         Ok(())
     }
+}
+
+/// Which of the `|`-separated `words` `s` is, counting from 1 (0: none).
+/// (Cheaper in code than a `match` on strings.)
+#[inline(never)]
+fn which(s: &str, words: &str) -> usize {
+    words.split('|').position(|w| w == s).map_or(0, |i| i + 1)
 }
 
 /// Does the line's last token open a block?
