@@ -68,7 +68,7 @@ pub fn main(args: &Args) -> ! {
     // Outside the stack (see `FILE`); a second take cannot happen.
     let file_buf = FILE.take().map_or(&mut [][..], |b| &mut b[..]);
     let (src, name) = load_config(&cmdline, file_buf);
-    let cfg = match config::parse(src) {
+    let mut cfg = match config::parse(src) {
         Ok(c) => c,
         Err(errs) => {
             let mut out = Buf::<8192>::new();
@@ -125,10 +125,9 @@ pub fn main(args: &Args) -> ! {
         None => cfg.test.clone(),
     };
 
-    let mut services: heapless::Vec<config::Service, MAX_SLOTS> = heapless::Vec::new();
-    for s in &cfg.services {
-        let _ = services.push(s.clone());
-    }
+    // Moved, not cloned: the supervisor is the only one to read them now.
+    let mut services: heapless::Vec<config::Service, MAX_SLOTS> =
+        core::mem::take(&mut cfg.services).into_iter().collect();
     let mut test = None;
     if let Some(cmd) = test_cmd {
         let mut t = config::Service::new("test", cmd.line);

@@ -196,7 +196,6 @@ pub fn unescape(field: &[u8], out: &mut impl Sink) {
     }
 }
 
-
 fn ms(ns: u64) -> u64 {
     ns / 1_000_000
 }
