@@ -222,7 +222,7 @@ fn same_policy(a: &PolicyRef, b: &PolicyRef) -> bool {
 fn load_config<'b>(cmdline: &boot::Cmdline, buf: &'b mut [u8]) -> (&'b str, &'b str) {
     let path: &[u8] = match cmdline.config {
         Some(p) => p.as_bytes(),
-        None if rustix::fs::access("/etc/vigil.conf", rustix::fs::Access::EXISTS).is_ok() => {
+        None if rustix::fs::access(&b"/etc/vigil.conf"[..], rustix::fs::Access::EXISTS).is_ok() => {
             b"/etc/vigil.conf"
         }
         None => return (DEFAULT_CONFIG, "<embedded config>"),
@@ -305,7 +305,7 @@ fn fatal(msg: &str, shell: Option<&Cmd>, mounted: &boot::Mounted, t0: u64) -> ! 
 
 /// Run the emergency shell on the console and wait for it.
 fn run_shell(sh: &Cmd) {
-    if rustix::fs::access(sh.path, rustix::fs::Access::EXEC_OK).is_err() {
+    if rustix::fs::access(sh.path.as_bytes(), rustix::fs::Access::EXEC_OK).is_err() {
         log::error(|l| {
             l.s("emergency shell ").s(sh.path).s(" is not there");
         });
