@@ -126,8 +126,10 @@ pub fn main(args: &Args) -> ! {
     };
 
     // Moved, not cloned: the supervisor is the only one to read them now.
-    let mut services: heapless::Vec<config::Service, MAX_SLOTS> =
-        core::mem::take(&mut cfg.services).into_iter().collect();
+    let mut services: heapless::Vec<config::Service, MAX_SLOTS> = heapless::Vec::new();
+    for s in core::mem::take(&mut cfg.services) {
+        let _ = services.push(s);
+    }
     let mut test = None;
     if let Some(cmd) = test_cmd {
         let mut t = config::Service::new("test", cmd.line);
