@@ -66,7 +66,7 @@ pub fn mount_early() -> Mounted {
             continue;
         }
         let _ = rustix::fs::mkdir(target.as_bytes(), Mode::from_raw_mode(0o755));
-        let mut d = Buf::<64>::new();
+        let mut d = Buf::<48>::new();
         d.s(data).put(b"\0");
         let data_c = core::ffi::CStr::from_bytes_with_nul(d.as_bytes()).ok();
         match mount(

@@ -32,7 +32,7 @@ impl Creds {
     // Size: out of line, the binary is smaller (measured).
     #[inline(never)]
     pub fn of(tid: u32) -> Result<Creds, Errno> {
-        let mut p = Buf::<32>::new();
+        let mut p = Buf::<48>::new();
         p.s("/proc/").u(tid as u64).s("/status");
         let mut buf = [0u8; 4096];
         let n = match sys::read_file(p.as_bytes(), &mut buf) {
