@@ -60,16 +60,18 @@ pub fn log(level: Level, f: &mut dyn FnMut(&mut Line)) {
 
 /// Write a finished line (without newline) to the console and kmsg.
 pub fn emit(level: Level, line: &[u8]) {
+    // One buffer: `<N>LINE` for kmsg, `LINE\n` for the console.
+    let mut b = Buf::<700>::new();
+    b.s("<").u(level as u64).s(">");
+    let at = b.len();
+    b.put(line);
+    b.s("\n");
+    let all = b.as_bytes();
     let kmsg = KMSG.load(Ordering::Relaxed);
     if kmsg >= 0 {
-        let mut k = Buf::<700>::new();
-        k.s("<").u(level as u64).s(">").put(line);
-        let _ = sys::write_all(kmsg, k.as_bytes());
+        let _ = sys::write_all(kmsg, &all[..all.len() - 1]);
     }
-    let mut c = Buf::<700>::new();
-    c.put(line);
-    c.s("\n");
-    let _ = sys::write_all(CONSOLE.load(Ordering::Relaxed), c.as_bytes());
+    let _ = sys::write_all(CONSOLE.load(Ordering::Relaxed), &all[at..]);
 }
 
 pub fn error(mut f: impl FnMut(&mut Line)) {

@@ -11,42 +11,76 @@ pub trait Sink {
     // The formatting lives in the free functions below, so that each
     // `Sink` type adds only a call, not a copy of the code.
 
-    fn s(&mut self, s: &str) -> &mut Self {
+    fn s(&mut self, s: &str) -> &mut Self
+    where
+        Self: Sized,
+    {
         self.put(s.as_bytes());
         self
     }
 
-    fn u(&mut self, v: u64) -> &mut Self {
-        let mut tmp = [0u8; 20];
-        let i = dec(v, &mut tmp);
-        self.put(&tmp[i..]);
+    fn u(&mut self, v: u64) -> &mut Self
+    where
+        Self: Sized,
+    {
+        put_u(self, v);
         self
     }
 
-    fn i(&mut self, v: i64) -> &mut Self {
-        if v < 0 {
-            self.put(b"-");
-        }
-        self.u(v.unsigned_abs())
+    fn i(&mut self, v: i64) -> &mut Self
+    where
+        Self: Sized,
+    {
+        put_i(self, v);
+        self
     }
 
-    fn x(&mut self, v: u64) -> &mut Self {
-        let mut tmp = [0u8; 18];
-        let i = hex(v, &mut tmp);
-        self.put(&tmp[i..]);
+    fn x(&mut self, v: u64) -> &mut Self
+    where
+        Self: Sized,
+    {
+        put_x(self, v);
         self
     }
 
     /// Bytes from outside (paths of a target), with anything unprintable escaped.
-    fn esc(&mut self, bytes: &[u8]) -> &mut Self {
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            let mut tmp = [0u8; 64];
-            let (used, n) = escape(rest, &mut tmp);
-            self.put(&tmp[..n]);
-            rest = &rest[used..];
-        }
+    fn esc(&mut self, bytes: &[u8]) -> &mut Self
+    where
+        Self: Sized,
+    {
+        put_esc(self, bytes);
         self
+    }
+}
+
+// Through `dyn Sink`: one copy of each, however many `Sink` types.
+
+fn put_u(out: &mut dyn Sink, v: u64) {
+    let mut tmp = [0u8; 20];
+    let i = dec(v, &mut tmp);
+    out.put(&tmp[i..]);
+}
+
+fn put_i(out: &mut dyn Sink, v: i64) {
+    if v < 0 {
+        out.put(b"-");
+    }
+    put_u(out, v.unsigned_abs())
+}
+
+fn put_x(out: &mut dyn Sink, v: u64) {
+    let mut tmp = [0u8; 18];
+    let i = hex(v, &mut tmp);
+    out.put(&tmp[i..]);
+}
+
+fn put_esc(out: &mut dyn Sink, bytes: &[u8]) {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let mut tmp = [0u8; 64];
+        let (used, n) = escape(rest, &mut tmp);
+        out.put(&tmp[..n]);
+        rest = &rest[used..];
     }
 }
 

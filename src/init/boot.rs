@@ -2,10 +2,10 @@
 //! kernel command line.
 
 use rustix::fs::Mode;
-use rustix::mount::MountFlags;
 
 use crate::log;
 use crate::out::{Buf, Sink};
+use crate::service::mount::mount;
 use crate::sys;
 
 /// Filesystems vigil mounts at boot: (source, target, type, flags, data).
@@ -57,7 +57,7 @@ pub fn mount_early() -> Mounted {
     for (i, &(src, target, fstype, flags, data)) in EARLY.iter().enumerate() {
         // /proc first, so the others can be looked up in /proc/self/mounts.
         let mounted = if i == 0 {
-            rustix::fs::access("/proc/self/mounts", rustix::fs::Access::EXISTS).is_ok()
+            rustix::fs::access(&b"/proc/self/mounts"[..], rustix::fs::Access::EXISTS).is_ok()
         } else {
             let n = sys::read_file(b"/proc/self/mounts", &mut table).unwrap_or(0);
             is_mounted(&table[..n], target)
@@ -65,15 +65,15 @@ pub fn mount_early() -> Mounted {
         if mounted {
             continue;
         }
-        let _ = rustix::fs::mkdir(target, Mode::from_raw_mode(0o755));
-        let mut d = Buf::<64>::new();
+        let _ = rustix::fs::mkdir(target.as_bytes(), Mode::from_raw_mode(0o755));
+        let mut d = Buf::<48>::new();
         d.s(data).put(b"\0");
         let data_c = core::ffi::CStr::from_bytes_with_nul(d.as_bytes()).ok();
-        match rustix::mount::mount(
-            src,
-            target,
-            fstype,
-            MountFlags::from_bits_retain(flags),
+        match mount(
+            src.as_bytes(),
+            target.as_bytes(),
+            fstype.as_bytes(),
+            flags,
             data_c,
         ) {
             Ok(()) => done.0[i] = true,

@@ -68,7 +68,7 @@ pub fn main(args: &Args) -> ! {
     // Outside the stack (see `FILE`); a second take cannot happen.
     let file_buf = FILE.take().map_or(&mut [][..], |b| &mut b[..]);
     let (src, name) = load_config(&cmdline, file_buf);
-    let cfg = match config::parse(src) {
+    let mut cfg = match config::parse(src) {
         Ok(c) => c,
         Err(errs) => {
             let mut out = Buf::<8192>::new();
@@ -125,9 +125,10 @@ pub fn main(args: &Args) -> ! {
         None => cfg.test.clone(),
     };
 
+    // Moved, not cloned: the supervisor is the only one to read them now.
     let mut services: heapless::Vec<config::Service, MAX_SLOTS> = heapless::Vec::new();
-    for s in &cfg.services {
-        let _ = services.push(s.clone());
+    for s in core::mem::take(&mut cfg.services) {
+        let _ = services.push(s);
     }
     let mut test = None;
     if let Some(cmd) = test_cmd {
@@ -223,7 +224,7 @@ fn same_policy(a: &PolicyRef, b: &PolicyRef) -> bool {
 fn load_config<'b>(cmdline: &boot::Cmdline, buf: &'b mut [u8]) -> (&'b str, &'b str) {
     let path: &[u8] = match cmdline.config {
         Some(p) => p.as_bytes(),
-        None if rustix::fs::access("/etc/vigil.conf", rustix::fs::Access::EXISTS).is_ok() => {
+        None if rustix::fs::access(&b"/etc/vigil.conf"[..], rustix::fs::Access::EXISTS).is_ok() => {
             b"/etc/vigil.conf"
         }
         None => return (DEFAULT_CONFIG, "<embedded config>"),
@@ -306,7 +307,7 @@ fn fatal(msg: &str, shell: Option<&Cmd>, mounted: &boot::Mounted, t0: u64) -> ! 
 
 /// Run the emergency shell on the console and wait for it.
 fn run_shell(sh: &Cmd) {
-    if rustix::fs::access(sh.path, rustix::fs::Access::EXEC_OK).is_err() {
+    if rustix::fs::access(sh.path.as_bytes(), rustix::fs::Access::EXEC_OK).is_err() {
         log::error(|l| {
             l.s("emergency shell ").s(sh.path).s(" is not there");
         });

@@ -7,6 +7,7 @@ use super::config::Service;
 use super::services::{Runtime, State};
 use crate::log;
 use crate::out::Sink;
+use crate::service::mount;
 use crate::sys::{self, poll};
 use linux_raw_sys::general as g;
 
@@ -158,13 +159,13 @@ fn release_disks() {
         let mut path = crate::out::Buf::<512>::new();
         unescape(target, &mut path);
         let p = path.as_bytes();
-        if rustix::mount::unmount(p, rustix::mount::UnmountFlags::empty()).is_ok() {
+        if mount::unmount(p, rustix::mount::UnmountFlags::empty()).is_ok() {
             log::info(|l| {
                 l.s("shutdown: unmounted ").esc(p);
             });
             continue;
         }
-        match rustix::mount::mount_remount(p, rustix::mount::MountFlags::RDONLY, "") {
+        match mount::mount(b"", p, b"", g::MS_REMOUNT | g::MS_RDONLY, Some(c"")) {
             Ok(()) => log::info(|l| {
                 l.s("shutdown: remounted ").esc(p).s(" read-only");
             }),
@@ -218,7 +219,7 @@ pub fn finish(action: Action, mounted: &Mounted, start_ns: u64) -> ! {
     step("unmounted or remounted read-only the disks services mounted");
     let mut n = 0;
     for target in mounted.targets().rev() {
-        match rustix::mount::unmount(target, rustix::mount::UnmountFlags::DETACH) {
+        match mount::unmount(target.as_bytes(), rustix::mount::UnmountFlags::DETACH) {
             Ok(()) => n += 1,
             Err(e) => log::warn(|l| {
                 l.s("shutdown: unmount ").s(target).s(": ");

@@ -455,7 +455,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         let svc = &self.services[i];
         let rt = &mut self.rts[i];
         if Some(i) == self.test {
-            let mut line = crate::out::Buf::<64>::new();
+            let mut line = crate::out::Buf::<48>::new();
             line.s("vigil: test ");
             if code > 128 {
                 line.s("signal=").u((code - 128) as u64);

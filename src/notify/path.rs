@@ -43,7 +43,7 @@ pub fn read_cstr(pid: i32, addr: u64, out: &mut Path) -> Result<(), Errno> {
 pub fn absolute(pid: i32, dirfd: Option<u64>, raw: &[u8], out: &mut Path) -> Result<(), Errno> {
     out.clear();
     if raw.first() != Some(&b'/') {
-        let mut link = Buf::<64>::new();
+        let mut link = Buf::<48>::new();
         link.s("/proc/").u(pid as u64);
         match dirfd.map(|d| d as i32) {
             None | Some(AT_FDCWD) => link.s("/cwd"),

@@ -50,6 +50,15 @@ pub fn filter_flags() -> u32 {
 /// How long RECV may take to say ENOENT once the filter is unused.
 const RECV_DEADLINE_NS: u64 = 50_000_000;
 
+/// The features as the start-up line names them.
+const NAMES: [(u32, &str); 5] = [
+    (WAIT_KILLABLE, " wait-killable-recv "),
+    (SYNC_WAKE_UP, ", sync-wake-up "),
+    (ADDFD, ", addfd "),
+    (ADDFD_SEND, ", addfd-send "),
+    (RECV_ENOENT, ", recv-enoent "),
+];
+
 /// Probe (once), remember and log the features; returns `filter_flags()`.
 pub fn probe() -> u32 {
     if FEATURES.load(Ordering::Relaxed) & PROBED == 0 {
@@ -57,13 +66,7 @@ pub fn probe() -> u32 {
         FEATURES.store(f | PROBED, Ordering::Relaxed);
         log::info(|l| {
             l.s("kernel:");
-            for (bit, name) in [
-                (WAIT_KILLABLE, " wait-killable-recv "),
-                (SYNC_WAKE_UP, ", sync-wake-up "),
-                (ADDFD, ", addfd "),
-                (ADDFD_SEND, ", addfd-send "),
-                (RECV_ENOENT, ", recv-enoent "),
-            ] {
+            for &(bit, name) in &NAMES {
                 l.s(name).s(if f & bit != 0 { "yes" } else { "no" });
             }
         });

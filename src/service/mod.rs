@@ -1,5 +1,6 @@
 //! Services: starting them under their filters, and watching them.
 
 pub mod cgroup;
+pub mod mount;
 pub mod sandbox;
 pub mod spawn;

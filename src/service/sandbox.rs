@@ -3,10 +3,11 @@
 //! Landlock, then capabilities around the uid change. Allocation-free:
 //! every path is a slice of the config.
 
+use linux_raw_sys::general as g;
 use rustix::fs::Mode;
-use rustix::mount::{MountFlags, MountPropagationFlags};
 
 use crate::out::{Buf, Sink};
+use crate::service::mount::{mount, unmount};
 use crate::sys::{self, caps, landlock, proc, Errno};
 
 /// Most paths per list (read-only binds, Landlock lists).
@@ -118,27 +119,13 @@ pub fn enter(sb: &Sandbox) -> Result<(), (Step, Errno)> {
         .map_err(at(Step::Root))?;
         if sb.namespaces & linux_raw_sys::general::CLONE_NEWPID != 0 {
             // Our own /proc: only our pid namespace is in it.
-            let _ = rustix::fs::mkdir("/proc", Mode::from_raw_mode(0o555));
-            rustix::mount::mount(
-                "proc",
-                "/proc",
-                "proc",
-                MountFlags::NOSUID | MountFlags::NODEV,
-                None,
-            )
-            .map_err(at(Step::Root))?;
+            let _ = rustix::fs::mkdir(&b"/proc"[..], Mode::from_raw_mode(0o555));
+            mount_proc().map_err(at(Step::Root))?;
         }
     } else if sb.namespaces & linux_raw_sys::general::CLONE_NEWPID != 0
         && sb.namespaces & linux_raw_sys::general::CLONE_NEWNS != 0
     {
-        rustix::mount::mount(
-            "proc",
-            "/proc",
-            "proc",
-            MountFlags::NOSUID | MountFlags::NODEV,
-            None,
-        )
-        .map_err(at(Step::Mounts))?;
+        mount_proc().map_err(at(Step::Mounts))?;
     }
     if !sb.landlock_ro.is_empty() || !sb.landlock_rw.is_empty() {
         match restrict(sb) {
@@ -153,50 +140,72 @@ pub fn enter(sb: &Sandbox) -> Result<(), (Step, Errno)> {
 }
 
 /// The new mount namespace: private propagation, read-only binds, /tmp.
+// Size: out of line, the binary is smaller (measured).
+#[inline(never)]
 fn mounts(sb: &Sandbox) -> Result<(), Errno> {
-    rustix::mount::mount_change(
-        "/",
-        MountPropagationFlags::PRIVATE | MountPropagationFlags::REC,
-    )?;
+    mount(b"", b"/", b"", g::MS_PRIVATE | g::MS_REC, None)?;
     let prefix = sb.root.unwrap_or("");
     for p in sb.ro_binds {
         let mut full = Buf::<512>::new();
         full.s(prefix).s(p);
-        rustix::mount::mount_bind(full.as_bytes(), full.as_bytes())?;
-        rustix::mount::mount_remount(full.as_bytes(), MountFlags::BIND | MountFlags::RDONLY, "")?;
+        let full = full.as_bytes();
+        mount(full, full, b"", g::MS_BIND, None)?;
+        remount_ro(full)?;
     }
     if sb.private_tmp {
         let mut tmp = Buf::<512>::new();
         tmp.s(prefix).s("/tmp");
         let _ = rustix::fs::mkdir(tmp.as_bytes(), Mode::from_raw_mode(0o1777));
-        rustix::mount::mount(
-            "tmpfs",
+        mount(
+            b"tmpfs",
             tmp.as_bytes(),
-            "tmpfs",
-            MountFlags::NOSUID | MountFlags::NODEV,
-            c"mode=1777",
+            b"tmpfs",
+            g::MS_NOSUID | g::MS_NODEV,
+            Some(c"mode=1777"),
         )?;
     }
     if let (Some(root), true) = (sb.root, sb.read_only) {
         // A bind of the root onto itself is a mount point we can remount.
-        rustix::mount::mount_bind_recursive(root, root)?;
-        rustix::mount::mount_remount(root, MountFlags::BIND | MountFlags::RDONLY, "")?;
+        bind_recursive(root)?;
+        remount_ro(root.as_bytes())?;
     }
     Ok(())
+}
+
+fn mount_proc() -> Result<(), Errno> {
+    mount(b"proc", b"/proc", b"proc", g::MS_NOSUID | g::MS_NODEV, None)
+}
+
+fn bind_recursive(root: &str) -> Result<(), Errno> {
+    let r = root.as_bytes();
+    mount(r, r, b"", g::MS_BIND | g::MS_REC, None)
+}
+
+/// A bind mount made read-only.
+fn remount_ro(p: &[u8]) -> Result<(), Errno> {
+    mount(
+        b"",
+        p,
+        b"",
+        g::MS_REMOUNT | g::MS_BIND | g::MS_RDONLY,
+        Some(c""),
+    )
 }
 
 /// pivot_root into `root` when we have our own mount namespace and the
 /// kernel allows it (not from the initramfs rootfs); chroot otherwise.
 /// Either way the bounding set later loses CAP_SYS_CHROOT unless kept,
 /// which closes the classic chroot escape.
+// Size: out of line, the binary is smaller (measured).
+#[inline(never)]
 fn enter_root(root: &str, own_ns: bool) -> Result<(), Errno> {
     rustix::process::chdir(root)?;
     if own_ns
-        && rustix::mount::mount_bind_recursive(root, root).is_ok()
+        && bind_recursive(root).is_ok()
         && rustix::process::chdir(root).is_ok()
         && rustix::process::pivot_root(".", ".").is_ok()
     {
-        rustix::mount::unmount(".", rustix::mount::UnmountFlags::DETACH)?;
+        unmount(b".", rustix::mount::UnmountFlags::DETACH)?;
         return rustix::process::chdir("/");
     }
     rustix::process::chroot(".")?;
