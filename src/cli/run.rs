@@ -225,14 +225,7 @@ fn supervise(
         }
         if let Some(i) = si {
             if fds[i].revents != 0 {
-                match spawn::read_msg(child.status.as_raw_fd()) {
-                    Some((spawn::MSG_EXEC, e)) => log::error(|l| {
-                        l.s("cannot execute ").esc(prog).s(": ");
-                        log::errno(l, Errno::from_raw_os_error(e as i32));
-                    }),
-                    Some(_) => {}
-                    None => status_open = false,
-                }
+                status_open = report_status(child.status.as_raw_fd(), prog);
             }
         }
         if fds[0].revents & POLLIN != 0 {
@@ -256,8 +249,28 @@ fn supervise(
             }
         }
         if let Some(code) = exit_code {
+            // The child is gone, so its end of the pipe is closed: what it
+            // said before dying (a failed exec) can be read without waiting.
+            while status_open {
+                status_open = report_status(child.status.as_raw_fd(), prog);
+            }
             return code;
         }
+    }
+}
+
+/// Read one message of the status pipe and log a failed exec; false at EOF.
+fn report_status(fd: i32, prog: &[u8]) -> bool {
+    match spawn::read_msg(fd) {
+        Some((spawn::MSG_EXEC, e)) => {
+            log::error(|l| {
+                l.s("cannot execute ").esc(prog).s(": ");
+                log::errno(l, Errno::from_raw_os_error(e as i32));
+            });
+            true
+        }
+        Some(_) => true,
+        None => false,
     }
 }
 
