@@ -46,7 +46,11 @@ const SIGNALS: [u32; 6] = [
 ];
 
 pub fn main(args: &Args) -> ! {
-    let t0 = poll::now_ns();
+    // Boot time counts from `_start`, vigil's own first instruction.
+    let t0 = match sys::started_ns() {
+        0 => poll::now_ns(),
+        t => t,
+    };
     let mask = SigSet::of(&SIGNALS.map(|s| s as i32));
     let _ = signal::set_mask(mask);
     let sigfd = signal::signalfd(mask).unwrap_or(-1);

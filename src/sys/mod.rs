@@ -106,6 +106,7 @@ unsafe fn cstr(p: *const u8) -> &'static [u8] {
 /// # Safety
 /// `sp` is the stack pointer the kernel handed to `_start`.
 pub unsafe fn start(sp: *const usize, main: fn(&Args) -> i32) -> ! {
+    STARTED_NS.store(poll::now_ns(), core::sync::atomic::Ordering::Relaxed);
     // SAFETY: at process entry, sp points at argc followed by argv.
     let args = unsafe {
         Args {
@@ -114,6 +115,14 @@ pub unsafe fn start(sp: *const usize, main: fn(&Args) -> i32) -> ! {
         }
     };
     proc::exit(main(&args))
+}
+
+static STARTED_NS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// `CLOCK_MONOTONIC` at `_start`, in nanoseconds (0 in tests, which have
+/// no `_start` of ours).
+pub fn started_ns() -> u64 {
+    STARTED_NS.load(core::sync::atomic::Ordering::Relaxed)
 }
 
 /// `write(2)` of the whole buffer, retrying on EINTR and short writes.
