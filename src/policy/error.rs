@@ -66,7 +66,7 @@ pub struct Errors<'a> {
 impl<'a> Errors<'a> {
     pub fn push(&mut self, e: Error<'a>) {
         if self.list.push(e).is_err() {
-            self.dropped += 1;
+            self.dropped = self.dropped.saturating_add(1);
         }
     }
 
@@ -80,12 +80,18 @@ impl<'a> Errors<'a> {
             e.render(file, out);
             out.s("\n");
         }
-        if self.dropped > 0 {
-            out.s(file)
-                .s(": ")
-                .u(self.dropped as u64)
-                .s(" more errors not shown\n");
-        }
+        render_dropped(file, self.dropped, out);
+    }
+}
+
+/// The line that closes a list of errors when some were not kept (policy
+/// and config errors alike).
+pub fn render_dropped(file: &str, dropped: u32, out: &mut impl Sink) {
+    if dropped > 0 {
+        out.s(file)
+            .s(": ")
+            .u(dropped as u64)
+            .s(" more errors not shown\n");
     }
 }
 

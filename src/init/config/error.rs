@@ -127,12 +127,7 @@ impl<'a> ConfigErrors<'a> {
             e.render(file, out);
             out.s("\n");
         }
-        if self.dropped > 0 {
-            out.s(file)
-                .s(": ")
-                .u(self.dropped as u64)
-                .s(" more errors not shown\n");
-        }
+        crate::policy::error::render_dropped(file, self.dropped, out);
     }
 }
 
