@@ -88,17 +88,7 @@ pub fn many_conditions(arch: &Arch, rng: &mut Rng, rules: usize) -> Policy<'stat
     p.default = Action::Allow;
     while p.clauses.len() < 150 {
         let m = 1 + rng.below(2);
-        let s = p.cmps.len() as u16;
-        for _ in 0..m {
-            let c = rng.cmp();
-            p.cmps.push(c).unwrap();
-        }
-        p.clauses
-            .push(Span {
-                start: s,
-                len: m as u16,
-            })
-            .unwrap();
+        rng.clause(&mut p, m);
     }
     let mut nrs: Vec<u32> = arch.syscalls().map(|s| s.1).collect();
     nrs.sort_unstable();

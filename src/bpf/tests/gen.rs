@@ -111,6 +111,21 @@ impl Rng {
     }
 
     /// A condition of 1-3 clauses of 1-3 comparisons, if the pools have room.
+    /// Push one clause of `m` random comparisons (the caller checked room).
+    pub fn clause(&mut self, p: &mut Policy, m: usize) {
+        let start = p.cmps.len() as u16;
+        for _ in 0..m {
+            let c = self.cmp();
+            p.cmps.push(c).unwrap();
+        }
+        p.clauses
+            .push(Span {
+                start,
+                len: m as u16,
+            })
+            .unwrap();
+    }
+
     pub fn cond(&mut self, p: &mut Policy) -> Option<Span> {
         let n = 1 + self.below(3);
         if p.clauses.len() + n > p.clauses.capacity() || p.cmps.len() + 3 * n > p.cmps.capacity() {
@@ -119,17 +134,7 @@ impl Rng {
         let start = p.clauses.len() as u16;
         for _ in 0..n {
             let m = 1 + self.below(3);
-            let s = p.cmps.len() as u16;
-            for _ in 0..m {
-                let c = self.cmp();
-                p.cmps.push(c).unwrap();
-            }
-            p.clauses
-                .push(Span {
-                    start: s,
-                    len: m as u16,
-                })
-                .unwrap();
+            self.clause(p, m);
         }
         Some(Span {
             start,
