@@ -35,6 +35,20 @@ static FILE: Once<[u8; MAX_FILE]> = Once::new([0; MAX_FILE]);
 static POLICIES: Once<[Policy<'static>; MAX_LOADED]> =
     Once::new([const { Policy::unparsed() }; MAX_LOADED]);
 
+/// The parsed config, outside the stack for the same reason. All zeros
+/// (`parse_into` sets the real defaults), so that it lands in `.bss`.
+static CONFIG: Once<Config<'static>> = Once::new(Config {
+    hostname: None,
+    log: config::LogLevel::Quiet,
+    grace_ms: 0,
+    emergency_shell: None,
+    modules: heapless::Vec::new(),
+    test: None,
+    test_policy: PolicyRef::None,
+    policies: heapless::Vec::new(),
+    services: heapless::Vec::new(),
+});
+
 /// Signals PID 1 takes through its signalfd.
 const SIGNALS: [u32; 6] = [
     g::SIGCHLD,
@@ -72,18 +86,26 @@ pub fn main(args: &Args) -> ! {
     // Outside the stack (see `FILE`); a second take cannot happen.
     let file_buf = FILE.take().map_or(&mut [][..], |b| &mut b[..]);
     let (src, name) = load_config(&cmdline, file_buf);
-    let mut cfg = match config::parse(src) {
-        Ok(c) => c,
+    let Some(cfg) = CONFIG.take() else {
+        fatal(
+            "vigil: the config cell was taken twice\n",
+            None,
+            &mounted,
+            t0,
+        )
+    };
+    match config::parse_into(src, cfg) {
+        Ok(()) => {}
         Err(errs) => {
             let mut out = Buf::<8192>::new();
             errs.render(name, &mut out);
             fatal(out.as_str(), None, &mounted, t0)
         }
-    };
-    set_log_level(&cfg, &cmdline);
+    }
+    set_log_level(cfg, &cmdline);
     let arch = tables::native();
     let mut errs = config::ConfigErrors::new();
-    config::check_policies(&cfg, arch, &mut errs);
+    config::check_policies(cfg, arch, &mut errs);
     if !errs.is_empty() {
         let mut out = Buf::<8192>::new();
         errs.render(name, &mut out);
@@ -129,11 +151,7 @@ pub fn main(args: &Args) -> ! {
         None => cfg.test.clone(),
     };
 
-    // Moved, not cloned: the supervisor is the only one to read them now.
-    let mut services: heapless::Vec<config::Service, MAX_SLOTS> = heapless::Vec::new();
-    for s in core::mem::take(&mut cfg.services) {
-        let _ = services.push(s);
-    }
+    // The test program goes in the spare slot after the services.
     let mut test = None;
     if let Some(cmd) = test_cmd {
         let mut t = config::Service::new("test", cmd.line);
@@ -141,10 +159,12 @@ pub fn main(args: &Args) -> ! {
         t.kind = Kind::Oneshot;
         t.required = false;
         t.restart = Restart::Never;
-        t.policy = cfg.test_policy.unwrap_or(PolicyRef::None);
-        test = Some(services.len());
-        let _ = services.push(t);
+        t.policy = cfg.test_policy;
+        test = Some(cfg.services.len());
+        let _ = cfg.services.push(t);
     }
+    let cfg: &Config = cfg;
+    let services = &cfg.services[..];
 
     // Parse every policy in use once, in place; notifications are answered
     // from these.
@@ -190,7 +210,7 @@ pub fn main(args: &Args) -> ! {
     let policies = &slots[..loaded];
 
     let mut sup = Supervisor {
-        cfg: &cfg,
+        cfg,
         services,
         rts: [services::Runtime::new(); MAX_SLOTS],
         policy_of,

@@ -40,7 +40,7 @@ pub struct ListenerSlot {
 pub struct Supervisor<'c, 'p> {
     pub cfg: &'c Config<'c>,
     /// `cfg.services`, then the test program (if any) as the last entry.
-    pub services: heapless::Vec<Service<'c>, MAX_SLOTS>,
+    pub services: &'c [Service<'c>],
     pub rts: [Runtime; MAX_SLOTS],
     /// Which loaded policy each service runs under (`None`: no filter).
     pub policy_of: [Option<u8>; MAX_SLOTS],
@@ -82,7 +82,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                     .iter()
                     .filter(|r| matches!(r.state, State::Running { .. }))
                     .count();
-                if let Some(action) = plan.step(now, running, &self.services, &self.rts) {
+                if let Some(action) = plan.step(now, running, self.services, &self.rts) {
                     return action;
                 }
             }
@@ -107,7 +107,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         self.shutdown = Some(shutdown::Plan::new(
             action,
             self.cfg.grace_ms,
-            &self.services,
+            self.services,
             &self.rts,
         ));
     }
@@ -117,7 +117,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         let mut started = false;
         for i in 0..self.services.len() {
             let due = match self.rts[i].state {
-                State::Pending => services::gate_open(&self.services, &self.rts, i),
+                State::Pending => services::gate_open(self.services, &self.rts, i),
                 State::Backoff { at_ns } => now >= at_ns,
                 _ => false,
             };

@@ -101,7 +101,7 @@ use heapless::Vec;
 use crate::arch::Arch;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, Context, MAX_ERRORS};
-pub use parse::parse;
+pub use parse::{parse, parse_into};
 
 /// Longest line accepted, in bytes (the policy language's limit).
 pub const MAX_LINE: usize = crate::policy::parse::MAX_LINE;
@@ -159,12 +159,14 @@ pub struct Config<'a> {
     pub modules: Vec<Cmd<'a>, MAX_MODULES>,
     /// `test PATH [ARGS...]`: the main program of test-run mode.
     pub test: Option<Cmd<'a>>,
-    /// `test-policy ...`: the policy of the test program, if given.
-    pub test_policy: Option<PolicyRef<'a>>,
+    /// `test-policy ...`: the policy of the test program (no filter if not
+    /// given).
+    pub test_policy: PolicyRef<'a>,
     /// `policy NAME { ... }` blocks, in order; `PolicyRef::Named` indexes this.
     pub policies: Vec<NamedPolicy<'a>, MAX_POLICIES>,
-    /// `service NAME { ... }` blocks, in declaration (= start) order.
-    pub services: Vec<Service<'a>, MAX_SERVICES>,
+    /// `service NAME { ... }` blocks, in declaration (= start) order: at
+    /// most `MAX_SERVICES`; PID 1 appends the test program in the spare slot.
+    pub services: Vec<Service<'a>, { MAX_SERVICES + 1 }>,
 }
 
 /// How much vigil logs.
@@ -209,12 +211,14 @@ impl PolicyText<'_> {
 }
 
 /// Which policy a service (or the test program) runs under.
+// `u8`, `None` first: an all-zero `Config` is a valid one (see `init::CONFIG`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub enum PolicyRef<'a> {
+    /// `none`: no seccomp filter at all (and the test program's default).
+    None,
     /// `default`, or nothing said: vigil's embedded default policy.
     Default,
-    /// `none`: no seccomp filter at all.
-    None,
     /// `NAME`: an index into `Config::policies`.
     Named(usize),
     /// `policy { ... }`: a body of its own.
@@ -494,10 +498,24 @@ impl<'a> Config<'a> {
             emergency_shell: None,
             modules: Vec::new(),
             test: None,
-            test_policy: None,
+            test_policy: PolicyRef::None,
             policies: Vec::new(),
             services: Vec::new(),
         }
+    }
+
+    /// Back to `new()`, in place: a config that lives outside the stack is
+    /// not rebuilt there as a temporary (that would touch every page).
+    pub fn reset(&mut self) {
+        self.hostname = None;
+        self.log = LogLevel::Info;
+        self.grace_ms = DEFAULT_GRACE_MS;
+        self.emergency_shell = None;
+        self.modules.clear();
+        self.test = None;
+        self.test_policy = PolicyRef::None;
+        self.policies.clear();
+        self.services.clear();
     }
 
     /// The service called `name`.
@@ -548,7 +566,7 @@ pub fn check_policies<'a>(cfg: &Config<'a>, arch: &Arch, errors: &mut ConfigErro
             check_one(t, Context::ServicePolicy(s.name), arch, errors);
         }
     }
-    if let Some(PolicyRef::Inline(t)) = cfg.test_policy {
+    if let PolicyRef::Inline(t) = cfg.test_policy {
         check_one(t, Context::TestPolicy, arch, errors);
     }
 }

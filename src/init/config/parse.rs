@@ -115,9 +115,9 @@ struct Pending<'a> {
     ctx: Context<'a>,
 }
 
-struct Parser<'a> {
+struct Parser<'a, 'c> {
     text: &'a str,
-    cfg: Config<'a>,
+    cfg: &'c mut Config<'a>,
     errs: ConfigErrors<'a>,
     pending: Vec<Pending<'a>, { MAX_SERVICES + 1 }>,
     state: State,
@@ -135,13 +135,22 @@ struct Parser<'a> {
 /// delimited here; `check_policies` parses them.
 // Both sides are large, but there is no heap to box them on.
 #[allow(clippy::result_large_err)]
+pub fn parse(text: &str) -> Result<Config<'_>, ConfigErrors<'_>> {
+    let mut cfg = Config::new();
+    parse_into(text, &mut cfg).map(|()| cfg)
+}
+
+/// `parse`, into a config that lives elsewhere (PID 1 keeps it outside the
+/// stack). `cfg` is reset first.
 // Size: LTO at opt-level z inlines this into more than one caller; kept
 // out of line, the parser is 1 KB smaller (measured).
 #[inline(never)]
-pub fn parse(text: &str) -> Result<Config<'_>, ConfigErrors<'_>> {
+#[allow(clippy::result_large_err)]
+pub fn parse_into<'a>(text: &'a str, cfg: &mut Config<'a>) -> Result<(), ConfigErrors<'a>> {
+    cfg.reset();
     let mut p = Parser {
         text,
-        cfg: Config::new(),
+        cfg,
         errs: ConfigErrors::new(),
         pending: Vec::new(),
         state: State::Top,
@@ -176,13 +185,13 @@ pub fn parse(text: &str) -> Result<Config<'_>, ConfigErrors<'_>> {
         }
     }
     if p.errs.is_empty() {
-        Ok(p.cfg)
+        Ok(())
     } else {
         Err(p.errs)
     }
 }
 
-impl<'a> Parser<'a> {
+impl<'a> Parser<'a, '_> {
     fn ctx(&self) -> Context<'a> {
         match self.state {
             State::Service(i) => self.service_ctx(i),
@@ -386,7 +395,7 @@ impl<'a> Parser<'a> {
                     s.policy = PolicyRef::Inline(text);
                 }
             }
-            Body::Test => self.cfg.test_policy = Some(PolicyRef::Inline(text)),
+            Body::Test => self.cfg.test_policy = PolicyRef::Inline(text),
             Body::Skip => {}
         }
         self.state = match b.ret {
@@ -526,11 +535,13 @@ impl<'a> Parser<'a> {
             self.dup(name, "service", first);
             // Still read the block, to check what it says.
         }
-        if self
-            .cfg
-            .services
-            .push(Service::new(name.s, self.line))
-            .is_err()
+        // The one spare slot is PID 1's, for the test program.
+        if self.cfg.services.len() >= MAX_SERVICES
+            || self
+                .cfg
+                .services
+                .push(Service::new(name.s, self.line))
+                .is_err()
         {
             self.too_many(&t[0], "services");
             return false;
@@ -585,7 +596,7 @@ impl<'a> Parser<'a> {
                     s.policy = r;
                 }
             }
-            Target::Test => self.cfg.test_policy = Some(r),
+            Target::Test => self.cfg.test_policy = r,
         }
         false
     }
@@ -1080,7 +1091,7 @@ impl<'a> Parser<'a> {
                         s.policy = r;
                     }
                 }
-                Target::Test => self.cfg.test_policy = Some(r),
+                Target::Test => self.cfg.test_policy = r,
             }
         }
     }

@@ -196,7 +196,7 @@ service s {
     assert_eq!(c.modules.len(), 2);
     assert_eq!(&c.modules[0].args[..], ["debug=1", "x=2"]);
     assert_eq!(c.test.as_ref().unwrap().path, "/bin/check");
-    assert_eq!(c.test_policy, Some(PolicyRef::Named(0)));
+    assert_eq!(c.test_policy, PolicyRef::Named(0));
     assert_eq!(
         c.policies[0].body,
         PolicyText {
@@ -253,13 +253,13 @@ fn inline_test_policy_and_crlf() {
     let c = ok("test /t\r\ntest-policy {\r\n  default allow\r\n}\r\n");
     assert_eq!(
         c.test_policy,
-        Some(PolicyRef::Inline(PolicyText {
+        PolicyRef::Inline(PolicyText {
             text: "  default allow\r\n",
             first_line: 3
-        }))
+        })
     );
     let c = ok("test-policy none\ntest /t\n");
-    assert_eq!(c.test_policy, Some(PolicyRef::None));
+    assert_eq!(c.test_policy, PolicyRef::None);
 }
 
 #[test]
@@ -618,7 +618,7 @@ fn signals_and_values() {
 fn policies_resolve_after_the_fact() {
     let c = ok("service a {\n exec /a\n policy late\n}\ntest /t\ntest-policy late\npolicy early {\n}\npolicy late {\n}\n");
     assert_eq!(c.services[0].policy, PolicyRef::Named(1));
-    assert_eq!(c.test_policy, Some(PolicyRef::Named(1)));
+    assert_eq!(c.test_policy, PolicyRef::Named(1));
 }
 
 #[test]
@@ -797,10 +797,7 @@ fn check_policies_matches_the_policy_parser() {
             c.policy_text(&c.services[0].policy).unwrap(),
             Context::ServicePolicy("s"),
         ),
-        (
-            c.policy_text(&c.test_policy.unwrap()).unwrap(),
-            Context::TestPolicy,
-        ),
+        (c.policy_text(&c.test_policy).unwrap(), Context::TestPolicy),
     ] {
         if let Err(e) = crate::policy::parse(body.text, arch) {
             for x in &e.list {
