@@ -79,8 +79,8 @@ edge_run() {
     has edge.config-loaded 'vigil: PID 1 up in [0-9]+ us, config /etc/edge/edge.conf'
     local feats
     case $K in
-        6.1.*) feats='sync-wake-up no, addfd yes, addfd-send yes, recv-enoent no' ;;
-        *) feats='sync-wake-up yes, addfd yes, addfd-send yes, recv-enoent yes' ;;
+        6.1.*) feats='sync-wake-up no, addfd yes, addfd-send yes' ;;
+        *) feats='sync-wake-up yes, addfd yes, addfd-send yes' ;;
     esac
     has edge.kernel-features "^vigil: kernel: wait-killable-recv yes, $feats\$"
     has edge.run-kernel-features "^edge-run: vigil: kernel: wait-killable-recv yes, $feats\$"

@@ -4,6 +4,7 @@
 
 mod boot;
 mod bpf;
+mod pid1;
 mod policy;
 
 use std::fmt::Write as _;
@@ -161,7 +162,10 @@ fn main() {
             2 => allowed_overhead(&ctx, &mut report),
             3 => rss16 = throughput(&ctx, &mut report),
             4 => footprint(&ctx, &mut report, rss16),
-            5 => boot::boot(&ctx, &mut report),
+            5 => {
+                boot::boot(&ctx, &mut report);
+                pid1::boot(&ctx, &mut report);
+            }
             _ => {}
         }
         // Partial results survive a later failure.
@@ -753,7 +757,7 @@ fn footprint(ctx: &Ctx, r: &mut String, rss: Option<(usize, i64, i64)>) {
     let _ = writeln!(
         r,
         "\n- size <= 64 KiB on both arches: {}; stretch <= 32 KiB: {}\n\
-         - VmRSS <= 256 KiB while serving: {}\n\
+         - `vigil run` VmRSS <= 256 KiB while serving: {}\n\
          - allocator or libc symbols in the unstripped build ({} symbols): {}\n\
          - `readelf -d`: {}\n",
         goal(gx),
@@ -771,4 +775,5 @@ fn footprint(ctx: &Ctx, r: &mut String, rss: Option<(usize, i64, i64)>) {
             "has a dynamic section (NOT met)"
         }
     );
+    pid1::rss(ctx, r);
 }
