@@ -224,6 +224,7 @@ pub fn main(args: &Args) -> ! {
         filter_flags: crate::notify::probe::probe(),
         sync_wakeup: true,
         env: Some(args),
+        deep: false,
     };
     for (i, p) in policy_of.iter().enumerate() {
         if *p == Some(u8::MAX) {

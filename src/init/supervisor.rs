@@ -58,7 +58,13 @@ pub struct Supervisor<'c, 'p> {
     pub sync_wakeup: bool,
     /// vigil's own arguments and environment (for `env-pass`).
     pub env: Option<&'c Args>,
+    /// A notification was served since the stack was last given back.
+    pub deep: bool,
 }
+
+/// After this long with nothing to do, the stack pages that serving
+/// notifications touched (path buffers, deep frames) are given back.
+const IDLE_RELEASE_NS: u64 = 250_000_000;
 
 /// `KEY=VALUE` of vigil's own environment for `key`.
 fn own_env(args: &Args, key: &str) -> Option<&'static [u8]> {
@@ -330,13 +336,24 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             };
             n += 1;
         }
-        let timeout = self.next_deadline().map(|d| d.saturating_sub(now));
-        if let Err(e) = poll::poll(&mut fds[..n], timeout) {
-            log::error(|l| {
-                l.s("poll: ");
-                log::errno(l, e);
-            });
-            return;
+        let mut timeout = self.next_deadline().map(|d| d.saturating_sub(now));
+        if self.deep {
+            timeout = Some(timeout.map_or(IDLE_RELEASE_NS, |t| t.min(IDLE_RELEASE_NS)));
+        }
+        match poll::poll(&mut fds[..n], timeout) {
+            Ok(0) if self.deep => {
+                self.deep = false;
+                crate::sys::stack::release_below(1024 * 1024);
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                log::error(|l| {
+                    l.s("poll: ");
+                    log::errno(l, e);
+                });
+                return;
+            }
         }
         // Listeners: one notification each per turn, so that no service
         // can starve another by flooding.
@@ -344,6 +361,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         for (k, slot) in self.listeners.iter_mut().enumerate() {
             let ev = fds[1 + k].revents;
             if ev & POLLIN != 0 {
+                self.deep = true;
                 let svc = &self.services[slot.svc as usize];
                 let policy =
                     self.policy_of[slot.svc as usize].and_then(|p| self.policies.get(p as usize));

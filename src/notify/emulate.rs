@@ -121,6 +121,9 @@ fn spec(name: &str, a: &[u64; 6]) -> Option<Spec> {
 }
 
 /// Serve one notification of an emulated syscall under a paths rule.
+// Stack: out of line, its path buffers and those of `read_paths` are not
+// one frame that every path notification touches whole.
+#[inline(never)]
 #[allow(clippy::too_many_arguments)]
 pub fn serve(
     fd: i32,
@@ -149,6 +152,11 @@ pub fn serve(
     let ctx = match Ctx::open(n, args, &paths[..np]) {
         Ok(c) => c,
         Err((e, proc_failed)) => {
+            // A target that died since the check above takes its /proc
+            // entry with it: nothing to answer, nothing to report.
+            if !seccomp::id_valid(fd, n.id) {
+                return Served::Gone;
+            }
             // vigil cannot see the target (no /proc, out of fds, ...): the
             // call fails closed, and says so whatever the decision log.
             if proc_failed {

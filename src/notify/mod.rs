@@ -114,6 +114,7 @@ fn serve_paths(
 }
 
 /// Read and make absolute every path argument of the syscall.
+#[inline(never)]
 fn read_paths(n: &Notif, name: &str, out: &mut [Path; 2]) -> Result<usize, Errno> {
     let args = groups::path_args(name);
     let mut raw = Path::new();

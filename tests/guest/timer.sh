@@ -17,5 +17,7 @@ if [ -n "${CRASHES:-}" ]; then
     done
 fi
 sleep 0.5
+# PID 1's resident set after serving the whole boot (qemu/suite checks it).
+echo "timer: PID 1 $(grep -E '^(VmRSS|RssAnon|RssFile)' /proc/1/status | tr -s ' \t\n' ' ')"
 echo "timer: sending SIG$sig to PID 1"
 kill -"$sig" 1
