@@ -51,6 +51,9 @@ impl Mounted {
 }
 
 /// Mount what is not mounted yet. Failures are logged; boot goes on.
+// Stack: out of line, its mount table is not part of PID 1's `main` frame
+// for good (the stack probes touch every page of a frame).
+#[inline(never)]
 pub fn mount_early() -> Mounted {
     let mut done = Mounted::default();
     let mut table = [0u8; 16 * 1024];

@@ -96,21 +96,11 @@ pub fn main(args: &Args) -> ! {
     };
     match config::parse_into(src, cfg) {
         Ok(()) => {}
-        Err(errs) => {
-            let mut out = Buf::<8192>::new();
-            errs.render(name, &mut out);
-            fatal(out.as_str(), None, &mounted, t0)
-        }
+        Err(errs) => config_fatal(&errs, name, None, &mounted, t0),
     }
     set_log_level(cfg, &cmdline);
     let arch = tables::native();
-    let mut errs = config::ConfigErrors::new();
-    config::check_policies(cfg, arch, &mut errs);
-    if !errs.is_empty() {
-        let mut out = Buf::<8192>::new();
-        errs.render(name, &mut out);
-        fatal(out.as_str(), cfg.emergency_shell.as_ref(), &mounted, t0);
-    }
+    check_policies(cfg, arch, name, &mounted, t0);
     log::info(|l| {
         l.s("PID 1 up in ")
             .u((poll::now_ns() - t0) / 1000)
@@ -315,6 +305,40 @@ fn load_module(m: &Cmd) {
             log::errno(l, e);
         }),
     }
+}
+
+/// Every policy of the config must compile; if one does not, `fatal`.
+// Stack: out of line, the error table is not part of `main`'s frame for
+// the whole life of PID 1 (the stack probes touch every page of a frame).
+#[inline(never)]
+fn check_policies(
+    cfg: &Config,
+    arch: &crate::arch::Arch,
+    name: &str,
+    mounted: &boot::Mounted,
+    t0: u64,
+) {
+    let mut errs = config::ConfigErrors::new();
+    config::check_policies(cfg, arch, &mut errs);
+    if !errs.is_empty() {
+        config_fatal(&errs, name, cfg.emergency_shell.as_ref(), mounted, t0);
+    }
+}
+
+/// `fatal` with the config's errors, each with its place.
+// Stack: out of line, as `check_policies`, for its 8 KB of text.
+#[inline(never)]
+#[cold]
+fn config_fatal(
+    errs: &config::ConfigErrors,
+    name: &str,
+    shell: Option<&Cmd>,
+    mounted: &boot::Mounted,
+    t0: u64,
+) -> ! {
+    let mut out = Buf::<8192>::new();
+    errs.render(name, &mut out);
+    fatal(out.as_str(), shell, mounted, t0)
 }
 
 /// A boot that cannot go on: say why, give the emergency shell its turn,

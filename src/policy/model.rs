@@ -206,14 +206,27 @@ impl<'a> Policy<'a> {
     }
 
     /// Empty again, as `new` makes it, without moving the tables.
+    // A table that is empty already is not written: in PID 1's zeroed
+    // `.bss` slots, a write would make its page resident for nothing (a
+    // policy without path rules never needs the `paths` page).
     pub fn clear(&mut self) {
         self.default = Action::Kill;
         self.log_decisions = true;
-        self.rules.clear();
-        self.clauses.clear();
-        self.cmps.clear();
-        self.replies.clear();
-        self.paths.clear();
+        if !self.rules.is_empty() {
+            self.rules.clear();
+        }
+        if !self.clauses.is_empty() {
+            self.clauses.clear();
+        }
+        if !self.cmps.is_empty() {
+            self.cmps.clear();
+        }
+        if !self.replies.is_empty() {
+            self.replies.clear();
+        }
+        if !self.paths.is_empty() {
+            self.paths.clear();
+        }
     }
 
     /// The rule for syscall `nr`, if the policy names it.

@@ -18,6 +18,7 @@ if [ -n "${CRASHES:-}" ]; then
 fi
 sleep 0.5
 # PID 1's resident set after serving the whole boot (qemu/suite checks it).
-echo "timer: PID 1 $(grep -E '^(VmRSS|RssAnon|RssFile)' /proc/1/status | tr -s ' \t\n' ' ')"
+echo "timer: PID 1 $(grep -E '^(VmRSS|RssAnon|RssFile|RssShmem)' /proc/1/status | tr -s ' \t\n' ' ')"
+echo "timer: PID 1 maps $(awk '/^[0-9a-f]+-/ { m = ($6 == "" ? $1 : $6) } /^Rss:/ { if ($2 > 0) printf "%s=%s ", m, $2 }' /proc/1/smaps)"
 echo "timer: sending SIG$sig to PID 1"
 kill -"$sig" 1

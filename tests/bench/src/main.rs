@@ -416,9 +416,17 @@ fn round_trip(ctx: &Ctx, r: &mut String) {
 fn allowed_overhead(ctx: &Ctx, r: &mut String) {
     let vpol = ctx.write("realistic.policy", &policy::vigil_text());
     let lrules = ctx.write("realistic.rules", &policy::libseccomp_rules());
+    // The floor: a filter that allows everything (what the kernel's entry
+    // work costs any filtered task, action cache or not).
+    let floor = ctx.write("allow-all.policy", "default allow\n");
     let (v, l) = (s(&ctx.vigil), s(&ctx.lsc_policy));
     let modes = vec![
         ctx.mode("native, no filter", &[], false),
+        ctx.mode(
+            "floor: `default allow` only (vigil run)",
+            &[&v, "run", "--policy", &s(&floor), "--"],
+            false,
+        ),
         ctx.mode(
             "vigil's filter (vigil run)",
             &[&v, "run", "--policy", &s(&vpol), "--"],
@@ -452,11 +460,15 @@ fn allowed_overhead(ctx: &Ctx, r: &mut String) {
     let _ = writeln!(
         r,
         "\n- vigil's filter / no filter: **{:.3}x** (goal <= 1.05x: {}); by the fastest runs \
-         {:.3}x\n- vigil's filter / libseccomp's filter: **{:.3}x**\n",
+         {:.3}x\n- vigil's filter / libseccomp's filter: **{:.3}x**\n\
+         - vigil's filter / the allow-everything floor: **{:.3}x** (the floor / no filter: \
+         {:.3}x)\n",
+        res[2].0 / native,
+        goal(res[2].0 / native <= 1.05),
+        res[2].1 / res[0].1,
+        res[2].0 / res[3].0,
+        res[2].0 / res[1].0,
         res[1].0 / native,
-        goal(res[1].0 / native <= 1.05),
-        res[1].1 / res[0].1,
-        res[1].0 / res[2].0,
     );
 
     // The programs themselves, instruction by instruction.
