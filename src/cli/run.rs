@@ -171,9 +171,7 @@ fn supervise(
         handover_pid: child.pid as u32,
     });
     if let Some(l) = &listener {
-        // 6.6+: run vigil on the target's CPU when it answers. Older
-        // kernels say EINVAL: a slower wake-up, nothing else.
-        let _ = seccomp::set_flags(l.fd, seccomp::USER_NOTIF_FD_SYNC_WAKE_UP);
+        notify::probe::listener(l.fd);
     }
     let mut status_open = true;
     let mut exit_code: Option<i32> = None;

@@ -212,7 +212,6 @@ pub fn main(args: &Args) -> ! {
         shutdown: None,
         sigfd,
         filter_flags: crate::notify::probe::probe(),
-        sync_wakeup: true,
         env: Some(args),
         deep: false,
     };

@@ -18,7 +18,7 @@ use crate::service::spawn::{self, Spawn, Stdio};
 use crate::sys::exec::ExecBuf;
 use crate::sys::poll::{self, PollFd, POLLERR, POLLHUP, POLLIN, POLLNVAL};
 use crate::sys::signal;
-use crate::sys::{self, landlock, seccomp, Args, Errno};
+use crate::sys::{self, landlock, Args, Errno};
 use linux_raw_sys::general as g;
 
 /// Services plus the test program.
@@ -55,7 +55,6 @@ pub struct Supervisor<'c, 'p> {
     pub sigfd: i32,
     /// Extra seccomp flags (WAIT_KILLABLE_RECV when the kernel has it).
     pub filter_flags: u32,
-    pub sync_wakeup: bool,
     /// vigil's own arguments and environment (for `env-pass`).
     pub env: Option<&'c Args>,
     /// A notification was served since the stack was last given back.
@@ -266,10 +265,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                     }
                 });
                 if let Some(fd) = child.listener {
-                    if self.sync_wakeup {
-                        let _ =
-                            seccomp::set_flags(fd.as_raw_fd(), seccomp::USER_NOTIF_FD_SYNC_WAKE_UP);
-                    }
+                    crate::notify::probe::listener(fd.as_raw_fd());
                     let l = Listener {
                         fd: fd.as_raw_fd(),
                         handover_pid: child.pid as u32,

@@ -1,24 +1,24 @@
-//! Which seccomp user-notification features this kernel has, probed once
-//! at start by really using them (never guessed from the version number),
-//! and logged as one line. `vigil run` and PID 1 both call `probe`.
+//! Which seccomp user-notification features this kernel has, found by
+//! really using them (never guessed from the version number) and logged
+//! once as one line. No process is made for it:
 //!
-//! The probe needs a listener, which vigil cannot make without filtering
-//! itself: a child C forks a grandchild G that installs an allow-all
-//! filter with a listener; C copies the listener out of G (`pidfd_getfd`),
-//! tries the ioctls with an id that cannot be pending, and reports.
+//! - `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` (5.19), needed before the
+//!   first filter is installed: `seccomp` is asked with the flag and no
+//!   program, and checks flags before it reads the program.
+//! - The rest on the first listener vigil holds: `SYNC_WAKE_UP` (6.6) is
+//!   set on it or refused; `ADDFD` (5.9) and its `SEND` flag (5.14) are
+//!   tried with no source fd: EBADF where the kernel knows them (it checks
+//!   the fd before it looks for the notification, so no target is ever
+//!   touched), EINVAL where it does not.
 //!
-//! Whether RECV says ENOENT once no task uses the filter (6.11+) is not
-//! probed: vigil drops a listener on POLLHUP either way, and waiting to see
-//! RECV block cost a boot on an older kernel a 50 ms deadline.
+//! Whether RECV says ENOENT once no task uses the filter (6.11) is not
+//! asked: vigil drops a listener on POLLHUP either way.
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use rustix::fd::AsRawFd;
-
 use crate::log;
 use crate::out::Sink;
-use crate::sys::poll::{self, PollFd, POLLIN};
-use crate::sys::{self, proc, seccomp, Errno};
+use crate::sys::{seccomp, Errno};
 
 /// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` is accepted (5.19).
 pub const WAIT_KILLABLE: u32 = 1;
@@ -30,10 +30,12 @@ pub const ADDFD: u32 = 4;
 pub const ADDFD_SEND: u32 = 8;
 /// Set once `probe` ran.
 const PROBED: u32 = 1 << 31;
+/// Set once the first listener was probed (and the line logged).
+const LISTENED: u32 = 1 << 30;
 
 static FEATURES: AtomicU32 = AtomicU32::new(0);
 
-/// Does the kernel have `f`? Before `probe` ran: no (the safe fallbacks).
+/// Does the kernel have `f`? Before it is known: no (the safe fallbacks).
 pub fn has(f: u32) -> bool {
     FEATURES.load(Ordering::Relaxed) & f == f
 }
@@ -47,7 +49,22 @@ pub fn filter_flags() -> u32 {
     }
 }
 
-/// The features as the start-up line names them.
+/// What must be known before the first filter (once); returns
+/// `filter_flags()`.
+pub fn probe() -> u32 {
+    if !has(PROBED) {
+        let killable = seccomp::FLAG_NEW_LISTENER | seccomp::FLAG_WAIT_KILLABLE_RECV;
+        let f = if seccomp::filter_flags_known(killable) {
+            WAIT_KILLABLE
+        } else {
+            0
+        };
+        FEATURES.fetch_or(f | PROBED, Ordering::Relaxed);
+    }
+    filter_flags()
+}
+
+/// The features as the line names them.
 const NAMES: [(u32, &str); 4] = [
     (WAIT_KILLABLE, " wait-killable-recv "),
     (SYNC_WAKE_UP, ", sync-wake-up "),
@@ -55,131 +72,29 @@ const NAMES: [(u32, &str); 4] = [
     (ADDFD_SEND, ", addfd-send "),
 ];
 
-/// Probe (once), remember and log the features; returns `filter_flags()`.
-pub fn probe() -> u32 {
-    if FEATURES.load(Ordering::Relaxed) & PROBED == 0 {
-        let f = run_probe();
-        FEATURES.store(f | PROBED, Ordering::Relaxed);
-        log::info(|l| {
-            l.s("kernel:");
-            for &(bit, name) in &NAMES {
-                l.s(name).s(if f & bit != 0 { "yes" } else { "no" });
-            }
-        });
-    }
-    filter_flags()
-}
-
-fn run_probe() -> u32 {
-    let Ok((r, w)) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC) else {
-        return 0;
-    };
-    let pid = match proc::fork() {
-        Ok(0) => {
-            drop(r);
-            child(w.as_raw_fd())
-        }
-        Ok(pid) => pid,
-        Err(_) => return 0,
-    };
-    drop(w);
-    let mut f = 0;
-    let mut buf = [0u8; 4];
-    if wait_in(r.as_raw_fd(), 2_000_000_000) && rustix::io::read(&r, &mut buf) == Ok(4) {
-        f = u32::from_le_bytes(buf);
-    } else {
-        // C is stuck or gone: do not wait for it to finish on its own.
-        let _ = sys::kill(pid, linux_raw_sys::general::SIGKILL as i32);
-    }
-    let _ = rustix::process::waitpid(
-        rustix::process::Pid::from_raw(pid),
-        rustix::process::WaitOptions::empty(),
-    );
-    f
-}
-
-fn wait_in(fd: i32, ns: u64) -> bool {
-    let mut p = [PollFd {
-        fd,
-        events: POLLIN,
-        revents: 0,
-    }];
-    matches!(poll::poll(&mut p, Some(ns)), Ok(n) if n > 0)
-}
-
-/// C: never returns.
-fn child(w: i32) -> ! {
-    let (Ok((gr, gw)), Ok((hr, hw))) = (
-        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC),
-        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC),
-    ) else {
-        proc::exit(1)
-    };
-    let g = match proc::fork() {
-        Ok(0) => grandchild(gw.as_raw_fd(), hr.as_raw_fd()),
-        Ok(g) => g,
-        Err(_) => proc::exit(1),
-    };
-    drop(gw);
-    drop(hr);
-    let mut m = [0u8; 8];
-    if rustix::io::read(&gr, &mut m) != Ok(8) {
-        proc::exit(1);
-    }
-    let n = i32::from_le_bytes([m[0], m[1], m[2], m[3]]);
-    let mut f = u32::from_le_bytes([m[4], m[5], m[6], m[7]]);
-    let l = rustix::process::Pid::from_raw(g)
-        .and_then(|p| rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok())
-        .and_then(|pfd| {
-            rustix::process::pidfd_getfd(&pfd, n, rustix::process::PidfdGetfdFlags::empty()).ok()
-        });
-    let Some(l) = l else { proc::exit(1) };
-    let l = l.as_raw_fd();
-    if seccomp::set_flags(l, seccomp::USER_NOTIF_FD_SYNC_WAKE_UP).is_ok() {
+/// A listener vigil now holds: ask it for `SYNC_WAKE_UP` (vigil runs on the
+/// target's CPU when it answers; older kernels: a slower wake-up, nothing
+/// else). The first one also answers for the ADDFD features, and the line
+/// is logged.
+pub fn listener(fd: i32) {
+    let mut f = FEATURES.load(Ordering::Relaxed);
+    if seccomp::set_flags(fd, seccomp::USER_NOTIF_FD_SYNC_WAKE_UP).is_ok() {
         f |= SYNC_WAKE_UP;
     }
-    // Id 0 is never pending here: a kernel that knows the ioctl and the
-    // flag gets as far as looking it up (ENOENT); one that does not says
-    // EINVAL first.
-    if seccomp::addfd(l, 0, l, 0, 0) == Err(Errno::NOENT) {
+    if f & LISTENED != 0 {
+        return;
+    }
+    if seccomp::addfd(fd, 0, -1, 0, 0) == Err(Errno::BADF) {
         f |= ADDFD;
     }
-    if seccomp::addfd(l, 0, l, 0, seccomp::ADDFD_FLAG_SEND) == Err(Errno::NOENT) {
+    if seccomp::addfd(fd, 0, -1, 0, seccomp::ADDFD_FLAG_SEND) == Err(Errno::BADF) {
         f |= ADDFD_SEND;
     }
-    let _ = sys::write_all(w, &f.to_le_bytes());
-    // G ends with C's end of its pipe; reaped here, not left to PID 1.
-    drop(hw);
-    let _ = sys::kill(g, linux_raw_sys::general::SIGKILL as i32);
-    let _ = rustix::process::waitpid(
-        rustix::process::Pid::from_raw(g),
-        rustix::process::WaitOptions::empty(),
-    );
-    proc::exit(0)
-}
-
-/// G: install the filter, report, wait to be killed.
-fn grandchild(gw: i32, hr: i32) -> ! {
-    let prog = [crate::bpf::Insn {
-        code: 0x06,
-        jt: 0,
-        jf: 0,
-        k: crate::bpf::ret_value(crate::policy::Ret::Allow),
-    }];
-    let _ = proc::set_no_new_privs();
-    let base = seccomp::FLAG_NEW_LISTENER;
-    let (fd, f) = match seccomp::set_filter(&prog, base | seccomp::FLAG_WAIT_KILLABLE_RECV) {
-        Ok(fd) => (fd, WAIT_KILLABLE),
-        Err(_) => match seccomp::set_filter(&prog, base) {
-            Ok(fd) => (fd, 0),
-            Err(_) => proc::exit(1),
-        },
-    };
-    let mut m = [0u8; 8];
-    m[..4].copy_from_slice(&fd.to_le_bytes());
-    m[4..].copy_from_slice(&f.to_le_bytes());
-    let _ = sys::write_all(gw, &m);
-    let mut b = [0u8; 1];
-    let _ = rustix::io::read(sys::borrow(hr), &mut b);
-    proc::exit(0)
+    FEATURES.store(f | LISTENED, Ordering::Relaxed);
+    log::info(|l| {
+        l.s("kernel:");
+        for &(bit, name) in &NAMES {
+            l.s(name).s(if f & bit != 0 { "yes" } else { "no" });
+        }
+    });
 }

@@ -77,6 +77,29 @@ pub fn set_filter(prog: &[Insn], flags: u32) -> Result<i32> {
     }
 }
 
+/// Does the kernel know `flags` for `SECCOMP_SET_MODE_FILTER`? Asked with
+/// no program: the kernel checks the flags (EINVAL) before it reads the
+/// program (EFAULT), so nothing is installed either way.
+/// [seccomp(2)](https://man7.org/linux/man-pages/man2/seccomp.2.html)
+pub fn filter_flags_known(flags: u32) -> bool {
+    // SAFETY: a NULL program pointer: the kernel fails to copy it and
+    // returns before touching anything of this process.
+    let r = unsafe {
+        syscall(
+            nr::__NR_seccomp,
+            [
+                s::SECCOMP_SET_MODE_FILTER as usize,
+                flags as usize,
+                0,
+                0,
+                0,
+                0,
+            ],
+        )
+    };
+    r == Err(super::Errno::FAULT)
+}
+
 /// `seccomp(SECCOMP_GET_NOTIF_SIZES)`: (notif, resp, data) sizes.
 pub fn notif_sizes() -> Result<(u16, u16, u16)> {
     let mut sz = [0u16; 3];
