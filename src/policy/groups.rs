@@ -128,7 +128,7 @@ pub fn group(name: &str) -> Option<Members> {
 // Size: one byte loop shared by every word list here, instead of an
 // inlined `str::split` at each (measured).
 #[inline(never)]
-fn cut(s: &'static str, sep: u8) -> (&'static str, &'static str) {
+fn cut(s: &str, sep: u8) -> (&str, &str) {
     let n = s.bytes().position(|b| b == sep).unwrap_or(s.len());
     (s.get(..n).unwrap_or(""), s.get(n + 1..).unwrap_or(""))
 }
