@@ -94,15 +94,26 @@ pub const GROUPS: &[(&str, &[&str])] = &[
 ];
 
 /// The members of a group: the words of its parts.
-pub struct Members {
+#[derive(Default)]
+pub struct Members<'a> {
     parts: core::slice::Iter<'static, &'static str>,
-    rest: &'static str,
+    rest: &'a str,
 }
 
-impl Iterator for Members {
-    type Item = &'static str;
+impl<'a> Members<'a> {
+    /// The words of `list` alone.
+    pub fn of(list: &'a str) -> Self {
+        Members {
+            parts: [].iter(),
+            rest: list,
+        }
+    }
+}
 
-    fn next(&mut self) -> Option<&'static str> {
+impl<'a> Iterator for Members<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
         loop {
             if !self.rest.is_empty() {
                 let (word, rest) = cut(self.rest, b' ');
@@ -115,7 +126,7 @@ impl Iterator for Members {
 }
 
 /// The syscall names of group `name` (without the `@`).
-pub fn group(name: &str) -> Option<Members> {
+pub fn group(name: &str) -> Option<Members<'static>> {
     let parts = GROUPS.iter().find(|(n, _)| *n == name)?.1;
     Some(Members {
         parts: parts.iter(),
@@ -128,7 +139,7 @@ pub fn group(name: &str) -> Option<Members> {
 // Size: one byte loop shared by every word list here, instead of an
 // inlined `str::split` at each (measured).
 #[inline(never)]
-fn cut(s: &str, sep: u8) -> (&str, &str) {
+pub fn cut(s: &str, sep: u8) -> (&str, &str) {
     let n = s.bytes().position(|b| b == sep).unwrap_or(s.len());
     (s.get(..n).unwrap_or(""), s.get(n + 1..).unwrap_or(""))
 }
