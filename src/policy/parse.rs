@@ -912,19 +912,18 @@ fn ends_with_brace(line: &str) -> bool {
 
 /// Decimal, `0x` hex or `0o` octal, without sign.
 fn parse_unsigned(s: &str) -> Option<u64> {
-    let (digits, radix) = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        (h, 16)
-    } else if let Some(o) = s.strip_prefix("0o").or_else(|| s.strip_prefix("0O")) {
-        (o, 8)
-    } else {
-        (s, 10)
+    let (digits, radix) = match s.as_bytes() {
+        [b'0', b'x' | b'X', rest @ ..] => (rest, 16),
+        [b'0', b'o' | b'O', rest @ ..] => (rest, 8),
+        all => (all, 10),
     };
     if digits.is_empty() {
         return None;
     }
     let mut v: u64 = 0;
-    for c in digits.chars() {
-        let d = c.to_digit(radix)?;
+    // Bytes, not chars: a non-ASCII byte is no digit either.
+    for &b in digits {
+        let d = (b as char).to_digit(radix)?;
         v = v.checked_mul(radix as u64)?.checked_add(d as u64)?;
     }
     Some(v)
