@@ -88,6 +88,7 @@ pub fn parse_into<'a>(
         explicit: NrSet::default(),
         else_default: NrSet::default(),
         line: 0,
+        text: "",
         default_line: 0,
         block: None,
     };
@@ -127,18 +128,15 @@ pub fn parse_into<'a>(
     p.finish()
 }
 
-/// A token: `s` is empty at the end of the line (or at a comment).
-#[derive(Clone, Copy, Debug)]
-struct Tok<'a> {
-    s: &'a str,
-    /// 1-based byte column.
-    col: u32,
-}
+/// A token: a slice of the current line, whose place in the line is its
+/// column (see `Parser::col`); empty at the end of the line (or at a
+/// comment).
+// Size: a plain slice travels in two registers; a slice and a column went
+// through memory at every call (measured).
+type Tok<'a> = &'a str;
 
-impl Tok<'_> {
-    fn is_word(&self) -> bool {
-        self.s.bytes().next().is_some_and(|b| !is_punct(b))
-    }
+fn is_word(t: Tok) -> bool {
+    t.bytes().next().is_some_and(|b| !is_punct(b))
 }
 
 fn is_space(b: u8) -> bool {
@@ -178,10 +176,7 @@ impl<'a> Lexer<'a> {
         }
         if self.pos >= len || b[self.pos] == b'#' {
             self.pos = len;
-            return Tok {
-                s: "",
-                col: len as u32 + 1,
-            };
+            return self.here();
         }
         let start = self.pos;
         if !self.words && is_punct(b[start]) {
@@ -195,16 +190,18 @@ impl<'a> Lexer<'a> {
             }
         }
         // Token edges are ASCII bytes or the line's ends: char boundaries.
-        Tok {
-            s: self.line.get(start..self.pos).unwrap_or(""),
-            col: start as u32 + 1,
-        }
+        self.line.get(start..self.pos).unwrap_or("")
+    }
+
+    /// An empty token where the lexer is.
+    fn here(&self) -> Tok<'a> {
+        self.line.get(self.pos..self.pos).unwrap_or("")
     }
 
     /// Take the next token if it is `want`.
     fn eat(&mut self, want: &str) -> bool {
         let mut copy = *self;
-        let hit = copy.next().s == want;
+        let hit = copy.next() == want;
         if hit {
             *self = copy;
         }
@@ -291,20 +288,17 @@ struct Parser<'a, 'r> {
     else_default: NrSet,
     /// The current line (1-based).
     line: u32,
+    /// Its text, where tokens are slices of.
+    text: &'a str,
     /// The line of `default`, or 0.
     default_line: u32,
     block: Option<Block>,
 }
 
 impl<'a> Parser<'a, '_> {
-    fn error(&self, tok: Tok<'a>, kind: ErrorKind) -> Error<'a> {
-        Error {
-            line: self.line,
-            col: tok.col,
-            kind,
-            token: tok.s,
-            other_line: 0,
-        }
+    /// The 1-based column of a token of the current line.
+    fn col(&self, tok: Tok<'a>) -> u32 {
+        (tok.as_ptr() as usize).wrapping_sub(self.text.as_ptr() as usize) as u32 + 1
     }
 
     /// Record an error that fails the line.
@@ -328,17 +322,25 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn push(&mut self, tok: Tok<'a>, kind: ErrorKind, other_line: u32) {
-        let e = Error {
+        self.push_at(tok, self.col(tok), kind, other_line);
+    }
+
+    /// `push` for text that is not a token of the line, at `col`.
+    fn push_at(&mut self, token: &'a str, col: u32, kind: ErrorKind, other_line: u32) {
+        self.errors.push(Error {
+            line: self.line,
+            col,
+            kind,
+            token,
             other_line,
-            ..self.error(tok, kind)
-        };
-        self.errors.push(e);
+        });
     }
 
     // Size: LTO at opt-level z inlines this into more than one caller; kept
     // out of line, the parser is 0.9 KB smaller (measured).
     #[inline(never)]
     fn one_line(&mut self, line: &'a str) {
+        self.text = line;
         let marks = (
             self.policy.clauses.len(),
             self.policy.cmps.len(),
@@ -372,8 +374,8 @@ impl<'a> Parser<'a, '_> {
     fn directive(&mut self, line: &'a str) -> Res<()> {
         let mut lx = Lexer::new(line, false);
         let first = lx.next();
-        match which(first.s, "}|default|decision-log") {
-            _ if first.s.is_empty() => Ok(()),
+        match which(first, "}|default|decision-log") {
+            _ if first.is_empty() => Ok(()),
             1 => Err(self.fail(first, ErrorKind::StrayClose)),
             2 => {
                 let action = self.plain_action(&mut lx)?;
@@ -388,7 +390,7 @@ impl<'a> Parser<'a, '_> {
             }
             3 => {
                 let t = lx.next();
-                self.policy.log_decisions = match which(t.s, "on|off") {
+                self.policy.log_decisions = match which(t, "on|off") {
                     1 => true,
                     2 => false,
                     _ => return Err(self.expected(t, "`on` or `off`")),
@@ -406,14 +408,14 @@ impl<'a> Parser<'a, '_> {
         let mut names: Vec<Tok<'a>, MAX_NAMES> = Vec::new();
         let mut t = first;
         loop {
-            if !t.is_word() {
+            if !is_word(t) {
                 return Err(self.expected(t, "a syscall name or @group"));
             }
             if names.push(t).is_err() {
                 return Err(self.too_many(t, "names on one line"));
             }
             let sep = lx.next();
-            match sep.s {
+            match sep {
                 "," => t = lx.next(),
                 ":" => break,
                 _ => return Err(self.expected(sep, "`,` or `:`")),
@@ -431,15 +433,15 @@ impl<'a> Parser<'a, '_> {
                 let mut cond = None;
                 let mut otherwise = None;
                 let mut t = lx.next();
-                if t.s == "if" {
+                if t == "if" {
                     cond = Some(self.cond(&mut lx)?);
                     t = lx.next();
-                    if t.s == "else" {
+                    if t == "else" {
                         otherwise = Some(self.plain_action(&mut lx)?);
                         t = lx.next();
                     }
                 }
-                if !t.s.is_empty() {
+                if !t.is_empty() {
                     return Err(self.fail(t, ErrorKind::TrailingInput));
                 }
                 let proto = Rule {
@@ -460,17 +462,17 @@ impl<'a> Parser<'a, '_> {
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
     fn check_name(&mut self, name: Tok<'a>) {
-        if let Some(g) = name.s.strip_prefix('@') {
+        if let Some(g) = name.strip_prefix('@') {
             if groups::group(g).is_none() {
                 self.push(name, ErrorKind::UnknownGroup, 0);
             }
-        } else if let Some(base) = name.s.strip_suffix('?') {
+        } else if let Some(base) = name.strip_suffix('?') {
             // `name?`: skipped where this arch lacks it, but still a real name.
             if self.arch.nr(base).is_none() && !groups::is_legacy_x86_only(base) {
                 self.push(name, ErrorKind::UnknownSyscall, 0);
             }
-        } else if self.arch.nr(name.s).is_none() {
-            let kind = if groups::is_legacy_x86_only(name.s) {
+        } else if self.arch.nr(name).is_none() {
+            let kind = if groups::is_legacy_x86_only(name) {
                 ErrorKind::SyscallNotOnArch
             } else {
                 ErrorKind::UnknownSyscall
@@ -483,13 +485,13 @@ impl<'a> Parser<'a, '_> {
     fn apply(&mut self, names: &[Tok<'a>], mut proto: Rule, else_default: bool) {
         for &name in names {
             let how = How {
-                explicit: !name.s.starts_with('@'),
+                explicit: !name.starts_with('@'),
                 else_default,
             };
-            for member in syscalls(name.s) {
+            for member in syscalls(name) {
                 if let Some(nr) = self.arch.nr(member) {
                     proto.nr = nr;
-                    proto.col = name.col;
+                    proto.col = self.col(name);
                     self.put(member, &proto, how);
                 }
             }
@@ -500,10 +502,6 @@ impl<'a> Parser<'a, '_> {
     fn put(&mut self, name: &'a str, new: &Rule, how: How) {
         let nr = new.nr;
         let rules = &mut self.policy.rules;
-        let tok = Tok {
-            s: name,
-            col: new.col,
-        };
         match rules.binary_search_by_key(&nr, |r| r.nr) {
             Ok(i) => {
                 let old = How {
@@ -518,14 +516,14 @@ impl<'a> Parser<'a, '_> {
                 } else {
                     if !same_rule(&rules[i], old, new, how) {
                         let first = rules[i].line;
-                        self.push(tok, ErrorKind::Conflict, first);
+                        self.push_at(name, new.col, ErrorKind::Conflict, first);
                     }
                     return;
                 }
             }
             Err(i) => {
                 if rules.insert(i, *new).is_err() {
-                    self.too_many(tok, "rules");
+                    self.push_at(name, new.col, ErrorKind::TooMany("rules"), 0);
                     return;
                 }
             }
@@ -539,12 +537,12 @@ impl<'a> Parser<'a, '_> {
     #[inline(never)]
     fn open_paths(&mut self, names: &[Tok<'a>]) -> Res<()> {
         for &name in names {
-            let bad = syscalls(name.s)
+            let bad = syscalls(name)
                 .find(|m| self.arch.nr(m).is_some() && groups::path_args(m).is_empty());
             if let Some(m) = bad {
                 // A group's member is named; a syscall as written.
-                let s = if name.s.starts_with('@') { m } else { name.s };
-                self.push(Tok { s, col: name.col }, ErrorKind::NoPathArgument, 0);
+                let s = if name.starts_with('@') { m } else { name };
+                self.push_at(s, self.col(name), ErrorKind::NoPathArgument, 0);
             }
         }
         let start = self.policy.paths.len();
@@ -554,9 +552,9 @@ impl<'a> Parser<'a, '_> {
             otherwise: DEFAULT_PATHS_ERRNO,
         };
         let index = self.policy.replies.len();
-        let brace = Tok { s: "{", col: 0 };
         if self.policy.replies.push(reply).is_err() {
-            let t = names.first().copied().unwrap_or(brace);
+            // `rule` passes one name at least.
+            let t = names.first().copied().unwrap_or_default();
             return Err(self.too_many(t, "notify replies"));
         }
         self.block = Some(Block {
@@ -584,27 +582,27 @@ impl<'a> Parser<'a, '_> {
     fn block_line(&mut self, line: &'a str) -> Res<()> {
         let mut lx = Lexer::new(line, true);
         let t = lx.next();
-        match which(t.s, "}|allow|deny|otherwise") {
-            _ if t.s.is_empty() => Ok(()),
+        match which(t, "}|allow|deny|otherwise") {
+            _ if t.is_empty() => Ok(()),
             1 => {
                 self.close_block();
                 self.end(&mut lx)
             }
             n @ (2 | 3) => {
                 let prefix = lx.next();
-                if prefix.s.is_empty() {
+                if prefix.is_empty() {
                     return Err(self.expected(prefix, "a path prefix"));
                 }
                 // Paths are matched after normalisation, so a prefix with
                 // `.`, `..` or `//` in it could never match: refuse it.
-                if !prefix.s.starts_with('/') || !normalised(prefix.s) {
+                if !prefix.starts_with('/') || !normalised(prefix) {
                     return Err(self.fail(prefix, ErrorKind::RelativePrefix));
                 }
                 let deny = if n == 2 {
                     None
                 } else {
                     let e = lx.next();
-                    match e.s {
+                    match e {
                         // The block's `otherwise`, filled in at the `}`.
                         "" => Some(0),
                         "errno" => Some(self.errno(lx.next())?),
@@ -612,10 +610,7 @@ impl<'a> Parser<'a, '_> {
                     }
                 };
                 self.end(&mut lx)?;
-                let rule = PathRule {
-                    prefix: prefix.s,
-                    deny,
-                };
+                let rule = PathRule { prefix, deny };
                 if self.block.is_some_and(|b| b.reply.is_some())
                     && self.policy.paths.push(rule).is_err()
                 {
@@ -625,7 +620,7 @@ impl<'a> Parser<'a, '_> {
             }
             4 => {
                 let e = lx.next();
-                if e.s != "errno" {
+                if e != "errno" {
                     return Err(self.expected(e, "`errno`"));
                 }
                 let errno = self.errno(lx.next())?;
@@ -671,7 +666,7 @@ impl<'a> Parser<'a, '_> {
     /// Anything left on the line is an error.
     fn end(&mut self, lx: &mut Lexer<'a>) -> Res<()> {
         let t = lx.next();
-        if t.s.is_empty() {
+        if t.is_empty() {
             Ok(())
         } else {
             Err(self.fail(t, ErrorKind::TrailingInput))
@@ -689,7 +684,7 @@ impl<'a> Parser<'a, '_> {
 
     fn action(&mut self, lx: &mut Lexer<'a>, paths_ok: bool) -> Res<Act> {
         let t = lx.next();
-        let action = match which(t.s, "allow|kill|log|trap|errno|notify") {
+        let action = match which(t, "allow|kill|log|trap|errno|notify") {
             1 => Action::Allow,
             2 => Action::Kill,
             3 => Action::Log,
@@ -697,17 +692,17 @@ impl<'a> Parser<'a, '_> {
             5 => Action::Errno(self.errno(lx.next())?),
             6 => {
                 let r = lx.next();
-                let reply = match which(r.s, "return|errno|continue|paths") {
+                let reply = match which(r, "return|errno|continue|paths") {
                     1 => Reply::Return(self.return_value(lx.next())?),
                     2 => Reply::Errno(self.errno(lx.next())?),
                     3 => Reply::Continue,
                     4 if paths_ok => {
                         let b = lx.next();
-                        if b.s == "if" {
+                        if b == "if" {
                             let what = "`{` (a paths block takes no condition)";
                             return Err(self.expected(b, what));
                         }
-                        if b.s != "{" {
+                        if b != "{" {
                             return Err(self.expected(b, "`{`"));
                         }
                         return Ok(Act::Paths);
@@ -744,31 +739,31 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn errno(&mut self, t: Tok<'a>) -> Res<u16> {
-        if !t.is_word() {
+        if !is_word(t) {
             return Err(self.expected(t, "an errno (a name like EPERM, or 1..4095)"));
         }
-        let value = if t.s.as_bytes()[0].is_ascii_digit() {
-            parse_unsigned(t.s)
+        let value = if t.as_bytes()[0].is_ascii_digit() {
+            parse_unsigned(t)
                 .filter(|v| (1..=MAX_ERRNO as u64).contains(v))
                 .map(|v| v as u16)
         } else {
-            self.arch.errno(t.s)
+            self.arch.errno(t)
         };
         value.ok_or_else(|| self.fail(t, ErrorKind::UnknownErrno))
     }
 
     fn number(&mut self, t: Tok<'a>) -> Res<u64> {
-        if !t.is_word() {
+        if !is_word(t) {
             return Err(self.expected(t, "a number"));
         }
-        parse_u64(t.s).ok_or_else(|| self.fail(t, ErrorKind::BadNumber))
+        parse_u64(t).ok_or_else(|| self.fail(t, ErrorKind::BadNumber))
     }
 
     fn return_value(&mut self, t: Tok<'a>) -> Res<i64> {
-        if !t.is_word() {
+        if !is_word(t) {
             return Err(self.expected(t, "a number"));
         }
-        parse_i64(t.s).ok_or_else(|| self.fail(t, ErrorKind::BadNumber))
+        parse_i64(t).ok_or_else(|| self.fail(t, ErrorKind::BadNumber))
     }
 
     /// `COND`: appended to the pools, or an equal condition already there.
@@ -793,10 +788,7 @@ impl<'a> Parser<'a, '_> {
                 len: (self.policy.cmps.len() - k0) as u16,
             };
             if self.policy.clauses.push(clause).is_err() {
-                let at = Tok {
-                    s: "",
-                    col: lx.pos as u32 + 1,
-                };
+                let at = lx.here();
                 return Err(self.too_many(at, "conditions"));
             }
             if !lx.eat("||") {
@@ -827,7 +819,7 @@ impl<'a> Parser<'a, '_> {
     #[inline(never)]
     fn cmp(&mut self, lx: &mut Lexer<'a>) -> Res<(Cmp, Tok<'a>)> {
         let a = lx.next();
-        let arg = match a.s.strip_prefix("arg") {
+        let arg = match a.strip_prefix("arg") {
             Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => match n.as_bytes()
             {
                 [d @ b'0'..=b'5'] => d - b'0',
@@ -836,7 +828,7 @@ impl<'a> Parser<'a, '_> {
             _ => return Err(self.expected(a, "an argument (`arg0` .. `arg5`)")),
         };
         let o = lx.next();
-        let op = match which(o.s, "==|!=|<|<=|>|>=|&") {
+        let op = match which(o, "==|!=|<|<=|>|>=|&") {
             1 => Op::Eq,
             2 => Op::Ne,
             3 => Op::Lt,
@@ -846,7 +838,7 @@ impl<'a> Parser<'a, '_> {
             7 => {
                 let mask = self.number(lx.next())?;
                 let eq = lx.next();
-                if eq.s != "==" {
+                if eq != "==" {
                     return Err(self.expected(eq, "`==` after a mask"));
                 }
                 Op::MaskedEq(mask)
@@ -903,10 +895,10 @@ fn ends_with_brace(line: &str) -> bool {
     let mut last = "";
     loop {
         let t = lx.next();
-        if t.s.is_empty() {
+        if t.is_empty() {
             return last == "{";
         }
-        last = t.s;
+        last = t;
     }
 }
 
