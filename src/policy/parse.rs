@@ -89,6 +89,7 @@ pub fn parse_into<'a>(
         else_default: NrSet::default(),
         line: 0,
         text: "",
+        lx: Lexer::new("", false),
         default_line: 0,
         block: None,
     };
@@ -288,6 +289,9 @@ struct Parser<'a, 'r> {
     else_default: NrSet,
     /// The current line (1-based).
     line: u32,
+    /// Where the parse of the current line is.
+    // Size: a field, not an argument of every step (measured).
+    lx: Lexer<'a>,
     /// Its text, where tokens are slices of.
     text: &'a str,
     /// The line of `default`, or 0.
@@ -372,14 +376,14 @@ impl<'a> Parser<'a, '_> {
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
     fn directive(&mut self, line: &'a str) -> Res<()> {
-        let mut lx = Lexer::new(line, false);
-        let first = lx.next();
+        self.lx = Lexer::new(line, false);
+        let first = self.lx.next();
         match which(first, "}|default|decision-log") {
             _ if first.is_empty() => Ok(()),
             1 => Err(self.fail(first, ErrorKind::StrayClose)),
             2 => {
-                let action = self.plain_action(&mut lx)?;
-                self.end(&mut lx)?;
+                let action = self.plain_action()?;
+                self.end()?;
                 if self.default_line != 0 {
                     self.push(first, ErrorKind::DuplicateDefault, self.default_line);
                     return Err(Failed);
@@ -389,22 +393,22 @@ impl<'a> Parser<'a, '_> {
                 Ok(())
             }
             3 => {
-                let t = lx.next();
+                let t = self.lx.next();
                 self.policy.log_decisions = match which(t, "on|off") {
                     1 => true,
                     2 => false,
                     _ => return Err(self.expected(t, "`on` or `off`")),
                 };
-                self.end(&mut lx)
+                self.end()
             }
-            _ => self.rule(first, lx),
+            _ => self.rule(first),
         }
     }
 
     /// `SYSCALLS: ACTION ...`, starting at its first name.
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
-    fn rule(&mut self, first: Tok<'a>, mut lx: Lexer<'a>) -> Res<()> {
+    fn rule(&mut self, first: Tok<'a>) -> Res<()> {
         let mut names: Vec<Tok<'a>, MAX_NAMES> = Vec::new();
         let mut t = first;
         loop {
@@ -414,9 +418,9 @@ impl<'a> Parser<'a, '_> {
             if names.push(t).is_err() {
                 return Err(self.too_many(t, "names on one line"));
             }
-            let sep = lx.next();
+            let sep = self.lx.next();
             match sep {
-                "," => t = lx.next(),
+                "," => t = self.lx.next(),
                 ":" => break,
                 _ => return Err(self.expected(sep, "`,` or `:`")),
             }
@@ -424,21 +428,21 @@ impl<'a> Parser<'a, '_> {
         for &name in &names {
             self.check_name(name);
         }
-        match self.action(&mut lx, true)? {
+        match self.action(true)? {
             Act::Paths => {
-                self.end(&mut lx)?;
+                self.end()?;
                 self.open_paths(&names)
             }
             Act::Plain(action) => {
                 let mut cond = None;
                 let mut otherwise = None;
-                let mut t = lx.next();
+                let mut t = self.lx.next();
                 if t == "if" {
-                    cond = Some(self.cond(&mut lx)?);
-                    t = lx.next();
+                    cond = Some(self.cond()?);
+                    t = self.lx.next();
                     if t == "else" {
-                        otherwise = Some(self.plain_action(&mut lx)?);
-                        t = lx.next();
+                        otherwise = Some(self.plain_action()?);
+                        t = self.lx.next();
                     }
                 }
                 if !t.is_empty() {
@@ -580,16 +584,16 @@ impl<'a> Parser<'a, '_> {
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
     fn block_line(&mut self, line: &'a str) -> Res<()> {
-        let mut lx = Lexer::new(line, true);
-        let t = lx.next();
+        self.lx = Lexer::new(line, true);
+        let t = self.lx.next();
         match which(t, "}|allow|deny|otherwise") {
             _ if t.is_empty() => Ok(()),
             1 => {
                 self.close_block();
-                self.end(&mut lx)
+                self.end()
             }
             n @ (2 | 3) => {
-                let prefix = lx.next();
+                let prefix = self.lx.next();
                 if prefix.is_empty() {
                     return Err(self.expected(prefix, "a path prefix"));
                 }
@@ -601,15 +605,15 @@ impl<'a> Parser<'a, '_> {
                 let deny = if n == 2 {
                     None
                 } else {
-                    let e = lx.next();
+                    let e = self.lx.next();
                     match e {
                         // The block's `otherwise`, filled in at the `}`.
                         "" => Some(0),
-                        "errno" => Some(self.errno(lx.next())?),
+                        "errno" => Some(self.errno()?),
                         _ => return Err(self.fail(e, ErrorKind::TrailingInput)),
                     }
                 };
-                self.end(&mut lx)?;
+                self.end()?;
                 let rule = PathRule { prefix, deny };
                 if self.block.is_some_and(|b| b.reply.is_some())
                     && self.policy.paths.push(rule).is_err()
@@ -619,12 +623,12 @@ impl<'a> Parser<'a, '_> {
                 Ok(())
             }
             4 => {
-                let e = lx.next();
+                let e = self.lx.next();
                 if e != "errno" {
                     return Err(self.expected(e, "`errno`"));
                 }
-                let errno = self.errno(lx.next())?;
-                self.end(&mut lx)?;
+                let errno = self.errno()?;
+                self.end()?;
                 let here = self.line;
                 let Some(b) = self.block.as_mut() else {
                     return Ok(());
@@ -664,8 +668,8 @@ impl<'a> Parser<'a, '_> {
     }
 
     /// Anything left on the line is an error.
-    fn end(&mut self, lx: &mut Lexer<'a>) -> Res<()> {
-        let t = lx.next();
+    fn end(&mut self) -> Res<()> {
+        let t = self.lx.next();
         if t.is_empty() {
             Ok(())
         } else {
@@ -674,30 +678,30 @@ impl<'a> Parser<'a, '_> {
     }
 
     /// An action that is not a paths block.
-    fn plain_action(&mut self, lx: &mut Lexer<'a>) -> Res<Action> {
-        match self.action(lx, false)? {
+    fn plain_action(&mut self) -> Res<Action> {
+        match self.action(false)? {
             Act::Plain(a) => Ok(a),
             // `action` refuses paths when not allowed; never reached.
             Act::Paths => Ok(Action::Kill),
         }
     }
 
-    fn action(&mut self, lx: &mut Lexer<'a>, paths_ok: bool) -> Res<Act> {
-        let t = lx.next();
+    fn action(&mut self, paths_ok: bool) -> Res<Act> {
+        let t = self.lx.next();
         let action = match which(t, "allow|kill|log|trap|errno|notify") {
             1 => Action::Allow,
             2 => Action::Kill,
             3 => Action::Log,
             4 => Action::Trap,
-            5 => Action::Errno(self.errno(lx.next())?),
+            5 => Action::Errno(self.errno()?),
             6 => {
-                let r = lx.next();
+                let r = self.lx.next();
                 let reply = match which(r, "return|errno|continue|paths") {
-                    1 => Reply::Return(self.return_value(lx.next())?),
-                    2 => Reply::Errno(self.errno(lx.next())?),
+                    1 => Reply::Return(self.number(true)? as i64),
+                    2 => Reply::Errno(self.errno()?),
                     3 => Reply::Continue,
                     4 if paths_ok => {
-                        let b = lx.next();
+                        let b = self.lx.next();
                         if b == "if" {
                             let what = "`{` (a paths block takes no condition)";
                             return Err(self.expected(b, what));
@@ -738,7 +742,8 @@ impl<'a> Parser<'a, '_> {
         Ok(i as u16)
     }
 
-    fn errno(&mut self, t: Tok<'a>) -> Res<u16> {
+    fn errno(&mut self) -> Res<u16> {
+        let t = self.lx.next();
         if !is_word(t) {
             return Err(self.expected(t, "an errno (a name like EPERM, or 1..4095)"));
         }
@@ -752,34 +757,35 @@ impl<'a> Parser<'a, '_> {
         value.ok_or_else(|| self.fail(t, ErrorKind::UnknownErrno))
     }
 
-    fn number(&mut self, t: Tok<'a>) -> Res<u64> {
+    /// A syscall argument (negative numbers are their two's complement),
+    /// or, if `signed`, a return value (an `i64`, as its bits).
+    // Size: one function for both (measured).
+    fn number(&mut self, signed: bool) -> Res<u64> {
+        let t = self.lx.next();
         if !is_word(t) {
             return Err(self.expected(t, "a number"));
         }
-        parse_u64(t).ok_or_else(|| self.fail(t, ErrorKind::BadNumber))
-    }
-
-    fn return_value(&mut self, t: Tok<'a>) -> Res<i64> {
-        if !is_word(t) {
-            return Err(self.expected(t, "a number"));
-        }
-        parse_i64(t).ok_or_else(|| self.fail(t, ErrorKind::BadNumber))
+        let value = match negative(t) {
+            Some(m) => m.map(|m| 0u64.wrapping_sub(m)),
+            None => parse_unsigned(t).filter(|&v| !signed || v <= i64::MAX as u64),
+        };
+        value.ok_or_else(|| self.fail(t, ErrorKind::BadNumber))
     }
 
     /// `COND`: appended to the pools, or an equal condition already there.
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
-    fn cond(&mut self, lx: &mut Lexer<'a>) -> Res<Span> {
+    fn cond(&mut self) -> Res<Span> {
         let c0 = self.policy.clauses.len();
         let m0 = self.policy.cmps.len();
         loop {
             let k0 = self.policy.cmps.len();
             loop {
-                let (cmp, at) = self.cmp(lx)?;
+                let (cmp, at) = self.cmp()?;
                 if self.policy.cmps.push(cmp).is_err() {
                     return Err(self.too_many(at, "comparisons"));
                 }
-                if !lx.eat("&&") {
+                if !self.lx.eat("&&") {
                     break;
                 }
             }
@@ -788,10 +794,10 @@ impl<'a> Parser<'a, '_> {
                 len: (self.policy.cmps.len() - k0) as u16,
             };
             if self.policy.clauses.push(clause).is_err() {
-                let at = lx.here();
+                let at = self.lx.here();
                 return Err(self.too_many(at, "conditions"));
             }
-            if !lx.eat("||") {
+            if !self.lx.eat("||") {
                 break;
             }
         }
@@ -817,8 +823,8 @@ impl<'a> Parser<'a, '_> {
     /// `argN OP NUMBER` or `argN & MASK == NUMBER`.
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
-    fn cmp(&mut self, lx: &mut Lexer<'a>) -> Res<(Cmp, Tok<'a>)> {
-        let a = lx.next();
+    fn cmp(&mut self) -> Res<(Cmp, Tok<'a>)> {
+        let a = self.lx.next();
         let arg = match a.strip_prefix("arg") {
             Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => match n.as_bytes()
             {
@@ -827,7 +833,7 @@ impl<'a> Parser<'a, '_> {
             },
             _ => return Err(self.expected(a, "an argument (`arg0` .. `arg5`)")),
         };
-        let o = lx.next();
+        let o = self.lx.next();
         let op = match which(o, "==|!=|<|<=|>|>=|&") {
             1 => Op::Eq,
             2 => Op::Ne,
@@ -836,8 +842,8 @@ impl<'a> Parser<'a, '_> {
             5 => Op::Gt,
             6 => Op::Ge,
             7 => {
-                let mask = self.number(lx.next())?;
-                let eq = lx.next();
+                let mask = self.number(false)?;
+                let eq = self.lx.next();
                 if eq != "==" {
                     return Err(self.expected(eq, "`==` after a mask"));
                 }
@@ -850,7 +856,7 @@ impl<'a> Parser<'a, '_> {
                 ))
             }
         };
-        let value = self.number(lx.next())?;
+        let value = self.number(false)?;
         Ok((Cmp { arg, op, value }, a))
     }
 
@@ -928,23 +934,6 @@ fn negative(s: &str) -> Option<Option<u64>> {
         return Some(None);
     }
     Some(parse_unsigned(d).filter(|&m| m <= 1 << 63))
-}
-
-/// A syscall argument: negative numbers are their two's complement.
-fn parse_u64(s: &str) -> Option<u64> {
-    match negative(s) {
-        Some(m) => m.map(|m| 0u64.wrapping_sub(m)),
-        None => parse_unsigned(s),
-    }
-}
-
-fn parse_i64(s: &str) -> Option<i64> {
-    match negative(s) {
-        Some(m) => m.map(|m| 0u64.wrapping_sub(m) as i64),
-        None => parse_unsigned(s)
-            .filter(|&v| v <= i64::MAX as u64)
-            .map(|v| v as i64),
-    }
 }
 
 #[cfg(test)]
