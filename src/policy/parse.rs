@@ -781,10 +781,7 @@ impl<'a> Parser<'a, '_> {
         loop {
             let k0 = self.policy.cmps.len();
             loop {
-                let (cmp, at) = self.cmp()?;
-                if self.policy.cmps.push(cmp).is_err() {
-                    return Err(self.too_many(at, "comparisons"));
-                }
+                self.cmp()?;
                 if !self.lx.eat("&&") {
                     break;
                 }
@@ -803,27 +800,27 @@ impl<'a> Parser<'a, '_> {
         }
         let n = self.policy.clauses.len() - c0;
         let p = &self.policy;
-        let clause_eq = |a: Span, b: Span| p.cmps.get(a.range()) == p.cmps.get(b.range());
-        let same = (0..c0.saturating_sub(n - 1))
-            .find(|&i| (0..n).all(|j| clause_eq(p.clauses[i + j], p.clauses[c0 + j])));
+        let clause_eq = |a: &Span, b: &Span| p.cmps.get(a.range()) == p.cmps.get(b.range());
+        let (old, new) = p.clauses.split_at(c0);
+        let same = old
+            .windows(n)
+            .position(|w| w.iter().zip(new).all(|(a, b)| clause_eq(a, b)));
+        let mut start = c0;
         if let Some(i) = same {
             self.policy.clauses.truncate(c0);
             self.policy.cmps.truncate(m0);
-            return Ok(Span {
-                start: i as u16,
-                len: n as u16,
-            });
+            start = i;
         }
         Ok(Span {
-            start: c0 as u16,
+            start: start as u16,
             len: n as u16,
         })
     }
 
-    /// `argN OP NUMBER` or `argN & MASK == NUMBER`.
+    /// `argN OP NUMBER` or `argN & MASK == NUMBER`, appended to the pool.
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
-    fn cmp(&mut self) -> Res<(Cmp, Tok<'a>)> {
+    fn cmp(&mut self) -> Res<()> {
         let a = self.lx.next();
         let arg = match a.strip_prefix("arg") {
             Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => match n.as_bytes()
@@ -857,7 +854,10 @@ impl<'a> Parser<'a, '_> {
             }
         };
         let value = self.number(false)?;
-        Ok((Cmp { arg, op, value }, a))
+        if self.policy.cmps.push(Cmp { arg, op, value }).is_err() {
+            return Err(self.too_many(a, "comparisons"));
+        }
+        Ok(())
     }
 
     // Size: out of line, as the first `#[inline(never)]` above says.
