@@ -42,7 +42,8 @@ pub fn compile(policy: &Policy, arch: &Arch) -> Result<Program, CompileError> {
 #[inline(never)]
 pub fn compile_into(policy: &Policy, arch: &Arch, prog: &mut Program) -> Result<(), CompileError> {
     validate(policy)?;
-    let clauses = classify_clauses(policy);
+    let mut clauses = Vec::new();
+    classify_clauses(policy, &mut clauses);
     let mut e = Emitter::new(prog);
     let kill = Target::Ret(ret_value(Ret::Kill));
     let notify = Target::Ret(ret_value(Ret::Notify));
@@ -78,17 +79,19 @@ pub fn compile_into(policy: &Policy, arch: &Arch, prog: &mut Program) -> Result<
     }
     // An insertion sort: the rules come sorted, only the few segments
     // before them are out of place (and core's sort is 3 KB of code).
-    for i in 1..segs.len() {
+    let sorted = &mut segs[..];
+    for i in 1..sorted.len() {
         let mut j = i;
-        while j > 0 && (segs[j - 1].0, segs[j - 1].2) > (segs[j].0, segs[j].2) {
-            segs.swap(j - 1, j);
+        while j > 0 && (sorted[j - 1].0, sorted[j - 1].2) > (sorted[j].0, sorted[j].2) {
+            sorted.swap(j - 1, j);
             j -= 1;
         }
     }
     let default = Target::Ret(ret_value(Ret::of(policy.default)));
     let mut iv = Intervals::new();
     let mut next: u64 = 0;
-    for (start, end, _, t) in segs {
+    // By reference: moving the vector out would copy it whole.
+    for &(start, end, _, t) in &segs {
         if start as u64 >= next {
             if start as u64 > next {
                 merge(&mut iv, next as u32, default);
@@ -148,8 +151,8 @@ fn cmp_known(c: &Cmp) -> Option<bool> {
     }
 }
 
-fn classify_clauses(p: &Policy) -> Vec<Known, MAX_CLAUSES> {
-    let mut out = Vec::new();
+// Size: filled in place, not returned by value (measured).
+fn classify_clauses(p: &Policy, out: &mut Vec<Known, MAX_CLAUSES>) {
     for cl in &p.clauses {
         let mut k = Known::True;
         // A clause pointing outside the pool is never used (see `validate`).
@@ -165,7 +168,6 @@ fn classify_clauses(p: &Policy) -> Vec<Known, MAX_CLAUSES> {
         }
         let _ = out.push(k);
     }
-    out
 }
 
 /// Where the syscall of `rule` goes: a `ret` if its action is constant,
