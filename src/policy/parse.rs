@@ -436,18 +436,13 @@ impl<'a> Parser<'a, '_> {
             Act::Plain(action) => {
                 let mut cond = None;
                 let mut otherwise = None;
-                let mut t = self.lx.next();
-                if t == "if" {
+                if self.lx.eat("if") {
                     cond = Some(self.cond()?);
-                    t = self.lx.next();
-                    if t == "else" {
+                    if self.lx.eat("else") {
                         otherwise = Some(self.plain_action()?);
-                        t = self.lx.next();
                     }
                 }
-                if !t.is_empty() {
-                    return Err(self.fail(t, ErrorKind::TrailingInput));
-                }
+                self.end()?;
                 let proto = Rule {
                     nr: 0,
                     action,
@@ -466,23 +461,25 @@ impl<'a> Parser<'a, '_> {
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
     fn check_name(&mut self, name: Tok<'a>) {
-        if let Some(g) = name.strip_prefix('@') {
-            if groups::group(g).is_none() {
-                self.push(name, ErrorKind::UnknownGroup, 0);
+        let kind = if let Some(g) = name.strip_prefix('@') {
+            if groups::group(g).is_some() {
+                return;
             }
-        } else if let Some(base) = name.strip_suffix('?') {
+            ErrorKind::UnknownGroup
+        } else {
             // `name?`: skipped where this arch lacks it, but still a real name.
-            if self.arch.nr(base).is_none() && !groups::is_legacy_x86_only(base) {
-                self.push(name, ErrorKind::UnknownSyscall, 0);
+            let base = name.strip_suffix('?');
+            let base_name = base.unwrap_or(name);
+            if self.arch.nr(base_name).is_some() {
+                return;
             }
-        } else if self.arch.nr(name).is_none() {
-            let kind = if groups::is_legacy_x86_only(name) {
-                ErrorKind::SyscallNotOnArch
-            } else {
-                ErrorKind::UnknownSyscall
-            };
-            self.push(name, kind, 0);
-        }
+            match (groups::is_legacy_x86_only(base_name), base) {
+                (true, Some(_)) => return,
+                (true, None) => ErrorKind::SyscallNotOnArch,
+                (false, _) => ErrorKind::UnknownSyscall,
+            }
+        };
+        self.push(name, kind, 0);
     }
 
     /// Give every syscall `names` reach the rule `proto`.
