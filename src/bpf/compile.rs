@@ -42,7 +42,8 @@ pub fn compile(policy: &Policy, arch: &Arch) -> Result<Program, CompileError> {
 #[inline(never)]
 pub fn compile_into(policy: &Policy, arch: &Arch, prog: &mut Program) -> Result<(), CompileError> {
     validate(policy)?;
-    let clauses = classify_clauses(policy);
+    let mut clauses = Vec::new();
+    classify_clauses(policy, &mut clauses);
     let mut e = Emitter::new(prog);
     let kill = Target::Ret(ret_value(Ret::Kill));
     let notify = Target::Ret(ret_value(Ret::Notify));
@@ -56,7 +57,7 @@ pub fn compile_into(policy: &Policy, arch: &Arch, prog: &mut Program) -> Result<
         let t = if arch.forced_notify.contains(&rule.nr) {
             kill
         } else {
-            rule_block(&mut e, policy, &clauses, rule)?
+            rule_block(&mut e, policy, &clauses, rule)
         };
         let _ = blocks.push(t);
     }
@@ -78,17 +79,19 @@ pub fn compile_into(policy: &Policy, arch: &Arch, prog: &mut Program) -> Result<
     }
     // An insertion sort: the rules come sorted, only the few segments
     // before them are out of place (and core's sort is 3 KB of code).
-    for i in 1..segs.len() {
+    let sorted = &mut segs[..];
+    for i in 1..sorted.len() {
         let mut j = i;
-        while j > 0 && (segs[j - 1].0, segs[j - 1].2) > (segs[j].0, segs[j].2) {
-            segs.swap(j - 1, j);
+        while j > 0 && (sorted[j - 1].0, sorted[j - 1].2) > (sorted[j].0, sorted[j].2) {
+            sorted.swap(j - 1, j);
             j -= 1;
         }
     }
     let default = Target::Ret(ret_value(Ret::of(policy.default)));
     let mut iv = Intervals::new();
     let mut next: u64 = 0;
-    for (start, end, _, t) in segs {
+    // By reference: moving the vector out would copy it whole.
+    for &(start, end, _, t) in &segs {
         if start as u64 >= next {
             if start as u64 > next {
                 merge(&mut iv, next as u32, default);
@@ -101,17 +104,16 @@ pub fn compile_into(policy: &Policy, arch: &Arch, prog: &mut Program) -> Result<
         merge(&mut iv, next as u32, default);
     }
 
-    let root = tree(&mut e, &iv)?;
+    let root = tree(&mut e, &iv);
     let after_arch = if arch.x32_bit != 0 && !split_x32 {
-        let t = e.jump(JMP | JSET | K, arch.x32_bit, kill, root)?;
-        e.stmt(insn::load(insn::OFF_NR), t)?
+        let t = e.jump(JMP | JSET | K, arch.x32_bit, kill, root);
+        e.stmt(insn::load(insn::OFF_NR), t)
     } else {
-        e.stmt(insn::load(insn::OFF_NR), root)?
+        e.stmt(insn::load(insn::OFF_NR), root)
     };
-    let t = e.jump(JMP | JEQ | K, arch.audit, after_arch, kill)?;
-    e.stmt(insn::load(insn::OFF_ARCH), t)?;
-    e.finish();
-    Ok(())
+    let t = e.jump(JMP | JEQ | K, arch.audit, after_arch, kill);
+    e.stmt(insn::load(insn::OFF_ARCH), t);
+    e.finish()
 }
 
 /// Rules sorted and unique, every span inside its pool, every argument
@@ -148,8 +150,8 @@ fn cmp_known(c: &Cmp) -> Option<bool> {
     }
 }
 
-fn classify_clauses(p: &Policy) -> Vec<Known, MAX_CLAUSES> {
-    let mut out = Vec::new();
+// Size: filled in place, not returned by value (measured).
+fn classify_clauses(p: &Policy, out: &mut Vec<Known, MAX_CLAUSES>) {
     for cl in &p.clauses {
         let mut k = Known::True;
         // A clause pointing outside the pool is never used (see `validate`).
@@ -165,30 +167,24 @@ fn classify_clauses(p: &Policy) -> Vec<Known, MAX_CLAUSES> {
         }
         let _ = out.push(k);
     }
-    out
 }
 
 /// Where the syscall of `rule` goes: a `ret` if its action is constant,
 /// else a newly emitted argument check.
 // Size: out of line, the compiler is 128 bytes smaller (measured).
 #[inline(never)]
-fn rule_block(
-    e: &mut Emitter,
-    p: &Policy,
-    known: &[Known],
-    rule: &Rule,
-) -> Result<Target, CompileError> {
+fn rule_block(e: &mut Emitter, p: &Policy, known: &[Known], rule: &Rule) -> Target {
     let yes = Target::Ret(ret_value(Ret::of(rule.action)));
     let Some(cond) = rule.cond else {
-        return Ok(yes);
+        return yes;
     };
     let no = Target::Ret(ret_value(Ret::of(rule.otherwise)));
     if yes == no {
-        return Ok(yes);
+        return yes;
     }
     let range = cond.range();
     if known[range.clone()].contains(&Known::True) {
-        return Ok(yes);
+        return yes;
     }
     // Clauses back to front: each one's failure leads to the next.
     let mut fail = no;
@@ -197,26 +193,26 @@ fn rule_block(
             let mut pass = yes;
             for c in p.cmps[cl.range()].iter().rev() {
                 if cmp_known(c).is_none() {
-                    pass = cmp(e, c, pass, fail)?;
+                    pass = cmp(e, c, pass, fail);
                 }
             }
             fail = pass;
         }
     }
-    Ok(fail)
+    fail
 }
 
 /// `argN OP value` on the two 32-bit halves of the argument.
-fn cmp(e: &mut Emitter, c: &Cmp, yes: Target, no: Target) -> Result<Target, CompileError> {
+fn cmp(e: &mut Emitter, c: &Cmp, yes: Target, no: Target) -> Target {
     let (hv, lv) = ((c.value >> 32) as u32, c.value as u32);
     let (lo_off, hi_off) = (insn::off_arg(c.arg, false), insn::off_arg(c.arg, true));
     let (lo, hi) = (insn::load(lo_off), insn::load(hi_off));
     match c.op {
         Op::Eq | Op::Ne => {
             let (y, n) = if c.op == Op::Eq { (yes, no) } else { (no, yes) };
-            let t = e.jump_holding(lo_off, JMP | JEQ | K, lv, y, n)?;
-            let t = e.stmt(lo, t)?;
-            let t = e.jump_holding(hi_off, JMP | JEQ | K, hv, t, n)?;
+            let t = e.jump_holding(lo_off, JMP | JEQ | K, lv, y, n);
+            let t = e.stmt(lo, t);
+            let t = e.jump_holding(hi_off, JMP | JEQ | K, hv, t, n);
             e.stmt(hi, t)
         }
         Op::Ge => greater(e, c, false, yes, no),
@@ -228,48 +224,42 @@ fn cmp(e: &mut Emitter, c: &Cmp, yes: Target, no: Target) -> Result<Target, Comp
             let mut t = yes;
             for (mask, v, off) in [(lm, lv, lo_off), (hm, hv, hi_off)] {
                 if mask == M32 {
-                    t = e.jump_holding(off, JMP | JEQ | K, v, t, no)?;
-                    t = e.stmt(insn::load(off), t)?;
+                    t = e.jump_holding(off, JMP | JEQ | K, v, t, no);
+                    t = e.stmt(insn::load(off), t);
                 } else if mask != 0 {
-                    t = e.jump(JMP | JEQ | K, v, t, no)?;
-                    t = e.stmt(insn::stmt(ALU | AND | K, mask), t)?;
-                    t = e.stmt(insn::load(off), t)?;
+                    t = e.jump(JMP | JEQ | K, v, t, no);
+                    t = e.stmt(insn::stmt(ALU | AND | K, mask), t);
+                    t = e.stmt(insn::load(off), t);
                 }
             }
-            Ok(t)
+            t
         }
     }
 }
 
 /// `arg > value` (`strict`) or `arg >= value`.
-fn greater(
-    e: &mut Emitter,
-    c: &Cmp,
-    strict: bool,
-    yes: Target,
-    no: Target,
-) -> Result<Target, CompileError> {
+fn greater(e: &mut Emitter, c: &Cmp, strict: bool, yes: Target, no: Target) -> Target {
     let (hv, lv) = ((c.value >> 32) as u32, c.value as u32);
     let (lo_off, hi_off) = (insn::off_arg(c.arg, false), insn::off_arg(c.arg, true));
     let (lo, hi) = (insn::load(lo_off), insn::load(hi_off));
     // When the low half cannot change the outcome, the high one decides.
     if !strict && lv == 0 {
-        let t = e.jump_holding(hi_off, JMP | JGE | K, hv, yes, no)?;
+        let t = e.jump_holding(hi_off, JMP | JGE | K, hv, yes, no);
         return e.stmt(hi, t);
     }
     if strict && lv == M32 {
-        let t = e.jump_holding(hi_off, JMP | JGT | K, hv, yes, no)?;
+        let t = e.jump_holding(hi_off, JMP | JGT | K, hv, yes, no);
         return e.stmt(hi, t);
     }
     let op = if strict { JGT } else { JGE };
-    let low = e.jump_holding(lo_off, JMP | op | K, lv, yes, no)?;
-    let low = e.stmt(lo, low)?;
+    let low = e.jump_holding(lo_off, JMP | op | K, lv, yes, no);
+    let low = e.stmt(lo, low);
     let t = match hv {
-        0 => e.jump_holding(hi_off, JMP | JEQ | K, 0, low, yes)?,
-        M32 => e.jump_holding(hi_off, JMP | JEQ | K, M32, low, no)?,
+        0 => e.jump_holding(hi_off, JMP | JEQ | K, 0, low, yes),
+        M32 => e.jump_holding(hi_off, JMP | JEQ | K, M32, low, no),
         _ => {
-            let eq = e.jump_holding(hi_off, JMP | JEQ | K, hv, low, no)?;
-            e.jump_holding(hi_off, JMP | JGT | K, hv, yes, eq)?
+            let eq = e.jump_holding(hi_off, JMP | JEQ | K, hv, low, no);
+            e.jump_holding(hi_off, JMP | JGT | K, hv, yes, eq)
         }
     };
     e.stmt(hi, t)
@@ -286,17 +276,17 @@ fn merge(iv: &mut Intervals, start: u32, t: Target) {
 
 /// A binary search over the intervals' starts: `jge` halves the range; a
 /// lone syscall between two ranges with the same outcome takes one `jeq`.
-fn tree(e: &mut Emitter, iv: &[(u32, Target)]) -> Result<Target, CompileError> {
+fn tree(e: &mut Emitter, iv: &[(u32, Target)]) -> Target {
     match iv {
-        [] => Ok(Target::Ret(ret_value(Ret::Kill))),
-        [(_, t)] => Ok(*t),
+        [] => Target::Ret(ret_value(Ret::Kill)),
+        [(_, t)] => *t,
         [(_, a), (s, b), (n, c)] if a == c && *n == s.wrapping_add(1) => {
             e.jump(JMP | JEQ | K, *s, *b, *a)
         }
         _ => {
             let mid = iv.len() / 2;
-            let right = tree(e, &iv[mid..])?;
-            let left = tree(e, &iv[..mid])?;
+            let right = tree(e, &iv[mid..]);
+            let left = tree(e, &iv[..mid]);
             e.jump(JMP | JGE | K, iv[mid].0, right, left)
         }
     }

@@ -34,6 +34,11 @@ pub struct Emitter<'p> {
     prog: &'p mut Program,
     rets: Vec<(u32, Label), CACHE>,
     tramps: Vec<(Label, Label), CACHE>,
+    /// An instruction did not fit: `finish` fails. Until then, emitting
+    /// goes on as if it had (the labels it hands out stay in the program).
+    // Size: one check at the end, not a `Result` through every step
+    // (measured).
+    full: bool,
 }
 
 /// How far a conditional jump reaches: offsets are `u8`.
@@ -58,6 +63,7 @@ impl<'p> Emitter<'p> {
             prog,
             rets: Vec::new(),
             tramps: Vec::new(),
+            full: false,
         }
     }
 
@@ -66,58 +72,55 @@ impl<'p> Emitter<'p> {
         self.prog.len() - l.0 as usize - 1
     }
 
-    fn push(&mut self, i: Insn) -> Result<Label, CompileError> {
+    fn push(&mut self, i: Insn) -> Label {
         let at = Label(self.prog.len() as u16);
-        self.prog.push(i).map_err(|_| CompileError::TooLong)?;
-        Ok(at)
+        if self.prog.push(i).is_err() {
+            self.full = true;
+            return Label(0);
+        }
+        at
     }
 
     /// A label for `t` that a jump emitted after `slack` more instructions
     /// can still reach.
-    fn reach(&mut self, t: Target, slack: usize) -> Result<Label, CompileError> {
+    fn reach(&mut self, t: Target, slack: usize) -> Label {
         match t {
             Target::Ret(k) => {
                 if let Some(&(_, l)) = self.rets.iter().find(|(v, _)| *v == k) {
                     if self.dist(l) + slack <= REACH {
-                        return Ok(l);
+                        return l;
                     }
                 }
-                let l = self.push(insn::ret(k))?;
+                let l = self.push(insn::ret(k));
                 remember(&mut self.rets, k, l);
-                Ok(l)
+                l
             }
             Target::At(l) => {
                 if self.dist(l) + slack <= REACH {
-                    return Ok(l);
+                    return l;
                 }
                 if let Some(&(_, t)) = self.tramps.iter().find(|(to, _)| *to == l) {
                     if self.dist(t) + slack <= REACH {
-                        return Ok(t);
+                        return t;
                     }
                 }
                 let d = self.dist(l) as u32;
-                let t = self.push(insn::stmt(JMP | JA, d))?;
+                let t = self.push(insn::stmt(JMP | JA, d));
                 remember(&mut self.tramps, l, t);
-                Ok(t)
+                t
             }
         }
     }
 
     /// A conditional jump; none at all if both ways lead to the same place.
-    pub fn jump(
-        &mut self,
-        code: u16,
-        k: u32,
-        jt: Target,
-        jf: Target,
-    ) -> Result<Target, CompileError> {
+    pub fn jump(&mut self, code: u16, k: u32, jt: Target, jf: Target) -> Target {
         if jt == jf {
-            return Ok(jt);
+            return jt;
         }
-        let lt = self.reach(jt, 1)?;
-        let lf = self.reach(jf, 0)?;
+        let lt = self.reach(jt, 1);
+        let lf = self.reach(jf, 0);
         let (t, f) = (self.dist(lt) as u8, self.dist(lf) as u8);
-        Ok(Target::At(self.push(insn::jump(code, k, t, f))?))
+        Target::At(self.push(insn::jump(code, k, t, f)))
     }
 
     /// A conditional jump made while the accumulator holds the word at
@@ -130,7 +133,7 @@ impl<'p> Emitter<'p> {
         k: u32,
         jt: Target,
         jf: Target,
-    ) -> Result<Target, CompileError> {
+    ) -> Target {
         let skip = |t: Target| match t {
             Target::At(Label(l)) if l > 0 && self.prog[l as usize] == insn::load(holds) => {
                 Target::At(Label(l - 1))
@@ -142,7 +145,7 @@ impl<'p> Emitter<'p> {
     }
 
     /// An instruction that falls through to `next`.
-    pub fn stmt(&mut self, i: Insn, next: Target) -> Result<Target, CompileError> {
+    pub fn stmt(&mut self, i: Insn, next: Target) -> Target {
         let last = self.prog.len().checked_sub(1).map(|n| Label(n as u16));
         let adjacent = match next {
             Target::At(l) => Some(l) == last,
@@ -151,20 +154,25 @@ impl<'p> Emitter<'p> {
         if !adjacent {
             match next {
                 Target::Ret(k) => {
-                    let l = self.push(insn::ret(k))?;
+                    let l = self.push(insn::ret(k));
                     remember(&mut self.rets, k, l);
                 }
                 Target::At(l) => {
                     let d = self.dist(l) as u32;
-                    self.push(insn::stmt(JMP | JA, d))?;
+                    self.push(insn::stmt(JMP | JA, d));
                 }
             }
         }
-        Ok(Target::At(self.push(i)?))
+        Target::At(self.push(i))
     }
 
-    /// Put the program in order, first instruction first.
-    pub fn finish(self) {
+    /// Put the program in order, first instruction first; fail if it did
+    /// not fit.
+    pub fn finish(self) -> Result<(), CompileError> {
+        if self.full {
+            return Err(CompileError::TooLong);
+        }
         self.prog.reverse();
+        Ok(())
     }
 }

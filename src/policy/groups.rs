@@ -93,17 +93,68 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ("timer", &[TIMER]),
 ];
 
-/// The members of a group.
-pub type Members = core::iter::FlatMap<
-    core::slice::Iter<'static, &'static str>,
-    core::str::Split<'static, char>,
-    fn(&&'static str) -> core::str::Split<'static, char>,
->;
+/// The members of a group: the words of its parts.
+#[derive(Default)]
+pub struct Members<'a> {
+    parts: core::slice::Iter<'static, &'static str>,
+    rest: &'a str,
+}
+
+impl<'a> Members<'a> {
+    /// The words of `list` alone.
+    pub fn of(list: &'a str) -> Self {
+        Members {
+            parts: [].iter(),
+            rest: list,
+        }
+    }
+}
+
+impl<'a> Iterator for Members<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        loop {
+            if !self.rest.is_empty() {
+                let (word, rest) = cut(self.rest, b' ');
+                self.rest = rest;
+                return Some(word);
+            }
+            self.rest = self.parts.next()?;
+        }
+    }
+}
 
 /// The syscall names of group `name` (without the `@`).
-pub fn group(name: &str) -> Option<Members> {
+pub fn group(name: &str) -> Option<Members<'static>> {
     let parts = GROUPS.iter().find(|(n, _)| *n == name)?.1;
-    Some(parts.iter().flat_map(|p| p.split(' ')))
+    Some(Members {
+        parts: parts.iter(),
+        rest: "",
+    })
+}
+
+/// `s` split at the first `sep`: what comes before it, and after it (empty
+/// if there is no `sep`).
+// Size: one byte loop shared by every word list here, instead of an
+// inlined `str::split` at each (measured).
+#[inline(never)]
+pub fn cut(s: &str, sep: u8) -> (&str, &str) {
+    let n = s.bytes().position(|b| b == sep).unwrap_or(s.len());
+    (s.get(..n).unwrap_or(""), s.get(n + 1..).unwrap_or(""))
+}
+
+/// Is `word` one of the space-separated words of `list`?
+#[inline(never)]
+fn has_word(mut list: &'static str, word: &str) -> bool {
+    while !list.is_empty() {
+        let (w, rest) = cut(list, b' ');
+        if w == word {
+            return true;
+        }
+        list = rest;
+    }
+    false
 }
 
 /// Syscalls of the x86_64 ABI that aarch64 does not have: mostly legacy
@@ -119,7 +170,7 @@ pub const LEGACY_X86_ONLY: &str = "_sysctl access afs_syscall alarm arch_prctl c
 
 /// Is `name` a syscall only the legacy x86_64 ABI has?
 pub fn is_legacy_x86_only(name: &str) -> bool {
-    LEGACY_X86_ONLY.split(' ').any(|n| n == name)
+    has_word(LEGACY_X86_ONLY, name)
 }
 
 /// The syscall that replaces legacy syscall `name` on newer arches.
@@ -133,10 +184,16 @@ pub fn replacement(name: &str) -> Option<&'static str> {
         pipe:pipe2 poll:ppoll readlink:readlinkat rename:renameat2 rmdir:unlinkat \
         select:pselect6 signalfd:signalfd4 stat:newfstatat symlink:symlinkat \
         time:clock_gettime unlink:unlinkat utime:utimensat utimes:utimensat vfork:clone";
-    MAP.split(' ')
-        .filter_map(|pair| pair.split_once(':'))
-        .find(|(old, _)| *old == name)
-        .map(|(_, new)| new)
+    let mut rest = MAP;
+    while !rest.is_empty() {
+        let (pair, more) = cut(rest, b' ');
+        let (old, new) = cut(pair, b':');
+        if old == name {
+            return Some(new);
+        }
+        rest = more;
+    }
+    None
 }
 
 /// One path argument of a path-taking syscall.
@@ -198,7 +255,7 @@ const PATH_ARGS: &[(&str, &[PathArg])] = &[
 pub fn path_args(name: &str) -> &'static [PathArg] {
     PATH_ARGS
         .iter()
-        .find(|(names, _)| names.split(' ').any(|n| n == name))
+        .find(|(names, _)| has_word(names, name))
         .map_or(&[], |(_, args)| args)
 }
 

@@ -30,14 +30,23 @@ use crate::arch::Arch;
 
 /// Is the absolute path `p` already in normal form (what `..`, `.` and
 /// `//` removal would leave, up to one trailing `/`)?
+// Size: a byte loop, not `str::split` (measured).
 fn normalised(p: &str) -> bool {
-    let body = p.strip_suffix('/').unwrap_or(p);
-    body.is_empty()
-        || body
-            .split('/')
-            .skip(1)
-            // Not "", "." or "..".
-            .all(|c| c.len() > 2 || c.bytes().any(|b| b != b'.'))
+    let body = p.strip_suffix('/').unwrap_or(p).as_bytes();
+    // Every component after a `/` (the first byte) is not "", "." or "..".
+    let mut i = 0;
+    while i < body.len() {
+        let start = i + 1;
+        i = start;
+        while i < body.len() && body[i] != b'/' {
+            i += 1;
+        }
+        let c = body.get(start..i).unwrap_or(&[]);
+        if c.len() <= 2 && c.iter().all(|&b| b == b'.') {
+            return false;
+        }
+    }
+    true
 }
 
 /// Longest line the parser accepts, in bytes.
@@ -79,15 +88,14 @@ pub fn parse_into<'a>(
         explicit: NrSet::default(),
         else_default: NrSet::default(),
         line: 0,
+        text: "",
+        lx: Lexer::new("", false),
         default_line: 0,
         block: None,
     };
     let mut rest = text;
     while !rest.is_empty() {
-        let (line, next) = match rest.find('\n') {
-            Some(i) => (&rest[..i], &rest[i + 1..]),
-            None => (rest, ""),
-        };
+        let (line, next) = groups::cut(rest, b'\n');
         rest = next;
         p.line = p.line.saturating_add(1);
         let line = line.strip_suffix('\r').unwrap_or(line);
@@ -121,18 +129,15 @@ pub fn parse_into<'a>(
     p.finish()
 }
 
-/// A token: `s` is empty at the end of the line (or at a comment).
-#[derive(Clone, Copy, Debug)]
-struct Tok<'a> {
-    s: &'a str,
-    /// 1-based byte column.
-    col: u32,
-}
+/// A token: a slice of the current line, whose place in the line is its
+/// column (see `Parser::col`); empty at the end of the line (or at a
+/// comment).
+// Size: a plain slice travels in two registers; a slice and a column went
+// through memory at every call (measured).
+type Tok<'a> = &'a str;
 
-impl Tok<'_> {
-    fn is_word(&self) -> bool {
-        self.s.bytes().next().is_some_and(|b| !is_punct(b))
-    }
+fn is_word(t: Tok) -> bool {
+    t.bytes().next().is_some_and(|b| !is_punct(b))
 }
 
 fn is_space(b: u8) -> bool {
@@ -172,10 +177,7 @@ impl<'a> Lexer<'a> {
         }
         if self.pos >= len || b[self.pos] == b'#' {
             self.pos = len;
-            return Tok {
-                s: "",
-                col: len as u32 + 1,
-            };
+            return self.here();
         }
         let start = self.pos;
         if !self.words && is_punct(b[start]) {
@@ -189,16 +191,18 @@ impl<'a> Lexer<'a> {
             }
         }
         // Token edges are ASCII bytes or the line's ends: char boundaries.
-        Tok {
-            s: self.line.get(start..self.pos).unwrap_or(""),
-            col: start as u32 + 1,
-        }
+        self.line.get(start..self.pos).unwrap_or("")
+    }
+
+    /// An empty token where the lexer is.
+    fn here(&self) -> Tok<'a> {
+        self.line.get(self.pos..self.pos).unwrap_or("")
     }
 
     /// Take the next token if it is `want`.
     fn eat(&mut self, want: &str) -> bool {
         let mut copy = *self;
-        let hit = copy.next().s == want;
+        let hit = copy.next() == want;
         if hit {
             *self = copy;
         }
@@ -285,20 +289,20 @@ struct Parser<'a, 'r> {
     else_default: NrSet,
     /// The current line (1-based).
     line: u32,
+    /// Where the parse of the current line is.
+    // Size: a field, not an argument of every step (measured).
+    lx: Lexer<'a>,
+    /// Its text, where tokens are slices of.
+    text: &'a str,
     /// The line of `default`, or 0.
     default_line: u32,
     block: Option<Block>,
 }
 
 impl<'a> Parser<'a, '_> {
-    fn error(&self, tok: Tok<'a>, kind: ErrorKind) -> Error<'a> {
-        Error {
-            line: self.line,
-            col: tok.col,
-            kind,
-            token: tok.s,
-            other_line: 0,
-        }
+    /// The 1-based column of a token of the current line.
+    fn col(&self, tok: Tok<'a>) -> u32 {
+        (tok.as_ptr() as usize).wrapping_sub(self.text.as_ptr() as usize) as u32 + 1
     }
 
     /// Record an error that fails the line.
@@ -322,17 +326,25 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn push(&mut self, tok: Tok<'a>, kind: ErrorKind, other_line: u32) {
-        let e = Error {
+        self.push_at(tok, self.col(tok), kind, other_line);
+    }
+
+    /// `push` for text that is not a token of the line, at `col`.
+    fn push_at(&mut self, token: &'a str, col: u32, kind: ErrorKind, other_line: u32) {
+        self.errors.push(Error {
+            line: self.line,
+            col,
+            kind,
+            token,
             other_line,
-            ..self.error(tok, kind)
-        };
-        self.errors.push(e);
+        });
     }
 
     // Size: LTO at opt-level z inlines this into more than one caller; kept
     // out of line, the parser is 0.9 KB smaller (measured).
     #[inline(never)]
     fn one_line(&mut self, line: &'a str) {
+        self.text = line;
         let marks = (
             self.policy.clauses.len(),
             self.policy.cmps.len(),
@@ -364,14 +376,14 @@ impl<'a> Parser<'a, '_> {
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
     fn directive(&mut self, line: &'a str) -> Res<()> {
-        let mut lx = Lexer::new(line, false);
-        let first = lx.next();
-        match which(first.s, "}|default|decision-log") {
-            _ if first.s.is_empty() => Ok(()),
+        self.lx = Lexer::new(line, false);
+        let first = self.lx.next();
+        match which(first, "}|default|decision-log") {
+            _ if first.is_empty() => Ok(()),
             1 => Err(self.fail(first, ErrorKind::StrayClose)),
             2 => {
-                let action = self.plain_action(&mut lx)?;
-                self.end(&mut lx)?;
+                let action = self.plain_action()?;
+                self.end()?;
                 if self.default_line != 0 {
                     self.push(first, ErrorKind::DuplicateDefault, self.default_line);
                     return Err(Failed);
@@ -381,34 +393,34 @@ impl<'a> Parser<'a, '_> {
                 Ok(())
             }
             3 => {
-                let t = lx.next();
-                self.policy.log_decisions = match which(t.s, "on|off") {
+                let t = self.lx.next();
+                self.policy.log_decisions = match which(t, "on|off") {
                     1 => true,
                     2 => false,
                     _ => return Err(self.expected(t, "`on` or `off`")),
                 };
-                self.end(&mut lx)
+                self.end()
             }
-            _ => self.rule(first, lx),
+            _ => self.rule(first),
         }
     }
 
     /// `SYSCALLS: ACTION ...`, starting at its first name.
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
-    fn rule(&mut self, first: Tok<'a>, mut lx: Lexer<'a>) -> Res<()> {
+    fn rule(&mut self, first: Tok<'a>) -> Res<()> {
         let mut names: Vec<Tok<'a>, MAX_NAMES> = Vec::new();
         let mut t = first;
         loop {
-            if !t.is_word() {
+            if !is_word(t) {
                 return Err(self.expected(t, "a syscall name or @group"));
             }
             if names.push(t).is_err() {
                 return Err(self.too_many(t, "names on one line"));
             }
-            let sep = lx.next();
-            match sep.s {
-                "," => t = lx.next(),
+            let sep = self.lx.next();
+            match sep {
+                "," => t = self.lx.next(),
                 ":" => break,
                 _ => return Err(self.expected(sep, "`,` or `:`")),
             }
@@ -416,26 +428,21 @@ impl<'a> Parser<'a, '_> {
         for &name in &names {
             self.check_name(name);
         }
-        match self.action(&mut lx, true)? {
+        match self.action(true)? {
             Act::Paths => {
-                self.end(&mut lx)?;
+                self.end()?;
                 self.open_paths(&names)
             }
             Act::Plain(action) => {
                 let mut cond = None;
                 let mut otherwise = None;
-                let mut t = lx.next();
-                if t.s == "if" {
-                    cond = Some(self.cond(&mut lx)?);
-                    t = lx.next();
-                    if t.s == "else" {
-                        otherwise = Some(self.plain_action(&mut lx)?);
-                        t = lx.next();
+                if self.lx.eat("if") {
+                    cond = Some(self.cond()?);
+                    if self.lx.eat("else") {
+                        otherwise = Some(self.plain_action()?);
                     }
                 }
-                if !t.s.is_empty() {
-                    return Err(self.fail(t, ErrorKind::TrailingInput));
-                }
+                self.end()?;
                 let proto = Rule {
                     nr: 0,
                     action,
@@ -454,51 +461,40 @@ impl<'a> Parser<'a, '_> {
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
     fn check_name(&mut self, name: Tok<'a>) {
-        if let Some(g) = name.s.strip_prefix('@') {
-            if groups::group(g).is_none() {
-                self.push(name, ErrorKind::UnknownGroup, 0);
+        let kind = if let Some(g) = name.strip_prefix('@') {
+            if groups::group(g).is_some() {
+                return;
             }
-        } else if let Some(base) = name.s.strip_suffix('?') {
+            ErrorKind::UnknownGroup
+        } else {
             // `name?`: skipped where this arch lacks it, but still a real name.
-            if self.arch.nr(base).is_none() && !groups::is_legacy_x86_only(base) {
-                self.push(name, ErrorKind::UnknownSyscall, 0);
+            let base = name.strip_suffix('?');
+            let base_name = base.unwrap_or(name);
+            if self.arch.nr(base_name).is_some() {
+                return;
             }
-        } else if self.arch.nr(name.s).is_none() {
-            let kind = if groups::is_legacy_x86_only(name.s) {
-                ErrorKind::SyscallNotOnArch
-            } else {
-                ErrorKind::UnknownSyscall
-            };
-            self.push(name, kind, 0);
-        }
+            match (groups::is_legacy_x86_only(base_name), base) {
+                (true, Some(_)) => return,
+                (true, None) => ErrorKind::SyscallNotOnArch,
+                (false, _) => ErrorKind::UnknownSyscall,
+            }
+        };
+        self.push(name, kind, 0);
     }
 
     /// Give every syscall `names` reach the rule `proto`.
     fn apply(&mut self, names: &[Tok<'a>], mut proto: Rule, else_default: bool) {
         for &name in names {
-            if let Some(g) = name.s.strip_prefix('@') {
-                for member in groups::group(g).into_iter().flatten() {
-                    if let Some(nr) = self.arch.nr(member) {
-                        let how = How {
-                            explicit: false,
-                            else_default,
-                        };
-                        proto.nr = nr;
-                        proto.col = name.col;
-                        self.put(member, &proto, how);
-                    }
+            let how = How {
+                explicit: !name.starts_with('@'),
+                else_default,
+            };
+            for member in syscalls(name) {
+                if let Some(nr) = self.arch.nr(member) {
+                    proto.nr = nr;
+                    proto.col = self.col(name);
+                    self.put(member, &proto, how);
                 }
-                continue;
-            }
-            let base = name.s.trim_end_matches('?');
-            if let Some(nr) = self.arch.nr(base) {
-                let how = How {
-                    explicit: true,
-                    else_default,
-                };
-                proto.nr = nr;
-                proto.col = name.col;
-                self.put(base, &proto, how);
             }
         }
     }
@@ -507,10 +503,6 @@ impl<'a> Parser<'a, '_> {
     fn put(&mut self, name: &'a str, new: &Rule, how: How) {
         let nr = new.nr;
         let rules = &mut self.policy.rules;
-        let tok = Tok {
-            s: name,
-            col: new.col,
-        };
         match rules.binary_search_by_key(&nr, |r| r.nr) {
             Ok(i) => {
                 let old = How {
@@ -525,14 +517,14 @@ impl<'a> Parser<'a, '_> {
                 } else {
                     if !same_rule(&rules[i], old, new, how) {
                         let first = rules[i].line;
-                        self.push(tok, ErrorKind::Conflict, first);
+                        self.push_at(name, new.col, ErrorKind::Conflict, first);
                     }
                     return;
                 }
             }
             Err(i) => {
                 if rules.insert(i, *new).is_err() {
-                    self.too_many(tok, "rules");
+                    self.push_at(name, new.col, ErrorKind::TooMany("rules"), 0);
                     return;
                 }
             }
@@ -546,26 +538,12 @@ impl<'a> Parser<'a, '_> {
     #[inline(never)]
     fn open_paths(&mut self, names: &[Tok<'a>]) -> Res<()> {
         for &name in names {
-            if let Some(g) = name.s.strip_prefix('@') {
-                let bad = groups::group(g)
-                    .into_iter()
-                    .flatten()
-                    .find(|m| self.arch.nr(m).is_some() && groups::path_args(m).is_empty());
-                if let Some(m) = bad {
-                    self.push(
-                        Tok {
-                            s: m,
-                            col: name.col,
-                        },
-                        ErrorKind::NoPathArgument,
-                        0,
-                    );
-                }
-                continue;
-            }
-            let base = name.s.trim_end_matches('?');
-            if self.arch.nr(base).is_some() && groups::path_args(base).is_empty() {
-                self.push(name, ErrorKind::NoPathArgument, 0);
+            let bad = syscalls(name)
+                .find(|m| self.arch.nr(m).is_some() && groups::path_args(m).is_empty());
+            if let Some(m) = bad {
+                // A group's member is named; a syscall as written.
+                let s = if name.starts_with('@') { m } else { name };
+                self.push_at(s, self.col(name), ErrorKind::NoPathArgument, 0);
             }
         }
         let start = self.policy.paths.len();
@@ -575,9 +553,9 @@ impl<'a> Parser<'a, '_> {
             otherwise: DEFAULT_PATHS_ERRNO,
         };
         let index = self.policy.replies.len();
-        let brace = Tok { s: "{", col: 0 };
         if self.policy.replies.push(reply).is_err() {
-            let t = names.first().copied().unwrap_or(brace);
+            // `rule` passes one name at least.
+            let t = names.first().copied().unwrap_or_default();
             return Err(self.too_many(t, "notify replies"));
         }
         self.block = Some(Block {
@@ -603,40 +581,37 @@ impl<'a> Parser<'a, '_> {
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
     fn block_line(&mut self, line: &'a str) -> Res<()> {
-        let mut lx = Lexer::new(line, true);
-        let t = lx.next();
-        match which(t.s, "}|allow|deny|otherwise") {
-            _ if t.s.is_empty() => Ok(()),
+        self.lx = Lexer::new(line, true);
+        let t = self.lx.next();
+        match which(t, "}|allow|deny|otherwise") {
+            _ if t.is_empty() => Ok(()),
             1 => {
                 self.close_block();
-                self.end(&mut lx)
+                self.end()
             }
             n @ (2 | 3) => {
-                let prefix = lx.next();
-                if prefix.s.is_empty() {
+                let prefix = self.lx.next();
+                if prefix.is_empty() {
                     return Err(self.expected(prefix, "a path prefix"));
                 }
                 // Paths are matched after normalisation, so a prefix with
                 // `.`, `..` or `//` in it could never match: refuse it.
-                if !prefix.s.starts_with('/') || !normalised(prefix.s) {
+                if !prefix.starts_with('/') || !normalised(prefix) {
                     return Err(self.fail(prefix, ErrorKind::RelativePrefix));
                 }
                 let deny = if n == 2 {
                     None
                 } else {
-                    let e = lx.next();
-                    match e.s {
+                    let e = self.lx.next();
+                    match e {
                         // The block's `otherwise`, filled in at the `}`.
                         "" => Some(0),
-                        "errno" => Some(self.errno(lx.next())?),
+                        "errno" => Some(self.errno()?),
                         _ => return Err(self.fail(e, ErrorKind::TrailingInput)),
                     }
                 };
-                self.end(&mut lx)?;
-                let rule = PathRule {
-                    prefix: prefix.s,
-                    deny,
-                };
+                self.end()?;
+                let rule = PathRule { prefix, deny };
                 if self.block.is_some_and(|b| b.reply.is_some())
                     && self.policy.paths.push(rule).is_err()
                 {
@@ -645,12 +620,12 @@ impl<'a> Parser<'a, '_> {
                 Ok(())
             }
             4 => {
-                let e = lx.next();
-                if e.s != "errno" {
+                let e = self.lx.next();
+                if e != "errno" {
                     return Err(self.expected(e, "`errno`"));
                 }
-                let errno = self.errno(lx.next())?;
-                self.end(&mut lx)?;
+                let errno = self.errno()?;
+                self.end()?;
                 let here = self.line;
                 let Some(b) = self.block.as_mut() else {
                     return Ok(());
@@ -690,9 +665,9 @@ impl<'a> Parser<'a, '_> {
     }
 
     /// Anything left on the line is an error.
-    fn end(&mut self, lx: &mut Lexer<'a>) -> Res<()> {
-        let t = lx.next();
-        if t.s.is_empty() {
+    fn end(&mut self) -> Res<()> {
+        let t = self.lx.next();
+        if t.is_empty() {
             Ok(())
         } else {
             Err(self.fail(t, ErrorKind::TrailingInput))
@@ -700,35 +675,35 @@ impl<'a> Parser<'a, '_> {
     }
 
     /// An action that is not a paths block.
-    fn plain_action(&mut self, lx: &mut Lexer<'a>) -> Res<Action> {
-        match self.action(lx, false)? {
+    fn plain_action(&mut self) -> Res<Action> {
+        match self.action(false)? {
             Act::Plain(a) => Ok(a),
             // `action` refuses paths when not allowed; never reached.
             Act::Paths => Ok(Action::Kill),
         }
     }
 
-    fn action(&mut self, lx: &mut Lexer<'a>, paths_ok: bool) -> Res<Act> {
-        let t = lx.next();
-        let action = match which(t.s, "allow|kill|log|trap|errno|notify") {
+    fn action(&mut self, paths_ok: bool) -> Res<Act> {
+        let t = self.lx.next();
+        let action = match which(t, "allow|kill|log|trap|errno|notify") {
             1 => Action::Allow,
             2 => Action::Kill,
             3 => Action::Log,
             4 => Action::Trap,
-            5 => Action::Errno(self.errno(lx.next())?),
+            5 => Action::Errno(self.errno()?),
             6 => {
-                let r = lx.next();
-                let reply = match which(r.s, "return|errno|continue|paths") {
-                    1 => Reply::Return(self.return_value(lx.next())?),
-                    2 => Reply::Errno(self.errno(lx.next())?),
+                let r = self.lx.next();
+                let reply = match which(r, "return|errno|continue|paths") {
+                    1 => Reply::Return(self.number(true)? as i64),
+                    2 => Reply::Errno(self.errno()?),
                     3 => Reply::Continue,
                     4 if paths_ok => {
-                        let b = lx.next();
-                        if b.s == "if" {
+                        let b = self.lx.next();
+                        if b == "if" {
                             let what = "`{` (a paths block takes no condition)";
                             return Err(self.expected(b, what));
                         }
-                        if b.s != "{" {
+                        if b != "{" {
                             return Err(self.expected(b, "`{`"));
                         }
                         return Ok(Act::Paths);
@@ -764,48 +739,47 @@ impl<'a> Parser<'a, '_> {
         Ok(i as u16)
     }
 
-    fn errno(&mut self, t: Tok<'a>) -> Res<u16> {
-        if !t.is_word() {
+    fn errno(&mut self) -> Res<u16> {
+        let t = self.lx.next();
+        if !is_word(t) {
             return Err(self.expected(t, "an errno (a name like EPERM, or 1..4095)"));
         }
-        let value = if t.s.as_bytes()[0].is_ascii_digit() {
-            parse_unsigned(t.s)
+        let value = if t.as_bytes()[0].is_ascii_digit() {
+            parse_unsigned(t)
                 .filter(|v| (1..=MAX_ERRNO as u64).contains(v))
                 .map(|v| v as u16)
         } else {
-            self.arch.errno(t.s)
+            self.arch.errno(t)
         };
         value.ok_or_else(|| self.fail(t, ErrorKind::UnknownErrno))
     }
 
-    fn number(&mut self, t: Tok<'a>) -> Res<u64> {
-        if !t.is_word() {
+    /// A syscall argument (negative numbers are their two's complement),
+    /// or, if `signed`, a return value (an `i64`, as its bits).
+    // Size: one function for both (measured).
+    fn number(&mut self, signed: bool) -> Res<u64> {
+        let t = self.lx.next();
+        if !is_word(t) {
             return Err(self.expected(t, "a number"));
         }
-        parse_u64(t.s).ok_or_else(|| self.fail(t, ErrorKind::BadNumber))
-    }
-
-    fn return_value(&mut self, t: Tok<'a>) -> Res<i64> {
-        if !t.is_word() {
-            return Err(self.expected(t, "a number"));
-        }
-        parse_i64(t.s).ok_or_else(|| self.fail(t, ErrorKind::BadNumber))
+        let value = match negative(t) {
+            Some(m) => m.map(|m| 0u64.wrapping_sub(m)),
+            None => parse_unsigned(t).filter(|&v| !signed || v <= i64::MAX as u64),
+        };
+        value.ok_or_else(|| self.fail(t, ErrorKind::BadNumber))
     }
 
     /// `COND`: appended to the pools, or an equal condition already there.
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
-    fn cond(&mut self, lx: &mut Lexer<'a>) -> Res<Span> {
+    fn cond(&mut self) -> Res<Span> {
         let c0 = self.policy.clauses.len();
         let m0 = self.policy.cmps.len();
         loop {
             let k0 = self.policy.cmps.len();
             loop {
-                let (cmp, at) = self.cmp(lx)?;
-                if self.policy.cmps.push(cmp).is_err() {
-                    return Err(self.too_many(at, "comparisons"));
-                }
-                if !lx.eat("&&") {
+                self.cmp()?;
+                if !self.lx.eat("&&") {
                     break;
                 }
             }
@@ -814,41 +788,38 @@ impl<'a> Parser<'a, '_> {
                 len: (self.policy.cmps.len() - k0) as u16,
             };
             if self.policy.clauses.push(clause).is_err() {
-                let at = Tok {
-                    s: "",
-                    col: lx.pos as u32 + 1,
-                };
+                let at = self.lx.here();
                 return Err(self.too_many(at, "conditions"));
             }
-            if !lx.eat("||") {
+            if !self.lx.eat("||") {
                 break;
             }
         }
         let n = self.policy.clauses.len() - c0;
         let p = &self.policy;
-        let clause_eq = |a: Span, b: Span| p.cmps.get(a.range()) == p.cmps.get(b.range());
-        let same = (0..c0.saturating_sub(n - 1))
-            .find(|&i| (0..n).all(|j| clause_eq(p.clauses[i + j], p.clauses[c0 + j])));
+        let clause_eq = |a: &Span, b: &Span| p.cmps.get(a.range()) == p.cmps.get(b.range());
+        let (old, new) = p.clauses.split_at(c0);
+        let same = old
+            .windows(n)
+            .position(|w| w.iter().zip(new).all(|(a, b)| clause_eq(a, b)));
+        let mut start = c0;
         if let Some(i) = same {
             self.policy.clauses.truncate(c0);
             self.policy.cmps.truncate(m0);
-            return Ok(Span {
-                start: i as u16,
-                len: n as u16,
-            });
+            start = i;
         }
         Ok(Span {
-            start: c0 as u16,
+            start: start as u16,
             len: n as u16,
         })
     }
 
-    /// `argN OP NUMBER` or `argN & MASK == NUMBER`.
+    /// `argN OP NUMBER` or `argN & MASK == NUMBER`, appended to the pool.
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
-    fn cmp(&mut self, lx: &mut Lexer<'a>) -> Res<(Cmp, Tok<'a>)> {
-        let a = lx.next();
-        let arg = match a.s.strip_prefix("arg") {
+    fn cmp(&mut self) -> Res<()> {
+        let a = self.lx.next();
+        let arg = match a.strip_prefix("arg") {
             Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => match n.as_bytes()
             {
                 [d @ b'0'..=b'5'] => d - b'0',
@@ -856,8 +827,8 @@ impl<'a> Parser<'a, '_> {
             },
             _ => return Err(self.expected(a, "an argument (`arg0` .. `arg5`)")),
         };
-        let o = lx.next();
-        let op = match which(o.s, "==|!=|<|<=|>|>=|&") {
+        let o = self.lx.next();
+        let op = match which(o, "==|!=|<|<=|>|>=|&") {
             1 => Op::Eq,
             2 => Op::Ne,
             3 => Op::Lt,
@@ -865,9 +836,9 @@ impl<'a> Parser<'a, '_> {
             5 => Op::Gt,
             6 => Op::Ge,
             7 => {
-                let mask = self.number(lx.next())?;
-                let eq = lx.next();
-                if eq.s != "==" {
+                let mask = self.number(false)?;
+                let eq = self.lx.next();
+                if eq != "==" {
                     return Err(self.expected(eq, "`==` after a mask"));
                 }
                 Op::MaskedEq(mask)
@@ -879,8 +850,11 @@ impl<'a> Parser<'a, '_> {
                 ))
             }
         };
-        let value = self.number(lx.next())?;
-        Ok((Cmp { arg, op, value }, a))
+        let value = self.number(false)?;
+        if self.policy.cmps.push(Cmp { arg, op, value }).is_err() {
+            return Err(self.too_many(a, "comparisons"));
+        }
+        Ok(())
     }
 
     // Size: out of line, as the first `#[inline(never)]` above says.
@@ -907,34 +881,44 @@ fn which(s: &str, words: &str) -> usize {
     words.split('|').position(|w| w == s).map_or(0, |i| i + 1)
 }
 
+/// The syscalls `name` stands for: a group's members (none if there is no
+/// such group), or the syscall named, without its `?`.
+// Size: one loop for groups and single names in `apply` and `open_paths`
+// (measured).
+fn syscalls(name: &str) -> groups::Members<'_> {
+    match name.strip_prefix('@') {
+        Some(g) => groups::group(g).unwrap_or_default(),
+        None => groups::Members::of(name.trim_end_matches('?')),
+    }
+}
+
 /// Does the line's last token open a block?
 fn ends_with_brace(line: &str) -> bool {
     let mut lx = Lexer::new(line, false);
     let mut last = "";
     loop {
         let t = lx.next();
-        if t.s.is_empty() {
+        if t.is_empty() {
             return last == "{";
         }
-        last = t.s;
+        last = t;
     }
 }
 
 /// Decimal, `0x` hex or `0o` octal, without sign.
 fn parse_unsigned(s: &str) -> Option<u64> {
-    let (digits, radix) = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        (h, 16)
-    } else if let Some(o) = s.strip_prefix("0o").or_else(|| s.strip_prefix("0O")) {
-        (o, 8)
-    } else {
-        (s, 10)
+    let (digits, radix) = match s.as_bytes() {
+        [b'0', b'x' | b'X', rest @ ..] => (rest, 16),
+        [b'0', b'o' | b'O', rest @ ..] => (rest, 8),
+        all => (all, 10),
     };
     if digits.is_empty() {
         return None;
     }
     let mut v: u64 = 0;
-    for c in digits.chars() {
-        let d = c.to_digit(radix)?;
+    // Bytes, not chars: a non-ASCII byte is no digit either.
+    for &b in digits {
+        let d = (b as char).to_digit(radix)?;
         v = v.checked_mul(radix as u64)?.checked_add(d as u64)?;
     }
     Some(v)
@@ -947,23 +931,6 @@ fn negative(s: &str) -> Option<Option<u64>> {
         return Some(None);
     }
     Some(parse_unsigned(d).filter(|&m| m <= 1 << 63))
-}
-
-/// A syscall argument: negative numbers are their two's complement.
-fn parse_u64(s: &str) -> Option<u64> {
-    match negative(s) {
-        Some(m) => m.map(|m| 0u64.wrapping_sub(m)),
-        None => parse_unsigned(s),
-    }
-}
-
-fn parse_i64(s: &str) -> Option<i64> {
-    match negative(s) {
-        Some(m) => m.map(|m| 0u64.wrapping_sub(m) as i64),
-        None => parse_unsigned(s)
-            .filter(|&v| v <= i64::MAX as u64)
-            .map(|v| v as i64),
-    }
 }
 
 #[cfg(test)]
@@ -1224,6 +1191,28 @@ mod tests {
             &X86_64
         )
         .is_ok());
+    }
+
+    /// `normalised` against the plain definition, on every short path.
+    #[test]
+    fn normalised_agrees_with_its_definition() {
+        let reference = |p: &str| {
+            let body = p.strip_suffix('/').unwrap_or(p);
+            body.is_empty()
+                || body
+                    .split('/')
+                    .skip(1)
+                    .all(|c| c.len() > 2 || c.bytes().any(|b| b != b'.'))
+        };
+        let mut stack = vec![std::string::String::from("/")];
+        while let Some(p) = stack.pop() {
+            assert_eq!(normalised(&p), reference(&p), "{p:?}");
+            if p.len() < 8 {
+                for c in ['/', '.', 'a'] {
+                    stack.push(format!("{p}{c}"));
+                }
+            }
+        }
     }
 
     #[test]
