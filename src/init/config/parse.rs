@@ -175,15 +175,6 @@ pub fn parse_into<'a>(text: &'a str, cfg: &mut Config<'a>) -> Result<(), ConfigE
         start = p.next_start;
     }
     p.finish();
-    // By place (an insertion sort: at most MAX_ERRORS entries).
-    let list = &mut p.errs.list;
-    for k in 1..list.len() {
-        let mut j = k;
-        while j > 0 && (list[j - 1].line, list[j - 1].col) > (list[j].line, list[j].col) {
-            list.swap(j - 1, j);
-            j -= 1;
-        }
-    }
     if p.errs.is_empty() {
         Ok(())
     } else {
@@ -219,14 +210,24 @@ impl<'a> Parser<'a, '_> {
         other_line: u32,
         ctx: Context<'a>,
     ) {
-        self.errs.push(ConfigError {
+        let e = ConfigError {
             line,
             col,
             kind,
             token,
             other_line,
             context: ctx,
-        });
+        };
+        // Kept by place, after those at the same place: the order a stable
+        // sort at the end would give, for less code.
+        let list = &mut self.errs.list;
+        let at = list
+            .iter()
+            .position(|x| (x.line, x.col) > (line, col))
+            .unwrap_or(list.len());
+        if list.insert(at, e).is_err() {
+            self.errs.dropped = self.errs.dropped.saturating_add(1);
+        }
     }
 
     fn err(&mut self, col: u32, kind: K, token: &'a str) {
