@@ -1080,3 +1080,96 @@ fn sandbox_errors() {
         K::TooMany("entries of this list")
     );
 }
+
+/// Every kind's message and every context's prefix, word for word.
+#[test]
+fn every_message_and_context() {
+    let kinds: [(ConfigErrorKind, &str); 25] = [
+        (K::LineTooLong, "line too long (the limit is 256 bytes)"),
+        (K::UnterminatedQuote, "unterminated quote"),
+        (
+            K::QuoteNotSeparated,
+            "expected a space after the closing quote, found `tok`",
+        ),
+        (K::UnknownDirective, "unknown directive `tok`"),
+        (K::Expected("a thing"), "expected a thing, found `tok`"),
+        (
+            K::TrailingInput,
+            "unexpected `tok` after the end of the directive",
+        ),
+        (K::BadNumber, "bad number `tok`"),
+        (
+            K::BadDuration,
+            "bad duration `tok` (a number and a unit: 100ms, 5s, 2m)",
+        ),
+        (
+            K::BadName,
+            "bad name `tok` (up to 64 letters, digits, `.`, `_` or `-`)",
+        ),
+        (K::HostnameTooLong, "hostname `tok` is longer than 64 bytes"),
+        (K::RelativePath("cwd"), "cwd path `tok` must be absolute"),
+        (K::MissingExec, "no `exec` line"),
+        (
+            K::Duplicate("service"),
+            "duplicate service `tok` (the first is at line 7)",
+        ),
+        (
+            K::ReservedName,
+            "`tok` is reserved and cannot name a policy",
+        ),
+        (
+            K::UnknownPolicy,
+            "unknown policy `tok` (define it with `policy tok {`, or use `default` or `none`)",
+        ),
+        (
+            K::UnknownRlimit,
+            "unknown rlimit `tok` (cpu, fsize, data, stack, core, nproc, nofile, memlock, as)",
+        ),
+        (
+            K::UnknownSignal,
+            "unknown signal `tok` (a name like SIGTERM or TERM, or 1..64)",
+        ),
+        (
+            K::RequiredOnDaemon,
+            "`required` applies to oneshot services only",
+        ),
+        (K::BadEnv, "`tok` is not KEY=VALUE"),
+        (K::Range("a before b"), "a before b"),
+        (K::UnclosedBlock, "end of file inside the block opened here"),
+        (K::StrayClose, "`}` without an open block"),
+        (
+            K::NestedService,
+            "`service` inside a service block (is a `}` missing?)",
+        ),
+        (
+            K::TooMany("things"),
+            "too many things for vigil's fixed tables",
+        ),
+        (
+            K::Policy(crate::policy::ErrorKind::BadNumber),
+            "bad number `tok`",
+        ),
+    ];
+    let contexts = [
+        (Context::None, ""),
+        (Context::Service("web"), "service `web`: "),
+        (Context::Policy("p"), "policy `p`: "),
+        (Context::ServicePolicy("web"), "service `web`: policy: "),
+        (Context::TestPolicy, "test-policy: "),
+    ];
+    for (kind, msg) in kinds {
+        for (context, prefix) in contexts {
+            let e = ConfigError {
+                line: 3,
+                col: 5,
+                kind,
+                token: "tok",
+                other_line: 7,
+                context,
+            };
+            let mut b = Buf::<512>::new();
+            e.render("f.conf", &mut b);
+            assert_eq!(b.as_str(), format!("f.conf:3:5: error: {prefix}{msg}"));
+        }
+    }
+}
