@@ -118,16 +118,27 @@ struct Pending<'a> {
 struct Parser<'a, 'c> {
     text: &'a str,
     cfg: &'c mut Config<'a>,
-    errs: ConfigErrors<'a>,
+    r: Report<'a>,
     pending: Vec<Pending<'a>, { MAX_SERVICES + 1 }>,
     state: State,
     svc: Scratch,
     top_seen: [u32; TOP_ONCE],
-    /// The current line (1-based), its column past the end, and the byte
-    /// offset of the next line.
+    /// The byte offset of the next line.
+    next_start: usize,
+}
+
+/// Where errors go, and the place they are at. Apart from the config, so
+/// that a directive can write to its service while it reports.
+// Size: the service is looked up once per directive, not once per
+// setting (measured).
+struct Report<'a> {
+    errs: ConfigErrors<'a>,
+    /// The current line (1-based) and its column past the end.
     line: u32,
     eol_col: u32,
-    next_start: usize,
+    /// The block of the current line: the service, in a service block and
+    /// the inline policy of one.
+    ctx: Context<'a>,
 }
 
 /// Parse a config. On failure, every error found (up to `MAX_ERRORS`, the
@@ -151,21 +162,24 @@ pub fn parse_into<'a>(text: &'a str, cfg: &mut Config<'a>) -> Result<(), ConfigE
     let mut p = Parser {
         text,
         cfg,
-        errs: ConfigErrors::new(),
+        r: Report {
+            errs: ConfigErrors::new(),
+            line: 0,
+            eol_col: 1,
+            ctx: Context::None,
+        },
         pending: Vec::new(),
         state: State::Top,
         svc: Scratch::default(),
         top_seen: [0; TOP_ONCE],
-        line: 0,
-        eol_col: 1,
         next_start: 0,
     };
     let mut start = 0usize;
     for raw in text.split('\n') {
-        p.line = p.line.saturating_add(1);
+        p.r.line = p.r.line.saturating_add(1);
         p.next_start = start.saturating_add(raw.len()).saturating_add(1);
         let line = raw.strip_suffix('\r').unwrap_or(raw);
-        p.eol_col = u32::try_from(line.len())
+        p.r.eol_col = u32::try_from(line.len())
             .unwrap_or(u32::MAX - 1)
             .saturating_add(1);
         match p.state {
@@ -175,25 +189,14 @@ pub fn parse_into<'a>(text: &'a str, cfg: &mut Config<'a>) -> Result<(), ConfigE
         start = p.next_start;
     }
     p.finish();
-    if p.errs.is_empty() {
+    if p.r.errs.is_empty() {
         Ok(())
     } else {
-        Err(p.errs)
+        Err(p.r.errs)
     }
 }
 
 impl<'a> Parser<'a, '_> {
-    fn ctx(&self) -> Context<'a> {
-        match self.state {
-            State::Service(i) => self.service_ctx(i),
-            State::Body(b) => match b.ret {
-                Some(i) => self.service_ctx(i),
-                None => Context::None,
-            },
-            State::Top => Context::None,
-        }
-    }
-
     fn service_ctx(&self, i: usize) -> Context<'a> {
         match self.cfg.services.get(i) {
             Some(s) => Context::Service(s.name),
@@ -201,102 +204,10 @@ impl<'a> Parser<'a, '_> {
         }
     }
 
-    fn err_at(
-        &mut self,
-        line: u32,
-        col: u32,
-        kind: K,
-        token: &'a str,
-        other_line: u32,
-        ctx: Context<'a>,
-    ) {
-        let e = ConfigError {
-            line,
-            col,
-            kind,
-            token,
-            other_line,
-            context: ctx,
-        };
-        // Kept by place, after those at the same place: the order a stable
-        // sort at the end would give, for less code.
-        let list = &mut self.errs.list;
-        let at = list
-            .iter()
-            .position(|x| (x.line, x.col) > (line, col))
-            .unwrap_or(list.len());
-        if list.insert(at, e).is_err() {
-            self.errs.dropped = self.errs.dropped.saturating_add(1);
-        }
-    }
-
-    fn err(&mut self, col: u32, kind: K, token: &'a str) {
-        let ctx = self.ctx();
-        self.err_at(self.line, col, kind, token, 0, ctx);
-    }
-
-    fn err_tok(&mut self, t: &Tok<'a>, kind: K) {
-        self.err(t.col, kind, t.s);
-    }
-
-    // Size: the two most common errors, without a `K` built at each call.
-    #[inline(never)]
-    fn expected(&mut self, t: &Tok<'a>, what: &'static str) {
-        self.err_tok(t, K::Expected(what));
-    }
-
-    #[inline(never)]
-    fn too_many(&mut self, t: &Tok<'a>, what: &'static str) {
-        self.err_tok(t, K::TooMany(what));
-    }
-
-    /// Token `i`, or an error saying `what` was expected at the end of line.
-    fn arg<'t>(&mut self, t: &'t [Tok<'a>], i: usize, what: &'static str) -> Option<&'t Tok<'a>> {
-        let a = t.get(i);
-        if a.is_none() {
-            self.err(self.eol_col, K::Expected(what), "");
-        }
-        a
-    }
-
-    /// Are there no tokens from `n` on? If there are, an error.
-    fn end(&mut self, t: &[Tok<'a>], n: usize) -> bool {
-        match t.get(n) {
-            Some(x) => {
-                self.err_tok(x, K::TrailingInput);
-                false
-            }
-            None => true,
-        }
-    }
-
-    /// One token after the directive, and nothing else.
-    fn one<'t>(&mut self, t: &'t [Tok<'a>], what: &'static str) -> Option<&'t Tok<'a>> {
-        let a = self.arg(t, 1, what)?;
-        self.end(t, 2).then_some(a)
-    }
-
-    /// A second `what` `t`; the first is at line `first`. (At the top
-    /// level, where policies and services are declared, the context is
-    /// none.)
-    fn dup(&mut self, t: &Tok<'a>, what: &'static str, first: u32) {
-        let ctx = self.ctx();
-        self.err_at(self.line, t.col, K::Duplicate(what), t.s, first, ctx);
-    }
-
-    /// Records directive `d` in `seen`; an error if it was there already.
-    fn once(&mut self, seen_line: u32, d: &Tok<'a>) -> bool {
-        if seen_line != 0 {
-            self.dup(d, "directive", seen_line);
-            return false;
-        }
-        true
-    }
-
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
     fn directive_line(&mut self, line: &'a str) {
-        let Some(toks) = self.tokens(line) else {
+        let Some(toks) = self.r.tokens(line) else {
             if let State::Service(_) = self.state {
                 self.svc.unread = true;
             }
@@ -305,41 +216,16 @@ impl<'a> Parser<'a, '_> {
         let Some(last) = toks.last() else {
             return;
         };
-        let before = self.errs.count();
+        let before = self.r.errs.count();
         let opened = match self.state {
             State::Service(i) => self.service_directive(i, &toks),
             _ => self.top_directive(&toks),
         };
         // A block that failed to open is skipped whole, so that its
         // contents are not taken for directives.
-        if !opened && self.errs.count() != before && last.is("{") {
+        if !opened && self.r.errs.count() != before && last.is("{") {
             self.open(Body::Skip, last.col);
         }
-    }
-
-    /// The tokens of a directive line, or `None` after an error.
-    // Size: out of line, as the first `#[inline(never)]` above says.
-    #[inline(never)]
-    fn tokens(&mut self, line: &'a str) -> Option<Vec<Tok<'a>, MAX_TOKENS>> {
-        if line.len() > MAX_LINE {
-            self.err(MAX_LINE as u32 + 1, K::LineTooLong, "");
-            return None;
-        }
-        let mut toks = Vec::new();
-        for r in Lexer::new(line) {
-            let (col, kind, s) = match r {
-                Ok(t) => match toks.push(t) {
-                    Ok(()) => continue,
-                    // Not with lines of at most `MAX_LINE` bytes.
-                    Err(t) => (t.col, K::TooMany("tokens on one line"), ""),
-                },
-                Err(LexError::Unterminated(col)) => (col, K::UnterminatedQuote, ""),
-                Err(LexError::NotSeparated(col, s)) => (col, K::QuoteNotSeparated, s),
-            };
-            self.err(col, kind, s);
-            return None;
-        }
-        Some(toks)
     }
 
     /// Enter a block whose opening line is the current one.
@@ -351,8 +237,8 @@ impl<'a> Parser<'a, '_> {
         self.state = State::Body(Block {
             body,
             start: self.next_start,
-            first_line: self.line.saturating_add(1),
-            open_line: self.line,
+            first_line: self.r.line.saturating_add(1),
+            open_line: self.r.line,
             open_col: col,
             depth: 1,
             ret,
@@ -415,45 +301,48 @@ impl<'a> Parser<'a, '_> {
                 } else {
                     K::UnknownDirective
                 };
-                self.err_tok(d, kind);
+                self.r.err_tok(d, kind);
                 return false;
             }
         };
         if k < TOP_ONCE {
-            if !self.once(self.top_seen[k], d) {
+            if !self.r.once(self.top_seen[k], d) {
                 return false;
             }
-            self.top_seen[k] = self.line;
+            self.top_seen[k] = self.r.line;
         }
         match k {
             0 => {
-                if let Some(a) = self.one(t, "a hostname") {
+                if let Some(a) = self.r.one(t, "a hostname") {
                     if a.s.len() > MAX_HOSTNAME {
-                        self.err_tok(a, K::HostnameTooLong);
+                        self.r.err_tok(a, K::HostnameTooLong);
                     } else if a.s.is_empty() {
-                        self.expected(a, "a hostname");
+                        self.r.expected(a, "a hostname");
                     } else {
                         self.cfg.hostname = Some(a.s);
                     }
                 }
             }
             1 => {
-                if let Some(v) = self.choice(t, "`quiet`, `info` or `debug`", "quiet info debug") {
+                if let Some(v) = self
+                    .r
+                    .choice(t, "`quiet`, `info` or `debug`", "quiet info debug")
+                {
                     self.cfg.log = [LogLevel::Quiet, LogLevel::Info, LogLevel::Debug][v];
                 }
             }
             2 => {
-                if let Some(ms) = self.duration_arg(t) {
+                if let Some(ms) = self.r.duration_arg(t) {
                     self.cfg.grace_ms = ms;
                 }
             }
-            3 => self.cfg.emergency_shell = self.cmd(t, "emergency-shell"),
-            4 => self.cfg.test = self.cmd(t, "test"),
+            3 => self.cfg.emergency_shell = self.r.cmd(t, "emergency-shell"),
+            4 => self.cfg.test = self.r.cmd(t, "test"),
             5 => return self.policy_ref(t, Target::Test),
             6 => {
-                if let Some(c) = self.cmd(t, "module") {
+                if let Some(c) = self.r.cmd(t, "module") {
                     if self.cfg.modules.push(c).is_err() {
-                        self.too_many(d, "modules");
+                        self.r.too_many(d, "modules");
                     }
                 }
             }
@@ -461,6 +350,378 @@ impl<'a> Parser<'a, '_> {
             _ => return self.open_service(t),
         }
         false
+    }
+
+    fn named_policy(&mut self, t: &[Tok<'a>]) -> bool {
+        let Some(name) = self.r.block_name(t, "a policy name") else {
+            return false;
+        };
+        if name.s == "default" || name.s == "none" {
+            self.r.err_tok(name, K::ReservedName);
+            return false;
+        }
+        if let Some(p) = self.cfg.policies.iter().find(|p| p.name == name.s) {
+            let first = p.line;
+            self.r.dup(name, "policy", first);
+            return false;
+        }
+        let body = PolicyText {
+            text: "",
+            first_line: self.r.line.saturating_add(1),
+        };
+        let np = NamedPolicy {
+            name: name.s,
+            body,
+            line: self.r.line,
+        };
+        if self.cfg.policies.push(np).is_err() {
+            self.r.too_many(&t[0], "policies");
+            return false;
+        }
+        let i = self.cfg.policies.len() - 1;
+        self.open(Body::Named(i), t[2].col);
+        true
+    }
+
+    fn open_service(&mut self, t: &[Tok<'a>]) -> bool {
+        let Some(name) = self.r.block_name(t, "a service name") else {
+            return false;
+        };
+        if let Some(s) = self.cfg.services.iter().find(|s| s.name == name.s) {
+            let first = s.line;
+            self.r.dup(name, "service", first);
+            // Still read the block, to check what it says.
+        }
+        // The one spare slot is PID 1's, for the test program.
+        if self.cfg.services.len() >= MAX_SERVICES
+            || self
+                .cfg
+                .services
+                .push(Service::new(name.s, self.r.line))
+                .is_err()
+        {
+            self.r.too_many(&t[0], "services");
+            return false;
+        }
+        self.svc = Scratch {
+            open_line: self.r.line,
+            open_col: t[0].col,
+            ..Scratch::default()
+        };
+        self.state = State::Service(self.cfg.services.len() - 1);
+        self.r.ctx = Context::Service(name.s);
+        true
+    }
+
+    /// `policy NAME|default|none|{` (or `test-policy ...`).
+    fn policy_ref(&mut self, t: &[Tok<'a>], target: Target) -> bool {
+        let Some(a) = self.r.arg(t, 1, "a policy name, `default`, `none` or `{`") else {
+            return false;
+        };
+        if !self.r.end(t, 2) {
+            return false;
+        }
+        let r = if a.is("{") {
+            let body = match target {
+                Target::Service(i) => Body::Service(i),
+                Target::Test => Body::Test,
+            };
+            self.open(body, a.col);
+            return true;
+        } else if a.s == "default" {
+            PolicyRef::Default
+        } else if a.s == "none" {
+            PolicyRef::None
+        } else if !lex::valid_name(a.s) {
+            self.r.err_tok(a, K::BadName);
+            return false;
+        } else {
+            let ctx = self.r.ctx;
+            let p = Pending {
+                target,
+                name: a.s,
+                line: self.r.line,
+                col: a.col,
+                ctx,
+            };
+            // One per service and one for the test: it cannot be full.
+            let _ = self.pending.push(p);
+            PolicyRef::Named(usize::MAX)
+        };
+        match target {
+            Target::Service(i) => {
+                if let Some(s) = self.cfg.services.get_mut(i) {
+                    s.policy = r;
+                }
+            }
+            Target::Test => self.cfg.test_policy = r,
+        }
+        false
+    }
+
+    // Size: out of line, as the first `#[inline(never)]` above says.
+    #[inline(never)]
+    fn service_directive(&mut self, i: usize, t: &[Tok<'a>]) -> bool {
+        let Some(d) = t.first() else { return false };
+        if !d.quoted {
+            if d.s == "}" {
+                self.r.end(t, 1);
+                self.finish_service(i);
+                return false;
+            }
+            if d.s == "service" {
+                self.r.err_tok(d, K::NestedService);
+                self.finish_service(i);
+                return self.top_directive(t);
+            }
+        }
+        let k = match lex::find(SERVICE, d.s) {
+            Some(k) if !d.quoted => k,
+            _ => {
+                self.r.err_tok(d, K::UnknownDirective);
+                return false;
+            }
+        };
+        if k < SVC_REPEAT && !matches!(k, 4..=7) {
+            if !self.r.once(self.svc.seen[k], d) {
+                return false;
+            }
+            self.svc.seen[k] = self.r.line;
+        }
+        if k == SVC_POLICY {
+            return self.policy_ref(t, Target::Service(i));
+        }
+        let Some(s) = self.cfg.services.get_mut(i) else {
+            return false;
+        };
+        if k < SVC_CONFINE {
+            self.r.confine_at(&mut self.svc, &mut s.confine, k, t);
+        } else {
+            self.r.service_setting(&mut self.svc, s, k, t);
+        }
+        false
+    }
+
+    /// The end of a service block: defaults that depend on the kind, and
+    /// the checks of the whole block.
+    /// Also leaves the block.
+    fn finish_service(&mut self, i: usize) {
+        self.state = State::Top;
+        self.r.ctx = Context::None;
+        let sc = self.svc;
+        let Some(s) = self.cfg.services.get_mut(i) else {
+            return;
+        };
+        let ctx = Context::Service(s.name);
+        // A bad `exec` line has had its error already.
+        let missing_exec = s.exec.path.is_empty() && sc.seen[SVC_EXEC] == 0 && !sc.unread;
+        s.restart = sc.restart.unwrap_or(match s.kind {
+            Kind::Daemon => Restart::OnFailure,
+            Kind::Oneshot => Restart::Never,
+        });
+        let mut required_on_daemon = None;
+        match (s.kind, sc.required) {
+            (Kind::Oneshot, r) => s.required = r.is_none_or(|(v, _, _)| v),
+            (Kind::Daemon, r) => {
+                s.required = false;
+                required_on_daemon = r;
+            }
+        }
+        let c = &mut s.confine;
+        if !c.lists[0].is_empty()
+            || c.has(Confine::PRIVATE_TMP | Confine::READ_ONLY_ROOT)
+            || c.namespaces & CLONE_NEWPID != 0
+        {
+            c.namespaces |= CLONE_NEWNS;
+        }
+        let landlock = !c.lists[1].is_empty() || !c.lists[2].is_empty();
+        let no_root = c.root.is_none();
+        if missing_exec {
+            self.r
+                .err_at(sc.open_line, sc.open_col, K::MissingExec, "", 0, ctx);
+        }
+        if let (Some((line, col)), true) = (sc.nnp_off, landlock) {
+            let why = "Landlock needs `no-new-privs yes`";
+            self.r.err_at(line, col, K::Range(why), "", 0, ctx);
+        }
+        if let (Some((line, col)), true) = (sc.ro_root, no_root) {
+            let why = "`read-only-root` needs `root`";
+            self.r.err_at(line, col, K::Range(why), "", 0, ctx);
+        }
+        if let Some((_, line, col)) = required_on_daemon {
+            self.r
+                .err_at(line, col, K::RequiredOnDaemon, "required", 0, ctx);
+        }
+    }
+
+    /// End of text: unclosed blocks, then the policy names.
+    // Size: out of line, as the first `#[inline(never)]` above says.
+    #[inline(never)]
+    fn finish(&mut self) {
+        match self.state {
+            State::Top => {}
+            State::Service(i) => {
+                let ctx = self.service_ctx(i);
+                let (line, col) = (self.svc.open_line, self.svc.open_col);
+                self.r.err_at(line, col, K::UnclosedBlock, "", 0, ctx);
+            }
+            // The line that opened it has its error already.
+            State::Body(Block {
+                body: Body::Skip, ..
+            }) => {}
+            State::Body(b) => {
+                let ctx = match (b.body, b.ret) {
+                    (Body::Named(i), _) => match self.cfg.policies.get(i) {
+                        Some(p) => Context::Policy(p.name),
+                        None => Context::None,
+                    },
+                    (_, Some(i)) => self.service_ctx(i),
+                    (Body::Test, None) => Context::TestPolicy,
+                    _ => Context::None,
+                };
+                self.r
+                    .err_at(b.open_line, b.open_col, K::UnclosedBlock, "", 0, ctx);
+            }
+        }
+        self.state = State::Top;
+        for k in 0..self.pending.len() {
+            let p = self.pending[k];
+            let r = match self.cfg.policy_index(p.name) {
+                Some(idx) => PolicyRef::Named(idx),
+                None => {
+                    self.r
+                        .err_at(p.line, p.col, K::UnknownPolicy, p.name, 0, p.ctx);
+                    continue;
+                }
+            };
+            match p.target {
+                Target::Service(i) => {
+                    if let Some(s) = self.cfg.services.get_mut(i) {
+                        s.policy = r;
+                    }
+                }
+                Target::Test => self.cfg.test_policy = r,
+            }
+        }
+    }
+}
+
+impl<'a> Report<'a> {
+    fn err_at(
+        &mut self,
+        line: u32,
+        col: u32,
+        kind: K,
+        token: &'a str,
+        other_line: u32,
+        ctx: Context<'a>,
+    ) {
+        let e = ConfigError {
+            line,
+            col,
+            kind,
+            token,
+            other_line,
+            context: ctx,
+        };
+        // Kept by place, after those at the same place: the order a stable
+        // sort at the end would give, for less code.
+        let list = &mut self.errs.list;
+        let at = list
+            .iter()
+            .position(|x| (x.line, x.col) > (line, col))
+            .unwrap_or(list.len());
+        if list.insert(at, e).is_err() {
+            self.errs.dropped = self.errs.dropped.saturating_add(1);
+        }
+    }
+
+    fn err(&mut self, col: u32, kind: K, token: &'a str) {
+        let ctx = self.ctx;
+        self.err_at(self.line, col, kind, token, 0, ctx);
+    }
+
+    fn err_tok(&mut self, t: &Tok<'a>, kind: K) {
+        self.err(t.col, kind, t.s);
+    }
+
+    // Size: the two most common errors, without a `K` built at each call.
+    #[inline(never)]
+    fn expected(&mut self, t: &Tok<'a>, what: &'static str) {
+        self.err_tok(t, K::Expected(what));
+    }
+
+    #[inline(never)]
+    fn too_many(&mut self, t: &Tok<'a>, what: &'static str) {
+        self.err_tok(t, K::TooMany(what));
+    }
+
+    /// Token `i`, or an error saying `what` was expected at the end of line.
+    fn arg<'t>(&mut self, t: &'t [Tok<'a>], i: usize, what: &'static str) -> Option<&'t Tok<'a>> {
+        let a = t.get(i);
+        if a.is_none() {
+            self.err(self.eol_col, K::Expected(what), "");
+        }
+        a
+    }
+
+    /// Are there no tokens from `n` on? If there are, an error.
+    fn end(&mut self, t: &[Tok<'a>], n: usize) -> bool {
+        match t.get(n) {
+            Some(x) => {
+                self.err_tok(x, K::TrailingInput);
+                false
+            }
+            None => true,
+        }
+    }
+
+    /// One token after the directive, and nothing else.
+    fn one<'t>(&mut self, t: &'t [Tok<'a>], what: &'static str) -> Option<&'t Tok<'a>> {
+        let a = self.arg(t, 1, what)?;
+        self.end(t, 2).then_some(a)
+    }
+
+    /// A second `what` `t`; the first is at line `first`. (At the top
+    /// level, where policies and services are declared, the context is
+    /// none.)
+    fn dup(&mut self, t: &Tok<'a>, what: &'static str, first: u32) {
+        let ctx = self.ctx;
+        self.err_at(self.line, t.col, K::Duplicate(what), t.s, first, ctx);
+    }
+
+    /// Records directive `d` in `seen`; an error if it was there already.
+    fn once(&mut self, seen_line: u32, d: &Tok<'a>) -> bool {
+        if seen_line != 0 {
+            self.dup(d, "directive", seen_line);
+            return false;
+        }
+        true
+    }
+
+    /// The tokens of a directive line, or `None` after an error.
+    // Size: out of line, as the first `#[inline(never)]` above says.
+    #[inline(never)]
+    fn tokens(&mut self, line: &'a str) -> Option<Vec<Tok<'a>, MAX_TOKENS>> {
+        if line.len() > MAX_LINE {
+            self.err(MAX_LINE as u32 + 1, K::LineTooLong, "");
+            return None;
+        }
+        let mut toks = Vec::new();
+        for r in Lexer::new(line) {
+            let (col, kind, s) = match r {
+                Ok(t) => match toks.push(t) {
+                    Ok(()) => continue,
+                    // Not with lines of at most `MAX_LINE` bytes.
+                    Err(t) => (t.col, K::TooMany("tokens on one line"), ""),
+                },
+                Err(LexError::Unterminated(col)) => (col, K::UnterminatedQuote, ""),
+                Err(LexError::NotSeparated(col, s)) => (col, K::QuoteNotSeparated, s),
+            };
+            self.err(col, kind, s);
+            return None;
+        }
+        Some(toks)
     }
 
     /// One word of `words` (space-separated) as the only argument: its
@@ -494,112 +755,6 @@ impl<'a> Parser<'a, '_> {
             return None;
         }
         Some(name)
-    }
-
-    fn named_policy(&mut self, t: &[Tok<'a>]) -> bool {
-        let Some(name) = self.block_name(t, "a policy name") else {
-            return false;
-        };
-        if name.s == "default" || name.s == "none" {
-            self.err_tok(name, K::ReservedName);
-            return false;
-        }
-        if let Some(p) = self.cfg.policies.iter().find(|p| p.name == name.s) {
-            let first = p.line;
-            self.dup(name, "policy", first);
-            return false;
-        }
-        let body = PolicyText {
-            text: "",
-            first_line: self.line.saturating_add(1),
-        };
-        let np = NamedPolicy {
-            name: name.s,
-            body,
-            line: self.line,
-        };
-        if self.cfg.policies.push(np).is_err() {
-            self.too_many(&t[0], "policies");
-            return false;
-        }
-        let i = self.cfg.policies.len() - 1;
-        self.open(Body::Named(i), t[2].col);
-        true
-    }
-
-    fn open_service(&mut self, t: &[Tok<'a>]) -> bool {
-        let Some(name) = self.block_name(t, "a service name") else {
-            return false;
-        };
-        if let Some(s) = self.cfg.services.iter().find(|s| s.name == name.s) {
-            let first = s.line;
-            self.dup(name, "service", first);
-            // Still read the block, to check what it says.
-        }
-        // The one spare slot is PID 1's, for the test program.
-        if self.cfg.services.len() >= MAX_SERVICES
-            || self
-                .cfg
-                .services
-                .push(Service::new(name.s, self.line))
-                .is_err()
-        {
-            self.too_many(&t[0], "services");
-            return false;
-        }
-        self.svc = Scratch {
-            open_line: self.line,
-            open_col: t[0].col,
-            ..Scratch::default()
-        };
-        self.state = State::Service(self.cfg.services.len() - 1);
-        true
-    }
-
-    /// `policy NAME|default|none|{` (or `test-policy ...`).
-    fn policy_ref(&mut self, t: &[Tok<'a>], target: Target) -> bool {
-        let Some(a) = self.arg(t, 1, "a policy name, `default`, `none` or `{`") else {
-            return false;
-        };
-        if !self.end(t, 2) {
-            return false;
-        }
-        let r = if a.is("{") {
-            let body = match target {
-                Target::Service(i) => Body::Service(i),
-                Target::Test => Body::Test,
-            };
-            self.open(body, a.col);
-            return true;
-        } else if a.s == "default" {
-            PolicyRef::Default
-        } else if a.s == "none" {
-            PolicyRef::None
-        } else if !lex::valid_name(a.s) {
-            self.err_tok(a, K::BadName);
-            return false;
-        } else {
-            let ctx = self.ctx();
-            let p = Pending {
-                target,
-                name: a.s,
-                line: self.line,
-                col: a.col,
-                ctx,
-            };
-            // One per service and one for the test: it cannot be full.
-            let _ = self.pending.push(p);
-            PolicyRef::Named(usize::MAX)
-        };
-        match target {
-            Target::Service(i) => {
-                if let Some(s) = self.cfg.services.get_mut(i) {
-                    s.policy = r;
-                }
-            }
-            Target::Test => self.cfg.test_policy = r,
-        }
-        false
     }
 
     /// `DIRECTIVE PATH [ARGS...]`.
@@ -653,51 +808,21 @@ impl<'a> Parser<'a, '_> {
         }
     }
 
-    // Size: out of line, as the first `#[inline(never)]` above says.
-    #[inline(never)]
-    fn service_directive(&mut self, i: usize, t: &[Tok<'a>]) -> bool {
-        let Some(d) = t.first() else { return false };
-        if !d.quoted {
-            if d.s == "}" {
-                self.end(t, 1);
-                self.finish_service(i);
-                self.state = State::Top;
-                return false;
-            }
-            if d.s == "service" {
-                self.err_tok(d, K::NestedService);
-                self.finish_service(i);
-                self.state = State::Top;
-                return self.top_directive(t);
-            }
-        }
-        let k = match lex::find(SERVICE, d.s) {
-            Some(k) if !d.quoted => k,
-            _ => {
-                self.err_tok(d, K::UnknownDirective);
-                return false;
-            }
-        };
-        if k < SVC_REPEAT && !matches!(k, 4..=7) {
-            if !self.once(self.svc.seen[k], d) {
-                return false;
-            }
-            self.svc.seen[k] = self.line;
-        }
-        if k < SVC_CONFINE {
-            self.confine_at(i, k, t);
-        } else if k == SVC_POLICY {
-            return self.policy_ref(t, Target::Service(i));
-        } else {
-            self.service_setting(i, k, t);
-        }
-        false
+    fn number_arg(&mut self, t: &[Tok<'a>], what: &'static str) -> Option<u32> {
+        let a = self.one(t, what)?;
+        self.number(a)
     }
 
     /// Sandbox directive `k` of `SERVICE`; `None` after an error.
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
-    fn confine_at(&mut self, i: usize, k: usize, t: &[Tok<'a>]) -> Option<()> {
+    fn confine_at(
+        &mut self,
+        sc: &mut Scratch,
+        c: &mut Confine<'a>,
+        k: usize,
+        t: &[Tok<'a>],
+    ) -> Option<()> {
         let d = &t[0];
         let line = self.line;
         // Values are checked first, then stored (the parser reports).
@@ -790,11 +915,10 @@ impl<'a> Parser<'a, '_> {
             }
         }
         match k {
-            2 if word => self.svc.ro_root = Some((line, d.col)),
-            0 if !word => self.svc.nnp_off = Some((line, d.col)),
+            2 if word => sc.ro_root = Some((line, d.col)),
+            0 if !word => sc.nnp_off = Some((line, d.col)),
             _ => {}
         }
-        let c = &mut self.cfg.services.get_mut(i)?.confine;
         let mut full = false;
         match k {
             0..=3 => c.flags = c.flags & !(1 << k) | (word as u8) << k,
@@ -815,10 +939,7 @@ impl<'a> Parser<'a, '_> {
         Some(())
     }
 
-    fn push_env(&mut self, i: usize, a: &Tok<'a>, key: &'a str) {
-        let Some(s) = self.cfg.services.get_mut(i) else {
-            return;
-        };
+    fn push_env(&mut self, s: &mut Service<'a>, a: &Tok<'a>, key: &'a str) {
         let dup = s
             .env
             .iter()
@@ -832,42 +953,44 @@ impl<'a> Parser<'a, '_> {
         }
     }
 
-    fn service(&mut self, i: usize) -> Option<&mut Service<'a>> {
-        self.cfg.services.get_mut(i)
-    }
-
     /// Service directive `k` of `SERVICE` (not a sandbox one, not
     /// `policy`): the value is checked, then stored.
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
-    fn service_setting(&mut self, i: usize, k: usize, t: &[Tok<'a>]) -> Option<()> {
+    fn service_setting(
+        &mut self,
+        sc: &mut Scratch,
+        s: &mut Service<'a>,
+        k: usize,
+        t: &[Tok<'a>],
+    ) -> Option<()> {
         let line = self.line;
         let d = &t[0];
         match k {
             14 => {
                 let c = self.cmd(t, "exec")?;
-                self.service(i)?.exec = c;
+                s.exec = c;
             }
             15 => {
                 let v = self.choice(t, "`daemon` or `oneshot`", "daemon oneshot")?;
-                self.service(i)?.kind = [Kind::Daemon, Kind::Oneshot][v];
+                s.kind = [Kind::Daemon, Kind::Oneshot][v];
             }
             16 => {
                 let v = self.choice(t, "`yes` or `no`", "yes no")?;
-                self.svc.required = Some((v == 0, line, d.col));
+                sc.required = Some((v == 0, line, d.col));
             }
             17 => {
                 let a = self.one(t, "a directory")?;
                 let p = self.abs_path(a, "cwd")?;
-                self.service(i)?.cwd = Some(p);
+                s.cwd = Some(p);
             }
             18 => {
                 let n = self.number_arg(t, "a uid")?;
-                self.service(i)?.user = Some(n);
+                s.user = Some(n);
             }
             19 => {
                 let n = self.number_arg(t, "a gid")?;
-                self.service(i)?.group = Some(n);
+                s.group = Some(n);
             }
             20 => {
                 self.arg(t, 1, "a gid")?;
@@ -879,7 +1002,7 @@ impl<'a> Parser<'a, '_> {
                         return None;
                     }
                 }
-                self.service(i)?.groups = v;
+                s.groups = v;
             }
             21..=23 => {
                 let a = self.one(t, "`console`, `null` or a path")?;
@@ -888,7 +1011,6 @@ impl<'a> Parser<'a, '_> {
                     "null" if !a.quoted => Stdio::Null,
                     _ => Stdio::Path(self.abs_path(a, ["stdin", "stdout", "stderr"][k - 21])?),
                 };
-                let s = self.service(i)?;
                 *[&mut s.stdin, &mut s.stdout, &mut s.stderr][k - 21] = io;
             }
             25 => {
@@ -897,7 +1019,7 @@ impl<'a> Parser<'a, '_> {
                     "`never`, `on-failure` or `always`",
                     "never on-failure always",
                 )?;
-                self.svc.restart = Some([Restart::Never, Restart::OnFailure, Restart::Always][v]);
+                sc.restart = Some([Restart::Never, Restart::OnFailure, Restart::Always][v]);
             }
             26 => {
                 let min = self.arg(t, 1, "the first delay (a duration)")?;
@@ -912,7 +1034,6 @@ impl<'a> Parser<'a, '_> {
                     );
                     return None;
                 }
-                let s = self.service(i)?;
                 s.backoff_min_ms = lo;
                 s.backoff_max_ms = hi;
             }
@@ -922,37 +1043,31 @@ impl<'a> Parser<'a, '_> {
                 self.end(t, 3).then_some(())?;
                 let (c, w) = (self.number(count), self.duration(window));
                 let (c, w) = (c?, w?);
-                let s = self.service(i)?;
                 s.restart_limit = c;
                 s.restart_window_ms = w;
             }
             28 => {
                 let a = self.one(t, "a signal")?;
                 match lex::signal(a.s) {
-                    Some(n) => self.service(i)?.stop_signal = n,
+                    Some(n) => s.stop_signal = n,
                     None => self.err_tok(a, K::UnknownSignal),
                 }
             }
             29 => {
                 let a = self.one(t, "KEY=VALUE")?;
                 match a.s.split_once('=') {
-                    Some((key, _)) if !key.is_empty() => self.push_env(i, a, key),
+                    Some((key, _)) if !key.is_empty() => self.push_env(s, a, key),
                     _ => self.err_tok(a, K::BadEnv),
                 }
             }
-            _ => self.rlimit(i, t)?,
+            _ => self.rlimit(sc, s, t)?,
         }
         Some(())
     }
 
-    fn number_arg(&mut self, t: &[Tok<'a>], what: &'static str) -> Option<u32> {
-        let a = self.one(t, what)?;
-        self.number(a)
-    }
-
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
-    fn rlimit(&mut self, i: usize, t: &[Tok<'a>]) -> Option<()> {
+    fn rlimit(&mut self, sc: &mut Scratch, svc: &mut Service<'a>, t: &[Tok<'a>]) -> Option<()> {
         let name = self.arg(t, 1, "an rlimit name")?;
         let soft = self.arg(t, 2, "a soft limit (a number or `unlimited`)")?;
         let hard = t.get(3);
@@ -984,116 +1099,20 @@ impl<'a> Parser<'a, '_> {
             );
             return None;
         }
-        let first = self.svc.rlimits[k];
+        let first = sc.rlimits[k];
         if first != 0 {
             self.dup(name, "rlimit", first);
             return None;
         }
-        self.svc.rlimits[k] = self.line;
+        sc.rlimits[k] = self.line;
         let r = Rlimit {
             resource,
             soft: s,
             hard: h,
         };
-        if self.service(i)?.rlimits.push(r).is_err() {
+        if svc.rlimits.push(r).is_err() {
             self.too_many(name, "rlimits");
         }
         Some(())
-    }
-
-    /// The end of a service block: defaults that depend on the kind, and
-    /// the checks of the whole block.
-    fn finish_service(&mut self, i: usize) {
-        let sc = self.svc;
-        let Some(s) = self.cfg.services.get_mut(i) else {
-            return;
-        };
-        let ctx = Context::Service(s.name);
-        // A bad `exec` line has had its error already.
-        let missing_exec = s.exec.path.is_empty() && sc.seen[SVC_EXEC] == 0 && !sc.unread;
-        s.restart = sc.restart.unwrap_or(match s.kind {
-            Kind::Daemon => Restart::OnFailure,
-            Kind::Oneshot => Restart::Never,
-        });
-        let mut required_on_daemon = None;
-        match (s.kind, sc.required) {
-            (Kind::Oneshot, r) => s.required = r.is_none_or(|(v, _, _)| v),
-            (Kind::Daemon, r) => {
-                s.required = false;
-                required_on_daemon = r;
-            }
-        }
-        let c = &mut s.confine;
-        if !c.lists[0].is_empty()
-            || c.has(Confine::PRIVATE_TMP | Confine::READ_ONLY_ROOT)
-            || c.namespaces & CLONE_NEWPID != 0
-        {
-            c.namespaces |= CLONE_NEWNS;
-        }
-        let landlock = !c.lists[1].is_empty() || !c.lists[2].is_empty();
-        let no_root = c.root.is_none();
-        if missing_exec {
-            self.err_at(sc.open_line, sc.open_col, K::MissingExec, "", 0, ctx);
-        }
-        if let (Some((line, col)), true) = (sc.nnp_off, landlock) {
-            let why = "Landlock needs `no-new-privs yes`";
-            self.err_at(line, col, K::Range(why), "", 0, ctx);
-        }
-        if let (Some((line, col)), true) = (sc.ro_root, no_root) {
-            let why = "`read-only-root` needs `root`";
-            self.err_at(line, col, K::Range(why), "", 0, ctx);
-        }
-        if let Some((_, line, col)) = required_on_daemon {
-            self.err_at(line, col, K::RequiredOnDaemon, "required", 0, ctx);
-        }
-    }
-
-    /// End of text: unclosed blocks, then the policy names.
-    // Size: out of line, as the first `#[inline(never)]` above says.
-    #[inline(never)]
-    fn finish(&mut self) {
-        match self.state {
-            State::Top => {}
-            State::Service(i) => {
-                let ctx = self.service_ctx(i);
-                let (line, col) = (self.svc.open_line, self.svc.open_col);
-                self.err_at(line, col, K::UnclosedBlock, "", 0, ctx);
-            }
-            // The line that opened it has its error already.
-            State::Body(Block {
-                body: Body::Skip, ..
-            }) => {}
-            State::Body(b) => {
-                let ctx = match (b.body, b.ret) {
-                    (Body::Named(i), _) => match self.cfg.policies.get(i) {
-                        Some(p) => Context::Policy(p.name),
-                        None => Context::None,
-                    },
-                    (_, Some(i)) => self.service_ctx(i),
-                    (Body::Test, None) => Context::TestPolicy,
-                    _ => Context::None,
-                };
-                self.err_at(b.open_line, b.open_col, K::UnclosedBlock, "", 0, ctx);
-            }
-        }
-        self.state = State::Top;
-        for k in 0..self.pending.len() {
-            let p = self.pending[k];
-            let r = match self.cfg.policy_index(p.name) {
-                Some(idx) => PolicyRef::Named(idx),
-                None => {
-                    self.err_at(p.line, p.col, K::UnknownPolicy, p.name, 0, p.ctx);
-                    continue;
-                }
-            };
-            match p.target {
-                Target::Service(i) => {
-                    if let Some(s) = self.cfg.services.get_mut(i) {
-                        s.policy = r;
-                    }
-                }
-                Target::Test => self.cfg.test_policy = r,
-            }
-        }
     }
 }
