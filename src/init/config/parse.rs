@@ -824,13 +824,6 @@ impl<'a> Report<'a> {
         t: &[Tok<'a>],
     ) -> Option<()> {
         let d = &t[0];
-        let line = self.line;
-        // Values are checked first, then stored (the parser reports).
-        let mut word = false;
-        let mut mask = 0u64;
-        let mut path = None;
-        let mut limit = (0u64, 100_000u64);
-        let mut list: Vec<&'a str, MAX_PATHS> = Vec::new();
         match k {
             0..=3 => {
                 let (what, words) = if k == 3 {
@@ -838,13 +831,18 @@ impl<'a> Report<'a> {
                 } else {
                     ("`yes` or `no`", "yes no")
                 };
-                let Some(v) = self.choice(t, what, words) else {
-                    return Some(());
-                };
-                word = v == 0;
+                let word = self.choice(t, what, words)? == 0;
+                match k {
+                    2 if word => sc.ro_root = Some((self.line, d.col)),
+                    0 if !word => sc.nnp_off = Some((self.line, d.col)),
+                    _ => {}
+                }
+                c.flags = c.flags & !(1 << k) | (word as u8) << k;
             }
             4..=7 => {
                 self.arg(t, 1, if k == 7 { "a variable name" } else { "a path" })?;
+                // The line's entries, stored only if they all fit.
+                let mut list: Vec<&'a str, MAX_PATHS> = Vec::new();
                 for a in &t[1..] {
                     let ok = if k == 7 {
                         !a.s.is_empty() && !a.s.contains('=')
@@ -860,8 +858,11 @@ impl<'a> Report<'a> {
                         self.expected(a, what);
                     } else if list.push(a.s).is_err() {
                         self.too_many(a, "paths");
-                        return Some(());
+                        return None;
                     }
+                }
+                if list.iter().any(|p| c.lists[k - 4].push(p).is_err()) {
+                    self.too_many(d, "entries of this list");
                 }
             }
             8 | 9 => {
@@ -871,6 +872,7 @@ impl<'a> Report<'a> {
                     "namespaces: mount, pid, ipc, uts, net or cgroup"
                 };
                 self.arg(t, 1, what)?;
+                let mut mask = 0u64;
                 for a in &t[1..] {
                     let bit = if k == 8 {
                         if a.is("none") && t.len() == 2 {
@@ -885,56 +887,44 @@ impl<'a> Report<'a> {
                         None => self.expected(a, what),
                     }
                 }
+                if k == 8 {
+                    c.caps = Some(mask);
+                } else {
+                    c.namespaces = mask as u32;
+                }
             }
             10 => {
                 let a = self.one(t, "a directory")?;
-                path = Some(self.abs_path(a, "root")?);
+                c.root = Some(self.abs_path(a, "root")?);
             }
             _ => {
                 const WHAT: &str = "a number or `max`";
                 let a = self.arg(t, 1, WHAT)?;
                 let p = t.get(2);
                 self.end(t, if k == 13 { 3 } else { 2 }).then_some(())?;
-                limit.0 = match (a.s, k) {
+                let limit = match (a.s, k) {
                     ("max", _) => u64::MAX,
                     (s, 12) => lex::bytes(s).unwrap_or(0),
                     (s, _) => lex::number(s).unwrap_or(0),
                 };
+                let mut period = 100_000;
                 if let Some(p) = p {
-                    limit.1 = lex::number(p.s).filter(|&v| v > 0).unwrap_or(0);
-                    if limit.1 == 0 {
+                    period = lex::number(p.s).filter(|&v| v > 0).unwrap_or(0);
+                    if period == 0 {
                         self.err_tok(p, K::BadNumber);
                     }
                 }
-                if limit.0 == 0 {
+                if limit == 0 {
                     self.err_tok(a, K::BadNumber);
                 }
-                if limit.0 == 0 || limit.1 == 0 {
-                    return Some(());
+                if limit == 0 || period == 0 {
+                    return None;
                 }
-            }
-        }
-        match k {
-            2 if word => sc.ro_root = Some((line, d.col)),
-            0 if !word => sc.nnp_off = Some((line, d.col)),
-            _ => {}
-        }
-        let mut full = false;
-        match k {
-            0..=3 => c.flags = c.flags & !(1 << k) | (word as u8) << k,
-            4..=7 => full = list.iter().any(|p| c.lists[k - 4].push(p).is_err()),
-            8 => c.caps = Some(mask),
-            9 => c.namespaces = mask as u32,
-            10 => c.root = path,
-            _ => {
-                c.limits[k - 11] = limit.0;
+                c.limits[k - 11] = limit;
                 if k == 13 {
-                    c.cpu_period = limit.1;
+                    c.cpu_period = period;
                 }
             }
-        }
-        if full {
-            self.too_many(d, "entries of this list");
         }
         Some(())
     }
