@@ -974,13 +974,9 @@ impl<'a> Report<'a> {
                 let p = self.abs_path(a, "cwd")?;
                 s.cwd = Some(p);
             }
-            18 => {
-                let n = self.number_arg(t, "a uid")?;
-                s.user = Some(n);
-            }
-            19 => {
-                let n = self.number_arg(t, "a gid")?;
-                s.group = Some(n);
+            18 | 19 => {
+                let n = self.number_arg(t, if k == 18 { "a uid" } else { "a gid" })?;
+                *if k == 18 { &mut s.user } else { &mut s.group } = Some(n);
             }
             20 => {
                 self.arg(t, 1, "a gid")?;
@@ -1011,30 +1007,41 @@ impl<'a> Report<'a> {
                 )?;
                 sc.restart = Some([Restart::Never, Restart::OnFailure, Restart::Always][v]);
             }
-            26 => {
-                let min = self.arg(t, 1, "the first delay (a duration)")?;
-                let max = self.arg(t, 2, "the longest delay (a duration)")?;
+            // `backoff MIN MAX` and `restart-limit COUNT WINDOW`.
+            26 | 27 => {
+                let backoff = k == 26;
+                let (w1, w2) = if backoff {
+                    (
+                        "the first delay (a duration)",
+                        "the longest delay (a duration)",
+                    )
+                } else {
+                    ("a restart count", "a time window (a duration)")
+                };
+                let a = self.arg(t, 1, w1)?;
+                let b = self.arg(t, 2, w2)?;
                 self.end(t, 3).then_some(())?;
-                let (lo, hi) = (self.duration(min), self.duration(max));
-                let (lo, hi) = (lo?, hi?);
-                if lo > hi {
+                let x = if backoff {
+                    self.duration(a)
+                } else {
+                    self.number(a)
+                };
+                let (x, y) = (x, self.duration(b));
+                let (x, y) = (x?, y?);
+                if backoff && x > y {
                     self.err_tok(
-                        min,
+                        a,
                         K::Range("backoff: the first delay is longer than the longest"),
                     );
                     return None;
                 }
-                s.backoff_min_ms = lo;
-                s.backoff_max_ms = hi;
-            }
-            27 => {
-                let count = self.arg(t, 1, "a restart count")?;
-                let window = self.arg(t, 2, "a time window (a duration)")?;
-                self.end(t, 3).then_some(())?;
-                let (c, w) = (self.number(count), self.duration(window));
-                let (c, w) = (c?, w?);
-                s.restart_limit = c;
-                s.restart_window_ms = w;
+                let (f1, f2) = if backoff {
+                    (&mut s.backoff_min_ms, &mut s.backoff_max_ms)
+                } else {
+                    (&mut s.restart_limit, &mut s.restart_window_ms)
+                };
+                *f1 = x;
+                *f2 = y;
             }
             28 => {
                 let a = self.one(t, "a signal")?;
