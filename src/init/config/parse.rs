@@ -49,10 +49,8 @@ const CLONE_NEWPID: u32 = 0x2000_0000;
 enum Body {
     /// `Config::policies[i]`.
     Named(usize),
-    /// The inline policy of `Config::services[i]`.
-    Service(usize),
-    /// The inline test policy.
-    Test,
+    /// The inline policy of a service or of the test.
+    Ref(Target),
     /// Nowhere: a block skipped after an error.
     Skip,
 }
@@ -277,12 +275,7 @@ impl<'a> Parser<'a, '_> {
                     p.body = text;
                 }
             }
-            Body::Service(i) => {
-                if let Some(s) = self.cfg.services.get_mut(i) {
-                    s.policy = PolicyRef::Inline(text);
-                }
-            }
-            Body::Test => self.cfg.test_policy = PolicyRef::Inline(text),
+            Body::Ref(target) => self.set_policy(target, PolicyRef::Inline(text)),
             Body::Skip => {}
         }
         self.state = match b.ret {
@@ -432,11 +425,7 @@ impl<'a> Parser<'a, '_> {
             return false;
         }
         let r = if a.is("{") {
-            let body = match target {
-                Target::Service(i) => Body::Service(i),
-                Target::Test => Body::Test,
-            };
-            self.open(body, a.col);
+            self.open(Body::Ref(target), a.col);
             return true;
         } else if a.s == "default" {
             PolicyRef::Default
@@ -458,6 +447,13 @@ impl<'a> Parser<'a, '_> {
             let _ = self.pending.push(p);
             PolicyRef::Named(usize::MAX)
         };
+        self.set_policy(target, r);
+        false
+    }
+
+    // Size: one copy for the three places a policy is set (measured).
+    #[inline(never)]
+    fn set_policy(&mut self, target: Target, r: PolicyRef<'a>) {
         match target {
             Target::Service(i) => {
                 if let Some(s) = self.cfg.services.get_mut(i) {
@@ -466,7 +462,6 @@ impl<'a> Parser<'a, '_> {
             }
             Target::Test => self.cfg.test_policy = r,
         }
-        false
     }
 
     // Size: out of line, as the first `#[inline(never)]` above says.
@@ -586,7 +581,7 @@ impl<'a> Parser<'a, '_> {
                         None => Context::None,
                     },
                     (_, Some(i)) => self.service_ctx(i),
-                    (Body::Test, None) => Context::TestPolicy,
+                    (Body::Ref(Target::Test), None) => Context::TestPolicy,
                     _ => Context::None,
                 };
                 self.r
@@ -604,14 +599,7 @@ impl<'a> Parser<'a, '_> {
                     continue;
                 }
             };
-            match p.target {
-                Target::Service(i) => {
-                    if let Some(s) = self.cfg.services.get_mut(i) {
-                        s.policy = r;
-                    }
-                }
-                Target::Test => self.cfg.test_policy = r,
-            }
+            self.set_policy(p.target, r);
         }
     }
 }
