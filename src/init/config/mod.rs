@@ -579,7 +579,9 @@ fn check_one<'a>(
     arch: &Arch,
     errors: &mut ConfigErrors<'a>,
 ) {
-    if let Err(errs) = crate::policy::parse(body.text, arch) {
+    // Size: into a policy of its own, not one returned and moved (measured).
+    let mut policy = crate::policy::Policy::new();
+    if let Err(errs) = crate::policy::parse_into(body.text, arch, &mut policy) {
         add_policy_errors(&errs, body, ctx, errors);
     }
 }
