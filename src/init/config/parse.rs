@@ -20,15 +20,17 @@ const TOP_ONCE: usize = 6;
 /// Service directives, by index. The sandbox ones first, at the index
 /// `Parser::confine_at` takes them at: 0..=3 a choice of two words, 4..=7
 /// lists (repeatable), then 8..=13. Then the others; from `SVC_REPEAT`
-/// on, repeatable too.
+/// on, repeatable too. Last, from `SVC_CLOSE`, the two words that end
+/// the block (in the table to save comparisons).
 const SERVICE: &str = "no-new-privs private-tmp read-only-root landlock read-only landlock-read \
                        landlock-write env-pass capabilities namespaces root pids-max memory-max \
                        cpu-max exec kind required cwd user group groups stdin stdout stderr \
-                       policy restart backoff restart-limit stop-signal env rlimit";
+                       policy restart backoff restart-limit stop-signal env rlimit } service";
 const SVC_CONFINE: usize = 14;
 const SVC_EXEC: usize = 14;
 const SVC_POLICY: usize = 24;
 const SVC_REPEAT: usize = 29;
+const SVC_CLOSE: usize = 31;
 
 /// `namespaces` names, in the order of `NS_FLAGS`.
 const NS_NAMES: &str = "mount pid ipc uts net cgroup";
@@ -468,18 +470,6 @@ impl<'a> Parser<'a, '_> {
     #[inline(never)]
     fn service_directive(&mut self, i: usize, t: &[Tok<'a>]) -> bool {
         let Some(d) = t.first() else { return false };
-        if !d.quoted {
-            if d.s == "}" {
-                self.r.end(t, 1);
-                self.finish_service(i);
-                return false;
-            }
-            if d.s == "service" {
-                self.r.err_tok(d, K::NestedService);
-                self.finish_service(i);
-                return self.top_directive(t);
-            }
-        }
         let k = match lex::find(SERVICE, d.s) {
             Some(k) if !d.quoted => k,
             _ => {
@@ -487,6 +477,16 @@ impl<'a> Parser<'a, '_> {
                 return false;
             }
         };
+        if k >= SVC_CLOSE {
+            let close = k == SVC_CLOSE;
+            if close {
+                self.r.end(t, 1);
+            } else {
+                self.r.err_tok(d, K::NestedService);
+            }
+            self.finish_service(i);
+            return !close && self.top_directive(t);
+        }
         if k < SVC_REPEAT && !matches!(k, 4..=7) {
             if !self.r.once(self.svc.seen[k], d) {
                 return false;
