@@ -985,9 +985,9 @@ impl<'a> Report<'a> {
             }
             21..=23 => {
                 let a = self.one(t, "`console`, `null` or a path")?;
-                let io = match a.s {
-                    "console" if !a.quoted => Stdio::Console,
-                    "null" if !a.quoted => Stdio::Null,
+                let io = match lex::find("console null", a.s) {
+                    Some(0) if !a.quoted => Stdio::Console,
+                    Some(1) if !a.quoted => Stdio::Null,
                     _ => Stdio::Path(self.abs_path(a, ["stdin", "stdout", "stderr"][k - 21])?),
                 };
                 *[&mut s.stdin, &mut s.stdout, &mut s.stderr][k - 21] = io;
