@@ -197,13 +197,6 @@ pub fn parse_into<'a>(text: &'a str, cfg: &mut Config<'a>) -> Result<(), ConfigE
 }
 
 impl<'a> Parser<'a, '_> {
-    fn service_ctx(&self, i: usize) -> Context<'a> {
-        match self.cfg.services.get(i) {
-            Some(s) => Context::Service(s.name),
-            None => Context::None,
-        }
-    }
-
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
     fn directive_line(&mut self, line: &'a str) {
@@ -512,12 +505,11 @@ impl<'a> Parser<'a, '_> {
     /// Also leaves the block.
     fn finish_service(&mut self, i: usize) {
         self.state = State::Top;
-        self.r.ctx = Context::None;
         let sc = self.svc;
         let Some(s) = self.cfg.services.get_mut(i) else {
+            self.r.ctx = Context::None;
             return;
         };
-        let ctx = Context::Service(s.name);
         // A bad `exec` line has had its error already.
         let missing_exec = s.exec.path.is_empty() && sc.seen[SVC_EXEC] == 0 && !sc.unread;
         s.restart = sc.restart.unwrap_or(match s.kind {
@@ -543,20 +535,20 @@ impl<'a> Parser<'a, '_> {
         let no_root = c.root.is_none();
         if missing_exec {
             self.r
-                .err_at(sc.open_line, sc.open_col, K::MissingExec, "", 0, ctx);
+                .err_at(sc.open_line, sc.open_col, K::MissingExec, "", 0);
         }
         if let (Some((line, col)), true) = (sc.nnp_off, landlock) {
             let why = "Landlock needs `no-new-privs yes`";
-            self.r.err_at(line, col, K::Range(why), "", 0, ctx);
+            self.r.err_at(line, col, K::Range(why), "", 0);
         }
         if let (Some((line, col)), true) = (sc.ro_root, no_root) {
             let why = "`read-only-root` needs `root`";
-            self.r.err_at(line, col, K::Range(why), "", 0, ctx);
+            self.r.err_at(line, col, K::Range(why), "", 0);
         }
         if let Some((_, line, col)) = required_on_daemon {
-            self.r
-                .err_at(line, col, K::RequiredOnDaemon, "required", 0, ctx);
+            self.r.err_at(line, col, K::RequiredOnDaemon, "required", 0);
         }
+        self.r.ctx = Context::None;
     }
 
     /// End of text: unclosed blocks, then the policy names.
@@ -565,27 +557,27 @@ impl<'a> Parser<'a, '_> {
     fn finish(&mut self) {
         match self.state {
             State::Top => {}
-            State::Service(i) => {
-                let ctx = self.service_ctx(i);
+            State::Service(_) => {
                 let (line, col) = (self.svc.open_line, self.svc.open_col);
-                self.r.err_at(line, col, K::UnclosedBlock, "", 0, ctx);
+                self.r.err_at(line, col, K::UnclosedBlock, "", 0);
             }
             // The line that opened it has its error already.
             State::Body(Block {
                 body: Body::Skip, ..
             }) => {}
             State::Body(b) => {
-                let ctx = match (b.body, b.ret) {
-                    (Body::Named(i), _) => match self.cfg.policies.get(i) {
-                        Some(p) => Context::Policy(p.name),
-                        None => Context::None,
-                    },
-                    (_, Some(i)) => self.service_ctx(i),
-                    (Body::Ref(Target::Test), None) => Context::TestPolicy,
-                    _ => Context::None,
-                };
+                // In a service, its context is the one already.
+                match (b.body, b.ret) {
+                    (Body::Named(i), _) => {
+                        if let Some(p) = self.cfg.policies.get(i) {
+                            self.r.ctx = Context::Policy(p.name);
+                        }
+                    }
+                    (Body::Ref(Target::Test), None) => self.r.ctx = Context::TestPolicy,
+                    _ => {}
+                }
                 self.r
-                    .err_at(b.open_line, b.open_col, K::UnclosedBlock, "", 0, ctx);
+                    .err_at(b.open_line, b.open_col, K::UnclosedBlock, "", 0);
             }
         }
         self.state = State::Top;
@@ -594,8 +586,8 @@ impl<'a> Parser<'a, '_> {
             let r = match self.cfg.policy_index(p.name) {
                 Some(idx) => PolicyRef::Named(idx),
                 None => {
-                    self.r
-                        .err_at(p.line, p.col, K::UnknownPolicy, p.name, 0, p.ctx);
+                    self.r.ctx = p.ctx;
+                    self.r.err_at(p.line, p.col, K::UnknownPolicy, p.name, 0);
                     continue;
                 }
             };
@@ -605,22 +597,15 @@ impl<'a> Parser<'a, '_> {
 }
 
 impl<'a> Report<'a> {
-    fn err_at(
-        &mut self,
-        line: u32,
-        col: u32,
-        kind: K,
-        token: &'a str,
-        other_line: u32,
-        ctx: Context<'a>,
-    ) {
+    /// An error in the current block (`ctx`).
+    fn err_at(&mut self, line: u32, col: u32, kind: K, token: &'a str, other_line: u32) {
         let e = ConfigError {
             line,
             col,
             kind,
             token,
             other_line,
-            context: ctx,
+            context: self.ctx,
         };
         // Kept by place, after those at the same place: the order a stable
         // sort at the end would give, for less code.
@@ -635,8 +620,7 @@ impl<'a> Report<'a> {
     }
 
     fn err(&mut self, col: u32, kind: K, token: &'a str) {
-        let ctx = self.ctx;
-        self.err_at(self.line, col, kind, token, 0, ctx);
+        self.err_at(self.line, col, kind, token, 0);
     }
 
     fn err_tok(&mut self, t: &Tok<'a>, kind: K) {
@@ -684,8 +668,7 @@ impl<'a> Report<'a> {
     /// level, where policies and services are declared, the context is
     /// none.)
     fn dup(&mut self, t: &Tok<'a>, what: &'static str, first: u32) {
-        let ctx = self.ctx;
-        self.err_at(self.line, t.col, K::Duplicate(what), t.s, first, ctx);
+        self.err_at(self.line, t.col, K::Duplicate(what), t.s, first);
     }
 
     /// Records directive `d` in `seen`; an error if it was there already.
