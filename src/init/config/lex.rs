@@ -168,6 +168,8 @@ pub fn number_u32(s: &str) -> Option<u32> {
 
 /// A size in bytes: a number, optionally followed by `K`, `M` or `G`
 /// (powers of 1024).
+// Size: out of line (measured).
+#[inline(never)]
 pub fn bytes(s: &str) -> Option<u64> {
     let (num, shift) = match s.as_bytes().last()? {
         b'K' => (&s[..s.len() - 1], 10),
