@@ -242,11 +242,9 @@ impl<'a> Parser<'a, '_> {
     /// matter: a line that ends with `{` opens a nested block, a line that
     /// is `}` closes one (comments aside). The policy language has no
     /// quotes and makes `{` a token of its own, so neither does this scan.
-    // Size: out of line (measured).
-    #[inline(never)]
     fn body_line(&mut self, mut b: Block, line: &'a str, line_start: usize) {
-        let code = lex::strip_comment(line).trim_matches(|c| c == ' ' || c == '\t');
-        if code == "}" {
+        let edge = lex::block_edge(line);
+        if edge == b'}' {
             b.depth = b.depth.saturating_sub(1);
             if b.depth == 0 {
                 let text = self.text.get(b.start..line_start).unwrap_or("");
@@ -259,7 +257,7 @@ impl<'a> Parser<'a, '_> {
                 );
                 return;
             }
-        } else if code.ends_with('{') {
+        } else if edge == b'{' {
             b.depth = b.depth.saturating_add(1);
         }
         self.state = State::Body(b);
