@@ -906,10 +906,11 @@ impl<'a> Report<'a> {
     }
 
     fn push_env(&mut self, s: &mut Service<'a>, a: &Tok<'a>, key: &'a str) {
-        let dup = s
-            .env
-            .iter()
-            .any(|e| e.split_once('=').is_some_and(|(k, _)| k == key));
+        // Keys have no `=`: an entry's key is `key` if `key=` starts it.
+        let dup = s.env.iter().any(|e| {
+            let e = e.as_bytes();
+            e.get(key.len()) == Some(&b'=') && e.starts_with(key.as_bytes())
+        });
         let full = !dup && s.env.push(a.s).is_err();
         if dup {
             let col = a.col.saturating_add(a.quoted as u32);

@@ -1173,3 +1173,19 @@ fn every_message_and_context() {
         }
     }
 }
+
+/// Env keys are whole: one a prefix of another is no duplicate.
+#[test]
+fn env_keys_are_whole() {
+    let text = svc(" env AB=1\n env A=2\n env ABC==3\n env A2=\n");
+    let c = ok(&text);
+    assert_eq!(&c.services[0].env[..], ["AB=1", "A=2", "ABC==3", "A2="]);
+    assert_eq!(
+        one(&svc(" env A==1\n env A=2\n")),
+        (4, 6, K::Duplicate("env key"), "A")
+    );
+    assert_eq!(
+        one(&svc(" env AB=1\n env 'AB=2'\n")),
+        (4, 7, K::Duplicate("env key"), "AB")
+    );
+}
