@@ -213,10 +213,10 @@ pub fn limit(s: &str) -> Option<u64> {
 
 /// The standard signals by name, in number order from 1 (asm-generic
 /// numbering, as on x86_64 and aarch64). One string rather than a table of
-/// (&str, u8): a third of the bytes. `IOT` is `ABRT`'s other name.
+/// (&str, u8): a third of the bytes. Last, `IOT`: `ABRT`'s other name.
 const SIGNALS: &str = "HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM \
                        STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO \
-                       PWR SYS";
+                       PWR SYS IOT";
 
 /// Highest signal number (`_NSIG`).
 pub const MAX_SIGNAL: u8 = 64;
@@ -227,11 +227,11 @@ pub fn signal(s: &str) -> Option<u8> {
         return u8::try_from(n).ok().filter(|n| matches!(n, 1..=MAX_SIGNAL));
     }
     let name = s.strip_prefix("SIG").unwrap_or(s);
-    if name == "IOT" {
-        return Some(6);
+    // `IOT`, after the numbered names, is 6.
+    match find(SIGNALS, name)? {
+        31 => Some(6),
+        i => u8::try_from(i + 1).ok(),
     }
-    let i = find(SIGNALS, name)?;
-    u8::try_from(i + 1).ok()
 }
 
 /// A service or policy name: 1 to 64 of `[A-Za-z0-9._-]`.
