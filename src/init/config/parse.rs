@@ -505,7 +505,7 @@ impl<'a> Parser<'a, '_> {
     /// Also leaves the block.
     fn finish_service(&mut self, i: usize) {
         self.state = State::Top;
-        let sc = self.svc;
+        let sc = &self.svc;
         let Some(s) = self.cfg.services.get_mut(i) else {
             self.r.ctx = Context::None;
             return;
