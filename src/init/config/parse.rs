@@ -183,7 +183,7 @@ pub fn parse_into<'a>(text: &'a str, cfg: &mut Config<'a>) -> Result<(), ConfigE
             .unwrap_or(u32::MAX - 1)
             .saturating_add(1);
         match p.state {
-            State::Body(b) => p.body_line(b, line, start),
+            State::Body(_) => p.body_line(line, start),
             State::Top | State::Service(_) => p.directive_line(line),
         }
         start = p.next_start;
@@ -242,11 +242,17 @@ impl<'a> Parser<'a, '_> {
     /// matter: a line that ends with `{` opens a nested block, a line that
     /// is `}` closes one (comments aside). The policy language has no
     /// quotes and makes `{` a token of its own, so neither does this scan.
-    fn body_line(&mut self, mut b: Block, line: &'a str, line_start: usize) {
+    fn body_line(&mut self, line: &'a str, line_start: usize) {
+        // Size: the block is changed in place, not copied out and back
+        // (measured).
+        let State::Body(b) = &mut self.state else {
+            return;
+        };
         let edge = lex::block_edge(line);
         if edge == b'}' {
             b.depth = b.depth.saturating_sub(1);
             if b.depth == 0 {
+                let b = *b;
                 let text = self.text.get(b.start..line_start).unwrap_or("");
                 self.close_body(
                     b,
@@ -255,12 +261,10 @@ impl<'a> Parser<'a, '_> {
                         first_line: b.first_line,
                     },
                 );
-                return;
             }
         } else if edge == b'{' {
             b.depth = b.depth.saturating_add(1);
         }
-        self.state = State::Body(b);
     }
 
     fn close_body(&mut self, b: Block, text: PolicyText<'a>) {
