@@ -274,7 +274,7 @@ impl<'a> Parser<'a, '_> {
                     p.body = text;
                 }
             }
-            Body::Ref(target) => self.set_policy(target, PolicyRef::Inline(text)),
+            Body::Ref(target) => set_policy(self.cfg, target, PolicyRef::Inline(text)),
             Body::Skip => {}
         }
         self.state = match b.ret {
@@ -446,21 +446,8 @@ impl<'a> Parser<'a, '_> {
             let _ = self.pending.push(p);
             PolicyRef::Named(usize::MAX)
         };
-        self.set_policy(target, r);
+        set_policy(self.cfg, target, r);
         false
-    }
-
-    // Size: one copy for the three places a policy is set (measured).
-    #[inline(never)]
-    fn set_policy(&mut self, target: Target, r: PolicyRef<'a>) {
-        match target {
-            Target::Service(i) => {
-                if let Some(s) = self.cfg.services.get_mut(i) {
-                    s.policy = r;
-                }
-            }
-            Target::Test => self.cfg.test_policy = r,
-        }
     }
 
     // Size: out of line, as the first `#[inline(never)]` above says.
@@ -585,8 +572,7 @@ impl<'a> Parser<'a, '_> {
             }
         }
         self.state = State::Top;
-        for k in 0..self.pending.len() {
-            let p = self.pending[k];
+        for p in &self.pending {
             let r = match self.cfg.policy_index(p.name) {
                 Some(idx) => PolicyRef::Named(idx),
                 None => {
@@ -595,7 +581,7 @@ impl<'a> Parser<'a, '_> {
                     continue;
                 }
             };
-            self.set_policy(p.target, r);
+            set_policy(self.cfg, p.target, r);
         }
     }
 }
@@ -1113,5 +1099,19 @@ fn set_cmd<'a>(c: &mut Cmd<'a>, t: &[Tok<'a>], line: u32) {
     c.args.clear();
     for a in &t[2..] {
         let _ = c.args.push(a.s);
+    }
+}
+
+/// Sets the policy of a service or of the test.
+// Size: one copy for the three places a policy is set (measured).
+#[inline(never)]
+fn set_policy<'a>(cfg: &mut Config<'a>, target: Target, r: PolicyRef<'a>) {
+    match target {
+        Target::Service(i) => {
+            if let Some(s) = cfg.services.get_mut(i) {
+                s.policy = r;
+            }
+        }
+        Target::Test => cfg.test_policy = r,
     }
 }
