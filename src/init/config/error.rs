@@ -140,68 +140,84 @@ impl ConfigError<'_> {
             .s(":")
             .u(self.col as u64)
             .s(": error: ");
-        match self.context {
-            Context::None => {}
-            Context::Service(n) => {
-                out.s("service `").s(n).s("`: ");
-            }
-            Context::Policy(n) => {
-                out.s("policy `").s(n).s("`: ");
-            }
-            Context::ServicePolicy(n) => {
-                out.s("service `").s(n).s("`: policy: ");
-            }
-            Context::TestPolicy => {
-                out.s("test-policy: ");
-            }
-        }
+        // Size: one `fill` rather than a chain of `Sink` calls per arm
+        // (measured).
+        let (tpl, name) = match self.context {
+            Context::None => ("", ""),
+            Context::Service(n) => ("service `%w`: ", n),
+            Context::Policy(n) => ("policy `%w`: ", n),
+            Context::ServicePolicy(n) => ("service `%w`: policy: ", n),
+            Context::TestPolicy => ("test-policy: ", ""),
+        };
+        policy::error::fill(out, tpl, "", name, 0);
         self.message(out);
     }
 
     fn message(&self, out: &mut impl Sink) {
         use ConfigErrorKind as K;
-        let (tpl, what) = match self.kind {
-            K::LineTooLong => ("line too long (the limit is 256 bytes)", ""),
-            K::UnterminatedQuote => ("unterminated quote", ""),
-            K::QuoteNotSeparated => ("expected a space after the closing quote, found `%t`", ""),
-            K::UnknownDirective => ("unknown directive `%t`", ""),
-            K::Expected(what) => ("expected %w%f", what),
-            K::TrailingInput => ("unexpected `%t` after the end of the directive", ""),
-            K::BadNumber => ("bad number `%t`", ""),
-            K::BadDuration => ("bad duration `%t` (a number and a unit: 100ms, 5s, 2m)", ""),
-            K::BadName => (
-                "bad name `%t` (up to 64 letters, digits, `.`, `_` or `-`)",
-                "",
-            ),
-            K::HostnameTooLong => ("hostname `%t` is longer than 64 bytes", ""),
-            K::RelativePath(what) => ("%w path `%t` must be absolute", what),
-            K::MissingExec => ("no `exec` line", ""),
-            K::Duplicate(what) => ("duplicate %w `%t`%1", what),
-            K::ReservedName => ("`%t` is reserved and cannot name a policy", ""),
-            K::UnknownPolicy => (
-                "unknown policy `%t` (define it with `policy %t {`, or use `default` or `none`)",
-                "",
-            ),
-            K::UnknownRlimit => ("unknown rlimit `%t` (%w)", RLIMIT_NAMES),
-            K::UnknownSignal => (
-                "unknown signal `%t` (a name like SIGTERM or TERM, or 1..64)",
-                "",
-            ),
-            K::RequiredOnDaemon => ("`required` applies to oneshot services only", ""),
-            K::BadEnv => ("`%t` is not KEY=VALUE", ""),
-            K::Range(what) => ("%w", what),
-            K::UnclosedBlock => ("end of file inside the block opened here", ""),
-            K::StrayClose => ("`}` without an open block", ""),
-            K::NestedService => ("`service` inside a service block (is a `}` missing?)", ""),
-            K::TooMany(what) => ("too many %w for vigil's fixed tables", what),
+        // Size: an index into one text rather than a `&str` per arm
+        // (measured).
+        let (i, what) = match self.kind {
+            K::LineTooLong => (0, ""),
+            K::UnterminatedQuote => (1, ""),
+            K::QuoteNotSeparated => (2, ""),
+            K::UnknownDirective => (3, ""),
+            K::Expected(what) => (4, what),
+            K::TrailingInput => (5, ""),
+            K::BadNumber => (6, ""),
+            K::BadDuration => (7, ""),
+            K::BadName => (8, ""),
+            K::HostnameTooLong => (9, ""),
+            K::RelativePath(what) => (10, what),
+            K::MissingExec => (11, ""),
+            K::Duplicate(what) => (12, what),
+            K::ReservedName => (13, ""),
+            K::UnknownPolicy => (14, ""),
+            K::UnknownRlimit => (15, RLIMIT_NAMES),
+            K::UnknownSignal => (16, ""),
+            K::RequiredOnDaemon => (17, ""),
+            K::BadEnv => (18, ""),
+            K::Range(what) => (19, what),
+            K::UnclosedBlock => (20, ""),
+            K::StrayClose => (21, ""),
+            K::NestedService => (22, ""),
+            K::TooMany(what) => (23, what),
             // The policy language words its own errors.
             K::Policy(kind) => {
                 return policy::error::message(out, kind, self.token, self.other_line)
             }
         };
+        let tpl = MESSAGES.split('\n').nth(i).unwrap_or("");
         policy::error::fill(out, tpl, self.token, what, self.other_line);
     }
 }
+
+/// The messages of `ConfigErrorKind`, in its order, one a line, as
+/// templates for `policy::error::fill`.
+const MESSAGES: &str = "line too long (the limit is 256 bytes)
+unterminated quote
+expected a space after the closing quote, found `%t`
+unknown directive `%t`
+expected %w%f
+unexpected `%t` after the end of the directive
+bad number `%t`
+bad duration `%t` (a number and a unit: 100ms, 5s, 2m)
+bad name `%t` (up to 64 letters, digits, `.`, `_` or `-`)
+hostname `%t` is longer than 64 bytes
+%w path `%t` must be absolute
+no `exec` line
+duplicate %w `%t`%1
+`%t` is reserved and cannot name a policy
+unknown policy `%t` (define it with `policy %t {`, or use `default` or `none`)
+unknown rlimit `%t` (%w)
+unknown signal `%t` (a name like SIGTERM or TERM, or 1..64)
+`required` applies to oneshot services only
+`%t` is not KEY=VALUE
+%w
+end of file inside the block opened here
+`}` without an open block
+`service` inside a service block (is a `}` missing?)
+too many %w for vigil's fixed tables";
 
 // The limits spelled out in the messages above.
 const _: () = assert!(super::MAX_LINE == 256 && super::MAX_HOSTNAME == 64);

@@ -7,7 +7,7 @@ use super::error::{ConfigError, ConfigErrorKind as K, ConfigErrors, Context};
 use super::lex::{self, LexError, Lexer, Tok};
 use super::{
     Cmd, Config, Confine, Kind, LogLevel, NamedPolicy, PolicyRef, PolicyText, Resource, Restart,
-    Rlimit, Service, Stdio, MAX_HOSTNAME, MAX_LINE, MAX_PATHS, MAX_SERVICES,
+    Rlimit, Service, Stdio, MAX_ARGS, MAX_HOSTNAME, MAX_LINE, MAX_PATHS, MAX_SERVICES,
 };
 
 /// A line of `MAX_LINE` bytes has at most this many tokens.
@@ -20,15 +20,17 @@ const TOP_ONCE: usize = 6;
 /// Service directives, by index. The sandbox ones first, at the index
 /// `Parser::confine_at` takes them at: 0..=3 a choice of two words, 4..=7
 /// lists (repeatable), then 8..=13. Then the others; from `SVC_REPEAT`
-/// on, repeatable too.
+/// on, repeatable too. Last, from `SVC_CLOSE`, the two words that end
+/// the block (in the table to save comparisons).
 const SERVICE: &str = "no-new-privs private-tmp read-only-root landlock read-only landlock-read \
                        landlock-write env-pass capabilities namespaces root pids-max memory-max \
                        cpu-max exec kind required cwd user group groups stdin stdout stderr \
-                       policy restart backoff restart-limit stop-signal env rlimit";
+                       policy restart backoff restart-limit stop-signal env rlimit } service";
 const SVC_CONFINE: usize = 14;
 const SVC_EXEC: usize = 14;
 const SVC_POLICY: usize = 24;
 const SVC_REPEAT: usize = 29;
+const SVC_CLOSE: usize = 31;
 
 /// `namespaces` names, in the order of `NS_FLAGS`.
 const NS_NAMES: &str = "mount pid ipc uts net cgroup";
@@ -49,10 +51,8 @@ const CLONE_NEWPID: u32 = 0x2000_0000;
 enum Body {
     /// `Config::policies[i]`.
     Named(usize),
-    /// The inline policy of `Config::services[i]`.
-    Service(usize),
-    /// The inline test policy.
-    Test,
+    /// The inline policy of a service or of the test.
+    Ref(Target),
     /// Nowhere: a block skipped after an error.
     Skip,
 }
@@ -118,16 +118,27 @@ struct Pending<'a> {
 struct Parser<'a, 'c> {
     text: &'a str,
     cfg: &'c mut Config<'a>,
-    errs: ConfigErrors<'a>,
+    r: Report<'a>,
     pending: Vec<Pending<'a>, { MAX_SERVICES + 1 }>,
     state: State,
     svc: Scratch,
     top_seen: [u32; TOP_ONCE],
-    /// The current line (1-based), its column past the end, and the byte
-    /// offset of the next line.
+    /// The byte offset of the next line.
+    next_start: usize,
+}
+
+/// Where errors go, and the place they are at. Apart from the config, so
+/// that a directive can write to its service while it reports.
+// Size: the service is looked up once per directive, not once per
+// setting (measured).
+struct Report<'a> {
+    errs: ConfigErrors<'a>,
+    /// The current line (1-based) and its column past the end.
     line: u32,
     eol_col: u32,
-    next_start: usize,
+    /// The block of the current line: the service, in a service block and
+    /// the inline policy of one.
+    ctx: Context<'a>,
 }
 
 /// Parse a config. On failure, every error found (up to `MAX_ERRORS`, the
@@ -151,87 +162,455 @@ pub fn parse_into<'a>(text: &'a str, cfg: &mut Config<'a>) -> Result<(), ConfigE
     let mut p = Parser {
         text,
         cfg,
-        errs: ConfigErrors::new(),
+        r: Report {
+            errs: ConfigErrors::new(),
+            line: 0,
+            eol_col: 1,
+            ctx: Context::None,
+        },
         pending: Vec::new(),
         state: State::Top,
         svc: Scratch::default(),
         top_seen: [0; TOP_ONCE],
-        line: 0,
-        eol_col: 1,
         next_start: 0,
     };
     let mut start = 0usize;
     for raw in text.split('\n') {
-        p.line = p.line.saturating_add(1);
+        p.r.line = p.r.line.saturating_add(1);
         p.next_start = start.saturating_add(raw.len()).saturating_add(1);
         let line = raw.strip_suffix('\r').unwrap_or(raw);
-        p.eol_col = u32::try_from(line.len())
+        p.r.eol_col = u32::try_from(line.len())
             .unwrap_or(u32::MAX - 1)
             .saturating_add(1);
         match p.state {
-            State::Body(b) => p.body_line(b, line, start),
+            State::Body(_) => p.body_line(line, start),
             State::Top | State::Service(_) => p.directive_line(line),
         }
         start = p.next_start;
     }
     p.finish();
-    // By place (an insertion sort: at most MAX_ERRORS entries).
-    let list = &mut p.errs.list;
-    for k in 1..list.len() {
-        let mut j = k;
-        while j > 0 && (list[j - 1].line, list[j - 1].col) > (list[j].line, list[j].col) {
-            list.swap(j - 1, j);
-            j -= 1;
-        }
-    }
-    if p.errs.is_empty() {
+    if p.r.errs.is_empty() {
         Ok(())
     } else {
-        Err(p.errs)
+        Err(p.r.errs)
     }
 }
 
 impl<'a> Parser<'a, '_> {
-    fn ctx(&self) -> Context<'a> {
+    // Size: out of line, as the first `#[inline(never)]` above says.
+    #[inline(never)]
+    fn directive_line(&mut self, line: &'a str) {
+        let Some(toks) = self.r.tokens(line) else {
+            if let State::Service(_) = self.state {
+                self.svc.unread = true;
+            }
+            return;
+        };
+        let Some(last) = toks.last() else {
+            return;
+        };
+        let before = self.r.errs.count();
+        let opened = match self.state {
+            State::Service(i) => self.service_directive(i, &toks),
+            _ => self.top_directive(&toks),
+        };
+        // A block that failed to open is skipped whole, so that its
+        // contents are not taken for directives.
+        if !opened && self.r.errs.count() != before && last.is("{") {
+            self.open(Body::Skip, last.col);
+        }
+    }
+
+    /// Enter a block whose opening line is the current one.
+    fn open(&mut self, body: Body, col: u32) {
+        let ret = match self.state {
+            State::Service(i) => Some(i),
+            _ => None,
+        };
+        self.state = State::Body(Block {
+            body,
+            start: self.next_start,
+            first_line: self.r.line.saturating_add(1),
+            open_line: self.r.line,
+            open_col: col,
+            depth: 1,
+            ret,
+        });
+    }
+
+    /// A line inside a policy body (or a skipped block). Only two kinds
+    /// matter: a line that ends with `{` opens a nested block, a line that
+    /// is `}` closes one (comments aside). The policy language has no
+    /// quotes and makes `{` a token of its own, so neither does this scan.
+    fn body_line(&mut self, line: &'a str, line_start: usize) {
+        // Size: the block is changed in place, not copied out and back
+        // (measured).
+        let State::Body(b) = &mut self.state else {
+            return;
+        };
+        let edge = lex::block_edge(line);
+        if edge == b'}' {
+            b.depth = b.depth.saturating_sub(1);
+            if b.depth == 0 {
+                let b = *b;
+                let text = self.text.get(b.start..line_start).unwrap_or("");
+                self.close_body(
+                    b,
+                    PolicyText {
+                        text,
+                        first_line: b.first_line,
+                    },
+                );
+            }
+        } else if edge == b'{' {
+            b.depth = b.depth.saturating_add(1);
+        }
+    }
+
+    fn close_body(&mut self, b: Block, text: PolicyText<'a>) {
+        match b.body {
+            Body::Named(i) => {
+                if let Some(p) = self.cfg.policies.get_mut(i) {
+                    p.body = text;
+                }
+            }
+            Body::Ref(target) => set_policy(self.cfg, target, PolicyRef::Inline(text)),
+            Body::Skip => {}
+        }
+        self.state = match b.ret {
+            Some(i) => State::Service(i),
+            None => State::Top,
+        };
+    }
+
+    fn top_directive(&mut self, t: &[Tok<'a>]) -> bool {
+        let Some(d) = t.first() else { return false };
+        let k = match lex::find(TOP, d.s) {
+            Some(k) if !d.quoted => k,
+            _ => {
+                let kind = if d.is("}") {
+                    K::StrayClose
+                } else {
+                    K::UnknownDirective
+                };
+                self.r.err_tok(d, kind);
+                return false;
+            }
+        };
+        if k < TOP_ONCE {
+            if !self.r.once(self.top_seen[k], d) {
+                return false;
+            }
+            self.top_seen[k] = self.r.line;
+        }
+        match k {
+            0 => {
+                if let Some(a) = self.r.one(t, "a hostname") {
+                    if a.s.len() > MAX_HOSTNAME {
+                        self.r.err_tok(a, K::HostnameTooLong);
+                    } else if a.s.is_empty() {
+                        self.r.expected(a, "a hostname");
+                    } else {
+                        self.cfg.hostname = Some(a.s);
+                    }
+                }
+            }
+            1 => {
+                if let Some(v) = self
+                    .r
+                    .choice(t, "`quiet`, `info` or `debug`", "quiet info debug")
+                {
+                    self.cfg.log = [LogLevel::Quiet, LogLevel::Info, LogLevel::Debug][v];
+                }
+            }
+            2 => {
+                if let Some(ms) = self.r.duration_arg(t) {
+                    self.cfg.grace_ms = ms;
+                }
+            }
+            3 | 4 => {
+                let (what, c) = if k == 3 {
+                    ("emergency-shell", &mut self.cfg.emergency_shell)
+                } else {
+                    ("test", &mut self.cfg.test)
+                };
+                if self.r.cmd(t, what).is_some() {
+                    set_cmd(c.insert(no_cmd()), t, self.r.line);
+                }
+            }
+            5 => return self.policy_ref(t, Target::Test),
+            6 => {
+                if self.r.cmd(t, "module").is_some() {
+                    if self.cfg.modules.push(no_cmd()).is_err() {
+                        self.r.too_many(d, "modules");
+                    } else if let Some(c) = self.cfg.modules.last_mut() {
+                        set_cmd(c, t, self.r.line);
+                    }
+                }
+            }
+            7 => return self.named_policy(t),
+            _ => return self.open_service(t),
+        }
+        false
+    }
+
+    fn named_policy(&mut self, t: &[Tok<'a>]) -> bool {
+        let Some(name) = self.r.block_name(t, "a policy name") else {
+            return false;
+        };
+        if name.s == "default" || name.s == "none" {
+            self.r.err_tok(name, K::ReservedName);
+            return false;
+        }
+        if let Some(p) = self.cfg.policies.iter().find(|p| p.name == name.s) {
+            let first = p.line;
+            self.r.dup(name, "policy", first);
+            return false;
+        }
+        let body = PolicyText {
+            text: "",
+            first_line: self.r.line.saturating_add(1),
+        };
+        let np = NamedPolicy {
+            name: name.s,
+            body,
+            line: self.r.line,
+        };
+        if self.cfg.policies.push(np).is_err() {
+            self.r.too_many(&t[0], "policies");
+            return false;
+        }
+        let i = self.cfg.policies.len() - 1;
+        self.open(Body::Named(i), t[2].col);
+        true
+    }
+
+    fn open_service(&mut self, t: &[Tok<'a>]) -> bool {
+        let Some(name) = self.r.block_name(t, "a service name") else {
+            return false;
+        };
+        if let Some(s) = self.cfg.services.iter().find(|s| s.name == name.s) {
+            let first = s.line;
+            self.r.dup(name, "service", first);
+            // Still read the block, to check what it says.
+        }
+        // The one spare slot is PID 1's, for the test program.
+        if self.cfg.services.len() >= MAX_SERVICES
+            || self
+                .cfg
+                .services
+                .push(Service::new(name.s, self.r.line))
+                .is_err()
+        {
+            self.r.too_many(&t[0], "services");
+            return false;
+        }
+        self.svc = Scratch {
+            open_line: self.r.line,
+            open_col: t[0].col,
+            ..Scratch::default()
+        };
+        self.state = State::Service(self.cfg.services.len() - 1);
+        self.r.ctx = Context::Service(name.s);
+        true
+    }
+
+    /// `policy NAME|default|none|{` (or `test-policy ...`).
+    fn policy_ref(&mut self, t: &[Tok<'a>], target: Target) -> bool {
+        let Some(a) = self.r.arg(t, 1, "a policy name, `default`, `none` or `{`") else {
+            return false;
+        };
+        if !self.r.end(t, 2) {
+            return false;
+        }
+        let r = if a.is("{") {
+            self.open(Body::Ref(target), a.col);
+            return true;
+        } else if a.s == "default" {
+            PolicyRef::Default
+        } else if a.s == "none" {
+            PolicyRef::None
+        } else if !lex::valid_name(a.s) {
+            self.r.err_tok(a, K::BadName);
+            return false;
+        } else {
+            let ctx = self.r.ctx;
+            let p = Pending {
+                target,
+                name: a.s,
+                line: self.r.line,
+                col: a.col,
+                ctx,
+            };
+            // One per service and one for the test: it cannot be full.
+            let _ = self.pending.push(p);
+            PolicyRef::Named(usize::MAX)
+        };
+        set_policy(self.cfg, target, r);
+        false
+    }
+
+    // Size: out of line, as the first `#[inline(never)]` above says.
+    #[inline(never)]
+    fn service_directive(&mut self, i: usize, t: &[Tok<'a>]) -> bool {
+        let Some(d) = t.first() else { return false };
+        let k = match lex::find(SERVICE, d.s) {
+            Some(k) if !d.quoted => k,
+            _ => {
+                self.r.err_tok(d, K::UnknownDirective);
+                return false;
+            }
+        };
+        if k >= SVC_CLOSE {
+            let close = k == SVC_CLOSE;
+            if close {
+                self.r.end(t, 1);
+            } else {
+                self.r.err_tok(d, K::NestedService);
+            }
+            self.finish_service(i);
+            return !close && self.top_directive(t);
+        }
+        if k < SVC_REPEAT && !matches!(k, 4..=7) {
+            if !self.r.once(self.svc.seen[k], d) {
+                return false;
+            }
+            self.svc.seen[k] = self.r.line;
+        }
+        if k == SVC_POLICY {
+            return self.policy_ref(t, Target::Service(i));
+        }
+        let Some(s) = self.cfg.services.get_mut(i) else {
+            return false;
+        };
+        if k < SVC_CONFINE {
+            self.r.confine_at(&mut self.svc, &mut s.confine, k, t);
+        } else {
+            self.r.service_setting(&mut self.svc, s, k, t);
+        }
+        false
+    }
+
+    /// The end of a service block: defaults that depend on the kind, and
+    /// the checks of the whole block.
+    /// Also leaves the block.
+    fn finish_service(&mut self, i: usize) {
+        self.state = State::Top;
+        let sc = &self.svc;
+        let Some(s) = self.cfg.services.get_mut(i) else {
+            self.r.ctx = Context::None;
+            return;
+        };
+        // A bad `exec` line has had its error already.
+        let missing_exec = s.exec.path.is_empty() && sc.seen[SVC_EXEC] == 0 && !sc.unread;
+        s.restart = sc.restart.unwrap_or(match s.kind {
+            Kind::Daemon => Restart::OnFailure,
+            Kind::Oneshot => Restart::Never,
+        });
+        let mut required_on_daemon = None;
+        match (s.kind, sc.required) {
+            (Kind::Oneshot, r) => s.required = r.is_none_or(|(v, _, _)| v),
+            (Kind::Daemon, r) => {
+                s.required = false;
+                required_on_daemon = r;
+            }
+        }
+        let c = &mut s.confine;
+        if !c.lists[0].is_empty()
+            || c.has(Confine::PRIVATE_TMP | Confine::READ_ONLY_ROOT)
+            || c.namespaces & CLONE_NEWPID != 0
+        {
+            c.namespaces |= CLONE_NEWNS;
+        }
+        let landlock = !c.lists[1].is_empty() || !c.lists[2].is_empty();
+        let no_root = c.root.is_none();
+        if missing_exec {
+            self.r
+                .err_at(sc.open_line, sc.open_col, K::MissingExec, "", 0);
+        }
+        if let (Some((line, col)), true) = (sc.nnp_off, landlock) {
+            let why = "Landlock needs `no-new-privs yes`";
+            self.r.err_at(line, col, K::Range(why), "", 0);
+        }
+        if let (Some((line, col)), true) = (sc.ro_root, no_root) {
+            let why = "`read-only-root` needs `root`";
+            self.r.err_at(line, col, K::Range(why), "", 0);
+        }
+        if let Some((_, line, col)) = required_on_daemon {
+            self.r.err_at(line, col, K::RequiredOnDaemon, "required", 0);
+        }
+        self.r.ctx = Context::None;
+    }
+
+    /// End of text: unclosed blocks, then the policy names.
+    // Size: out of line, as the first `#[inline(never)]` above says.
+    #[inline(never)]
+    fn finish(&mut self) {
         match self.state {
-            State::Service(i) => self.service_ctx(i),
-            State::Body(b) => match b.ret {
-                Some(i) => self.service_ctx(i),
-                None => Context::None,
-            },
-            State::Top => Context::None,
+            State::Top => {}
+            State::Service(_) => {
+                let (line, col) = (self.svc.open_line, self.svc.open_col);
+                self.r.err_at(line, col, K::UnclosedBlock, "", 0);
+            }
+            // The line that opened it has its error already.
+            State::Body(Block {
+                body: Body::Skip, ..
+            }) => {}
+            State::Body(b) => {
+                // In a service, its context is the one already.
+                match (b.body, b.ret) {
+                    (Body::Named(i), _) => {
+                        if let Some(p) = self.cfg.policies.get(i) {
+                            self.r.ctx = Context::Policy(p.name);
+                        }
+                    }
+                    (Body::Ref(Target::Test), None) => self.r.ctx = Context::TestPolicy,
+                    _ => {}
+                }
+                self.r
+                    .err_at(b.open_line, b.open_col, K::UnclosedBlock, "", 0);
+            }
+        }
+        self.state = State::Top;
+        for p in &self.pending {
+            let r = match self.cfg.policy_index(p.name) {
+                Some(idx) => PolicyRef::Named(idx),
+                None => {
+                    self.r.ctx = p.ctx;
+                    self.r.err_at(p.line, p.col, K::UnknownPolicy, p.name, 0);
+                    continue;
+                }
+            };
+            set_policy(self.cfg, p.target, r);
         }
     }
+}
 
-    fn service_ctx(&self, i: usize) -> Context<'a> {
-        match self.cfg.services.get(i) {
-            Some(s) => Context::Service(s.name),
-            None => Context::None,
-        }
-    }
-
-    fn err_at(
-        &mut self,
-        line: u32,
-        col: u32,
-        kind: K,
-        token: &'a str,
-        other_line: u32,
-        ctx: Context<'a>,
-    ) {
-        self.errs.push(ConfigError {
+impl<'a> Report<'a> {
+    /// An error in the current block (`ctx`).
+    fn err_at(&mut self, line: u32, col: u32, kind: K, token: &'a str, other_line: u32) {
+        let e = ConfigError {
             line,
             col,
             kind,
             token,
             other_line,
-            context: ctx,
-        });
+            context: self.ctx,
+        };
+        // Kept by place, after those at the same place: the order a stable
+        // sort at the end would give, for less code.
+        let list = &mut self.errs.list;
+        let at = list
+            .iter()
+            .position(|x| (x.line, x.col) > (line, col))
+            .unwrap_or(list.len());
+        if list.insert(at, e).is_err() {
+            self.errs.dropped = self.errs.dropped.saturating_add(1);
+        }
     }
 
     fn err(&mut self, col: u32, kind: K, token: &'a str) {
-        let ctx = self.ctx();
-        self.err_at(self.line, col, kind, token, 0, ctx);
+        self.err_at(self.line, col, kind, token, 0);
     }
 
     fn err_tok(&mut self, t: &Tok<'a>, kind: K) {
@@ -279,8 +658,7 @@ impl<'a> Parser<'a, '_> {
     /// level, where policies and services are declared, the context is
     /// none.)
     fn dup(&mut self, t: &Tok<'a>, what: &'static str, first: u32) {
-        let ctx = self.ctx();
-        self.err_at(self.line, t.col, K::Duplicate(what), t.s, first, ctx);
+        self.err_at(self.line, t.col, K::Duplicate(what), t.s, first);
     }
 
     /// Records directive `d` in `seen`; an error if it was there already.
@@ -290,30 +668,6 @@ impl<'a> Parser<'a, '_> {
             return false;
         }
         true
-    }
-
-    // Size: out of line, as the first `#[inline(never)]` above says.
-    #[inline(never)]
-    fn directive_line(&mut self, line: &'a str) {
-        let Some(toks) = self.tokens(line) else {
-            if let State::Service(_) = self.state {
-                self.svc.unread = true;
-            }
-            return;
-        };
-        let Some(last) = toks.last() else {
-            return;
-        };
-        let before = self.errs.count();
-        let opened = match self.state {
-            State::Service(i) => self.service_directive(i, &toks),
-            _ => self.top_directive(&toks),
-        };
-        // A block that failed to open is skipped whole, so that its
-        // contents are not taken for directives.
-        if !opened && self.errs.count() != before && last.is("{") {
-            self.open(Body::Skip, last.col);
-        }
     }
 
     /// The tokens of a directive line, or `None` after an error.
@@ -339,127 +693,6 @@ impl<'a> Parser<'a, '_> {
             return None;
         }
         Some(toks)
-    }
-
-    /// Enter a block whose opening line is the current one.
-    fn open(&mut self, body: Body, col: u32) {
-        let ret = match self.state {
-            State::Service(i) => Some(i),
-            _ => None,
-        };
-        self.state = State::Body(Block {
-            body,
-            start: self.next_start,
-            first_line: self.line.saturating_add(1),
-            open_line: self.line,
-            open_col: col,
-            depth: 1,
-            ret,
-        });
-    }
-
-    /// A line inside a policy body (or a skipped block). Only two kinds
-    /// matter: a line that ends with `{` opens a nested block, a line that
-    /// is `}` closes one (comments aside). The policy language has no
-    /// quotes and makes `{` a token of its own, so neither does this scan.
-    fn body_line(&mut self, mut b: Block, line: &'a str, line_start: usize) {
-        let code = lex::strip_comment(line).trim_matches(|c| c == ' ' || c == '\t');
-        if code == "}" {
-            b.depth = b.depth.saturating_sub(1);
-            if b.depth == 0 {
-                let text = self.text.get(b.start..line_start).unwrap_or("");
-                self.close_body(
-                    b,
-                    PolicyText {
-                        text,
-                        first_line: b.first_line,
-                    },
-                );
-                return;
-            }
-        } else if code.ends_with('{') {
-            b.depth = b.depth.saturating_add(1);
-        }
-        self.state = State::Body(b);
-    }
-
-    fn close_body(&mut self, b: Block, text: PolicyText<'a>) {
-        match b.body {
-            Body::Named(i) => {
-                if let Some(p) = self.cfg.policies.get_mut(i) {
-                    p.body = text;
-                }
-            }
-            Body::Service(i) => {
-                if let Some(s) = self.cfg.services.get_mut(i) {
-                    s.policy = PolicyRef::Inline(text);
-                }
-            }
-            Body::Test => self.cfg.test_policy = PolicyRef::Inline(text),
-            Body::Skip => {}
-        }
-        self.state = match b.ret {
-            Some(i) => State::Service(i),
-            None => State::Top,
-        };
-    }
-
-    fn top_directive(&mut self, t: &[Tok<'a>]) -> bool {
-        let Some(d) = t.first() else { return false };
-        let k = match lex::find(TOP, d.s) {
-            Some(k) if !d.quoted => k,
-            _ => {
-                let kind = if d.is("}") {
-                    K::StrayClose
-                } else {
-                    K::UnknownDirective
-                };
-                self.err_tok(d, kind);
-                return false;
-            }
-        };
-        if k < TOP_ONCE {
-            if !self.once(self.top_seen[k], d) {
-                return false;
-            }
-            self.top_seen[k] = self.line;
-        }
-        match k {
-            0 => {
-                if let Some(a) = self.one(t, "a hostname") {
-                    if a.s.len() > MAX_HOSTNAME {
-                        self.err_tok(a, K::HostnameTooLong);
-                    } else if a.s.is_empty() {
-                        self.expected(a, "a hostname");
-                    } else {
-                        self.cfg.hostname = Some(a.s);
-                    }
-                }
-            }
-            1 => {
-                if let Some(v) = self.choice(t, "`quiet`, `info` or `debug`", "quiet info debug") {
-                    self.cfg.log = [LogLevel::Quiet, LogLevel::Info, LogLevel::Debug][v];
-                }
-            }
-            2 => {
-                if let Some(ms) = self.duration_arg(t) {
-                    self.cfg.grace_ms = ms;
-                }
-            }
-            3 => self.cfg.emergency_shell = self.cmd(t, "emergency-shell"),
-            4 => self.cfg.test = self.cmd(t, "test"),
-            5 => return self.policy_ref(t, Target::Test),
-            6 => {
-                if let Some(c) = self.cmd(t, "module") {
-                    if self.cfg.modules.push(c).is_err() {
-                        self.too_many(d, "modules");
-                    }
-                }
-            }
-            7 => return self.named_policy(t),
-            _ => return self.open_service(t),
-        }
-        false
     }
 
     /// One word of `words` (space-separated) as the only argument: its
@@ -495,131 +728,20 @@ impl<'a> Parser<'a, '_> {
         Some(name)
     }
 
-    fn named_policy(&mut self, t: &[Tok<'a>]) -> bool {
-        let Some(name) = self.block_name(t, "a policy name") else {
-            return false;
-        };
-        if name.s == "default" || name.s == "none" {
-            self.err_tok(name, K::ReservedName);
-            return false;
-        }
-        if let Some(p) = self.cfg.policies.iter().find(|p| p.name == name.s) {
-            let first = p.line;
-            self.dup(name, "policy", first);
-            return false;
-        }
-        let body = PolicyText {
-            text: "",
-            first_line: self.line.saturating_add(1),
-        };
-        let np = NamedPolicy {
-            name: name.s,
-            body,
-            line: self.line,
-        };
-        if self.cfg.policies.push(np).is_err() {
-            self.too_many(&t[0], "policies");
-            return false;
-        }
-        let i = self.cfg.policies.len() - 1;
-        self.open(Body::Named(i), t[2].col);
-        true
-    }
-
-    fn open_service(&mut self, t: &[Tok<'a>]) -> bool {
-        let Some(name) = self.block_name(t, "a service name") else {
-            return false;
-        };
-        if let Some(s) = self.cfg.services.iter().find(|s| s.name == name.s) {
-            let first = s.line;
-            self.dup(name, "service", first);
-            // Still read the block, to check what it says.
-        }
-        // The one spare slot is PID 1's, for the test program.
-        if self.cfg.services.len() >= MAX_SERVICES
-            || self
-                .cfg
-                .services
-                .push(Service::new(name.s, self.line))
-                .is_err()
-        {
-            self.too_many(&t[0], "services");
-            return false;
-        }
-        self.svc = Scratch {
-            open_line: self.line,
-            open_col: t[0].col,
-            ..Scratch::default()
-        };
-        self.state = State::Service(self.cfg.services.len() - 1);
-        true
-    }
-
-    /// `policy NAME|default|none|{` (or `test-policy ...`).
-    fn policy_ref(&mut self, t: &[Tok<'a>], target: Target) -> bool {
-        let Some(a) = self.arg(t, 1, "a policy name, `default`, `none` or `{`") else {
-            return false;
-        };
-        if !self.end(t, 2) {
-            return false;
-        }
-        let r = if a.is("{") {
-            let body = match target {
-                Target::Service(i) => Body::Service(i),
-                Target::Test => Body::Test,
-            };
-            self.open(body, a.col);
-            return true;
-        } else if a.s == "default" {
-            PolicyRef::Default
-        } else if a.s == "none" {
-            PolicyRef::None
-        } else if !lex::valid_name(a.s) {
-            self.err_tok(a, K::BadName);
-            return false;
-        } else {
-            let ctx = self.ctx();
-            let p = Pending {
-                target,
-                name: a.s,
-                line: self.line,
-                col: a.col,
-                ctx,
-            };
-            // One per service and one for the test: it cannot be full.
-            let _ = self.pending.push(p);
-            PolicyRef::Named(usize::MAX)
-        };
-        match target {
-            Target::Service(i) => {
-                if let Some(s) = self.cfg.services.get_mut(i) {
-                    s.policy = r;
-                }
-            }
-            Target::Test => self.cfg.test_policy = r,
-        }
-        false
-    }
-
-    /// `DIRECTIVE PATH [ARGS...]`.
-    fn cmd(&mut self, t: &[Tok<'a>], what: &'static str) -> Option<Cmd<'a>> {
+    /// Checks `DIRECTIVE PATH [ARGS...]`, for `set_cmd` to store.
+    // Size: a `Cmd` (~290 B) is written in place, not returned and moved
+    // (measured).
+    fn cmd(&mut self, t: &[Tok<'a>], what: &'static str) -> Option<()> {
         let path = self.arg(t, 1, "a program path")?;
         if !path.s.starts_with('/') {
             self.err_tok(path, K::RelativePath(what));
             return None;
         }
-        let mut c = Cmd {
-            path: path.s,
-            args: Vec::new(),
-            line: self.line,
-        };
-        for a in t.get(2..).unwrap_or_default() {
-            if c.args.push(a.s).is_err() {
-                self.too_many(a, "arguments");
-                return None;
-            }
+        if let Some(a) = t.get(2 + MAX_ARGS) {
+            self.too_many(a, "arguments");
+            return None;
         }
-        Some(c)
+        Some(())
     }
 
     fn duration_arg(&mut self, t: &[Tok<'a>]) -> Option<u32> {
@@ -652,59 +774,22 @@ impl<'a> Parser<'a, '_> {
         }
     }
 
-    // Size: out of line, as the first `#[inline(never)]` above says.
-    #[inline(never)]
-    fn service_directive(&mut self, i: usize, t: &[Tok<'a>]) -> bool {
-        let Some(d) = t.first() else { return false };
-        if !d.quoted {
-            if d.s == "}" {
-                self.end(t, 1);
-                self.finish_service(i);
-                self.state = State::Top;
-                return false;
-            }
-            if d.s == "service" {
-                self.err_tok(d, K::NestedService);
-                self.finish_service(i);
-                self.state = State::Top;
-                return self.top_directive(t);
-            }
-        }
-        let k = match lex::find(SERVICE, d.s) {
-            Some(k) if !d.quoted => k,
-            _ => {
-                self.err_tok(d, K::UnknownDirective);
-                return false;
-            }
-        };
-        if k < SVC_REPEAT && !matches!(k, 4..=7) {
-            if !self.once(self.svc.seen[k], d) {
-                return false;
-            }
-            self.svc.seen[k] = self.line;
-        }
-        if k < SVC_CONFINE {
-            self.confine_at(i, k, t);
-        } else if k == SVC_POLICY {
-            return self.policy_ref(t, Target::Service(i));
-        } else {
-            self.service_setting(i, k, t);
-        }
-        false
+    fn number_arg(&mut self, t: &[Tok<'a>], what: &'static str) -> Option<u32> {
+        let a = self.one(t, what)?;
+        self.number(a)
     }
 
     /// Sandbox directive `k` of `SERVICE`; `None` after an error.
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
-    fn confine_at(&mut self, i: usize, k: usize, t: &[Tok<'a>]) -> Option<()> {
+    fn confine_at(
+        &mut self,
+        sc: &mut Scratch,
+        c: &mut Confine<'a>,
+        k: usize,
+        t: &[Tok<'a>],
+    ) -> Option<()> {
         let d = &t[0];
-        let line = self.line;
-        // Values are checked first, then stored (the parser reports).
-        let mut word = false;
-        let mut mask = 0u64;
-        let mut path = None;
-        let mut limit = (0u64, 100_000u64);
-        let mut list: Vec<&'a str, MAX_PATHS> = Vec::new();
         match k {
             0..=3 => {
                 let (what, words) = if k == 3 {
@@ -712,13 +797,18 @@ impl<'a> Parser<'a, '_> {
                 } else {
                     ("`yes` or `no`", "yes no")
                 };
-                let Some(v) = self.choice(t, what, words) else {
-                    return Some(());
-                };
-                word = v == 0;
+                let word = self.choice(t, what, words)? == 0;
+                match k {
+                    2 if word => sc.ro_root = Some((self.line, d.col)),
+                    0 if !word => sc.nnp_off = Some((self.line, d.col)),
+                    _ => {}
+                }
+                c.flags = c.flags & !(1 << k) | (word as u8) << k;
             }
             4..=7 => {
                 self.arg(t, 1, if k == 7 { "a variable name" } else { "a path" })?;
+                // The line's entries, stored only if they all fit.
+                let mut list: Vec<&'a str, MAX_PATHS> = Vec::new();
                 for a in &t[1..] {
                     let ok = if k == 7 {
                         !a.s.is_empty() && !a.s.contains('=')
@@ -734,8 +824,11 @@ impl<'a> Parser<'a, '_> {
                         self.expected(a, what);
                     } else if list.push(a.s).is_err() {
                         self.too_many(a, "paths");
-                        return Some(());
+                        return None;
                     }
+                }
+                if list.iter().any(|p| c.lists[k - 4].push(p).is_err()) {
+                    self.too_many(d, "entries of this list");
                 }
             }
             8 | 9 => {
@@ -745,6 +838,7 @@ impl<'a> Parser<'a, '_> {
                     "namespaces: mount, pid, ipc, uts, net or cgroup"
                 };
                 self.arg(t, 1, what)?;
+                let mut mask = 0u64;
                 for a in &t[1..] {
                     let bit = if k == 8 {
                         if a.is("none") && t.len() == 2 {
@@ -759,69 +853,54 @@ impl<'a> Parser<'a, '_> {
                         None => self.expected(a, what),
                     }
                 }
+                if k == 8 {
+                    c.caps = Some(mask);
+                } else {
+                    c.namespaces = mask as u32;
+                }
             }
             10 => {
                 let a = self.one(t, "a directory")?;
-                path = Some(self.abs_path(a, "root")?);
+                c.root = Some(self.abs_path(a, "root")?);
             }
             _ => {
                 const WHAT: &str = "a number or `max`";
                 let a = self.arg(t, 1, WHAT)?;
                 let p = t.get(2);
                 self.end(t, if k == 13 { 3 } else { 2 }).then_some(())?;
-                limit.0 = match (a.s, k) {
+                let limit = match (a.s, k) {
                     ("max", _) => u64::MAX,
                     (s, 12) => lex::bytes(s).unwrap_or(0),
                     (s, _) => lex::number(s).unwrap_or(0),
                 };
+                let mut period = 100_000;
                 if let Some(p) = p {
-                    limit.1 = lex::number(p.s).filter(|&v| v > 0).unwrap_or(0);
-                    if limit.1 == 0 {
+                    period = lex::number(p.s).filter(|&v| v > 0).unwrap_or(0);
+                    if period == 0 {
                         self.err_tok(p, K::BadNumber);
                     }
                 }
-                if limit.0 == 0 {
+                if limit == 0 {
                     self.err_tok(a, K::BadNumber);
                 }
-                if limit.0 == 0 || limit.1 == 0 {
-                    return Some(());
+                if limit == 0 || period == 0 {
+                    return None;
                 }
-            }
-        }
-        match k {
-            2 if word => self.svc.ro_root = Some((line, d.col)),
-            0 if !word => self.svc.nnp_off = Some((line, d.col)),
-            _ => {}
-        }
-        let c = &mut self.cfg.services.get_mut(i)?.confine;
-        let mut full = false;
-        match k {
-            0..=3 => c.flags = c.flags & !(1 << k) | (word as u8) << k,
-            4..=7 => full = list.iter().any(|p| c.lists[k - 4].push(p).is_err()),
-            8 => c.caps = Some(mask),
-            9 => c.namespaces = mask as u32,
-            10 => c.root = path,
-            _ => {
-                c.limits[k - 11] = limit.0;
+                c.limits[k - 11] = limit;
                 if k == 13 {
-                    c.cpu_period = limit.1;
+                    c.cpu_period = period;
                 }
             }
-        }
-        if full {
-            self.too_many(d, "entries of this list");
         }
         Some(())
     }
 
-    fn push_env(&mut self, i: usize, a: &Tok<'a>, key: &'a str) {
-        let Some(s) = self.cfg.services.get_mut(i) else {
-            return;
-        };
-        let dup = s
-            .env
-            .iter()
-            .any(|e| e.split_once('=').is_some_and(|(k, _)| k == key));
+    fn push_env(&mut self, s: &mut Service<'a>, a: &Tok<'a>, key: &'a str) {
+        // Keys have no `=`: an entry's key is `key` if `key=` starts it.
+        let dup = s.env.iter().any(|e| {
+            let e = e.as_bytes();
+            e.get(key.len()) == Some(&b'=') && e.starts_with(key.as_bytes())
+        });
         let full = !dup && s.env.push(a.s).is_err();
         if dup {
             let col = a.col.saturating_add(a.quoted as u32);
@@ -831,42 +910,40 @@ impl<'a> Parser<'a, '_> {
         }
     }
 
-    fn service(&mut self, i: usize) -> Option<&mut Service<'a>> {
-        self.cfg.services.get_mut(i)
-    }
-
     /// Service directive `k` of `SERVICE` (not a sandbox one, not
     /// `policy`): the value is checked, then stored.
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
-    fn service_setting(&mut self, i: usize, k: usize, t: &[Tok<'a>]) -> Option<()> {
+    fn service_setting(
+        &mut self,
+        sc: &mut Scratch,
+        s: &mut Service<'a>,
+        k: usize,
+        t: &[Tok<'a>],
+    ) -> Option<()> {
         let line = self.line;
         let d = &t[0];
         match k {
             14 => {
-                let c = self.cmd(t, "exec")?;
-                self.service(i)?.exec = c;
+                self.cmd(t, "exec")?;
+                set_cmd(&mut s.exec, t, line);
             }
             15 => {
                 let v = self.choice(t, "`daemon` or `oneshot`", "daemon oneshot")?;
-                self.service(i)?.kind = [Kind::Daemon, Kind::Oneshot][v];
+                s.kind = [Kind::Daemon, Kind::Oneshot][v];
             }
             16 => {
                 let v = self.choice(t, "`yes` or `no`", "yes no")?;
-                self.svc.required = Some((v == 0, line, d.col));
+                sc.required = Some((v == 0, line, d.col));
             }
             17 => {
                 let a = self.one(t, "a directory")?;
                 let p = self.abs_path(a, "cwd")?;
-                self.service(i)?.cwd = Some(p);
+                s.cwd = Some(p);
             }
-            18 => {
-                let n = self.number_arg(t, "a uid")?;
-                self.service(i)?.user = Some(n);
-            }
-            19 => {
-                let n = self.number_arg(t, "a gid")?;
-                self.service(i)?.group = Some(n);
+            18 | 19 => {
+                let n = self.number_arg(t, if k == 18 { "a uid" } else { "a gid" })?;
+                *if k == 18 { &mut s.user } else { &mut s.group } = Some(n);
             }
             20 => {
                 self.arg(t, 1, "a gid")?;
@@ -878,16 +955,15 @@ impl<'a> Parser<'a, '_> {
                         return None;
                     }
                 }
-                self.service(i)?.groups = v;
+                s.groups = v;
             }
             21..=23 => {
                 let a = self.one(t, "`console`, `null` or a path")?;
-                let io = match a.s {
-                    "console" if !a.quoted => Stdio::Console,
-                    "null" if !a.quoted => Stdio::Null,
+                let io = match lex::find("console null", a.s) {
+                    Some(0) if !a.quoted => Stdio::Console,
+                    Some(1) if !a.quoted => Stdio::Null,
                     _ => Stdio::Path(self.abs_path(a, ["stdin", "stdout", "stderr"][k - 21])?),
                 };
-                let s = self.service(i)?;
                 *[&mut s.stdin, &mut s.stdout, &mut s.stderr][k - 21] = io;
             }
             25 => {
@@ -896,62 +972,66 @@ impl<'a> Parser<'a, '_> {
                     "`never`, `on-failure` or `always`",
                     "never on-failure always",
                 )?;
-                self.svc.restart = Some([Restart::Never, Restart::OnFailure, Restart::Always][v]);
+                sc.restart = Some([Restart::Never, Restart::OnFailure, Restart::Always][v]);
             }
-            26 => {
-                let min = self.arg(t, 1, "the first delay (a duration)")?;
-                let max = self.arg(t, 2, "the longest delay (a duration)")?;
+            // `backoff MIN MAX` and `restart-limit COUNT WINDOW`.
+            26 | 27 => {
+                let backoff = k == 26;
+                let (w1, w2) = if backoff {
+                    (
+                        "the first delay (a duration)",
+                        "the longest delay (a duration)",
+                    )
+                } else {
+                    ("a restart count", "a time window (a duration)")
+                };
+                let a = self.arg(t, 1, w1)?;
+                let b = self.arg(t, 2, w2)?;
                 self.end(t, 3).then_some(())?;
-                let (lo, hi) = (self.duration(min), self.duration(max));
-                let (lo, hi) = (lo?, hi?);
-                if lo > hi {
+                let x = if backoff {
+                    self.duration(a)
+                } else {
+                    self.number(a)
+                };
+                let (x, y) = (x, self.duration(b));
+                let (x, y) = (x?, y?);
+                if backoff && x > y {
                     self.err_tok(
-                        min,
+                        a,
                         K::Range("backoff: the first delay is longer than the longest"),
                     );
                     return None;
                 }
-                let s = self.service(i)?;
-                s.backoff_min_ms = lo;
-                s.backoff_max_ms = hi;
-            }
-            27 => {
-                let count = self.arg(t, 1, "a restart count")?;
-                let window = self.arg(t, 2, "a time window (a duration)")?;
-                self.end(t, 3).then_some(())?;
-                let (c, w) = (self.number(count), self.duration(window));
-                let (c, w) = (c?, w?);
-                let s = self.service(i)?;
-                s.restart_limit = c;
-                s.restart_window_ms = w;
+                let (f1, f2) = if backoff {
+                    (&mut s.backoff_min_ms, &mut s.backoff_max_ms)
+                } else {
+                    (&mut s.restart_limit, &mut s.restart_window_ms)
+                };
+                *f1 = x;
+                *f2 = y;
             }
             28 => {
                 let a = self.one(t, "a signal")?;
                 match lex::signal(a.s) {
-                    Some(n) => self.service(i)?.stop_signal = n,
+                    Some(n) => s.stop_signal = n,
                     None => self.err_tok(a, K::UnknownSignal),
                 }
             }
             29 => {
                 let a = self.one(t, "KEY=VALUE")?;
                 match a.s.split_once('=') {
-                    Some((key, _)) if !key.is_empty() => self.push_env(i, a, key),
+                    Some((key, _)) if !key.is_empty() => self.push_env(s, a, key),
                     _ => self.err_tok(a, K::BadEnv),
                 }
             }
-            _ => self.rlimit(i, t)?,
+            _ => self.rlimit(sc, s, t)?,
         }
         Some(())
     }
 
-    fn number_arg(&mut self, t: &[Tok<'a>], what: &'static str) -> Option<u32> {
-        let a = self.one(t, what)?;
-        self.number(a)
-    }
-
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
-    fn rlimit(&mut self, i: usize, t: &[Tok<'a>]) -> Option<()> {
+    fn rlimit(&mut self, sc: &mut Scratch, svc: &mut Service<'a>, t: &[Tok<'a>]) -> Option<()> {
         let name = self.arg(t, 1, "an rlimit name")?;
         let soft = self.arg(t, 2, "a soft limit (a number or `unlimited`)")?;
         let hard = t.get(3);
@@ -983,116 +1063,55 @@ impl<'a> Parser<'a, '_> {
             );
             return None;
         }
-        let first = self.svc.rlimits[k];
+        let first = sc.rlimits[k];
         if first != 0 {
             self.dup(name, "rlimit", first);
             return None;
         }
-        self.svc.rlimits[k] = self.line;
+        sc.rlimits[k] = self.line;
         let r = Rlimit {
             resource,
             soft: s,
             hard: h,
         };
-        if self.service(i)?.rlimits.push(r).is_err() {
+        if svc.rlimits.push(r).is_err() {
             self.too_many(name, "rlimits");
         }
         Some(())
     }
+}
 
-    /// The end of a service block: defaults that depend on the kind, and
-    /// the checks of the whole block.
-    fn finish_service(&mut self, i: usize) {
-        let sc = self.svc;
-        let Some(s) = self.cfg.services.get_mut(i) else {
-            return;
-        };
-        let ctx = Context::Service(s.name);
-        // A bad `exec` line has had its error already.
-        let missing_exec = s.exec.path.is_empty() && sc.seen[SVC_EXEC] == 0 && !sc.unread;
-        s.restart = sc.restart.unwrap_or(match s.kind {
-            Kind::Daemon => Restart::OnFailure,
-            Kind::Oneshot => Restart::Never,
-        });
-        let mut required_on_daemon = None;
-        match (s.kind, sc.required) {
-            (Kind::Oneshot, r) => s.required = r.is_none_or(|(v, _, _)| v),
-            (Kind::Daemon, r) => {
-                s.required = false;
-                required_on_daemon = r;
-            }
-        }
-        let c = &mut s.confine;
-        if !c.lists[0].is_empty()
-            || c.has(Confine::PRIVATE_TMP | Confine::READ_ONLY_ROOT)
-            || c.namespaces & CLONE_NEWPID != 0
-        {
-            c.namespaces |= CLONE_NEWNS;
-        }
-        let landlock = !c.lists[1].is_empty() || !c.lists[2].is_empty();
-        let no_root = c.root.is_none();
-        if missing_exec {
-            self.err_at(sc.open_line, sc.open_col, K::MissingExec, "", 0, ctx);
-        }
-        if let (Some((line, col)), true) = (sc.nnp_off, landlock) {
-            let why = "Landlock needs `no-new-privs yes`";
-            self.err_at(line, col, K::Range(why), "", 0, ctx);
-        }
-        if let (Some((line, col)), true) = (sc.ro_root, no_root) {
-            let why = "`read-only-root` needs `root`";
-            self.err_at(line, col, K::Range(why), "", 0, ctx);
-        }
-        if let Some((_, line, col)) = required_on_daemon {
-            self.err_at(line, col, K::RequiredOnDaemon, "required", 0, ctx);
-        }
+/// A command to be set.
+// Size: not a `const`, which would be copied from a 290 B image (measured).
+fn no_cmd<'a>() -> Cmd<'a> {
+    Cmd {
+        path: "",
+        args: Vec::new(),
+        line: 0,
     }
+}
 
-    /// End of text: unclosed blocks, then the policy names.
-    // Size: out of line, as the first `#[inline(never)]` above says.
-    #[inline(never)]
-    fn finish(&mut self) {
-        match self.state {
-            State::Top => {}
-            State::Service(i) => {
-                let ctx = self.service_ctx(i);
-                let (line, col) = (self.svc.open_line, self.svc.open_col);
-                self.err_at(line, col, K::UnclosedBlock, "", 0, ctx);
-            }
-            // The line that opened it has its error already.
-            State::Body(Block {
-                body: Body::Skip, ..
-            }) => {}
-            State::Body(b) => {
-                let ctx = match (b.body, b.ret) {
-                    (Body::Named(i), _) => match self.cfg.policies.get(i) {
-                        Some(p) => Context::Policy(p.name),
-                        None => Context::None,
-                    },
-                    (_, Some(i)) => self.service_ctx(i),
-                    (Body::Test, None) => Context::TestPolicy,
-                    _ => Context::None,
-                };
-                self.err_at(b.open_line, b.open_col, K::UnclosedBlock, "", 0, ctx);
+/// Stores the command of a line `Report::cmd` has checked.
+#[inline(never)]
+fn set_cmd<'a>(c: &mut Cmd<'a>, t: &[Tok<'a>], line: u32) {
+    c.path = t[1].s;
+    c.line = line;
+    c.args.clear();
+    for a in &t[2..] {
+        let _ = c.args.push(a.s);
+    }
+}
+
+/// Sets the policy of a service or of the test.
+// Size: one copy for the three places a policy is set (measured).
+#[inline(never)]
+fn set_policy<'a>(cfg: &mut Config<'a>, target: Target, r: PolicyRef<'a>) {
+    match target {
+        Target::Service(i) => {
+            if let Some(s) = cfg.services.get_mut(i) {
+                s.policy = r;
             }
         }
-        self.state = State::Top;
-        for k in 0..self.pending.len() {
-            let p = self.pending[k];
-            let r = match self.cfg.policy_index(p.name) {
-                Some(idx) => PolicyRef::Named(idx),
-                None => {
-                    self.err_at(p.line, p.col, K::UnknownPolicy, p.name, 0, p.ctx);
-                    continue;
-                }
-            };
-            match p.target {
-                Target::Service(i) => {
-                    if let Some(s) = self.cfg.services.get_mut(i) {
-                        s.policy = r;
-                    }
-                }
-                Target::Test => self.cfg.test_policy = r,
-            }
-        }
+        Target::Test => cfg.test_policy = r,
     }
 }

@@ -587,7 +587,9 @@ fn signals_and_values() {
         ("SIGUSR2", 12),
         ("HUP", 1),
         ("IOT", 6),
+        ("SIGIOT", 6),
         ("ABRT", 6),
+        ("PWR", 30),
         ("BUS", 7),
         ("SIGCHLD", 17),
         ("SYS", 31),
@@ -1078,5 +1080,114 @@ fn sandbox_errors() {
         ))
         .2,
         K::TooMany("entries of this list")
+    );
+}
+
+/// Every kind's message and every context's prefix, word for word.
+#[test]
+fn every_message_and_context() {
+    let kinds: [(ConfigErrorKind, &str); 25] = [
+        (K::LineTooLong, "line too long (the limit is 256 bytes)"),
+        (K::UnterminatedQuote, "unterminated quote"),
+        (
+            K::QuoteNotSeparated,
+            "expected a space after the closing quote, found `tok`",
+        ),
+        (K::UnknownDirective, "unknown directive `tok`"),
+        (K::Expected("a thing"), "expected a thing, found `tok`"),
+        (
+            K::TrailingInput,
+            "unexpected `tok` after the end of the directive",
+        ),
+        (K::BadNumber, "bad number `tok`"),
+        (
+            K::BadDuration,
+            "bad duration `tok` (a number and a unit: 100ms, 5s, 2m)",
+        ),
+        (
+            K::BadName,
+            "bad name `tok` (up to 64 letters, digits, `.`, `_` or `-`)",
+        ),
+        (K::HostnameTooLong, "hostname `tok` is longer than 64 bytes"),
+        (K::RelativePath("cwd"), "cwd path `tok` must be absolute"),
+        (K::MissingExec, "no `exec` line"),
+        (
+            K::Duplicate("service"),
+            "duplicate service `tok` (the first is at line 7)",
+        ),
+        (
+            K::ReservedName,
+            "`tok` is reserved and cannot name a policy",
+        ),
+        (
+            K::UnknownPolicy,
+            "unknown policy `tok` (define it with `policy tok {`, or use `default` or `none`)",
+        ),
+        (
+            K::UnknownRlimit,
+            "unknown rlimit `tok` (cpu, fsize, data, stack, core, nproc, nofile, memlock, as)",
+        ),
+        (
+            K::UnknownSignal,
+            "unknown signal `tok` (a name like SIGTERM or TERM, or 1..64)",
+        ),
+        (
+            K::RequiredOnDaemon,
+            "`required` applies to oneshot services only",
+        ),
+        (K::BadEnv, "`tok` is not KEY=VALUE"),
+        (K::Range("a before b"), "a before b"),
+        (K::UnclosedBlock, "end of file inside the block opened here"),
+        (K::StrayClose, "`}` without an open block"),
+        (
+            K::NestedService,
+            "`service` inside a service block (is a `}` missing?)",
+        ),
+        (
+            K::TooMany("things"),
+            "too many things for vigil's fixed tables",
+        ),
+        (
+            K::Policy(crate::policy::ErrorKind::BadNumber),
+            "bad number `tok`",
+        ),
+    ];
+    let contexts = [
+        (Context::None, ""),
+        (Context::Service("web"), "service `web`: "),
+        (Context::Policy("p"), "policy `p`: "),
+        (Context::ServicePolicy("web"), "service `web`: policy: "),
+        (Context::TestPolicy, "test-policy: "),
+    ];
+    for (kind, msg) in kinds {
+        for (context, prefix) in contexts {
+            let e = ConfigError {
+                line: 3,
+                col: 5,
+                kind,
+                token: "tok",
+                other_line: 7,
+                context,
+            };
+            let mut b = Buf::<512>::new();
+            e.render("f.conf", &mut b);
+            assert_eq!(b.as_str(), format!("f.conf:3:5: error: {prefix}{msg}"));
+        }
+    }
+}
+
+/// Env keys are whole: one a prefix of another is no duplicate.
+#[test]
+fn env_keys_are_whole() {
+    let text = svc(" env AB=1\n env A=2\n env ABC==3\n env A2=\n");
+    let c = ok(&text);
+    assert_eq!(&c.services[0].env[..], ["AB=1", "A=2", "ABC==3", "A2="]);
+    assert_eq!(
+        one(&svc(" env A==1\n env A=2\n")),
+        (4, 6, K::Duplicate("env key"), "A")
+    );
+    assert_eq!(
+        one(&svc(" env AB=1\n env 'AB=2'\n")),
+        (4, 7, K::Duplicate("env key"), "AB")
     );
 }
