@@ -128,22 +128,22 @@ pub fn read_text<'b>(path: &[u8], buf: &'b mut [u8]) -> Option<&'b str> {
     let n = match sys::read_file(path, buf) {
         Ok(n) => n,
         Err(e) => {
-            log::error(|l| {
-                l.esc(path).s(": cannot read: ");
-                log::errno(l, e);
-            });
+            let mut l = log::start(log::Level::Error);
+            l.esc(path).s(": cannot read: ");
+            log::errno(&mut l, e);
+            l.end();
             return None;
         }
     };
     match core::str::from_utf8(&buf[..n]) {
         Ok(s) => Some(s),
         Err(e) => {
-            log::error(|l| {
-                l.esc(path)
-                    .s(": not UTF-8 text (byte ")
-                    .u(e.valid_up_to() as u64)
-                    .s(")");
-            });
+            let mut l = log::start(log::Level::Error);
+            l.esc(path)
+                .s(": not UTF-8 text (byte ")
+                .u(e.valid_up_to() as u64)
+                .s(")");
+            l.end();
             None
         }
     }

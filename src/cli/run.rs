@@ -84,17 +84,17 @@ fn start(
     let prog = args.get(first).unwrap_or(b"");
     let mut filter = bpf::Program::new();
     if bpf::compile_into(policy, arch, &mut filter).is_err() {
-        log::error(|l| {
-            l.s(name)
-                .s(": the policy needs more than 4096 BPF instructions");
-        });
+        let mut l = log::start(log::Level::Error);
+        l.s(name)
+            .s(": the policy needs more than 4096 BPF instructions");
+        l.end();
         return Err(EXIT_USAGE);
     }
     if let Err(e) = check_sizes() {
-        log::error(|l| {
-            l.s("seccomp user notification unavailable: ");
-            log::errno(l, e);
-        });
+        let mut l = log::start(log::Level::Error);
+        l.s("seccomp user notification unavailable: ");
+        log::errno(&mut l, e);
+        l.end();
         return Err(1);
     }
 
@@ -118,10 +118,10 @@ fn start(
     let sigfd = match signal::set_mask(mask).and_then(|_| signal::signalfd(mask)) {
         Ok(fd) => fd,
         Err(e) => {
-            log::error(|l| {
-                l.s("signalfd: ");
-                log::errno(l, e);
-            });
+            let mut l = log::start(log::Level::Error);
+            l.s("signalfd: ");
+            log::errno(&mut l, e);
+            l.end();
             return Err(1);
         }
     };
@@ -145,11 +145,11 @@ fn start(
     match spawn::spawn(&spec) {
         Ok(c) => Ok((c, sigfd)),
         Err(e) => {
-            log::error(|l| {
-                let (what, e) = e.describe();
-                l.s("cannot start ").esc(prog).s(": ").s(what).s(": ");
-                log::errno(l, e);
-            });
+            let mut l = log::start(log::Level::Error);
+            let (what, e) = e.describe();
+            l.s("cannot start ").esc(prog).s(": ").s(what).s(": ");
+            log::errno(&mut l, e);
+            l.end();
             Err(126)
         }
     }
@@ -203,20 +203,20 @@ fn supervise(
             n - 1
         });
         if let Err(e) = poll::poll(&mut fds[..n], None) {
-            log::error(|l| {
-                l.s("poll: ");
-                log::errno(l, e);
-            });
+            let mut l = log::start(log::Level::Error);
+            l.s("poll: ");
+            log::errno(&mut l, e);
+            l.end();
             return 1;
         }
         if let (Some(i), Some(l)) = (li, listener.as_mut()) {
             let ev = fds[i].revents;
             if ev & POLLIN != 0 {
                 if let Served::Failed(e) = notify::serve(l, policy, arch, who) {
-                    log::error(|m| {
-                        m.s("listener: ");
-                        log::errno(m, e);
-                    });
+                    let mut m = log::start(log::Level::Error);
+                    m.s("listener: ");
+                    log::errno(&mut m, e);
+                    m.end();
                 }
             } else if ev & (POLLHUP | POLLERR | POLLNVAL) != 0 {
                 // No task uses the filter any more.
@@ -263,10 +263,10 @@ fn supervise(
 fn report_status(fd: i32, prog: &[u8]) -> bool {
     match spawn::read_msg(fd) {
         Some((spawn::MSG_EXEC, e)) => {
-            log::error(|l| {
-                l.s("cannot execute ").esc(prog).s(": ");
-                log::errno(l, Errno::from_raw_os_error(e as i32));
-            });
+            let mut l = log::start(log::Level::Error);
+            l.s("cannot execute ").esc(prog).s(": ");
+            log::errno(&mut l, Errno::from_raw_os_error(e as i32));
+            l.end();
             true
         }
         Some(_) => true,
@@ -309,21 +309,21 @@ fn resolve_prog(prog: &[u8], args: &Args) -> Buf<512> {
 fn check_sizes() -> Result<(), Errno> {
     let (notif, resp, _) = seccomp::notif_sizes()?;
     if notif as usize > core::mem::size_of::<seccomp::Notif>() || resp > 24 {
-        log::error(|l| {
-            l.s("the kernel's seccomp_notif is ")
-                .u(notif as u64)
-                .s(" bytes, vigil's ");
-            l.u(core::mem::size_of::<seccomp::Notif>() as u64);
-        });
+        let mut l = log::start(log::Level::Error);
+        l.s("the kernel's seccomp_notif is ")
+            .u(notif as u64)
+            .s(" bytes, vigil's ");
+        l.u(core::mem::size_of::<seccomp::Notif>() as u64);
+        l.end();
         return Err(Errno::RANGE);
     }
     Ok(())
 }
 
 fn usage(msg: &str) -> i32 {
-    log::error(|l| {
-        l.s(msg)
-            .s(" (usage: vigil run [--policy FILE] [--] PROG [ARGS...])");
-    });
+    let mut l = log::start(log::Level::Error);
+    l.s(msg)
+        .s(" (usage: vigil run [--policy FILE] [--] PROG [ARGS...])");
+    l.end();
     EXIT_USAGE
 }

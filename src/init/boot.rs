@@ -77,10 +77,12 @@ pub fn mount_early() -> Mounted {
             data_c,
         ) {
             Ok(()) => done.0[i] = true,
-            Err(e) => log::warn(|l| {
+            Err(e) => {
+                let mut l = log::start(log::Level::Warn);
                 l.s("mount ").s(fstype).s(" on ").s(target).s(": ");
-                log::errno(l, e);
-            }),
+                log::errno(&mut l, e);
+                l.end();
+            }
         }
     }
     done
@@ -115,10 +117,12 @@ pub fn open_console() {
             }
         }
         Err(sys::Errno::EXIST) => {}
-        Err(e) => log::warn(|l| {
+        Err(e) => {
+            let mut l = log::start(log::Level::Warn);
             l.s("/dev/console: ");
-            log::errno(l, e);
-        }),
+            log::errno(&mut l, e);
+            l.end();
+        }
     }
     if let Ok(fd) = sys::open(b"/dev/kmsg", rustix::fs::OFlags::WRONLY) {
         log::set_kmsg(fd);

@@ -78,9 +78,9 @@ pub fn main(args: &Args) -> ! {
     let n = sys::read_file(b"/proc/cmdline", cmdline_buf).unwrap_or(0);
     let cmdline_text = core::str::from_utf8(&cmdline_buf[..n]).unwrap_or("");
     let cmdline = boot::parse_cmdline(cmdline_text, |word, why| {
-        log::warn(|l| {
-            l.s("kernel command line: `").s(word).s("`: ").s(why);
-        })
+        let mut l = log::start(log::Level::Warn);
+        l.s("kernel command line: `").s(word).s("`: ").s(why);
+        l.end();
     });
 
     // Outside the stack (see `FILE`); a second take cannot happen.
@@ -111,19 +111,19 @@ pub fn main(args: &Args) -> ! {
         errs.render(name, &mut out);
         fatal(out.as_str(), cfg.emergency_shell.as_ref(), &mounted, t0);
     }
-    log::info(|l| {
-        l.s("PID 1 up in ")
-            .u((poll::now_ns() - t0) / 1000)
-            .s(" us, config ")
-            .s(name);
-    });
+    let mut l = log::start(log::Level::Info);
+    l.s("PID 1 up in ")
+        .u((poll::now_ns() - t0) / 1000)
+        .s(" us, config ")
+        .s(name);
+    l.end();
 
     if let Some(h) = cfg.hostname {
         if let Err(e) = rustix::system::sethostname(h.as_bytes()) {
-            log::warn(|l| {
-                l.s("hostname: ");
-                log::errno(l, e);
-            });
+            let mut l = log::start(log::Level::Warn);
+            l.s("hostname: ");
+            log::errno(&mut l, e);
+            l.end();
         }
     }
     for m in &cfg.modules {
@@ -188,13 +188,13 @@ pub fn main(args: &Args) -> ! {
             continue;
         }
         let Some(slot) = slots.get_mut(loaded) else {
-            log::error(|l| {
-                l.s("[")
-                    .s(s.name)
-                    .s("] too many distinct policies (the limit is ")
-                    .u(MAX_LOADED as u64)
-                    .s("): not started");
-            });
+            let mut l = log::start(log::Level::Error);
+            l.s("[")
+                .s(s.name)
+                .s("] too many distinct policies (the limit is ")
+                .u(MAX_LOADED as u64)
+                .s("): not started");
+            l.end();
             policy_of[i] = Some(u8::MAX);
             continue;
         };
@@ -256,10 +256,10 @@ fn load_config<'b>(cmdline: &boot::Cmdline, buf: &'b mut [u8]) -> (&'b str, &'b 
     let n = match sys::read_file(path, buf) {
         Ok(n) => n,
         Err(e) => {
-            log::error(|l| {
-                l.esc(path).s(": cannot read the config: ");
-                log::errno(l, e);
-            });
+            let mut l = log::start(log::Level::Error);
+            l.esc(path).s(": cannot read the config: ");
+            log::errno(&mut l, e);
+            l.end();
             return ("", "<unreadable config>");
         }
     };
@@ -306,13 +306,17 @@ fn load_module(m: &Cmd) {
     )
     .and_then(|fd| rustix::system::finit_module(&fd, params_c, 0));
     match r {
-        Ok(()) | Err(sys::Errno::EXIST) => log::debug(|l| {
+        Ok(()) | Err(sys::Errno::EXIST) => {
+            let mut l = log::start(log::Level::Debug);
             l.s("module ").s(m.path).s(" loaded");
-        }),
-        Err(e) => log::error(|l| {
+            l.end();
+        }
+        Err(e) => {
+            let mut l = log::start(log::Level::Error);
             l.s("module ").s(m.path).s(": ");
-            log::errno(l, e);
-        }),
+            log::errno(&mut l, e);
+            l.end();
+        }
     }
 }
 
@@ -320,9 +324,9 @@ fn load_module(m: &Cmd) {
 /// then power off in order.
 fn fatal(msg: &str, shell: Option<&Cmd>, mounted: &boot::Mounted, t0: u64) -> ! {
     let _ = sys::write_all(2, msg.as_bytes());
-    log::error(|l| {
-        l.s("cannot boot: the config is invalid");
-    });
+    let mut l = log::start(log::Level::Error);
+    l.s("cannot boot: the config is invalid");
+    l.end();
     if let Some(sh) = shell {
         run_shell(sh);
     }
@@ -332,9 +336,9 @@ fn fatal(msg: &str, shell: Option<&Cmd>, mounted: &boot::Mounted, t0: u64) -> ! 
 /// Run the emergency shell on the console and wait for it.
 fn run_shell(sh: &Cmd) {
     if rustix::fs::access(sh.path.as_bytes(), rustix::fs::Access::EXEC_OK).is_err() {
-        log::error(|l| {
-            l.s("emergency shell ").s(sh.path).s(" is not there");
-        });
+        let mut l = log::start(log::Level::Error);
+        l.s("emergency shell ").s(sh.path).s(" is not there");
+        l.end();
         return;
     }
     let mut exec = crate::sys::exec::ExecBuf::new();
@@ -357,10 +361,10 @@ fn run_shell(sh: &Cmd) {
         new_session: true,
         sandbox: Default::default(),
     };
-    log::info(|l| {
-        l.s("starting the emergency shell ")
-            .s(text(sh.path.as_bytes()));
-    });
+    let mut l = log::start(log::Level::Info);
+    l.s("starting the emergency shell ")
+        .s(text(sh.path.as_bytes()));
+    l.end();
     if let Ok(c) = crate::service::spawn::spawn(&spec) {
         // Signals stay blocked; wait for the shell, reaping anything else.
         while let Ok(Some((pid, _))) = rustix::process::wait(rustix::process::WaitOptions::empty())

@@ -74,15 +74,15 @@ impl Plan {
                 let sig = services[i].stop_signal as i32;
                 let _ = sys::kill(-pid, sig);
                 let _ = sys::kill(pid, sig);
-                log::info(|l| {
-                    l.s("shutdown: stopping [")
-                        .s(services[i].name)
-                        .s("] (pid ")
-                        .u(pid as u64)
-                        .s(", signal ")
-                        .u(sig as u64)
-                        .s(")");
-                });
+                let mut l = log::start(log::Level::Info);
+                l.s("shutdown: stopping [")
+                    .s(services[i].name)
+                    .s("] (pid ")
+                    .u(pid as u64)
+                    .s(", signal ")
+                    .u(sig as u64)
+                    .s(")");
+                l.end();
             }
         }
         Plan {
@@ -102,11 +102,11 @@ impl Plan {
         rts: &[Runtime],
     ) -> Option<Action> {
         if running == 0 {
-            log::info(|l| {
-                l.s("shutdown: all services stopped after ")
-                    .u(ms(now - self.start_ns))
-                    .s(" ms");
-            });
+            let mut l = log::start(log::Level::Info);
+            l.s("shutdown: all services stopped after ")
+                .u(ms(now - self.start_ns))
+                .s(" ms");
+            l.end();
             return Some(self.action);
         }
         if now < self.deadline_ns {
@@ -118,13 +118,13 @@ impl Plan {
                     if let State::Running { pid, .. } = rt.state {
                         let _ = sys::kill(-pid, g::SIGKILL as i32);
                         let _ = sys::kill(pid, g::SIGKILL as i32);
-                        log::warn(|l| {
-                            l.s("shutdown: [")
-                                .s(s.name)
-                                .s("] still running after the grace period: SIGKILL (")
-                                .u(ms(now - self.start_ns))
-                                .s(" ms)");
-                        });
+                        let mut l = log::start(log::Level::Warn);
+                        l.s("shutdown: [")
+                            .s(s.name)
+                            .s("] still running after the grace period: SIGKILL (")
+                            .u(ms(now - self.start_ns))
+                            .s(" ms)");
+                        l.end();
                     }
                 }
                 self.phase = Phase::Kill;
@@ -132,10 +132,10 @@ impl Plan {
                 None
             }
             Phase::Kill => {
-                log::warn(|l| {
-                    l.u(running as u64)
-                        .s(" services did not die after SIGKILL; going on");
-                });
+                let mut l = log::start(log::Level::Warn);
+                l.u(running as u64)
+                    .s(" services did not die after SIGKILL; going on");
+                l.end();
                 Some(self.action)
             }
         }
@@ -160,19 +160,23 @@ fn release_disks() {
         unescape(target, &mut path);
         let p = path.as_bytes();
         if mount::unmount(p, rustix::mount::UnmountFlags::empty()).is_ok() {
-            log::info(|l| {
-                l.s("shutdown: unmounted ").esc(p);
-            });
+            let mut l = log::start(log::Level::Info);
+            l.s("shutdown: unmounted ").esc(p);
+            l.end();
             continue;
         }
         match mount::mount(b"", p, b"", g::MS_REMOUNT | g::MS_RDONLY, Some(c"")) {
-            Ok(()) => log::info(|l| {
+            Ok(()) => {
+                let mut l = log::start(log::Level::Info);
                 l.s("shutdown: remounted ").esc(p).s(" read-only");
-            }),
-            Err(e) => log::warn(|l| {
+                l.end();
+            }
+            Err(e) => {
+                let mut l = log::start(log::Level::Warn);
                 l.s("shutdown: cannot unmount or remount ").esc(p).s(": ");
-                log::errno(l, e);
-            }),
+                log::errno(&mut l, e);
+                l.end();
+            }
         }
     }
 }
@@ -206,9 +210,9 @@ fn ms(ns: u64) -> u64 {
 pub fn finish(action: Action, mounted: &Mounted, start_ns: u64) -> ! {
     let step = |what: &str| {
         let t = ms(poll::now_ns().saturating_sub(start_ns));
-        log::info(|l| {
-            l.s("shutdown: ").s(what).s(" (").u(t).s(" ms)");
-        });
+        let mut l = log::start(log::Level::Info);
+        l.s("shutdown: ").s(what).s(" (").u(t).s(" ms)");
+        l.end();
     };
     let _ = sys::kill(-1, g::SIGKILL as i32);
     while let Ok(Some(_)) = rustix::process::wait(rustix::process::WaitOptions::NOHANG) {}
@@ -221,10 +225,12 @@ pub fn finish(action: Action, mounted: &Mounted, start_ns: u64) -> ! {
     for target in mounted.targets().rev() {
         match mount::unmount(target.as_bytes(), rustix::mount::UnmountFlags::DETACH) {
             Ok(()) => n += 1,
-            Err(e) => log::warn(|l| {
+            Err(e) => {
+                let mut l = log::start(log::Level::Warn);
                 l.s("shutdown: unmount ").s(target).s(": ");
-                log::errno(l, e);
-            }),
+                log::errno(&mut l, e);
+                l.end();
+            }
         }
     }
     let _ = n;
@@ -239,12 +245,12 @@ pub fn finish(action: Action, mounted: &Mounted, start_ns: u64) -> ! {
     let e = rustix::system::reboot(cmd);
     // Still here: not allowed to reboot (not really PID 1, or no
     // CAP_SYS_BOOT). An init must not exit: wait for the end.
-    log::error(|l| {
-        l.s("reboot: ");
-        if let Err(e) = e {
-            log::errno(l, e);
-        }
-    });
+    let mut l = log::start(log::Level::Error);
+    l.s("reboot: ");
+    if let Err(e) = e {
+        log::errno(&mut l, e);
+    }
+    l.end();
     loop {
         let _ = poll::poll(&mut [], None);
     }
@@ -255,9 +261,9 @@ pub fn finish(action: Action, mounted: &Mounted, start_ns: u64) -> ! {
 pub fn after_panic() -> ! {
     if rustix::process::getpid().is_init() {
         rustix::fs::sync();
-        log::error(|l| {
-            l.s("internal error: powering off");
-        });
+        let mut l = log::start(log::Level::Error);
+        l.s("internal error: powering off");
+        l.end();
         let _ = rustix::system::reboot(rustix::system::RebootCommand::PowerOff);
         loop {
             let _ = poll::poll(&mut [], None);

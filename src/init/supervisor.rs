@@ -95,9 +95,9 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         if self.shutdown.is_some() {
             return;
         }
-        log::info(|l| {
-            l.s("shutdown (").s(why).s("): ").s(action.name());
-        });
+        let mut l = log::start(log::Level::Info);
+        l.s("shutdown (").s(why).s("): ").s(action.name());
+        l.end();
         for (s, rt) in self.services.iter().zip(self.rts.iter_mut()) {
             if matches!(rt.state, State::Pending | State::Backoff { .. }) {
                 rt.state = State::Done;
@@ -187,11 +187,11 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                 self.fail_start(i, "Landlock is required but the kernel has none", None);
                 return;
             }
-            log::warn(|l| {
-                l.s("[")
-                    .s(svc.name)
-                    .s("] Landlock is not available in this kernel: started without its landlock-read/landlock-write rules");
-            });
+            let mut l = log::start(log::Level::Warn);
+            l.s("[")
+                .s(svc.name)
+                .s("] Landlock is not available in this kernel: started without its landlock-read/landlock-write rules");
+            l.end();
         }
         let mut cg = cgroup::Path::new();
         if c.has_limits() {
@@ -250,15 +250,15 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                     since_ns: now,
                 };
                 rt.starts += 1;
-                log::info(|l| {
-                    l.s("[")
-                        .s(svc.name)
-                        .s("] started, pid ")
-                        .u(child.pid as u64);
-                    if rt.starts > 1 {
-                        l.s(" (start ").u(rt.starts as u64).s(")");
-                    }
-                });
+                let mut l = log::start(log::Level::Info);
+                l.s("[")
+                    .s(svc.name)
+                    .s("] started, pid ")
+                    .u(child.pid as u64);
+                if rt.starts > 1 {
+                    l.s(" (start ").u(rt.starts as u64).s(")");
+                }
+                l.end();
                 if let Some(fd) = child.listener {
                     if self.sync_wakeup {
                         let _ =
@@ -287,13 +287,13 @@ impl<'c, 'p> Supervisor<'c, 'p> {
     /// A start that did not happen counts as an exit with status 127.
     fn fail_start(&mut self, i: usize, why: &str, e: Option<Errno>) {
         let name = self.services[i].name;
-        log::error(|l| {
-            l.s("[").s(name).s("] cannot start: ").s(why);
-            if let Some(e) = e {
-                l.s(": ");
-                log::errno(l, e);
-            }
-        });
+        let mut l = log::start(log::Level::Error);
+        l.s("[").s(name).s("] cannot start: ").s(why);
+        if let Some(e) = e {
+            l.s(": ");
+            log::errno(&mut l, e);
+        }
+        l.end();
         let now = poll::now_ns();
         self.rts[i].state = State::Running {
             pid: 0,
@@ -332,10 +332,10 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         }
         let timeout = self.next_deadline().map(|d| d.saturating_sub(now));
         if let Err(e) = poll::poll(&mut fds[..n], timeout) {
-            log::error(|l| {
-                l.s("poll: ");
-                log::errno(l, e);
-            });
+            let mut l = log::start(log::Level::Error);
+            l.s("poll: ");
+            log::errno(&mut l, e);
+            l.end();
             return;
         }
         // Listeners: one notification each per turn, so that no service
@@ -349,10 +349,10 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                     self.policy_of[slot.svc as usize].and_then(|p| self.policies.get(p as usize));
                 if let Some(p) = policy {
                     if let Served::Failed(e) = notify::serve(&mut slot.l, p, self.arch, svc.name) {
-                        log::error(|l| {
-                            l.s("[").s(svc.name).s("] listener: ");
-                            log::errno(l, e);
-                        });
+                        let mut l = log::start(log::Level::Error);
+                        l.s("[").s(svc.name).s("] listener: ");
+                        log::errno(&mut l, e);
+                        l.end();
                         let _ = closed.push(k);
                     }
                 }
@@ -371,14 +371,14 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             match spawn::read_msg(fd.as_raw_fd()) {
                 Some((spawn::MSG_EXEC, e)) => {
                     let svc = &self.services[*svc as usize];
-                    log::error(|l| {
-                        l.s("[")
-                            .s(svc.name)
-                            .s("] cannot execute ")
-                            .s(svc.exec.path)
-                            .s(": ");
-                        log::errno(l, Errno::from_raw_os_error(e as i32));
-                    });
+                    let mut l = log::start(log::Level::Error);
+                    l.s("[")
+                        .s(svc.name)
+                        .s("] cannot execute ")
+                        .s(svc.exec.path)
+                        .s(": ");
+                    log::errno(&mut l, Errno::from_raw_os_error(e as i32));
+                    l.end();
                 }
                 Some(_) => {}
                 None => {
@@ -440,13 +440,15 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                 .position(|r| matches!(r.state, State::Running { pid: p, .. } if p == pid))
             {
                 Some(i) => self.exited(i, code, now),
-                None => log::debug(|l| {
+                None => {
+                    let mut l = log::start(log::Level::Debug);
                     l.s("reaped orphan ")
                         .u(pid as u64)
                         .s(" (status ")
                         .i(code as i64)
                         .s(")");
-                }),
+                    l.end();
+                }
             }
         }
     }
@@ -470,56 +472,53 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         }
         if self.shutdown.is_some() {
             rt.state = State::Done;
-            log::info(|l| {
-                l.s("[")
-                    .s(svc.name)
-                    .s("] stopped (status ")
-                    .i(code as i64)
-                    .s(")");
-            });
+            let mut l = log::start(log::Level::Info);
+            l.s("[")
+                .s(svc.name)
+                .s("] stopped (status ")
+                .i(code as i64)
+                .s(")");
+            l.end();
             return;
         }
         let after = services::after_exit(svc, rt, code, now);
-        log::log(
-            if code == 0 {
-                log::Level::Info
-            } else {
-                log::Level::Warn
-            },
-            &mut |l| {
-                l.s("[").s(svc.name).s("] ");
-                if code > 128 {
-                    l.s("killed by signal ").u((code - 128) as u64);
-                } else {
-                    l.s("exited with status ").u(code as u64);
-                }
-                match after {
-                    AfterExit::Done => l.s(""),
-                    AfterExit::Restart { delay_ms, n } => l
-                        .s("; restart ")
-                        .u(n as u64)
-                        .s(" in ")
-                        .u(delay_ms as u64)
-                        .s(" ms"),
-                    AfterExit::GaveUp { n } => l
-                        .s("; failed: restarted ")
-                        .u(n as u64)
-                        .s(" times within ")
-                        .u(svc.restart_window_ms as u64)
-                        .s(" ms, giving up"),
-                    AfterExit::Failed => l.s("; failed"),
-                };
-            },
-        );
+        let mut l = log::start(if code == 0 {
+            log::Level::Info
+        } else {
+            log::Level::Warn
+        });
+        l.s("[").s(svc.name).s("] ");
+        if code > 128 {
+            l.s("killed by signal ").u((code - 128) as u64);
+        } else {
+            l.s("exited with status ").u(code as u64);
+        }
+        match after {
+            AfterExit::Done => l.s(""),
+            AfterExit::Restart { delay_ms, n } => l
+                .s("; restart ")
+                .u(n as u64)
+                .s(" in ")
+                .u(delay_ms as u64)
+                .s(" ms"),
+            AfterExit::GaveUp { n } => l
+                .s("; failed: restarted ")
+                .u(n as u64)
+                .s(" times within ")
+                .u(svc.restart_window_ms as u64)
+                .s(" ms, giving up"),
+            AfterExit::Failed => l.s("; failed"),
+        };
+        l.end();
         if svc.kind == Kind::Oneshot
             && svc.required
             && matches!(after, AfterExit::Failed | AfterExit::GaveUp { .. })
         {
-            log::error(|l| {
-                l.s("[")
-                    .s(svc.name)
-                    .s("] required oneshot failed: stopping the boot");
-            });
+            let mut l = log::start(log::Level::Error);
+            l.s("[")
+                .s(svc.name)
+                .s("] required oneshot failed: stopping the boot");
+            l.end();
             self.begin_shutdown(Action::PowerOff, "a required oneshot failed");
         }
     }

@@ -152,12 +152,12 @@ pub fn serve(
             // vigil cannot see the target (no /proc, out of fds, ...): the
             // call fails closed, and says so whatever the decision log.
             if proc_failed {
-                log::error(|l| {
-                    l.s("[").s(who).s("] pid ").u(n.pid as u64).s(" ").s(name);
-                    l.s(": cannot read the target's root or credentials in /proc: ");
-                    log::errno(l, e);
-                    l.s(": denied");
-                });
+                let mut l = log::start(log::Level::Error);
+                l.s("[").s(who).s("] pid ").u(n.pid as u64).s(" ").s(name);
+                l.s(": cannot read the target's root or credentials in /proc: ");
+                log::errno(&mut l, e);
+                l.s(": denied");
+                l.end();
             }
             return send(fd, n.id, Err(e));
         }
@@ -194,12 +194,12 @@ pub fn serve(
     ];
     let d = decide::by_paths(policy, rules.0, rules.1, rules.2, &views[..np]);
     if policy.log_decisions {
-        log::info(|l| {
-            describe(l, who, n, arch, d, &views[..np]);
-            if d == Decision::Continue {
-                l.s(" (emulated)");
-            }
-        });
+        let mut l = log::start(log::Level::Info);
+        describe(&mut l, who, n, arch, d, &views[..np]);
+        if d == Decision::Continue {
+            l.s(" (emulated)");
+        }
+        l.end();
     }
     if d != Decision::Continue {
         drop(worn);

@@ -149,10 +149,15 @@ fn answer(
             seccomp::send(fd, n.id, 0, -(Errno::NOSYS.raw_os_error()), 0)
         }
     };
-    if handover {
-        log::debug(|l| describe(l, who, n, arch, d, paths));
-    } else if policy.log_decisions {
-        log::info(|l| describe(l, who, n, arch, d, paths));
+    if handover || policy.log_decisions {
+        let level = if handover {
+            log::Level::Debug
+        } else {
+            log::Level::Info
+        };
+        let mut l = log::start(level);
+        describe(&mut l, who, n, arch, d, paths);
+        l.end();
     }
     match r {
         Ok(()) => Served::Answered,

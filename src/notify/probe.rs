@@ -64,12 +64,12 @@ pub fn probe() -> u32 {
     if FEATURES.load(Ordering::Relaxed) & PROBED == 0 {
         let f = run_probe();
         FEATURES.store(f | PROBED, Ordering::Relaxed);
-        log::info(|l| {
-            l.s("kernel:");
-            for &(bit, name) in &NAMES {
-                l.s(name).s(if f & bit != 0 { "yes" } else { "no" });
-            }
-        });
+        let mut l = log::start(log::Level::Info);
+        l.s("kernel:");
+        for &(bit, name) in &NAMES {
+            l.s(name).s(if f & bit != 0 { "yes" } else { "no" });
+        }
+        l.end();
     }
     filter_flags()
 }
