@@ -188,10 +188,8 @@ pub fn main(args: &Args) -> ! {
             continue;
         }
         let Some(slot) = slots.get_mut(loaded) else {
-            let mut l = log::start(log::Level::Error);
-            l.s("[")
-                .s(s.name)
-                .s("] too many distinct policies (the limit is ")
+            let mut l = log::about(log::Level::Error, s.name);
+            l.s("too many distinct policies (the limit is ")
                 .u(MAX_LOADED as u64)
                 .s("): not started");
             l.end();

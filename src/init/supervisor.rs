@@ -187,10 +187,8 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                 self.fail_start(i, "Landlock is required but the kernel has none", None);
                 return;
             }
-            let mut l = log::start(log::Level::Warn);
-            l.s("[")
-                .s(svc.name)
-                .s("] Landlock is not available in this kernel: started without its landlock-read/landlock-write rules");
+            let mut l = log::about(log::Level::Warn, svc.name);
+            l.s("Landlock is not available in this kernel: started without its landlock-read/landlock-write rules");
             l.end();
         }
         let mut cg = cgroup::Path::new();
@@ -250,11 +248,8 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                     since_ns: now,
                 };
                 rt.starts += 1;
-                let mut l = log::start(log::Level::Info);
-                l.s("[")
-                    .s(svc.name)
-                    .s("] started, pid ")
-                    .u(child.pid as u64);
+                let mut l = log::about(log::Level::Info, svc.name);
+                l.s("started, pid ").u(child.pid as u64);
                 if rt.starts > 1 {
                     l.s(" (start ").u(rt.starts as u64).s(")");
                 }
@@ -287,8 +282,8 @@ impl<'c, 'p> Supervisor<'c, 'p> {
     /// A start that did not happen counts as an exit with status 127.
     fn fail_start(&mut self, i: usize, why: &str, e: Option<Errno>) {
         let name = self.services[i].name;
-        let mut l = log::start(log::Level::Error);
-        l.s("[").s(name).s("] cannot start: ").s(why);
+        let mut l = log::about(log::Level::Error, name);
+        l.s("cannot start: ").s(why);
         if let Some(e) = e {
             l.s(": ");
             log::errno(&mut l, e);
@@ -349,8 +344,8 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                     self.policy_of[slot.svc as usize].and_then(|p| self.policies.get(p as usize));
                 if let Some(p) = policy {
                     if let Served::Failed(e) = notify::serve(&mut slot.l, p, self.arch, svc.name) {
-                        let mut l = log::start(log::Level::Error);
-                        l.s("[").s(svc.name).s("] listener: ");
+                        let mut l = log::about(log::Level::Error, svc.name);
+                        l.s("listener: ");
                         log::errno(&mut l, e);
                         l.end();
                         let _ = closed.push(k);
@@ -371,12 +366,8 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             match spawn::read_msg(fd.as_raw_fd()) {
                 Some((spawn::MSG_EXEC, e)) => {
                     let svc = &self.services[*svc as usize];
-                    let mut l = log::start(log::Level::Error);
-                    l.s("[")
-                        .s(svc.name)
-                        .s("] cannot execute ")
-                        .s(svc.exec.path)
-                        .s(": ");
+                    let mut l = log::about(log::Level::Error, svc.name);
+                    l.s("cannot execute ").s(svc.exec.path).s(": ");
                     log::errno(&mut l, Errno::from_raw_os_error(e as i32));
                     l.end();
                 }
@@ -472,22 +463,21 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         }
         if self.shutdown.is_some() {
             rt.state = State::Done;
-            let mut l = log::start(log::Level::Info);
-            l.s("[")
-                .s(svc.name)
-                .s("] stopped (status ")
-                .i(code as i64)
-                .s(")");
+            let mut l = log::about(log::Level::Info, svc.name);
+            l.s("stopped (status ").i(code as i64).s(")");
             l.end();
             return;
         }
         let after = services::after_exit(svc, rt, code, now);
-        let mut l = log::start(if code == 0 {
-            log::Level::Info
-        } else {
-            log::Level::Warn
-        });
-        l.s("[").s(svc.name).s("] ");
+        let mut l = log::about(
+            if code == 0 {
+                log::Level::Info
+            } else {
+                log::Level::Warn
+            },
+            svc.name,
+        );
+        l.s("");
         if code > 128 {
             l.s("killed by signal ").u((code - 128) as u64);
         } else {
@@ -514,10 +504,8 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             && svc.required
             && matches!(after, AfterExit::Failed | AfterExit::GaveUp { .. })
         {
-            let mut l = log::start(log::Level::Error);
-            l.s("[")
-                .s(svc.name)
-                .s("] required oneshot failed: stopping the boot");
+            let mut l = log::about(log::Level::Error, svc.name);
+            l.s("required oneshot failed: stopping the boot");
             l.end();
             self.begin_shutdown(Action::PowerOff, "a required oneshot failed");
         }

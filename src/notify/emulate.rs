@@ -152,8 +152,8 @@ pub fn serve(
             // vigil cannot see the target (no /proc, out of fds, ...): the
             // call fails closed, and says so whatever the decision log.
             if proc_failed {
-                let mut l = log::start(log::Level::Error);
-                l.s("[").s(who).s("] pid ").u(n.pid as u64).s(" ").s(name);
+                let mut l = log::about(log::Level::Error, who);
+                l.s("pid ").u(n.pid as u64).s(" ").s(name);
                 l.s(": cannot read the target's root or credentials in /proc: ");
                 log::errno(&mut l, e);
                 l.s(": denied");
@@ -194,8 +194,8 @@ pub fn serve(
     ];
     let d = decide::by_paths(policy, rules.0, rules.1, rules.2, &views[..np]);
     if policy.log_decisions {
-        let mut l = log::start(log::Level::Info);
-        describe(&mut l, who, n, arch, d, &views[..np]);
+        let mut l = log::about(log::Level::Info, who);
+        describe(&mut l, n, arch, d, &views[..np]);
         if d == Decision::Continue {
             l.s(" (emulated)");
         }

@@ -155,8 +155,8 @@ fn answer(
         } else {
             log::Level::Info
         };
-        let mut l = log::start(level);
-        describe(&mut l, who, n, arch, d, paths);
+        let mut l = log::about(level, who);
+        describe(&mut l, n, arch, d, paths);
         l.end();
     }
     match r {
@@ -166,16 +166,9 @@ fn answer(
     }
 }
 
-/// `[svc] pid 42 mkdir "/tmp/x": allow`
-pub(crate) fn describe(
-    l: &mut Line,
-    who: &str,
-    n: &Notif,
-    arch: &Arch,
-    d: Decision,
-    paths: &[&[u8]],
-) {
-    l.s("[").s(who).s("] pid ").u(n.pid as u64).s(" ");
+/// `pid 42 mkdir "/tmp/x": allow` (after `log::about`'s `[svc] `)
+pub(crate) fn describe(l: &mut Line, n: &Notif, arch: &Arch, d: Decision, paths: &[&[u8]]) {
+    l.s("pid ").u(n.pid as u64).s(" ");
     l.s(arch.name(n.nr as u32).unwrap_or("?"));
     for p in paths {
         l.s(" \"").esc(p).s("\"");
