@@ -134,13 +134,13 @@ pub fn main(args: &Args) -> ! {
     let mut args_buf: heapless::Vec<&str, { config::MAX_ARGS }> = heapless::Vec::new();
     let test_cmd = match cmdline.test {
         Some(path) => {
-            for a in cmdline
-                .args
-                .unwrap_or("")
-                .split([' ', ','])
-                .filter(|a| !a.is_empty())
-            {
-                let _ = args_buf.push(a);
+            // Size: split as bytes, not with a `char` pattern (measured); the
+            // pieces end at ASCII bytes, so they stay UTF-8.
+            let args = cmdline.args.unwrap_or("").as_bytes();
+            for a in args.split(|&b| b == b' ' || b == b',') {
+                if !a.is_empty() {
+                    let _ = args_buf.push(text(a));
+                }
             }
             Some(Cmd {
                 path,
