@@ -76,6 +76,14 @@ pub fn about(level: Level, who: &str) -> Msg {
 }
 
 impl Msg {
+    /// Append `e` (see `errno`), then `end`.
+    // Size: one call for the most common ending (measured).
+    #[inline(never)]
+    pub fn end_errno(&mut self, e: sys::Errno) {
+        errno(self, e);
+        self.end();
+    }
+
     /// Emit the line if its level is enabled.
     #[inline(never)]
     pub fn end(&self) {

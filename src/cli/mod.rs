@@ -130,8 +130,7 @@ pub fn read_text<'b>(path: &[u8], buf: &'b mut [u8]) -> Option<&'b str> {
         Err(e) => {
             let mut l = log::start(log::Level::Error);
             l.esc(path).s(": cannot read: ");
-            log::errno(&mut l, e);
-            l.end();
+            l.end_errno(e);
             return None;
         }
     };

@@ -93,8 +93,7 @@ fn start(
     if let Err(e) = check_sizes() {
         let mut l = log::start(log::Level::Error);
         l.s("seccomp user notification unavailable: ");
-        log::errno(&mut l, e);
-        l.end();
+        l.end_errno(e);
         return Err(1);
     }
 
@@ -120,8 +119,7 @@ fn start(
         Err(e) => {
             let mut l = log::start(log::Level::Error);
             l.s("signalfd: ");
-            log::errno(&mut l, e);
-            l.end();
+            l.end_errno(e);
             return Err(1);
         }
     };
@@ -148,8 +146,7 @@ fn start(
             let mut l = log::start(log::Level::Error);
             let (what, e) = e.describe();
             l.s("cannot start ").esc(prog).s(": ").s(what).s(": ");
-            log::errno(&mut l, e);
-            l.end();
+            l.end_errno(e);
             Err(126)
         }
     }
@@ -205,8 +202,7 @@ fn supervise(
         if let Err(e) = poll::poll(&mut fds[..n], None) {
             let mut l = log::start(log::Level::Error);
             l.s("poll: ");
-            log::errno(&mut l, e);
-            l.end();
+            l.end_errno(e);
             return 1;
         }
         if let (Some(i), Some(l)) = (li, listener.as_mut()) {
@@ -215,8 +211,7 @@ fn supervise(
                 if let Served::Failed(e) = notify::serve(l, policy, arch, who) {
                     let mut m = log::start(log::Level::Error);
                     m.s("listener: ");
-                    log::errno(&mut m, e);
-                    m.end();
+                    m.end_errno(e);
                 }
             } else if ev & (POLLHUP | POLLERR | POLLNVAL) != 0 {
                 // No task uses the filter any more.
@@ -265,8 +260,7 @@ fn report_status(fd: i32, prog: &[u8]) -> bool {
         Some((spawn::MSG_EXEC, e)) => {
             let mut l = log::start(log::Level::Error);
             l.s("cannot execute ").esc(prog).s(": ");
-            log::errno(&mut l, Errno::from_raw_os_error(e as i32));
-            l.end();
+            l.end_errno(Errno::from_raw_os_error(e as i32));
             true
         }
         Some(_) => true,

@@ -80,8 +80,7 @@ pub fn mount_early() -> Mounted {
             Err(e) => {
                 let mut l = log::start(log::Level::Warn);
                 l.s("mount ").s(fstype).s(" on ").s(target).s(": ");
-                log::errno(&mut l, e);
-                l.end();
+                l.end_errno(e);
             }
         }
     }
@@ -120,8 +119,7 @@ pub fn open_console() {
         Err(e) => {
             let mut l = log::start(log::Level::Warn);
             l.s("/dev/console: ");
-            log::errno(&mut l, e);
-            l.end();
+            l.end_errno(e);
         }
     }
     if let Ok(fd) = sys::open(b"/dev/kmsg", rustix::fs::OFlags::WRONLY) {

@@ -94,22 +94,24 @@ pub fn main(args: &Args) -> ! {
             t0,
         )
     };
-    match config::parse_into(src, cfg) {
-        Ok(()) => {}
-        Err(errs) => {
-            let mut out = Buf::<8192>::new();
-            errs.render(name, &mut out);
-            fatal(out.as_str(), None, &mounted, t0)
-        }
-    }
-    set_log_level(cfg, &cmdline);
     let arch = tables::native();
+    // Size: one report of config errors, whether from parsing or from
+    // checking the policies (measured). The shell is the config's: none
+    // when it did not parse.
     let mut errs = config::ConfigErrors::new();
-    config::check_policies(cfg, arch, &mut errs);
+    let mut shell = None;
+    match config::parse_into(src, cfg) {
+        Ok(()) => {
+            set_log_level(cfg, &cmdline);
+            config::check_policies(cfg, arch, &mut errs);
+            shell = cfg.emergency_shell.as_ref();
+        }
+        Err(e) => errs = e,
+    }
     if !errs.is_empty() {
         let mut out = Buf::<8192>::new();
         errs.render(name, &mut out);
-        fatal(out.as_str(), cfg.emergency_shell.as_ref(), &mounted, t0);
+        fatal(out.as_str(), shell, &mounted, t0);
     }
     let mut l = log::start(log::Level::Info);
     l.s("PID 1 up in ")
@@ -122,8 +124,7 @@ pub fn main(args: &Args) -> ! {
         if let Err(e) = rustix::system::sethostname(h.as_bytes()) {
             let mut l = log::start(log::Level::Warn);
             l.s("hostname: ");
-            log::errno(&mut l, e);
-            l.end();
+            l.end_errno(e);
         }
     }
     for m in &cfg.modules {
@@ -256,8 +257,7 @@ fn load_config<'b>(cmdline: &boot::Cmdline, buf: &'b mut [u8]) -> (&'b str, &'b 
         Err(e) => {
             let mut l = log::start(log::Level::Error);
             l.esc(path).s(": cannot read the config: ");
-            log::errno(&mut l, e);
-            l.end();
+            l.end_errno(e);
             return ("", "<unreadable config>");
         }
     };
@@ -312,8 +312,7 @@ fn load_module(m: &Cmd) {
         Err(e) => {
             let mut l = log::start(log::Level::Error);
             l.s("module ").s(m.path).s(": ");
-            log::errno(&mut l, e);
-            l.end();
+            l.end_errno(e);
         }
     }
 }

@@ -174,8 +174,7 @@ fn release_disks() {
             Err(e) => {
                 let mut l = log::start(log::Level::Warn);
                 l.s("shutdown: cannot unmount or remount ").esc(p).s(": ");
-                log::errno(&mut l, e);
-                l.end();
+                l.end_errno(e);
             }
         }
     }
@@ -228,8 +227,7 @@ pub fn finish(action: Action, mounted: &Mounted, start_ns: u64) -> ! {
             Err(e) => {
                 let mut l = log::start(log::Level::Warn);
                 l.s("shutdown: unmount ").s(target).s(": ");
-                log::errno(&mut l, e);
-                l.end();
+                l.end_errno(e);
             }
         }
     }

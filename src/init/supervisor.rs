@@ -329,8 +329,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         if let Err(e) = poll::poll(&mut fds[..n], timeout) {
             let mut l = log::start(log::Level::Error);
             l.s("poll: ");
-            log::errno(&mut l, e);
-            l.end();
+            l.end_errno(e);
             return;
         }
         // Listeners: one notification each per turn, so that no service
@@ -346,8 +345,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                     if let Served::Failed(e) = notify::serve(&mut slot.l, p, self.arch, svc.name) {
                         let mut l = log::about(log::Level::Error, svc.name);
                         l.s("listener: ");
-                        log::errno(&mut l, e);
-                        l.end();
+                        l.end_errno(e);
                         let _ = closed.push(k);
                     }
                 }
@@ -368,8 +366,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                     let svc = &self.services[*svc as usize];
                     let mut l = log::about(log::Level::Error, svc.name);
                     l.s("cannot execute ").s(svc.exec.path).s(": ");
-                    log::errno(&mut l, Errno::from_raw_os_error(e as i32));
-                    l.end();
+                    l.end_errno(Errno::from_raw_os_error(e as i32));
                 }
                 Some(_) => {}
                 None => {
