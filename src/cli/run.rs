@@ -29,7 +29,8 @@ const FORWARDED: [u32; 7] = [
     g::SIGWINCH,
 ];
 
-// Size: out of line, the binary is smaller (measured).
+// Memory: out of line, so that its frame is not part of `cli::main`'s,
+// which PID 1 keeps under `init::main` for good.
 #[inline(never)]
 pub fn main(args: &Args) -> i32 {
     let mut policy_file = None;
@@ -153,8 +154,6 @@ fn start(
 }
 
 /// The poll loop: signals, the listener, the status pipe.
-// Size: out of line, the binary is smaller (measured).
-#[inline(never)]
 fn supervise(
     policy: &Policy,
     arch: &crate::arch::Arch,
@@ -298,8 +297,6 @@ fn resolve_prog(prog: &[u8], args: &Args) -> Buf<512> {
 }
 
 /// The kernel's notification structs must fit vigil's.
-// Size: out of line, the binary is smaller (measured).
-#[inline(never)]
 fn check_sizes() -> Result<(), Errno> {
     let (notif, resp, _) = seccomp::notif_sizes()?;
     if notif as usize > core::mem::size_of::<seccomp::Notif>() || resp > 24 {

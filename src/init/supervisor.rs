@@ -298,8 +298,6 @@ impl<'c, 'p> Supervisor<'c, 'p> {
     }
 
     /// One poll: wait for the next event or deadline and handle it.
-    // Size: out of line, as the first `#[inline(never)]` above says.
-    #[inline(never)]
     fn poll_once(&mut self, now: u64) {
         let mut fds = [PollFd::default(); 1 + MAX_LISTENERS + MAX_SLOTS];
         fds[0] = PollFd {

@@ -317,8 +317,6 @@ const OPEN_FLAGS: u32 = g::O_ACCMODE
     | g::O_TMPFILE;
 
 /// Run the operation on the located entries; an opened file for open.
-// Size: out of line, the binary is smaller (measured).
-#[inline(never)]
 fn perform(s: Spec, e: &[Option<Entry>; 2], link_target: &[u8]) -> Result<Option<OwnedFd>, Errno> {
     let a = e[0].as_ref().ok_or(Errno::INVAL)?;
     let mut nb = [0u8; 257];

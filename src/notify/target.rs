@@ -29,8 +29,6 @@ impl Creds {
     }
 
     /// Read thread `tid`'s credentials (creds are per thread).
-    // Size: out of line, the binary is smaller (measured).
-    #[inline(never)]
     pub fn of(tid: u32) -> Result<Creds, Errno> {
         let mut p = Buf::<48>::new();
         p.s("/proc/").u(tid as u64).s("/status");
