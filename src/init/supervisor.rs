@@ -382,12 +382,14 @@ impl<'c, 'p> Supervisor<'c, 'p> {
 
     /// The nearest restart or shutdown deadline.
     fn next_deadline(&self) -> Option<u64> {
-        let restarts = self.rts.iter().filter_map(|r| match r.state {
-            State::Backoff { at_ns } => Some(at_ns),
-            _ => None,
-        });
-        let shut = self.shutdown.as_ref().map(|p| p.deadline_ns);
-        restarts.chain(shut).min()
+        // Size: a loop, not an iterator chain (measured).
+        let mut next = self.shutdown.as_ref().map(|p| p.deadline_ns);
+        for r in &self.rts {
+            if let State::Backoff { at_ns } = r.state {
+                next = Some(next.map_or(at_ns, |n| n.min(at_ns)));
+            }
+        }
+        next
     }
 
     fn signals(&mut self) {

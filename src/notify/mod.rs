@@ -136,19 +136,21 @@ fn answer(
     who: &str,
     paths: &[&[u8]],
 ) -> Served {
-    let r = match d {
-        Decision::Return(v) => seccomp::send(fd, n.id, v, 0, 0),
-        Decision::Errno(e) => seccomp::send(fd, n.id, 0, -(e as i32), 0),
-        Decision::Continue => seccomp::send(fd, n.id, 0, 0, seccomp::USER_NOTIF_FLAG_CONTINUE),
+    // Size: one `send` call for every decision (measured).
+    let (val, err, flags) = match d {
+        Decision::Return(v) => (v, 0, 0),
+        Decision::Errno(e) => (0, -(e as i32), 0),
+        Decision::Continue => (0, 0, seccomp::USER_NOTIF_FLAG_CONTINUE),
         Decision::Kill => {
             let _ = sys::kill(n.pid as i32, linux_raw_sys::general::SIGKILL as i32);
-            seccomp::send(fd, n.id, 0, -(Errno::PERM.raw_os_error()), 0)
+            (0, -Errno::PERM.raw_os_error(), 0)
         }
         Decision::Trap => {
             let _ = sys::kill(n.pid as i32, linux_raw_sys::general::SIGSYS as i32);
-            seccomp::send(fd, n.id, 0, -(Errno::NOSYS.raw_os_error()), 0)
+            (0, -Errno::NOSYS.raw_os_error(), 0)
         }
     };
+    let r = seccomp::send(fd, n.id, val, err, flags);
     if handover || policy.log_decisions {
         let level = if handover {
             log::Level::Debug
