@@ -41,12 +41,10 @@ const NOEXEC: u32 = 8;
 pub struct Mounted(pub [bool; EARLY.len()]);
 
 impl Mounted {
-    pub fn targets(&self) -> impl DoubleEndedIterator<Item = &'static str> + '_ {
-        EARLY
-            .iter()
-            .zip(self.0)
-            .filter(|(_, m)| *m)
-            .map(|(e, _)| e.1)
+    /// The `i`th target of `EARLY`, if vigil mounted it.
+    // Size: indexed, not an iterator adapter chain run backwards (measured).
+    pub fn target(&self, i: usize) -> Option<&'static str> {
+        self.0.get(i).is_some_and(|&m| m).then(|| EARLY[i].1)
     }
 }
 

@@ -220,7 +220,7 @@ pub fn finish(action: Action, mounted: &Mounted, start_ns: u64) -> ! {
     release_disks();
     step("unmounted or remounted read-only the disks services mounted");
     let mut n = 0;
-    for target in mounted.targets().rev() {
+    for target in (0..mounted.0.len()).rev().filter_map(|i| mounted.target(i)) {
         match mount::unmount(target.as_bytes(), rustix::mount::UnmountFlags::DETACH) {
             Ok(()) => n += 1,
             Err(e) => {
