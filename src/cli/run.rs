@@ -10,7 +10,7 @@ use crate::log;
 use crate::notify::{self, Listener, Served};
 use crate::out::{Buf, Sink};
 use crate::policy::Policy;
-use crate::service::spawn::{self, Spawn, Stdio};
+use crate::service::spawn::{self, Spawn};
 use crate::sys::exec::ExecBuf;
 use crate::sys::poll::{self, PollFd, POLLERR, POLLHUP, POLLIN, POLLNVAL};
 use crate::sys::signal::{self, SigSet};
@@ -127,20 +127,9 @@ fn start(
 
     let filter_flags = notify::probe::probe();
     let path = resolve_prog(prog, args);
-    let spec = Spawn {
-        path: path.as_bytes(),
-        exec: &exec,
-        filter: Some(&filter),
-        filter_flags,
-        stdio: [Stdio::Inherit; 3],
-        cwd: None,
-        uid: None,
-        gid: None,
-        groups: None,
-        rlimits: &[],
-        new_session: false,
-        sandbox: Default::default(),
-    };
+    let mut spec = Spawn::plain(path.as_bytes(), &exec);
+    spec.filter = Some(&filter);
+    spec.filter_flags = filter_flags;
     match spawn::spawn(&spec) {
         Ok(c) => Ok((c, sigfd)),
         Err(e) => {

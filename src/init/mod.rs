@@ -344,20 +344,9 @@ fn run_shell(sh: &Cmd) {
         let _ = exec.arg(a.as_bytes());
     }
     let _ = exec.env(b"PATH", b"/usr/sbin:/usr/bin:/sbin:/bin");
-    let spec = crate::service::spawn::Spawn {
-        path: sh.path.as_bytes(),
-        exec: &exec,
-        filter: None,
-        filter_flags: 0,
-        stdio: [crate::service::spawn::Stdio::Inherit; 3],
-        cwd: Some(b"/"),
-        uid: None,
-        gid: None,
-        groups: None,
-        rlimits: &[],
-        new_session: true,
-        sandbox: Default::default(),
-    };
+    let mut spec = crate::service::spawn::Spawn::plain(sh.path.as_bytes(), &exec);
+    spec.cwd = Some(b"/");
+    spec.new_session = true;
     let mut l = log::start(log::Level::Info);
     l.s("starting the emergency shell ")
         .s(text(sh.path.as_bytes()));
