@@ -1,36 +1,40 @@
 //! Early boot as PID 1: the kernel's filesystems, the console, and the
 //! kernel command line.
 
+use core::ffi::CStr;
+
 use rustix::fs::Mode;
 
 use crate::log;
-use crate::out::{Buf, Sink};
+use crate::out::Sink;
 use crate::service::mount::mount;
 use crate::sys;
 
 /// Filesystems vigil mounts at boot: (source, target, type, flags, data).
 /// cgroup2 comes after sysfs (its mount point is in it) and before the
 /// rest: unmounted in reverse order at shutdown.
-const EARLY: [(&str, &str, &str, u32, &str); 7] = [
-    ("proc", "/proc", "proc", NOSUID | NODEV | NOEXEC, ""),
-    ("sysfs", "/sys", "sysfs", NOSUID | NODEV | NOEXEC, ""),
+// Size: the data as C strings, not made NUL-terminated at run time
+// (measured).
+const EARLY: [(&str, &str, &str, u32, &CStr); 7] = [
+    ("proc", "/proc", "proc", NOSUID | NODEV | NOEXEC, c""),
+    ("sysfs", "/sys", "sysfs", NOSUID | NODEV | NOEXEC, c""),
     (
         "cgroup2",
         "/sys/fs/cgroup",
         "cgroup2",
         NOSUID | NODEV | NOEXEC,
-        "",
+        c"",
     ),
-    ("devtmpfs", "/dev", "devtmpfs", NOSUID, "mode=0755"),
+    ("devtmpfs", "/dev", "devtmpfs", NOSUID, c"mode=0755"),
     (
         "devpts",
         "/dev/pts",
         "devpts",
         NOSUID | NOEXEC,
-        "gid=5,mode=0620,ptmxmode=0666",
+        c"gid=5,mode=0620,ptmxmode=0666",
     ),
-    ("tmpfs", "/run", "tmpfs", NOSUID | NODEV, "mode=0755"),
-    ("tmpfs", "/tmp", "tmpfs", NOSUID | NODEV, "mode=1777"),
+    ("tmpfs", "/run", "tmpfs", NOSUID | NODEV, c"mode=0755"),
+    ("tmpfs", "/tmp", "tmpfs", NOSUID | NODEV, c"mode=1777"),
 ];
 const NOSUID: u32 = 2;
 const NODEV: u32 = 4;
@@ -64,15 +68,12 @@ pub fn mount_early() -> Mounted {
             continue;
         }
         let _ = rustix::fs::mkdir(target.as_bytes(), Mode::from_raw_mode(0o755));
-        let mut d = Buf::<48>::new();
-        d.s(data).put(b"\0");
-        let data_c = core::ffi::CStr::from_bytes_with_nul(d.as_bytes()).ok();
         match mount(
             src.as_bytes(),
             target.as_bytes(),
             fstype.as_bytes(),
             flags,
-            data_c,
+            Some(data),
         ) {
             Ok(()) => done.0[i] = true,
             Err(e) => {
