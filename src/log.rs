@@ -41,21 +41,69 @@ pub fn set_kmsg(fd: i32) {
     KMSG.store(fd, Ordering::Relaxed);
 }
 
-/// Build a line with `f` and emit it if `level` is enabled. (`&mut dyn`:
-/// one copy of this body, however many call sites.)
-pub fn log(level: Level, f: &mut dyn FnMut(&mut Line)) {
-    if !enabled(level) {
-        return;
-    }
-    let mut line = Line::new();
-    line.s("vigil: ");
+/// A log line under construction, with its level: `start`, write to it
+/// (it derefs to a `Line`), then `end`.
+// Size: a closure per call site (its body, vtable and call shim) made the
+// binary 3.9 KB larger than this builder (measured).
+pub struct Msg {
+    level: Level,
+    line: Line,
+}
+
+/// Begin a line at `level` (whether or not the level is enabled).
+#[inline(never)]
+pub fn start(level: Level) -> Msg {
+    let mut m = Msg {
+        level,
+        line: Line::new(),
+    };
+    m.line.s("vigil: ");
     if level == Level::Error {
-        line.s("error: ");
+        m.line.s("error: ");
     } else if level == Level::Warn {
-        line.s("warning: ");
+        m.line.s("warning: ");
     }
-    f(&mut line);
-    emit(level, line.as_bytes());
+    m
+}
+
+/// Begin a line about a service or program: `[who] `.
+// Size: one copy of the bracket writes instead of one per message (measured).
+#[inline(never)]
+pub fn about(level: Level, who: &str) -> Msg {
+    let mut m = start(level);
+    m.s("[").s(who).s("] ");
+    m
+}
+
+impl Msg {
+    /// Append `e` (see `errno`), then `end`.
+    // Size: one call for the most common ending (measured).
+    #[inline(never)]
+    pub fn end_errno(&mut self, e: sys::Errno) {
+        errno(self, e);
+        self.end();
+    }
+
+    /// Emit the line if its level is enabled.
+    #[inline(never)]
+    pub fn end(&self) {
+        if enabled(self.level) {
+            emit(self.level, self.line.as_bytes());
+        }
+    }
+}
+
+impl core::ops::Deref for Msg {
+    type Target = Line;
+    fn deref(&self) -> &Line {
+        &self.line
+    }
+}
+
+impl core::ops::DerefMut for Msg {
+    fn deref_mut(&mut self) -> &mut Line {
+        &mut self.line
+    }
 }
 
 /// Write a finished line (without newline) to the console and kmsg.
@@ -72,19 +120,6 @@ pub fn emit(level: Level, line: &[u8]) {
         let _ = sys::write_all(kmsg, &all[..all.len() - 1]);
     }
     let _ = sys::write_all(CONSOLE.load(Ordering::Relaxed), &all[at..]);
-}
-
-pub fn error(mut f: impl FnMut(&mut Line)) {
-    log(Level::Error, &mut f)
-}
-pub fn warn(mut f: impl FnMut(&mut Line)) {
-    log(Level::Warn, &mut f)
-}
-pub fn info(mut f: impl FnMut(&mut Line)) {
-    log(Level::Info, &mut f)
-}
-pub fn debug(mut f: impl FnMut(&mut Line)) {
-    log(Level::Debug, &mut f)
 }
 
 /// An errno as its name when known (`ENOENT`), else its number.

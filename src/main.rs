@@ -13,9 +13,9 @@ mod entry {
 
     #[panic_handler]
     fn panic(_: &core::panic::PanicInfo) -> ! {
-        vigil::log::error(|l| {
-            vigil::out::Sink::s(l, "internal error (panic)");
-        });
+        let mut l = vigil::log::start(vigil::log::Level::Error);
+        vigil::out::Sink::s(&mut *l, "internal error (panic)");
+        l.end();
         vigil::init::shutdown::after_panic()
     }
 

@@ -140,8 +140,7 @@ fn escape(bytes: &[u8], out: &mut [u8; 64]) -> (usize, usize) {
 
 /// A fixed-size line buffer.
 pub struct Buf<const N: usize> {
-    data: [u8; N],
-    len: usize,
+    bytes: crate::sys::mem::Prefix<N>,
 }
 
 impl<const N: usize> Default for Buf<N> {
@@ -153,48 +152,41 @@ impl<const N: usize> Default for Buf<N> {
 impl<const N: usize> Buf<N> {
     pub const fn new() -> Self {
         Buf {
-            data: [0; N],
-            len: 0,
+            bytes: crate::sys::mem::Prefix::new(),
         }
     }
 
     pub fn as_bytes(&self) -> &[u8] {
-        &self.data[..self.len]
+        self.bytes.as_bytes()
     }
 
     /// The contents as text; vigil only writes UTF-8, but a cut may split a
     /// character, so fall back to the valid prefix.
     pub fn as_str(&self) -> &str {
-        match core::str::from_utf8(self.as_bytes()) {
+        let b = self.as_bytes();
+        match core::str::from_utf8(b) {
             Ok(s) => s,
-            Err(e) => core::str::from_utf8(&self.data[..e.valid_up_to()]).unwrap_or(""),
+            Err(e) => core::str::from_utf8(&b[..e.valid_up_to()]).unwrap_or(""),
         }
     }
 
     pub fn clear(&mut self) {
-        self.len = 0;
+        self.bytes.truncate(0);
     }
 
     pub fn len(&self) -> usize {
-        self.len
+        self.bytes.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.bytes.is_empty()
     }
 }
 
 impl<const N: usize> Sink for Buf<N> {
     fn put(&mut self, bytes: &[u8]) {
-        append(&mut self.data, &mut self.len, bytes);
+        self.bytes.push(bytes);
     }
-}
-
-/// Copy as much of `bytes` as fits after `data[..*len]`.
-fn append(data: &mut [u8], len: &mut usize, bytes: &[u8]) {
-    let n = bytes.len().min(data.len() - *len);
-    data[*len..*len + n].copy_from_slice(&bytes[..n]);
-    *len += n;
 }
 
 #[cfg(test)]

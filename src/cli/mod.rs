@@ -28,24 +28,26 @@ pub fn main(args: &Args) -> i32 {
     if rustix::process::getpid().is_init() {
         crate::init::main(args);
     }
-    match args.get(1) {
-        Some(b"run") => run::main(args),
-        Some(b"check") => check::main(args, false),
-        Some(b"compile") => check::main(args, true),
-        Some(b"--help") | Some(b"-h") | Some(b"help") => {
+    let arg = args.get(1);
+    // Size: a table, not a `match` on byte strings (measured).
+    match arg.and_then(|a| COMMANDS.iter().position(|c| *c == a)) {
+        Some(0) => run::main(args),
+        Some(1) => check::main(args, false),
+        Some(2) => check::main(args, true),
+        Some(3..=5) => {
             let _ = sys::write_all(1, USAGE.as_bytes());
             0
         }
-        Some(b"--version") | Some(b"version") => {
+        Some(_) => {
             let _ = sys::write_all(
                 1,
                 concat!("vigil ", env!("CARGO_PKG_VERSION"), "\n").as_bytes(),
             );
             0
         }
-        other => {
+        None => {
             let mut b = Buf::<128>::new();
-            match other {
+            match arg {
                 Some(cmd) => b.s("vigil: unknown command `").esc(cmd).s("`\n"),
                 None => b.s("vigil: no command given\n"),
             };
@@ -55,6 +57,18 @@ pub fn main(args: &Args) -> i32 {
         }
     }
 }
+
+/// The commands `main` knows, in the order its `match` takes them.
+const COMMANDS: [&[u8]; 8] = [
+    b"run",
+    b"check",
+    b"compile",
+    b"--help",
+    b"-h",
+    b"help",
+    b"--version",
+    b"version",
+];
 
 /// The text of the one file a command reads, outside the stack: only the
 /// pages the text fills become resident.
@@ -128,22 +142,21 @@ pub fn read_text<'b>(path: &[u8], buf: &'b mut [u8]) -> Option<&'b str> {
     let n = match sys::read_file(path, buf) {
         Ok(n) => n,
         Err(e) => {
-            log::error(|l| {
-                l.esc(path).s(": cannot read: ");
-                log::errno(l, e);
-            });
+            let mut l = log::start(log::Level::Error);
+            l.esc(path).s(": cannot read: ");
+            l.end_errno(e);
             return None;
         }
     };
     match core::str::from_utf8(&buf[..n]) {
         Ok(s) => Some(s),
         Err(e) => {
-            log::error(|l| {
-                l.esc(path)
-                    .s(": not UTF-8 text (byte ")
-                    .u(e.valid_up_to() as u64)
-                    .s(")");
-            });
+            let mut l = log::start(log::Level::Error);
+            l.esc(path)
+                .s(": not UTF-8 text (byte ")
+                .u(e.valid_up_to() as u64)
+                .s(")");
+            l.end();
             None
         }
     }

@@ -10,7 +10,7 @@ use crate::log;
 use crate::notify::{self, Listener, Served};
 use crate::out::{Buf, Sink};
 use crate::policy::Policy;
-use crate::service::spawn::{self, Spawn, Stdio};
+use crate::service::spawn::{self, Spawn};
 use crate::sys::exec::ExecBuf;
 use crate::sys::poll::{self, PollFd, POLLERR, POLLHUP, POLLIN, POLLNVAL};
 use crate::sys::signal::{self, SigSet};
@@ -29,7 +29,8 @@ const FORWARDED: [u32; 7] = [
     g::SIGWINCH,
 ];
 
-// Size: out of line, the binary is smaller (measured).
+// Memory: out of line, so that its frame is not part of `cli::main`'s,
+// which PID 1 keeps under `init::main` for good.
 #[inline(never)]
 pub fn main(args: &Args) -> i32 {
     let mut policy_file = None;
@@ -84,17 +85,16 @@ fn start(
     let prog = args.get(first).unwrap_or(b"");
     let mut filter = bpf::Program::new();
     if bpf::compile_into(policy, arch, &mut filter).is_err() {
-        log::error(|l| {
-            l.s(name)
-                .s(": the policy needs more than 4096 BPF instructions");
-        });
+        let mut l = log::start(log::Level::Error);
+        l.s(name)
+            .s(": the policy needs more than 4096 BPF instructions");
+        l.end();
         return Err(EXIT_USAGE);
     }
     if let Err(e) = check_sizes() {
-        log::error(|l| {
-            l.s("seccomp user notification unavailable: ");
-            log::errno(l, e);
-        });
+        let mut l = log::start(log::Level::Error);
+        l.s("seccomp user notification unavailable: ");
+        l.end_errno(e);
         return Err(1);
     }
 
@@ -118,46 +118,31 @@ fn start(
     let sigfd = match signal::set_mask(mask).and_then(|_| signal::signalfd(mask)) {
         Ok(fd) => fd,
         Err(e) => {
-            log::error(|l| {
-                l.s("signalfd: ");
-                log::errno(l, e);
-            });
+            let mut l = log::start(log::Level::Error);
+            l.s("signalfd: ");
+            l.end_errno(e);
             return Err(1);
         }
     };
 
     let filter_flags = notify::probe::probe();
     let path = resolve_prog(prog, args);
-    let spec = Spawn {
-        path: path.as_bytes(),
-        exec: &exec,
-        filter: Some(&filter),
-        filter_flags,
-        stdio: [Stdio::Inherit; 3],
-        cwd: None,
-        uid: None,
-        gid: None,
-        groups: None,
-        rlimits: &[],
-        new_session: false,
-        sandbox: Default::default(),
-    };
+    let mut spec = Spawn::plain(path.as_bytes(), &exec);
+    spec.filter = Some(&filter);
+    spec.filter_flags = filter_flags;
     match spawn::spawn(&spec) {
         Ok(c) => Ok((c, sigfd)),
         Err(e) => {
-            log::error(|l| {
-                let (what, e) = e.describe();
-                l.s("cannot start ").esc(prog).s(": ").s(what).s(": ");
-                log::errno(l, e);
-            });
+            let mut l = log::start(log::Level::Error);
+            let (what, e) = e.describe();
+            l.s("cannot start ").esc(prog).s(": ").s(what).s(": ");
+            l.end_errno(e);
             Err(126)
         }
     }
 }
 
 /// The poll loop: signals, the listener, the status pipe.
-// Size: out of line, the binary is smaller (measured).
-#[inline(never)]
 fn supervise(
     policy: &Policy,
     arch: &crate::arch::Arch,
@@ -201,20 +186,18 @@ fn supervise(
             n - 1
         });
         if let Err(e) = poll::poll(&mut fds[..n], None) {
-            log::error(|l| {
-                l.s("poll: ");
-                log::errno(l, e);
-            });
+            let mut l = log::start(log::Level::Error);
+            l.s("poll: ");
+            l.end_errno(e);
             return 1;
         }
         if let (Some(i), Some(l)) = (li, listener.as_mut()) {
             let ev = fds[i].revents;
             if ev & POLLIN != 0 {
                 if let Served::Failed(e) = notify::serve(l, policy, arch, who) {
-                    log::error(|m| {
-                        m.s("listener: ");
-                        log::errno(m, e);
-                    });
+                    let mut m = log::start(log::Level::Error);
+                    m.s("listener: ");
+                    m.end_errno(e);
                 }
             } else if ev & (POLLHUP | POLLERR | POLLNVAL) != 0 {
                 // No task uses the filter any more.
@@ -261,10 +244,9 @@ fn supervise(
 fn report_status(fd: i32, prog: &[u8]) -> bool {
     match spawn::read_msg(fd) {
         Some((spawn::MSG_EXEC, e)) => {
-            log::error(|l| {
-                l.s("cannot execute ").esc(prog).s(": ");
-                log::errno(l, Errno::from_raw_os_error(e as i32));
-            });
+            let mut l = log::start(log::Level::Error);
+            l.s("cannot execute ").esc(prog).s(": ");
+            l.end_errno(Errno::from_raw_os_error(e as i32));
             true
         }
         Some(_) => true,
@@ -302,26 +284,24 @@ fn resolve_prog(prog: &[u8], args: &Args) -> Buf<512> {
 }
 
 /// The kernel's notification structs must fit vigil's.
-// Size: out of line, the binary is smaller (measured).
-#[inline(never)]
 fn check_sizes() -> Result<(), Errno> {
     let (notif, resp, _) = seccomp::notif_sizes()?;
     if notif as usize > core::mem::size_of::<seccomp::Notif>() || resp > 24 {
-        log::error(|l| {
-            l.s("the kernel's seccomp_notif is ")
-                .u(notif as u64)
-                .s(" bytes, vigil's ");
-            l.u(core::mem::size_of::<seccomp::Notif>() as u64);
-        });
+        let mut l = log::start(log::Level::Error);
+        l.s("the kernel's seccomp_notif is ")
+            .u(notif as u64)
+            .s(" bytes, vigil's ");
+        l.u(core::mem::size_of::<seccomp::Notif>() as u64);
+        l.end();
         return Err(Errno::RANGE);
     }
     Ok(())
 }
 
 fn usage(msg: &str) -> i32 {
-    log::error(|l| {
-        l.s(msg)
-            .s(" (usage: vigil run [--policy FILE] [--] PROG [ARGS...])");
-    });
+    let mut l = log::start(log::Level::Error);
+    l.s(msg)
+        .s(" (usage: vigil run [--policy FILE] [--] PROG [ARGS...])");
+    l.end();
     EXIT_USAGE
 }

@@ -1,36 +1,40 @@
 //! Early boot as PID 1: the kernel's filesystems, the console, and the
 //! kernel command line.
 
+use core::ffi::CStr;
+
 use rustix::fs::Mode;
 
 use crate::log;
-use crate::out::{Buf, Sink};
+use crate::out::Sink;
 use crate::service::mount::mount;
 use crate::sys;
 
 /// Filesystems vigil mounts at boot: (source, target, type, flags, data).
 /// cgroup2 comes after sysfs (its mount point is in it) and before the
 /// rest: unmounted in reverse order at shutdown.
-const EARLY: [(&str, &str, &str, u32, &str); 7] = [
-    ("proc", "/proc", "proc", NOSUID | NODEV | NOEXEC, ""),
-    ("sysfs", "/sys", "sysfs", NOSUID | NODEV | NOEXEC, ""),
+// Size: the data as C strings, not made NUL-terminated at run time
+// (measured).
+const EARLY: [(&str, &str, &str, u32, &CStr); 7] = [
+    ("proc", "/proc", "proc", NOSUID | NODEV | NOEXEC, c""),
+    ("sysfs", "/sys", "sysfs", NOSUID | NODEV | NOEXEC, c""),
     (
         "cgroup2",
         "/sys/fs/cgroup",
         "cgroup2",
         NOSUID | NODEV | NOEXEC,
-        "",
+        c"",
     ),
-    ("devtmpfs", "/dev", "devtmpfs", NOSUID, "mode=0755"),
+    ("devtmpfs", "/dev", "devtmpfs", NOSUID, c"mode=0755"),
     (
         "devpts",
         "/dev/pts",
         "devpts",
         NOSUID | NOEXEC,
-        "gid=5,mode=0620,ptmxmode=0666",
+        c"gid=5,mode=0620,ptmxmode=0666",
     ),
-    ("tmpfs", "/run", "tmpfs", NOSUID | NODEV, "mode=0755"),
-    ("tmpfs", "/tmp", "tmpfs", NOSUID | NODEV, "mode=1777"),
+    ("tmpfs", "/run", "tmpfs", NOSUID | NODEV, c"mode=0755"),
+    ("tmpfs", "/tmp", "tmpfs", NOSUID | NODEV, c"mode=1777"),
 ];
 const NOSUID: u32 = 2;
 const NODEV: u32 = 4;
@@ -41,12 +45,10 @@ const NOEXEC: u32 = 8;
 pub struct Mounted(pub [bool; EARLY.len()]);
 
 impl Mounted {
-    pub fn targets(&self) -> impl DoubleEndedIterator<Item = &'static str> + '_ {
-        EARLY
-            .iter()
-            .zip(self.0)
-            .filter(|(_, m)| *m)
-            .map(|(e, _)| e.1)
+    /// The `i`th target of `EARLY`, if vigil mounted it.
+    // Size: indexed, not an iterator adapter chain run backwards (measured).
+    pub fn target(&self, i: usize) -> Option<&'static str> {
+        self.0.get(i).is_some_and(|&m| m).then(|| EARLY[i].1)
     }
 }
 
@@ -69,21 +71,19 @@ pub fn mount_early() -> Mounted {
             continue;
         }
         let _ = rustix::fs::mkdir(target.as_bytes(), Mode::from_raw_mode(0o755));
-        let mut d = Buf::<48>::new();
-        d.s(data).put(b"\0");
-        let data_c = core::ffi::CStr::from_bytes_with_nul(d.as_bytes()).ok();
         match mount(
             src.as_bytes(),
             target.as_bytes(),
             fstype.as_bytes(),
             flags,
-            data_c,
+            Some(data),
         ) {
             Ok(()) => done.0[i] = true,
-            Err(e) => log::warn(|l| {
+            Err(e) => {
+                let mut l = log::start(log::Level::Warn);
                 l.s("mount ").s(fstype).s(" on ").s(target).s(": ");
-                log::errno(l, e);
-            }),
+                l.end_errno(e);
+            }
         }
     }
     done
@@ -118,10 +118,11 @@ pub fn open_console() {
             }
         }
         Err(sys::Errno::EXIST) => {}
-        Err(e) => log::warn(|l| {
+        Err(e) => {
+            let mut l = log::start(log::Level::Warn);
             l.s("/dev/console: ");
-            log::errno(l, e);
-        }),
+            l.end_errno(e);
+        }
     }
     if let Ok(fd) = sys::open(b"/dev/kmsg", rustix::fs::OFlags::WRONLY) {
         log::set_kmsg(fd);
@@ -139,6 +140,11 @@ pub struct Cmdline<'a> {
     pub quiet: bool,
 }
 
+/// The `vigil.KEY=VALUE` keys that take a string, in `Cmdline`'s order.
+const KEYS: [&str; 3] = ["config", "test", "args"];
+/// `vigil.log=`: quiet, then the levels of `log::Level` it sets.
+const LOG_VALUES: [&str; 3] = ["quiet", "info", "debug"];
+
 /// Parse the kernel command line. Unknown `vigil.*` keys and bad values
 /// are reported through `bad(key_and_value)`, not ignored.
 pub fn parse_cmdline<'a>(text: &'a str, mut bad: impl FnMut(&'a str, &'static str)) -> Cmdline<'a> {
@@ -152,18 +158,23 @@ pub fn parse_cmdline<'a>(text: &'a str, mut bad: impl FnMut(&'a str, &'static st
             .strip_prefix('"')
             .and_then(|v| v.strip_suffix('"'))
             .unwrap_or(value);
-        match key {
-            "config" => c.config = Some(value),
-            "test" => c.test = Some(value),
-            "args" => c.args = Some(value),
-            "log" => match value {
-                "quiet" => c.quiet = true,
-                "info" => c.log = Some(log::Level::Info),
-                "debug" => c.log = Some(log::Level::Debug),
-                _ => bad(word, "vigil.log takes quiet, info or debug"),
-            },
-            _ => bad(word, "unknown vigil.* key"),
-        }
+        // Size: tables and one call of `bad` (inlined), not a `match` on
+        // strings (measured).
+        let why = if let Some(i) = KEYS.iter().position(|k| *k == key) {
+            *[&mut c.config, &mut c.test, &mut c.args][i] = Some(value);
+            continue;
+        } else if key != "log" {
+            "unknown vigil.* key"
+        } else if let Some(i) = LOG_VALUES.iter().position(|v| *v == value) {
+            match i {
+                0 => c.quiet = true,
+                _ => c.log = Some([log::Level::Info, log::Level::Debug][i - 1]),
+            }
+            continue;
+        } else {
+            "vigil.log takes quiet, info or debug"
+        };
+        bad(word, why);
     }
     c
 }

@@ -78,9 +78,9 @@ pub fn main(args: &Args) -> ! {
     let n = sys::read_file(b"/proc/cmdline", cmdline_buf).unwrap_or(0);
     let cmdline_text = core::str::from_utf8(&cmdline_buf[..n]).unwrap_or("");
     let cmdline = boot::parse_cmdline(cmdline_text, |word, why| {
-        log::warn(|l| {
-            l.s("kernel command line: `").s(word).s("`: ").s(why);
-        })
+        let mut l = log::start(log::Level::Warn);
+        l.s("kernel command line: `").s(word).s("`: ").s(why);
+        l.end();
     });
 
     // Outside the stack (see `FILE`); a second take cannot happen.
@@ -94,26 +94,20 @@ pub fn main(args: &Args) -> ! {
             t0,
         )
     };
-    match config::parse_into(src, cfg) {
-        Ok(()) => {}
-        Err(errs) => config_fatal(&errs, name, None, &mounted, t0),
-    }
-    set_log_level(cfg, &cmdline);
     let arch = tables::native();
-    check_policies(cfg, arch, name, &mounted, t0);
-    log::info(|l| {
-        l.s("PID 1 up in ")
-            .u((poll::now_ns() - t0) / 1000)
-            .s(" us, config ")
-            .s(name);
-    });
+    load(src, cfg, &cmdline, arch, name, &mounted, t0);
+    let mut l = log::start(log::Level::Info);
+    l.s("PID 1 up in ")
+        .u((poll::now_ns() - t0) / 1000)
+        .s(" us, config ")
+        .s(name);
+    l.end();
 
     if let Some(h) = cfg.hostname {
         if let Err(e) = rustix::system::sethostname(h.as_bytes()) {
-            log::warn(|l| {
-                l.s("hostname: ");
-                log::errno(l, e);
-            });
+            let mut l = log::start(log::Level::Warn);
+            l.s("hostname: ");
+            l.end_errno(e);
         }
     }
     for m in &cfg.modules {
@@ -124,13 +118,13 @@ pub fn main(args: &Args) -> ! {
     let mut args_buf: heapless::Vec<&str, { config::MAX_ARGS }> = heapless::Vec::new();
     let test_cmd = match cmdline.test {
         Some(path) => {
-            for a in cmdline
-                .args
-                .unwrap_or("")
-                .split([' ', ','])
-                .filter(|a| !a.is_empty())
-            {
-                let _ = args_buf.push(a);
+            // Size: split as bytes, not with a `char` pattern (measured); the
+            // pieces end at ASCII bytes, so they stay UTF-8.
+            let args = cmdline.args.unwrap_or("").as_bytes();
+            for a in args.split(|&b| b == b' ' || b == b',') {
+                if !a.is_empty() {
+                    let _ = args_buf.push(text(a));
+                }
             }
             Some(Cmd {
                 path,
@@ -178,13 +172,11 @@ pub fn main(args: &Args) -> ! {
             continue;
         }
         let Some(slot) = slots.get_mut(loaded) else {
-            log::error(|l| {
-                l.s("[")
-                    .s(s.name)
-                    .s("] too many distinct policies (the limit is ")
-                    .u(MAX_LOADED as u64)
-                    .s("): not started");
-            });
+            let mut l = log::about(log::Level::Error, s.name);
+            l.s("too many distinct policies (the limit is ")
+                .u(MAX_LOADED as u64)
+                .s("): not started");
+            l.end();
             policy_of[i] = Some(u8::MAX);
             continue;
         };
@@ -246,10 +238,9 @@ fn load_config<'b>(cmdline: &boot::Cmdline, buf: &'b mut [u8]) -> (&'b str, &'b 
     let n = match sys::read_file(path, buf) {
         Ok(n) => n,
         Err(e) => {
-            log::error(|l| {
-                l.esc(path).s(": cannot read the config: ");
-                log::errno(l, e);
-            });
+            let mut l = log::start(log::Level::Error);
+            l.esc(path).s(": cannot read the config: ");
+            l.end_errno(e);
             return ("", "<unreadable config>");
         }
     };
@@ -289,64 +280,66 @@ fn load_module(m: &Cmd) {
     }
     params.put(b"\0");
     let params_c = core::ffi::CStr::from_bytes_until_nul(params.as_bytes()).unwrap_or(c"");
-    let r = rustix::fs::open(
-        m.path,
-        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
-        rustix::fs::Mode::empty(),
-    )
-    .and_then(|fd| rustix::system::finit_module(&fd, params_c, 0));
+    // Size: `sys::open`, not rustix's generic `open` for a `&str` (measured).
+    let r = sys::open(m.path.as_bytes(), rustix::fs::OFlags::RDONLY).and_then(|fd| {
+        let r = rustix::system::finit_module(sys::borrow(fd), params_c, 0);
+        sys::proc::close(fd);
+        r
+    });
     match r {
-        Ok(()) | Err(sys::Errno::EXIST) => log::debug(|l| {
+        Ok(()) | Err(sys::Errno::EXIST) => {
+            let mut l = log::start(log::Level::Debug);
             l.s("module ").s(m.path).s(" loaded");
-        }),
-        Err(e) => log::error(|l| {
+            l.end();
+        }
+        Err(e) => {
+            let mut l = log::start(log::Level::Error);
             l.s("module ").s(m.path).s(": ");
-            log::errno(l, e);
-        }),
+            l.end_errno(e);
+        }
     }
 }
 
-/// Every policy of the config must compile; if one does not, `fatal`.
-// Stack: out of line, the error table is not part of `main`'s frame for
-// the whole life of PID 1 (the stack probes touch every page of a frame).
+/// Parse the config into `cfg` and check its policies; on any error,
+/// report every one with its place and `fatal`.
+// Stack: out of line, the error table and its text are not part of
+// `main`'s frame for the whole life of PID 1 (the stack probes touch every
+// page of a frame). Size: one report for parse and policy errors
+// (measured). The shell is the config's: none when it did not parse.
 #[inline(never)]
-fn check_policies(
-    cfg: &Config,
+fn load<'a>(
+    src: &'a str,
+    cfg: &mut Config<'a>,
+    cmdline: &boot::Cmdline,
     arch: &crate::arch::Arch,
     name: &str,
     mounted: &boot::Mounted,
     t0: u64,
 ) {
     let mut errs = config::ConfigErrors::new();
-    config::check_policies(cfg, arch, &mut errs);
-    if !errs.is_empty() {
-        config_fatal(&errs, name, cfg.emergency_shell.as_ref(), mounted, t0);
+    let mut shell = None;
+    match config::parse_into(src, cfg) {
+        Ok(()) => {
+            set_log_level(cfg, cmdline);
+            config::check_policies(cfg, arch, &mut errs);
+            shell = cfg.emergency_shell.as_ref();
+        }
+        Err(e) => errs = e,
     }
-}
-
-/// `fatal` with the config's errors, each with its place.
-// Stack: out of line, as `check_policies`, for its 8 KB of text.
-#[inline(never)]
-#[cold]
-fn config_fatal(
-    errs: &config::ConfigErrors,
-    name: &str,
-    shell: Option<&Cmd>,
-    mounted: &boot::Mounted,
-    t0: u64,
-) -> ! {
-    let mut out = Buf::<8192>::new();
-    errs.render(name, &mut out);
-    fatal(out.as_str(), shell, mounted, t0)
+    if !errs.is_empty() {
+        let mut out = Buf::<8192>::new();
+        errs.render(name, &mut out);
+        fatal(out.as_str(), shell, mounted, t0);
+    }
 }
 
 /// A boot that cannot go on: say why, give the emergency shell its turn,
 /// then power off in order.
 fn fatal(msg: &str, shell: Option<&Cmd>, mounted: &boot::Mounted, t0: u64) -> ! {
     let _ = sys::write_all(2, msg.as_bytes());
-    log::error(|l| {
-        l.s("cannot boot: the config is invalid");
-    });
+    let mut l = log::start(log::Level::Error);
+    l.s("cannot boot: the config is invalid");
+    l.end();
     if let Some(sh) = shell {
         run_shell(sh);
     }
@@ -356,9 +349,9 @@ fn fatal(msg: &str, shell: Option<&Cmd>, mounted: &boot::Mounted, t0: u64) -> ! 
 /// Run the emergency shell on the console and wait for it.
 fn run_shell(sh: &Cmd) {
     if rustix::fs::access(sh.path.as_bytes(), rustix::fs::Access::EXEC_OK).is_err() {
-        log::error(|l| {
-            l.s("emergency shell ").s(sh.path).s(" is not there");
-        });
+        let mut l = log::start(log::Level::Error);
+        l.s("emergency shell ").s(sh.path).s(" is not there");
+        l.end();
         return;
     }
     let mut exec = crate::sys::exec::ExecBuf::new();
@@ -367,24 +360,13 @@ fn run_shell(sh: &Cmd) {
         let _ = exec.arg(a.as_bytes());
     }
     let _ = exec.env(b"PATH", b"/usr/sbin:/usr/bin:/sbin:/bin");
-    let spec = crate::service::spawn::Spawn {
-        path: sh.path.as_bytes(),
-        exec: &exec,
-        filter: None,
-        filter_flags: 0,
-        stdio: [crate::service::spawn::Stdio::Inherit; 3],
-        cwd: Some(b"/"),
-        uid: None,
-        gid: None,
-        groups: None,
-        rlimits: &[],
-        new_session: true,
-        sandbox: Default::default(),
-    };
-    log::info(|l| {
-        l.s("starting the emergency shell ")
-            .s(text(sh.path.as_bytes()));
-    });
+    let mut spec = crate::service::spawn::Spawn::plain(sh.path.as_bytes(), &exec);
+    spec.cwd = Some(b"/");
+    spec.new_session = true;
+    let mut l = log::start(log::Level::Info);
+    l.s("starting the emergency shell ")
+        .s(text(sh.path.as_bytes()));
+    l.end();
     if let Ok(c) = crate::service::spawn::spawn(&spec) {
         // Signals stay blocked; wait for the shell, reaping anything else.
         while let Ok(Some((pid, _))) = rustix::process::wait(rustix::process::WaitOptions::empty())

@@ -53,37 +53,36 @@ impl Plan {
     /// Send every running service its stop signal, last started first.
     pub fn new(action: Action, grace_ms: u32, services: &[Service], rts: &[Runtime]) -> Plan {
         let now = poll::now_ns();
-        let mut order: heapless::Vec<(u32, usize), 64> = heapless::Vec::new();
-        for (i, rt) in rts.iter().enumerate().take(services.len()) {
-            if let State::Running { pid, since_ns } = rt.state {
-                if pid > 0 {
-                    let _ = order.push(((since_ns / 1000) as u32, i));
+        // Last started first: pick the latest not yet signalled, again and
+        // again (a handful of services). Size: smaller than sorting a list
+        // of them (measured).
+        let mut sent = 0u64;
+        loop {
+            let mut last: Option<((u32, usize), i32)> = None;
+            for (i, rt) in rts.iter().enumerate().take(services.len().min(64)) {
+                if let State::Running { pid, since_ns } = rt.state {
+                    let key = ((since_ns / 1000) as u32, i);
+                    if pid > 0 && sent & 1 << i == 0 && last.is_none_or(|l| key > l.0) {
+                        last = Some((key, pid));
+                    }
                 }
             }
-        }
-        // Last started first (an insertion sort: a handful of entries).
-        for k in 1..order.len() {
-            let mut j = k;
-            while j > 0 && order[j - 1] < order[j] {
-                order.swap(j - 1, j);
-                j -= 1;
-            }
-        }
-        for &(_, i) in &order {
-            if let State::Running { pid, .. } = rts[i].state {
-                let sig = services[i].stop_signal as i32;
-                let _ = sys::kill(-pid, sig);
-                let _ = sys::kill(pid, sig);
-                log::info(|l| {
-                    l.s("shutdown: stopping [")
-                        .s(services[i].name)
-                        .s("] (pid ")
-                        .u(pid as u64)
-                        .s(", signal ")
-                        .u(sig as u64)
-                        .s(")");
-                });
-            }
+            let Some(((_, i), pid)) = last else {
+                break;
+            };
+            sent |= 1 << i;
+            let sig = services[i].stop_signal as i32;
+            let _ = sys::kill(-pid, sig);
+            let _ = sys::kill(pid, sig);
+            let mut l = log::start(log::Level::Info);
+            l.s("shutdown: stopping [")
+                .s(services[i].name)
+                .s("] (pid ")
+                .u(pid as u64)
+                .s(", signal ")
+                .u(sig as u64)
+                .s(")");
+            l.end();
         }
         Plan {
             action,
@@ -102,11 +101,11 @@ impl Plan {
         rts: &[Runtime],
     ) -> Option<Action> {
         if running == 0 {
-            log::info(|l| {
-                l.s("shutdown: all services stopped after ")
-                    .u(ms(now - self.start_ns))
-                    .s(" ms");
-            });
+            let mut l = log::start(log::Level::Info);
+            l.s("shutdown: all services stopped after ")
+                .u(ms(now - self.start_ns))
+                .s(" ms");
+            l.end();
             return Some(self.action);
         }
         if now < self.deadline_ns {
@@ -118,13 +117,13 @@ impl Plan {
                     if let State::Running { pid, .. } = rt.state {
                         let _ = sys::kill(-pid, g::SIGKILL as i32);
                         let _ = sys::kill(pid, g::SIGKILL as i32);
-                        log::warn(|l| {
-                            l.s("shutdown: [")
-                                .s(s.name)
-                                .s("] still running after the grace period: SIGKILL (")
-                                .u(ms(now - self.start_ns))
-                                .s(" ms)");
-                        });
+                        let mut l = log::start(log::Level::Warn);
+                        l.s("shutdown: [")
+                            .s(s.name)
+                            .s("] still running after the grace period: SIGKILL (")
+                            .u(ms(now - self.start_ns))
+                            .s(" ms)");
+                        l.end();
                     }
                 }
                 self.phase = Phase::Kill;
@@ -132,10 +131,10 @@ impl Plan {
                 None
             }
             Phase::Kill => {
-                log::warn(|l| {
-                    l.u(running as u64)
-                        .s(" services did not die after SIGKILL; going on");
-                });
+                let mut l = log::start(log::Level::Warn);
+                l.u(running as u64)
+                    .s(" services did not die after SIGKILL; going on");
+                l.end();
                 Some(self.action)
             }
         }
@@ -160,19 +159,22 @@ fn release_disks() {
         unescape(target, &mut path);
         let p = path.as_bytes();
         if mount::unmount(p, rustix::mount::UnmountFlags::empty()).is_ok() {
-            log::info(|l| {
-                l.s("shutdown: unmounted ").esc(p);
-            });
+            let mut l = log::start(log::Level::Info);
+            l.s("shutdown: unmounted ").esc(p);
+            l.end();
             continue;
         }
         match mount::mount(b"", p, b"", g::MS_REMOUNT | g::MS_RDONLY, Some(c"")) {
-            Ok(()) => log::info(|l| {
+            Ok(()) => {
+                let mut l = log::start(log::Level::Info);
                 l.s("shutdown: remounted ").esc(p).s(" read-only");
-            }),
-            Err(e) => log::warn(|l| {
+                l.end();
+            }
+            Err(e) => {
+                let mut l = log::start(log::Level::Warn);
                 l.s("shutdown: cannot unmount or remount ").esc(p).s(": ");
-                log::errno(l, e);
-            }),
+                l.end_errno(e);
+            }
         }
     }
 }
@@ -206,9 +208,9 @@ fn ms(ns: u64) -> u64 {
 pub fn finish(action: Action, mounted: &Mounted, start_ns: u64) -> ! {
     let step = |what: &str| {
         let t = ms(poll::now_ns().saturating_sub(start_ns));
-        log::info(|l| {
-            l.s("shutdown: ").s(what).s(" (").u(t).s(" ms)");
-        });
+        let mut l = log::start(log::Level::Info);
+        l.s("shutdown: ").s(what).s(" (").u(t).s(" ms)");
+        l.end();
     };
     let _ = sys::kill(-1, g::SIGKILL as i32);
     while let Ok(Some(_)) = rustix::process::wait(rustix::process::WaitOptions::NOHANG) {}
@@ -218,13 +220,14 @@ pub fn finish(action: Action, mounted: &Mounted, start_ns: u64) -> ! {
     release_disks();
     step("unmounted or remounted read-only the disks services mounted");
     let mut n = 0;
-    for target in mounted.targets().rev() {
+    for target in (0..mounted.0.len()).rev().filter_map(|i| mounted.target(i)) {
         match mount::unmount(target.as_bytes(), rustix::mount::UnmountFlags::DETACH) {
             Ok(()) => n += 1,
-            Err(e) => log::warn(|l| {
+            Err(e) => {
+                let mut l = log::start(log::Level::Warn);
                 l.s("shutdown: unmount ").s(target).s(": ");
-                log::errno(l, e);
-            }),
+                l.end_errno(e);
+            }
         }
     }
     let _ = n;
@@ -239,12 +242,12 @@ pub fn finish(action: Action, mounted: &Mounted, start_ns: u64) -> ! {
     let e = rustix::system::reboot(cmd);
     // Still here: not allowed to reboot (not really PID 1, or no
     // CAP_SYS_BOOT). An init must not exit: wait for the end.
-    log::error(|l| {
-        l.s("reboot: ");
-        if let Err(e) = e {
-            log::errno(l, e);
-        }
-    });
+    let mut l = log::start(log::Level::Error);
+    l.s("reboot: ");
+    if let Err(e) = e {
+        log::errno(&mut l, e);
+    }
+    l.end();
     loop {
         let _ = poll::poll(&mut [], None);
     }
@@ -255,9 +258,9 @@ pub fn finish(action: Action, mounted: &Mounted, start_ns: u64) -> ! {
 pub fn after_panic() -> ! {
     if rustix::process::getpid().is_init() {
         rustix::fs::sync();
-        log::error(|l| {
-            l.s("internal error: powering off");
-        });
+        let mut l = log::start(log::Level::Error);
+        l.s("internal error: powering off");
+        l.end();
         let _ = rustix::system::reboot(rustix::system::RebootCommand::PowerOff);
         loop {
             let _ = poll::poll(&mut [], None);

@@ -160,12 +160,12 @@ pub fn serve(
             // vigil cannot see the target (no /proc, out of fds, ...): the
             // call fails closed, and says so whatever the decision log.
             if proc_failed {
-                log::error(|l| {
-                    l.s("[").s(who).s("] pid ").u(n.pid as u64).s(" ").s(name);
-                    l.s(": cannot read the target's root or credentials in /proc: ");
-                    log::errno(l, e);
-                    l.s(": denied");
-                });
+                let mut l = log::about(log::Level::Error, who);
+                l.s("pid ").u(n.pid as u64).s(" ").s(name);
+                l.s(": cannot read the target's root or credentials in /proc: ");
+                log::errno(&mut l, e);
+                l.s(": denied");
+                l.end();
             }
             return send(fd, n.id, Err(e));
         }
@@ -202,12 +202,12 @@ pub fn serve(
     ];
     let d = decide::by_paths(policy, rules.0, rules.1, rules.2, &views[..np]);
     if policy.log_decisions {
-        log::info(|l| {
-            describe(l, who, n, arch, d, &views[..np]);
-            if d == Decision::Continue {
-                l.s(" (emulated)");
-            }
-        });
+        let mut l = log::about(log::Level::Info, who);
+        describe(&mut l, n, arch, d, &views[..np]);
+        if d == Decision::Continue {
+            l.s(" (emulated)");
+        }
+        l.end();
     }
     if d != Decision::Continue {
         drop(worn);
@@ -325,8 +325,6 @@ const OPEN_FLAGS: u32 = g::O_ACCMODE
     | g::O_TMPFILE;
 
 /// Run the operation on the located entries; an opened file for open.
-// Size: out of line, the binary is smaller (measured).
-#[inline(never)]
 fn perform(s: Spec, e: &[Option<Entry>; 2], link_target: &[u8]) -> Result<Option<OwnedFd>, Errno> {
     let a = e[0].as_ref().ok_or(Errno::INVAL)?;
     let mut nb = [0u8; 257];

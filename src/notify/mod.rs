@@ -137,23 +137,30 @@ fn answer(
     who: &str,
     paths: &[&[u8]],
 ) -> Served {
-    let r = match d {
-        Decision::Return(v) => seccomp::send(fd, n.id, v, 0, 0),
-        Decision::Errno(e) => seccomp::send(fd, n.id, 0, -(e as i32), 0),
-        Decision::Continue => seccomp::send(fd, n.id, 0, 0, seccomp::USER_NOTIF_FLAG_CONTINUE),
+    // Size: one `send` call for every decision (measured).
+    let (val, err, flags) = match d {
+        Decision::Return(v) => (v, 0, 0),
+        Decision::Errno(e) => (0, -(e as i32), 0),
+        Decision::Continue => (0, 0, seccomp::USER_NOTIF_FLAG_CONTINUE),
         Decision::Kill => {
             let _ = sys::kill(n.pid as i32, linux_raw_sys::general::SIGKILL as i32);
-            seccomp::send(fd, n.id, 0, -(Errno::PERM.raw_os_error()), 0)
+            (0, -Errno::PERM.raw_os_error(), 0)
         }
         Decision::Trap => {
             let _ = sys::kill(n.pid as i32, linux_raw_sys::general::SIGSYS as i32);
-            seccomp::send(fd, n.id, 0, -(Errno::NOSYS.raw_os_error()), 0)
+            (0, -Errno::NOSYS.raw_os_error(), 0)
         }
     };
-    if handover {
-        log::debug(|l| describe(l, who, n, arch, d, paths));
-    } else if policy.log_decisions {
-        log::info(|l| describe(l, who, n, arch, d, paths));
+    let r = seccomp::send(fd, n.id, val, err, flags);
+    if handover || policy.log_decisions {
+        let level = if handover {
+            log::Level::Debug
+        } else {
+            log::Level::Info
+        };
+        let mut l = log::about(level, who);
+        describe(&mut l, n, arch, d, paths);
+        l.end();
     }
     match r {
         Ok(()) => Served::Answered,
@@ -162,16 +169,9 @@ fn answer(
     }
 }
 
-/// `[svc] pid 42 mkdir "/tmp/x": allow`
-pub(crate) fn describe(
-    l: &mut Line,
-    who: &str,
-    n: &Notif,
-    arch: &Arch,
-    d: Decision,
-    paths: &[&[u8]],
-) {
-    l.s("[").s(who).s("] pid ").u(n.pid as u64).s(" ");
+/// `pid 42 mkdir "/tmp/x": allow` (after `log::about`'s `[svc] `)
+pub(crate) fn describe(l: &mut Line, n: &Notif, arch: &Arch, d: Decision, paths: &[&[u8]]) {
+    l.s("pid ").u(n.pid as u64).s(" ");
     l.s(arch.name(n.nr as u32).unwrap_or("?"));
     for p in paths {
         l.s(" \"").esc(p).s("\"");

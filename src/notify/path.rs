@@ -42,6 +42,9 @@ pub fn read_cstr(pid: i32, addr: u64, out: &mut Path) -> Result<(), Errno> {
 /// or the directory `dirfd` names, both read from `/proc/PID`.
 pub fn absolute(pid: i32, dirfd: Option<u64>, raw: &[u8], out: &mut Path) -> Result<(), Errno> {
     out.clear();
+    // One buffer for the link's target, then for the normalised path:
+    // a page less of stack.
+    let mut tmp = [0u8; PATH_MAX];
     if raw.first() != Some(&b'/') {
         let mut link = Buf::<48>::new();
         link.s("/proc/").u(pid as u64);
@@ -50,16 +53,14 @@ pub fn absolute(pid: i32, dirfd: Option<u64>, raw: &[u8], out: &mut Path) -> Res
             Some(fd) if fd >= 0 => link.s("/fd/").u(fd as u64),
             Some(_) => return Err(Errno::BADF),
         };
-        let mut base = [0u8; PATH_MAX];
-        let n = sys::readlink(link.as_bytes(), &mut base)?;
-        out.put(&base[..n]);
+        let n = sys::readlink(link.as_bytes(), &mut tmp)?;
+        out.put(&tmp[..n]);
         out.s("/");
     }
     out.put(raw);
     if out.len() >= PATH_MAX {
         return Err(Errno::NAMETOOLONG);
     }
-    let mut tmp = [0u8; PATH_MAX];
     let len = normalize(out.as_bytes(), &mut tmp);
     out.clear();
     out.put(&tmp[..len]);

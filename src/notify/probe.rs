@@ -91,10 +91,10 @@ pub fn listener(fd: i32) {
         f |= ADDFD_SEND;
     }
     FEATURES.store(f | LISTENED, Ordering::Relaxed);
-    log::info(|l| {
-        l.s("kernel:");
-        for &(bit, name) in &NAMES {
-            l.s(name).s(if f & bit != 0 { "yes" } else { "no" });
-        }
-    });
+    let mut l = log::start(log::Level::Info);
+    l.s("kernel:");
+    for &(bit, name) in &NAMES {
+        l.s(name).s(if f & bit != 0 { "yes" } else { "no" });
+    }
+    l.end();
 }

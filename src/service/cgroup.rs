@@ -8,8 +8,21 @@ use crate::init::config::Confine;
 use crate::out::{Buf, Sink};
 use crate::sys::{self, proc, Errno};
 
-/// Where PID 1 mounts cgroup2.
-pub const ROOT: &str = "/sys/fs/cgroup";
+/// Where PID 1 mounts cgroup2 (a macro, so that paths under it are
+/// literals; size: one write each instead of two, measured).
+macro_rules! root {
+    ($rest:literal) => {
+        concat!("/sys/fs/cgroup", $rest)
+    };
+}
+
+/// Per limit: its controller and its file.
+// Size: a constant, not an array built on the stack per call (measured).
+const LIMITS: [(&str, &str); 3] = [
+    ("+pids", "pids.max"),
+    ("+memory", "memory.max"),
+    ("+cpu", "cpu.max"),
+];
 
 /// A group's path.
 pub type Path = Buf<96>;
@@ -18,32 +31,26 @@ pub type Path = Buf<96>;
 /// On failure, what failed and the errno.
 pub fn prepare(name: &str, c: &Confine, path: &mut Path) -> Result<(), (&'static str, Errno)> {
     let mut p = Buf::<128>::new();
-    p.s(ROOT).s("/cgroup.controllers");
+    p.s(root!("/cgroup.controllers"));
     if rustix::fs::access(p.as_bytes(), rustix::fs::Access::EXISTS).is_err() {
         return Err(("cgroup2 is not mounted at /sys/fs/cgroup", Errno::NOENT));
     }
-    // (controller, limit file, value); controllers are enabled one by one
-    // so that a missing one is named.
-    let limits = [
-        ("+pids", "pids.max"),
-        ("+memory", "memory.max"),
-        ("+cpu", "cpu.max"),
-    ];
-    for ((ctl, _), v) in limits.iter().zip(c.limits) {
+    // Controllers are enabled one by one so that a missing one is named.
+    for ((ctl, _), v) in LIMITS.iter().zip(c.limits) {
         if v != 0 {
             p.clear();
-            p.s(ROOT).s("/cgroup.subtree_control");
+            p.s(root!("/cgroup.subtree_control"));
             write(p.as_bytes(), ctl.as_bytes())
                 .map_err(|e| ("enabling a cgroup controller in /sys/fs/cgroup", e))?;
         }
     }
     path.clear();
-    path.s(ROOT).s("/vigil-").s(name);
+    path.s(root!("/vigil-")).s(name);
     match rustix::fs::mkdir(path.as_bytes(), Mode::from_raw_mode(0o755)) {
         Ok(()) | Err(Errno::EXIST) => {}
         Err(e) => return Err(("creating its cgroup", e)),
     }
-    for (k, ((_, file), v)) in limits.iter().zip(c.limits).enumerate() {
+    for (k, ((_, file), v)) in LIMITS.iter().zip(c.limits).enumerate() {
         if v == 0 {
             continue;
         }

@@ -4,6 +4,8 @@
 
 use rustix::mount::{MountFlags, UnmountFlags};
 
+use crate::notify::path::PATH_MAX;
+use crate::notify::resolve::cstr;
 use crate::sys::Errno;
 
 /// `mount(2)` with raw `MS_*` flags. Bind mounts, remounts and propagation
@@ -16,6 +18,12 @@ pub fn mount(
     flags: u32,
     data: Option<&core::ffi::CStr>,
 ) -> Result<(), Errno> {
+    // Size: NUL-terminated here, once, not by rustix's nested generic
+    // closures (measured). Its limits: PATH_MAX each, as rustix's.
+    let mut b = [0u8; 3 * PATH_MAX];
+    let (b0, rest) = b.split_at_mut(PATH_MAX);
+    let (b1, b2) = rest.split_at_mut(PATH_MAX);
+    let (src, target, fstype) = (cstr(src, b0)?, cstr(target, b1)?, cstr(fstype, b2)?);
     rustix::mount::mount(
         src,
         target,
@@ -27,5 +35,6 @@ pub fn mount(
 
 #[inline(never)]
 pub fn unmount(target: &[u8], flags: UnmountFlags) -> Result<(), Errno> {
-    rustix::mount::unmount(target, flags)
+    let mut b = [0u8; PATH_MAX];
+    rustix::mount::unmount(cstr(target, &mut b)?, flags)
 }

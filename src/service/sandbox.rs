@@ -199,17 +199,19 @@ fn remount_ro(p: &[u8]) -> Result<(), Errno> {
 // Size: out of line, the binary is smaller (measured).
 #[inline(never)]
 fn enter_root(root: &str, own_ns: bool) -> Result<(), Errno> {
-    rustix::process::chdir(root)?;
+    // Size: `sys::chdir` and C string literals, not rustix's generic path
+    // conversion per argument type (measured).
+    sys::chdir(root.as_bytes())?;
     if own_ns
         && bind_recursive(root).is_ok()
-        && rustix::process::chdir(root).is_ok()
-        && rustix::process::pivot_root(".", ".").is_ok()
+        && sys::chdir(root.as_bytes()).is_ok()
+        && rustix::process::pivot_root(c".", c".").is_ok()
     {
         unmount(b".", rustix::mount::UnmountFlags::DETACH)?;
-        return rustix::process::chdir("/");
+        return rustix::process::chdir(c"/");
     }
-    rustix::process::chroot(".")?;
-    rustix::process::chdir("/")
+    rustix::process::chroot(c".")?;
+    rustix::process::chdir(c"/")
 }
 
 /// Landlock: read-only and read-write path lists.

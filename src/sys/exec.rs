@@ -10,8 +10,9 @@ pub const EXEC_ENTRIES: usize = 96;
 /// The strings of one `execve`: a path, arguments and environment, each
 /// NUL-terminated in one buffer.
 pub struct ExecBuf {
-    bytes: [u8; EXEC_BYTES],
-    used: usize,
+    // Not zeroed when made: 8 KB less to write per start, and a smaller
+    // binary (measured).
+    bytes: super::mem::Prefix<EXEC_BYTES>,
     /// Offsets of each string; `argc` of them are arguments.
     offs: [u16; EXEC_ENTRIES],
     count: usize,
@@ -32,8 +33,7 @@ impl Default for ExecBuf {
 impl ExecBuf {
     pub const fn new() -> Self {
         ExecBuf {
-            bytes: [0; EXEC_BYTES],
-            used: 0,
+            bytes: super::mem::Prefix::new(),
             offs: [0; EXEC_ENTRIES],
             count: 0,
             argc: 0,
@@ -43,17 +43,15 @@ impl ExecBuf {
 
     fn push(&mut self, parts: &[&[u8]]) -> Result<(), TooBig> {
         let len: usize = parts.iter().map(|p| p.len()).sum::<usize>() + 1;
-        if self.used + len > EXEC_BYTES || self.count >= EXEC_ENTRIES {
+        if self.bytes.len() + len > EXEC_BYTES || self.count >= EXEC_ENTRIES {
             return Err(TooBig);
         }
-        self.offs[self.count] = self.used as u16;
+        self.offs[self.count] = self.bytes.len() as u16;
         self.count += 1;
         for p in parts {
-            self.bytes[self.used..self.used + p.len()].copy_from_slice(p);
-            self.used += p.len();
+            self.bytes.push(p);
         }
-        self.bytes[self.used] = 0;
-        self.used += 1;
+        self.bytes.push(b"\0");
         Ok(())
     }
 
@@ -85,13 +83,10 @@ impl ExecBuf {
         if i >= self.argc {
             return None;
         }
+        let bytes = self.bytes.as_bytes();
         let start = self.offs[i] as usize;
-        let end = start
-            + self.bytes[start..]
-                .iter()
-                .position(|&b| b == 0)
-                .unwrap_or(0);
-        Some(&self.bytes[start..end])
+        let end = start + bytes[start..].iter().position(|&b| b == 0).unwrap_or(0);
+        Some(&bytes[start..end])
     }
 
     /// `execve(2)` of `path` (NUL-terminated here) with these arguments.
@@ -102,13 +97,14 @@ impl ExecBuf {
             return Errno::NAMETOOLONG;
         }
         p[..path.len()].copy_from_slice(path);
+        let bytes = self.bytes.as_bytes();
         let mut ptrs = [core::ptr::null::<u8>(); EXEC_ENTRIES + 2];
         for (ptr, &off) in ptrs.iter_mut().zip(&self.offs[..self.argc]) {
-            *ptr = self.bytes[off as usize..].as_ptr();
+            *ptr = bytes[off as usize..].as_ptr();
         }
         let envp = self.argc + 1;
         for i in self.argc..self.count {
-            ptrs[i + 1] = self.bytes[self.offs[i] as usize..].as_ptr();
+            ptrs[i + 1] = bytes[self.offs[i] as usize..].as_ptr();
         }
         let envp_ptr = match self.envp_inherit {
             Some(e) => e,
