@@ -170,9 +170,7 @@ fn check_config_model(cfg: &Config, text: &str) {
         PolicyRef::Inline(t) => check_policy_text(text, t),
         PolicyRef::Default | PolicyRef::None => {}
     };
-    if let Some(r) = &cfg.test_policy {
-        ref_ok(r);
-    }
+    ref_ok(&cfg.test_policy);
     for (i, p) in cfg.policies.iter().enumerate() {
         assert!(!["default", "none"].contains(&p.name), "reserved policy name {:?}", p.name);
         assert_eq!(cfg.policy_index(p.name), Some(i), "duplicate policy {:?}", p.name);

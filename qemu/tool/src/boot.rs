@@ -75,6 +75,10 @@ pub fn qemu_command(t: &Target, a: &BootArgs) -> Result<Command, String> {
         .arg("-initrd")
         .arg(&a.initrd);
     let mut append = format!("console={} panic=-1", t.get("CONSOLE")?);
+    if let Some(k) = t.opt("KERNEL_ARGS") {
+        append.push(' ');
+        append.push_str(k);
+    }
     if !a.append.is_empty() {
         append.push(' ');
         append.push_str(&a.append);
