@@ -242,6 +242,8 @@ impl<'a> Parser<'a, '_> {
     /// matter: a line that ends with `{` opens a nested block, a line that
     /// is `}` closes one (comments aside). The policy language has no
     /// quotes and makes `{` a token of its own, so neither does this scan.
+    // Size: out of line (measured).
+    #[inline(never)]
     fn body_line(&mut self, line: &'a str, line_start: usize) {
         // Size: the block is changed in place, not copied out and back
         // (measured).
