@@ -71,7 +71,7 @@ pub fn compile_into(policy: &Policy, arch: &Arch, prog: &mut Program) -> Result<
         let _ = segs.push((X32_RANGE, 2 * X32_RANGE as u64, 0, kill));
         let _ = segs.push((3 * X32_RANGE, 1 << 32, 0, kill));
     }
-    for nr in arch.forced_notify {
+    for &nr in &arch.forced_notify {
         let _ = segs.push((nr, nr as u64 + 1, 1, notify));
     }
     for (rule, t) in policy.rules.iter().zip(blocks.iter().rev()) {
