@@ -71,7 +71,7 @@ pub fn compile_into(policy: &Policy, arch: &Arch, prog: &mut Program) -> Result<
         let _ = segs.push((X32_RANGE, 2 * X32_RANGE as u64, 0, kill));
         let _ = segs.push((3 * X32_RANGE, 1 << 32, 0, kill));
     }
-    for nr in arch.forced_notify {
+    for &nr in &arch.forced_notify {
         let _ = segs.push((nr, nr as u64 + 1, 1, notify));
     }
     for (rule, t) in policy.rules.iter().zip(blocks.iter().rev()) {
@@ -118,6 +118,8 @@ pub fn compile_into(policy: &Policy, arch: &Arch, prog: &mut Program) -> Result<
 
 /// Rules sorted and unique, every span inside its pool, every argument
 /// index below 6: what `Policy::verdict` relies on.
+// Size: out of line (measured).
+#[inline(never)]
 fn validate(p: &Policy) -> Result<(), CompileError> {
     let sorted = p.rules.windows(2).all(|w| w[0].nr < w[1].nr);
     let within = |s: Span, len: usize| s.start as usize + s.len as usize <= len;
@@ -206,14 +208,11 @@ fn rule_block(e: &mut Emitter, p: &Policy, known: &[Known], rule: &Rule) -> Targ
 fn cmp(e: &mut Emitter, c: &Cmp, yes: Target, no: Target) -> Target {
     let (hv, lv) = ((c.value >> 32) as u32, c.value as u32);
     let (lo_off, hi_off) = (insn::off_arg(c.arg, false), insn::off_arg(c.arg, true));
-    let (lo, hi) = (insn::load(lo_off), insn::load(hi_off));
     match c.op {
         Op::Eq | Op::Ne => {
             let (y, n) = if c.op == Op::Eq { (yes, no) } else { (no, yes) };
-            let t = e.jump_holding(lo_off, JMP | JEQ | K, lv, y, n);
-            let t = e.stmt(lo, t);
-            let t = e.jump_holding(hi_off, JMP | JEQ | K, hv, t, n);
-            e.stmt(hi, t)
+            let t = test(e, lo_off, JEQ, lv, y, n);
+            test(e, hi_off, JEQ, hv, t, n)
         }
         Op::Ge => greater(e, c, false, yes, no),
         Op::Gt => greater(e, c, true, yes, no),
@@ -224,8 +223,7 @@ fn cmp(e: &mut Emitter, c: &Cmp, yes: Target, no: Target) -> Target {
             let mut t = yes;
             for (mask, v, off) in [(lm, lv, lo_off), (hm, hv, hi_off)] {
                 if mask == M32 {
-                    t = e.jump_holding(off, JMP | JEQ | K, v, t, no);
-                    t = e.stmt(insn::load(off), t);
+                    t = test(e, off, JEQ, v, t, no);
                 } else if mask != 0 {
                     t = e.jump(JMP | JEQ | K, v, t, no);
                     t = e.stmt(insn::stmt(ALU | AND | K, mask), t);
@@ -237,32 +235,34 @@ fn cmp(e: &mut Emitter, c: &Cmp, yes: Target, no: Target) -> Target {
     }
 }
 
+/// Load the word at `off`, then `jOP #k`.
+// Size: one out-of-line sequence for the many checks of one half
+// (measured).
+#[inline(never)]
+fn test(e: &mut Emitter, off: u32, op: u16, k: u32, yes: Target, no: Target) -> Target {
+    let t = e.jump_holding(off, JMP | op | K, k, yes, no);
+    e.stmt(insn::load(off), t)
+}
+
 /// `arg > value` (`strict`) or `arg >= value`.
 fn greater(e: &mut Emitter, c: &Cmp, strict: bool, yes: Target, no: Target) -> Target {
     let (hv, lv) = ((c.value >> 32) as u32, c.value as u32);
     let (lo_off, hi_off) = (insn::off_arg(c.arg, false), insn::off_arg(c.arg, true));
-    let (lo, hi) = (insn::load(lo_off), insn::load(hi_off));
-    // When the low half cannot change the outcome, the high one decides.
-    if !strict && lv == 0 {
-        let t = e.jump_holding(hi_off, JMP | JGE | K, hv, yes, no);
-        return e.stmt(hi, t);
-    }
-    if strict && lv == M32 {
-        let t = e.jump_holding(hi_off, JMP | JGT | K, hv, yes, no);
-        return e.stmt(hi, t);
-    }
     let op = if strict { JGT } else { JGE };
-    let low = e.jump_holding(lo_off, JMP | op | K, lv, yes, no);
-    let low = e.stmt(lo, low);
-    let t = match hv {
-        0 => e.jump_holding(hi_off, JMP | JEQ | K, 0, low, yes),
-        M32 => e.jump_holding(hi_off, JMP | JEQ | K, M32, low, no),
+    // When the low half cannot change the outcome (`>= 0`, `> M32`), the
+    // high one decides.
+    if lv == (if strict { M32 } else { 0 }) {
+        return test(e, hi_off, op, hv, yes, no);
+    }
+    let low = test(e, lo_off, op, lv, yes, no);
+    match hv {
+        0 => test(e, hi_off, JEQ, 0, low, yes),
+        M32 => test(e, hi_off, JEQ, M32, low, no),
         _ => {
             let eq = e.jump_holding(hi_off, JMP | JEQ | K, hv, low, no);
-            e.jump_holding(hi_off, JMP | JGT | K, hv, yes, eq)
+            test(e, hi_off, JGT, hv, yes, eq)
         }
-    };
-    e.stmt(hi, t)
+    }
 }
 
 /// Append an interval, joining it to the previous one if they lead to the

@@ -33,7 +33,9 @@ pub struct Emitter<'p> {
     /// The program, last instruction first.
     prog: &'p mut Program,
     rets: Vec<(u32, Label), CACHE>,
-    tramps: Vec<(Label, Label), CACHE>,
+    /// `ja`s by the label they lead to (as a `u32`, like `rets`' keys:
+    /// one `remember` for both).
+    tramps: Vec<(u32, Label), CACHE>,
     /// An instruction did not fit: `finish` fails. Until then, emitting
     /// goes on as if it had (the labels it hands out stay in the program).
     // Size: one check at the end, not a `Result` through every step
@@ -44,7 +46,7 @@ pub struct Emitter<'p> {
 /// How far a conditional jump reaches: offsets are `u8`.
 const REACH: usize = 255;
 
-fn remember<T: PartialEq + Copy>(cache: &mut Vec<(T, Label), CACHE>, key: T, at: Label) {
+fn remember(cache: &mut Vec<(u32, Label), CACHE>, key: u32, at: Label) {
     if let Some(slot) = cache.iter_mut().find(|(k, _)| *k == key) {
         slot.1 = at;
         return;
@@ -84,32 +86,34 @@ impl<'p> Emitter<'p> {
     /// A label for `t` that a jump emitted after `slack` more instructions
     /// can still reach.
     fn reach(&mut self, t: Target, slack: usize) -> Label {
-        match t {
-            Target::Ret(k) => {
-                if let Some(&(_, l)) = self.rets.iter().find(|(v, _)| *v == k) {
-                    if self.dist(l) + slack <= REACH {
-                        return l;
-                    }
-                }
-                let l = self.push(insn::ret(k));
-                remember(&mut self.rets, k, l);
-                l
-            }
+        // A copy of the `ret`, or a `ja` to the label: the cached one if
+        // near enough, else a new one.
+        let (rets, key, copy) = match t {
+            Target::Ret(k) => (true, k, insn::ret(k)),
             Target::At(l) => {
                 if self.dist(l) + slack <= REACH {
                     return l;
                 }
-                if let Some(&(_, t)) = self.tramps.iter().find(|(to, _)| *to == l) {
-                    if self.dist(t) + slack <= REACH {
-                        return t;
-                    }
-                }
-                let d = self.dist(l) as u32;
-                let t = self.push(insn::stmt(JMP | JA, d));
-                remember(&mut self.tramps, l, t);
-                t
+                (false, l.0 as u32, insn::stmt(JMP | JA, self.dist(l) as u32))
+            }
+        };
+        let cache = if rets { &self.rets } else { &self.tramps };
+        if let Some(&(_, l)) = cache.iter().find(|(k, _)| *k == key) {
+            if self.dist(l) + slack <= REACH {
+                return l;
             }
         }
+        let l = self.push(copy);
+        remember(
+            if rets {
+                &mut self.rets
+            } else {
+                &mut self.tramps
+            },
+            key,
+            l,
+        );
+        l
     }
 
     /// A conditional jump; none at all if both ways lead to the same place.

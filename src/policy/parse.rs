@@ -500,6 +500,8 @@ impl<'a> Parser<'a, '_> {
     }
 
     /// Give syscall `new.nr` (`name`) the rule `new`.
+    // Size: out of line, as the first `#[inline(never)]` above says.
+    #[inline(never)]
     fn put(&mut self, name: &'a str, new: &Rule, how: How) {
         let nr = new.nr;
         let rules = &mut self.policy.rules;
