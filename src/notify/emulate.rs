@@ -149,6 +149,11 @@ pub fn serve(
     let ctx = match Ctx::open(n, args, &paths[..np]) {
         Ok(c) => c,
         Err((e, proc_failed)) => {
+            // A target killed meanwhile (its /proc entry gone, ENOENT or
+            // ESRCH) is no failure of vigil's: nothing to say or answer.
+            if !seccomp::id_valid(fd, n.id) {
+                return Served::Gone;
+            }
             // vigil cannot see the target (no /proc, out of fds, ...): the
             // call fails closed, and says so whatever the decision log.
             if proc_failed {
