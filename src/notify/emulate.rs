@@ -152,8 +152,8 @@ pub fn serve(
     let ctx = match Ctx::open(n, args, &paths[..np]) {
         Ok(c) => c,
         Err((e, proc_failed)) => {
-            // A target that died since the check above takes its /proc
-            // entry with it: nothing to answer, nothing to report.
+            // A target killed meanwhile (its /proc entry gone, ENOENT or
+            // ESRCH) is no failure of vigil's: nothing to say or answer.
             if !seccomp::id_valid(fd, n.id) {
                 return Served::Gone;
             }
