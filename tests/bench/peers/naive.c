@@ -4,9 +4,11 @@
  * 4242. --sync sets SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP first.
  *
  * --poll: vigil's loop shape, as a control: ppoll on a signalfd, the
- * listener and a pipe, then one RECV and one SEND per POLLIN. */
+ * listener and a pipe, then one RECV and one SEND per POLLIN.
+ * --epoll: the same with epoll_wait on those three fds instead of ppoll. */
 #include "peer.h"
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <stddef.h>
 #include <linux/audit.h>
@@ -32,8 +34,10 @@ static int install(void) {
 }
 
 int main(int argc, char **argv) {
-    int sync, use_poll = 0;
-    if (argc > 1 && !strcmp(argv[1], "--poll")) {
+    int sync, use_poll = 0, use_epoll = 0;
+    if (argc > 1 && !strcmp(argv[1], "--epoll"))
+        use_epoll = 1;
+    if (argc > 1 && (!strcmp(argv[1], "--poll") || use_epoll)) {
         use_poll = 1;
         argv[1] = argv[0];
         argv++;
@@ -57,8 +61,23 @@ int main(int argc, char **argv) {
         if (pipe(pipefd)) die("pipe");
         pfd[2] = (struct pollfd){.fd = pipefd[0], .events = POLLIN};
     }
+    int ep = -1;
+    if (use_epoll) {
+        ep = epoll_create1(EPOLL_CLOEXEC);
+        for (int i = 0; i < 3; i++) {
+            struct epoll_event e = {.events = EPOLLIN, .data.u32 = i};
+            epoll_ctl(ep, EPOLL_CTL_ADD, pfd[i].fd, &e);
+        }
+    }
     for (;;) {
-        if (use_poll) {
+        if (use_epoll) {
+            struct epoll_event ev[4];
+            int n = epoll_wait(ep, ev, 4, -1);
+            pfd[0].revents = pfd[1].revents = 0;
+            for (int i = 0; i < n; i++) pfd[ev[i].data.u32].revents = ev[i].events;
+            if (pfd[0].revents && waitpid(child, &status, WNOHANG) == child) break;
+            if (!(pfd[1].revents & POLLIN)) continue;
+        } else if (use_poll) {
             if (ppoll(pfd, 3, NULL, NULL) < 0 && errno != EINTR) die("ppoll");
             if (pfd[0].revents && waitpid(child, &status, WNOHANG) == child) break;
             if (!(pfd[1].revents & POLLIN)) continue;
