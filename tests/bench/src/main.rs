@@ -401,7 +401,9 @@ fn round_trip(ctx: &Ctx, r: &mut String) {
     let best = modes
         .iter()
         .zip(&res)
-        .filter(|(m, _)| m.notified && m.name != "vigil" && m.name != CONTROL && m.name != CONTROL_EPOLL)
+        .filter(|(m, _)| {
+            m.notified && m.name != "vigil" && m.name != CONTROL && m.name != CONTROL_EPOLL
+        })
         .min_by(|a, b| a.1 .0.total_cmp(&b.1 .0))
         .unwrap();
     let naive = res[1].0;
