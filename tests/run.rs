@@ -257,3 +257,29 @@ fn unsafe_kill(pid: u32, sig: i32) {
     assert!(st.success());
     std::thread::sleep(Duration::from_millis(10));
 }
+
+/// The kernel's features, found without a process of vigil's own (a flag
+/// check, then the first listener), are logged once. The expected line is
+/// derived from the running kernel's version: only the test guesses.
+#[test]
+fn kernel_features_are_probed_and_logged_once() {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let mut v = release
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse::<u32>().ok());
+    let version = (v.next().unwrap_or(0), v.next().unwrap_or(0));
+    let yes = |since: (u32, u32)| if version >= since { "yes" } else { "no" };
+    let want = format!(
+        "vigil: kernel: wait-killable-recv {}, sync-wake-up {}, addfd {}, addfd-send {}",
+        yes((5, 19)),
+        yes((6, 6)),
+        yes((5, 9)),
+        yes((5, 14))
+    );
+    let p = policy("features", "default allow\n");
+    let o = run(&p, &["true"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(err.matches("vigil: kernel:").count(), 1, "{err}");
+    assert!(err.lines().any(|l| l == want), "want {want:?} in:\n{err}");
+}
