@@ -49,6 +49,20 @@ fn parse(log: &str) -> Option<Boot> {
     })
 }
 
+/// `tests/bench/peers/NAME.c` built static and stripped: the first
+/// program and the trivial init, for the guest and for the host alike.
+pub fn peer_static(ctx: &Ctx, name: &str) -> PathBuf {
+    let exe = ctx.work.join(format!("boot-{name}"));
+    run_ok(
+        Command::new("gcc")
+            .args(["-Os", "-static", "-s", "-o"])
+            .arg(&exe)
+            .arg(ctx.root.join(format!("tests/bench/peers/{name}.c"))),
+        &format!("gcc {name}.c"),
+    );
+    exe
+}
+
 pub fn boot(ctx: &Ctx, r: &mut String) {
     let root = &ctx.root;
     cargo(root, &["build", "-q", "-p", "vigil-qemu"], &[]);
@@ -73,19 +87,8 @@ pub fn boot(ctx: &Ctx, r: &mut String) {
         .unwrap_or("?")
         .trim_matches('"')
         .to_owned();
-    let cc = |name: &str| -> PathBuf {
-        let exe = ctx.work.join(format!("boot-{name}"));
-        run_ok(
-            Command::new("gcc")
-                .args(["-Os", "-static", "-s", "-o"])
-                .arg(&exe)
-                .arg(root.join(format!("tests/bench/peers/{name}.c"))),
-            &format!("gcc {name}.c"),
-        );
-        exe
-    };
-    let first = cc("first");
-    let trivial = cc("trivial_init");
+    let first = peer_static(ctx, "first");
+    let trivial = peer_static(ctx, "trivial_init");
     let conf = ctx.work.join("boot-vigil.conf");
     std::fs::write(&conf, CONF).unwrap();
 

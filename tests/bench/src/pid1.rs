@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{median, run_ok, Ctx};
+use crate::{median, Ctx};
 
 /// `unshare` a pid and mount namespace whose PID 1 is `init ARGS`, with
 /// `etc` bind-mounted on /etc (vigil reads /etc/vigil.conf). `--kill-child`:
@@ -147,19 +147,8 @@ fn mono_ns() -> u64 {
 /// vigil's own start-up on this host: spawn-to-first-service for vigil as
 /// PID 1 minus the same for a trivial init that execs the program at once.
 pub fn boot(ctx: &Ctx, r: &mut String) {
-    let cc = |name: &str| -> PathBuf {
-        let exe = ctx.work.join(format!("native-{name}"));
-        run_ok(
-            Command::new("gcc")
-                .args(["-O2", "-static", "-s", "-o"])
-                .arg(&exe)
-                .arg(ctx.root.join(format!("tests/bench/peers/{name}.c"))),
-            &format!("gcc {name}.c"),
-        );
-        exe
-    };
-    let first = cc("first");
-    let trivial = cc("trivial_init");
+    let first = crate::boot::peer_static(ctx, "first");
+    let trivial = crate::boot::peer_static(ctx, "trivial_init");
     let stamp = ctx.work.join("native-first.stamp");
     let conf = format!(
         "log quiet\nservice first {{\n    exec {} --stamp {}\n    restart never\n}}\n",
