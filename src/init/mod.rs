@@ -37,17 +37,7 @@ static POLICIES: Once<[Policy<'static>; MAX_LOADED]> =
 
 /// The parsed config, outside the stack for the same reason. All zeros
 /// (`parse_into` sets the real defaults), so that it lands in `.bss`.
-static CONFIG: Once<Config<'static>> = Once::new(Config {
-    hostname: None,
-    log: config::LogLevel::Quiet,
-    grace_ms: 0,
-    emergency_shell: None,
-    modules: heapless::Vec::new(),
-    test: None,
-    test_policy: PolicyRef::None,
-    policies: heapless::Vec::new(),
-    services: heapless::Vec::new(),
-});
+static CONFIG: Once<Config<'static>> = Once::new(Config::zeroed());
 
 /// Signals PID 1 takes through its signalfd.
 const SIGNALS: [u32; 6] = [

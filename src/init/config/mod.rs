@@ -493,10 +493,20 @@ impl Default for Config<'_> {
 impl<'a> Config<'a> {
     /// An empty config: every default, no services.
     pub const fn new() -> Self {
+        let mut c = Self::zeroed();
+        c.log = LogLevel::Info;
+        c.grace_ms = DEFAULT_GRACE_MS;
+        c
+    }
+
+    /// An empty config whose every byte is zero, so that a `static` of it
+    /// lands in `.bss` (PID 1's, see `init::CONFIG`); `reset` or `new`
+    /// give it its defaults.
+    pub const fn zeroed() -> Self {
         Config {
             hostname: None,
-            log: LogLevel::Info,
-            grace_ms: DEFAULT_GRACE_MS,
+            log: LogLevel::Quiet,
+            grace_ms: 0,
             emergency_shell: None,
             modules: Vec::new(),
             test: None,
