@@ -171,6 +171,13 @@ impl Ret {
     }
 }
 
+/// `v.clear()`, without a write when it is empty already (see `Policy::clear`).
+fn clear_if_used<T, const N: usize>(v: &mut Vec<T, N>) {
+    if !v.is_empty() {
+        v.clear();
+    }
+}
+
 impl Default for Policy<'_> {
     fn default() -> Self {
         Self::new()
@@ -212,21 +219,11 @@ impl<'a> Policy<'a> {
     pub fn clear(&mut self) {
         self.default = Action::Kill;
         self.log_decisions = true;
-        if !self.rules.is_empty() {
-            self.rules.clear();
-        }
-        if !self.clauses.is_empty() {
-            self.clauses.clear();
-        }
-        if !self.cmps.is_empty() {
-            self.cmps.clear();
-        }
-        if !self.replies.is_empty() {
-            self.replies.clear();
-        }
-        if !self.paths.is_empty() {
-            self.paths.clear();
-        }
+        clear_if_used(&mut self.rules);
+        clear_if_used(&mut self.clauses);
+        clear_if_used(&mut self.cmps);
+        clear_if_used(&mut self.replies);
+        clear_if_used(&mut self.paths);
     }
 
     /// The rule for syscall `nr`, if the policy names it.
