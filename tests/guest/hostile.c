@@ -55,21 +55,15 @@ static void sleep_ms(long ms)
         ;
 }
 
+#include "report.h"
+
 static int result(const char *name, int ok, const char *fmt, ...)
 {
-    char why[512] = "";
-    if (!ok && fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, sizeof why, fmt, ap);
-        va_end(ap);
-    }
-    if (ok)
-        printf("TEST hostile.%s: ok\n", name);
-    else
-        printf("TEST hostile.%s: FAIL %s\n", name, why);
-    fflush(stdout);
-    return ok ? 0 : 1;
+    va_list ap;
+    va_start(ap, fmt);
+    int r = report("hostile", name, ok, fmt, ap);
+    va_end(ap);
+    return r;
 }
 
 static void say(const char *fmt, ...)

@@ -47,27 +47,14 @@
 
 static int failed;
 
-static const char *tag(void)
-{
-    const char *t = getenv("VTEST_TAG");
-    return t && *t ? t : "sbx";
-}
+#include "report.h"
 
 static void result(const char *name, int ok, const char *fmt, ...)
 {
-    char why[256] = "";
-    if (!ok && fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, sizeof why, fmt, ap);
-        va_end(ap);
-    }
-    if (ok)
-        printf("TEST %s.%s: ok\n", tag(), name);
-    else
-        printf("TEST %s.%s: FAIL %s\n", tag(), name, why);
-    fflush(stdout);
-    failed |= !ok;
+    va_list ap;
+    va_start(ap, fmt);
+    failed |= report(guest_tag("sbx"), name, ok, fmt, ap);
+    va_end(ap);
 }
 
 static const char *ename(int e)

@@ -44,27 +44,15 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *tag(void)
-{
-    const char *t = getenv("VTEST_TAG");
-    return t && *t ? t : "vtest";
-}
+#include "report.h"
 
 static int result(const char *name, int ok, const char *fmt, ...)
 {
-    char why[512] = "";
-    if (!ok && fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, sizeof why, fmt, ap);
-        va_end(ap);
-    }
-    if (ok)
-        printf("TEST %s.%s: ok\n", tag(), name);
-    else
-        printf("TEST %s.%s: FAIL %s\n", tag(), name, why);
-    fflush(stdout);
-    return ok ? 0 : 1;
+    va_list ap;
+    va_start(ap, fmt);
+    int r = report(guest_tag("vtest"), name, ok, fmt, ap);
+    va_end(ap);
+    return r;
 }
 
 static const struct { int e; const char *n; } errnos[] = {
