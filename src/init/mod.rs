@@ -183,7 +183,6 @@ pub fn main(args: &Args) -> ! {
 
     let mut sup = Supervisor {
         cfg,
-        services,
         rts: [services::Runtime::new(); MAX_SLOTS],
         policy_of,
         policies,

@@ -3,7 +3,7 @@
 
 use rustix::fd::{AsRawFd, OwnedFd};
 
-use super::config::{Config, Confine, Kind, Service, Stdio as CfgStdio};
+use super::config::{Config, Confine, Kind, Stdio as CfgStdio};
 use super::services::{self, AfterExit, Runtime, State};
 use super::shutdown::{self, Action};
 use crate::arch::Arch;
@@ -38,9 +38,8 @@ pub struct ListenerSlot {
 
 /// Everything PID 1 supervises.
 pub struct Supervisor<'c, 'p> {
+    /// The config; its services end with the test program, if any.
     pub cfg: &'c Config<'c>,
-    /// `cfg.services`, then the test program (if any) as the last entry.
-    pub services: &'c [Service<'c>],
     pub rts: [Runtime; MAX_SLOTS],
     /// Which loaded policy each service runs under (`None`: no filter).
     pub policy_of: [Option<u8>; MAX_SLOTS],
@@ -49,7 +48,7 @@ pub struct Supervisor<'c, 'p> {
     pub listeners: heapless::Vec<ListenerSlot, MAX_LISTENERS>,
     /// Exec-status pipes of services that have not exec'd yet.
     pub status: heapless::Vec<(OwnedFd, u8), MAX_SLOTS>,
-    /// Index of the test program in `services`.
+    /// Index of the test program in `cfg.services`.
     pub test: Option<usize>,
     pub shutdown: Option<shutdown::Plan>,
     pub sigfd: i32,
@@ -99,7 +98,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                     .iter()
                     .filter(|r| matches!(r.state, State::Running { .. }))
                     .count();
-                if let Some(action) = plan.step(now, running, self.services, &self.rts) {
+                if let Some(action) = plan.step(now, running, &self.cfg.services, &self.rts) {
                     return action;
                 }
             }
@@ -115,7 +114,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         let mut l = log::start(log::Level::Info);
         l.s("shutdown (").s(why).s("): ").s(action.name());
         l.end();
-        for (s, rt) in self.services.iter().zip(self.rts.iter_mut()) {
+        for (s, rt) in self.cfg.services.iter().zip(self.rts.iter_mut()) {
             if matches!(rt.state, State::Pending | State::Backoff { .. }) {
                 rt.state = State::Done;
             }
@@ -124,7 +123,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         self.shutdown = Some(shutdown::Plan::new(
             action,
             self.cfg.grace_ms,
-            self.services,
+            &self.cfg.services,
             &self.rts,
         ));
     }
@@ -132,9 +131,9 @@ impl<'c, 'p> Supervisor<'c, 'p> {
     /// Start every service whose turn has come.
     fn start_due(&mut self, now: u64) {
         let mut started = false;
-        for i in 0..self.services.len() {
+        for i in 0..self.cfg.services.len() {
             let due = match self.rts[i].state {
-                State::Pending => services::gate_open(self.services, &self.rts, i),
+                State::Pending => services::gate_open(&self.cfg.services, &self.rts, i),
                 State::Backoff { at_ns } => now >= at_ns,
                 _ => false,
             };
@@ -153,7 +152,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
     // Size: out of line, the supervisor is 0.3 KB smaller (measured).
     #[inline(never)]
     fn start(&mut self, i: usize, now: u64) {
-        let svc = &self.services[i];
+        let svc = &self.cfg.services[i];
         let mut exec = ExecBuf::new();
         let mut ok = exec.arg(svc.exec.path.as_bytes()).is_ok();
         for a in &svc.exec.args {
@@ -289,7 +288,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
 
     /// A start that did not happen counts as an exit with status 127.
     fn fail_start(&mut self, i: usize, why: &str, e: Option<Errno>) {
-        let name = self.services[i].name;
+        let name = self.cfg.services[i].name;
         let mut l = log::about(log::Level::Error, name);
         l.s("cannot start: ").s(why);
         if let Some(e) = e {
@@ -356,7 +355,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             let ev = fds[1 + k].revents;
             if ev & POLLIN != 0 {
                 self.deep = true;
-                let svc = &self.services[slot.svc as usize];
+                let svc = &self.cfg.services[slot.svc as usize];
                 let policy =
                     self.policy_of[slot.svc as usize].and_then(|p| self.policies.get(p as usize));
                 if let Some(p) = policy {
@@ -381,7 +380,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             }
             match spawn::read_msg(fd.as_raw_fd()) {
                 Some((spawn::MSG_EXEC, e)) => {
-                    let svc = &self.services[*svc as usize];
+                    let svc = &self.cfg.services[*svc as usize];
                     let mut l = log::about(log::Level::Error, svc.name);
                     l.s("cannot execute ").s(svc.exec.path).s(": ");
                     l.end_errno(Errno::from_raw_os_error(e as i32));
@@ -462,7 +461,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
     }
 
     fn exited(&mut self, i: usize, code: i32, now: u64) {
-        let svc = &self.services[i];
+        let svc = &self.cfg.services[i];
         let rt = &mut self.rts[i];
         if Some(i) == self.test {
             let mut line = crate::out::Buf::<48>::new();
