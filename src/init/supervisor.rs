@@ -114,11 +114,10 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         let mut l = log::start(log::Level::Info);
         l.s("shutdown (").s(why).s("): ").s(action.name());
         l.end();
-        for (s, rt) in self.cfg.services.iter().zip(self.rts.iter_mut()) {
+        for rt in self.rts.iter_mut().take(self.cfg.services.len()) {
             if matches!(rt.state, State::Pending | State::Backoff { .. }) {
                 rt.state = State::Done;
             }
-            let _ = s;
         }
         self.shutdown = Some(shutdown::Plan::new(
             action,
@@ -493,28 +492,31 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             },
             svc.name,
         );
-        l.s("");
         if code > 128 {
             l.s("killed by signal ").u((code - 128) as u64);
         } else {
             l.s("exited with status ").u(code as u64);
         }
         match after {
-            AfterExit::Done => l.s(""),
-            AfterExit::Restart { delay_ms, n } => l
-                .s("; restart ")
-                .u(n as u64)
-                .s(" in ")
-                .u(delay_ms as u64)
-                .s(" ms"),
-            AfterExit::GaveUp { n } => l
-                .s("; failed: restarted ")
-                .u(n as u64)
-                .s(" times within ")
-                .u(svc.restart_window_ms as u64)
-                .s(" ms, giving up"),
-            AfterExit::Failed => l.s("; failed"),
-        };
+            AfterExit::Done => {}
+            AfterExit::Restart { delay_ms, n } => {
+                l.s("; restart ")
+                    .u(n as u64)
+                    .s(" in ")
+                    .u(delay_ms as u64)
+                    .s(" ms");
+            }
+            AfterExit::GaveUp { n } => {
+                l.s("; failed: restarted ")
+                    .u(n as u64)
+                    .s(" times within ")
+                    .u(svc.restart_window_ms as u64)
+                    .s(" ms, giving up");
+            }
+            AfterExit::Failed => {
+                l.s("; failed");
+            }
+        }
         l.end();
         if svc.kind == Kind::Oneshot
             && svc.required
