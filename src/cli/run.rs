@@ -18,8 +18,10 @@ use crate::sys::{self, seccomp, Args, Errno};
 use crate::tables;
 use linux_raw_sys::general as g;
 
-/// Signals passed on to the program.
-const FORWARDED: [u32; 7] = [
+/// Signals taken through the signalfd: SIGCHLD, and those passed on to
+/// the program.
+const SIGNALS: SigSet = SigSet::of(&[
+    g::SIGCHLD,
     g::SIGTERM,
     g::SIGINT,
     g::SIGHUP,
@@ -27,7 +29,7 @@ const FORWARDED: [u32; 7] = [
     g::SIGUSR2,
     g::SIGQUIT,
     g::SIGWINCH,
-];
+]);
 
 // Memory: out of line, so that its frame is not part of `cli::main`'s,
 // which PID 1 keeps under `init::main` for good.
@@ -111,10 +113,7 @@ fn start(
     let _ = rustix::process::set_child_subreaper(rustix::process::Pid::from_raw(
         rustix::process::getpid().as_raw_nonzero().get(),
     ));
-    let mut mask = SigSet::of(&[g::SIGCHLD as i32]);
-    for s in FORWARDED {
-        mask.0 |= SigSet::of(&[s as i32]).0;
-    }
+    let mask = SIGNALS;
     let sigfd = match signal::set_mask(mask).and_then(|_| signal::signalfd(mask)) {
         Ok(fd) => fd,
         Err(e) => {

@@ -40,14 +40,14 @@ static POLICIES: Once<[Policy<'static>; MAX_LOADED]> =
 static CONFIG: Once<Config<'static>> = Once::new(Config::zeroed());
 
 /// Signals PID 1 takes through its signalfd.
-const SIGNALS: [u32; 6] = [
+const SIGNALS: SigSet = SigSet::of(&[
     g::SIGCHLD,
     g::SIGTERM,
     g::SIGINT,
     g::SIGUSR1,
     g::SIGUSR2,
     g::SIGPWR,
-];
+]);
 
 pub fn main(args: &Args) -> ! {
     // Boot time counts from `_start`, vigil's own first instruction.
@@ -55,7 +55,7 @@ pub fn main(args: &Args) -> ! {
         0 => poll::now_ns(),
         t => t,
     };
-    let mask = SigSet::of(&SIGNALS.map(|s| s as i32));
+    let mask = SIGNALS;
     let _ = signal::set_mask(mask);
     let sigfd = signal::signalfd(mask).unwrap_or(-1);
     let mounted = boot::mount_early();
