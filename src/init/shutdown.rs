@@ -72,8 +72,7 @@ impl Plan {
             };
             sent |= 1 << i;
             let sig = services[i].stop_signal as i32;
-            let _ = sys::kill(-pid, sig);
-            let _ = sys::kill(pid, sig);
+            kill_service(pid, sig);
             let mut l = log::start(log::Level::Info);
             l.s("shutdown: stopping [")
                 .s(services[i].name)
@@ -115,8 +114,7 @@ impl Plan {
             Phase::Term => {
                 for (s, rt) in services.iter().zip(rts) {
                     if let State::Running { pid, .. } = rt.state {
-                        let _ = sys::kill(-pid, g::SIGKILL as i32);
-                        let _ = sys::kill(pid, g::SIGKILL as i32);
+                        kill_service(pid, g::SIGKILL as i32);
                         let mut l = log::start(log::Level::Warn);
                         l.s("shutdown: [")
                             .s(s.name)
@@ -139,6 +137,15 @@ impl Plan {
             }
         }
     }
+}
+
+/// Signal a service's process group (services start their own session),
+/// then the service itself, in case it left the group.
+// Size: one copy for the stop signal and the SIGKILL (measured).
+#[inline(never)]
+fn kill_service(pid: i32, sig: i32) {
+    let _ = sys::kill(-pid, sig);
+    let _ = sys::kill(pid, sig);
 }
 
 /// Unmount every filesystem on a block device (services mount those), last
