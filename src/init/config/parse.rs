@@ -200,12 +200,14 @@ impl<'a> Parser<'a, '_> {
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
     fn directive_line(&mut self, line: &'a str) {
-        let Some(toks) = self.r.tokens(line) else {
+        // Size: filled in place, not returned and moved (measured).
+        let mut toks = Vec::new();
+        if !self.r.tokens(line, &mut toks) {
             if let State::Service(_) = self.state {
                 self.svc.unread = true;
             }
             return;
-        };
+        }
         let Some(last) = toks.last() else {
             return;
         };
@@ -672,15 +674,15 @@ impl<'a> Report<'a> {
         true
     }
 
-    /// The tokens of a directive line, or `None` after an error.
+    /// The tokens of a directive line into `toks` (empty); false after an
+    /// error.
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
-    fn tokens(&mut self, line: &'a str) -> Option<Vec<Tok<'a>, MAX_TOKENS>> {
+    fn tokens(&mut self, line: &'a str, toks: &mut Vec<Tok<'a>, MAX_TOKENS>) -> bool {
         if line.len() > MAX_LINE {
             self.err(MAX_LINE as u32 + 1, K::LineTooLong, "");
-            return None;
+            return false;
         }
-        let mut toks = Vec::new();
         for r in Lexer::new(line) {
             let (col, kind, s) = match r {
                 Ok(t) => match toks.push(t) {
@@ -692,9 +694,9 @@ impl<'a> Report<'a> {
                 Err(LexError::NotSeparated(col, s)) => (col, K::QuoteNotSeparated, s),
             };
             self.err(col, kind, s);
-            return None;
+            return false;
         }
-        Some(toks)
+        true
     }
 
     /// One word of `words` (space-separated) as the only argument: its
