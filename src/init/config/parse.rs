@@ -32,6 +32,10 @@ const SVC_POLICY: usize = 24;
 const SVC_REPEAT: usize = 29;
 const SVC_CLOSE: usize = 31;
 
+/// The stream directives' names, for their errors.
+// Size: a `static`, not an array built on the stack at each use (measured).
+static STDIO: [&str; 3] = ["stdin", "stdout", "stderr"];
+
 /// `namespaces` names, in the order of `NS_FLAGS`.
 const NS_NAMES: &str = "mount pid ipc uts net cgroup";
 const NS_FLAGS: [u32; 6] = [
@@ -324,7 +328,11 @@ impl<'a> Parser<'a, '_> {
                     .r
                     .choice(t, "`quiet`, `info` or `debug`", "quiet info debug")
                 {
-                    self.cfg.log = [LogLevel::Quiet, LogLevel::Info, LogLevel::Debug][v];
+                    self.cfg.log = match v {
+                        0 => LogLevel::Quiet,
+                        1 => LogLevel::Info,
+                        _ => LogLevel::Debug,
+                    };
                 }
             }
             2 => {
@@ -850,7 +858,9 @@ impl<'a> Report<'a> {
                         }
                         super::cap_number(a.s).map(|n| 1u64 << n)
                     } else {
-                        lex::find(NS_NAMES, a.s).map(|j| NS_FLAGS[j] as u64)
+                        lex::find(NS_NAMES, a.s)
+                            .and_then(|j| NS_FLAGS.get(j))
+                            .map(|&f| f as u64)
                     };
                     match bit {
                         Some(b) => mask |= b,
@@ -934,7 +944,7 @@ impl<'a> Report<'a> {
             }
             15 => {
                 let v = self.choice(t, "`daemon` or `oneshot`", "daemon oneshot")?;
-                s.kind = [Kind::Daemon, Kind::Oneshot][v];
+                s.kind = if v == 0 { Kind::Daemon } else { Kind::Oneshot };
             }
             16 => {
                 let v = self.choice(t, "`yes` or `no`", "yes no")?;
@@ -966,9 +976,13 @@ impl<'a> Report<'a> {
                 let io = match lex::find("console null", a.s) {
                     Some(0) if !a.quoted => Stdio::Console,
                     Some(1) if !a.quoted => Stdio::Null,
-                    _ => Stdio::Path(self.abs_path(a, ["stdin", "stdout", "stderr"][k - 21])?),
+                    _ => Stdio::Path(self.abs_path(a, STDIO[k - 21])?),
                 };
-                *[&mut s.stdin, &mut s.stdout, &mut s.stderr][k - 21] = io;
+                *match k {
+                    21 => &mut s.stdin,
+                    22 => &mut s.stdout,
+                    _ => &mut s.stderr,
+                } = io;
             }
             25 => {
                 let v = self.choice(
@@ -976,7 +990,11 @@ impl<'a> Report<'a> {
                     "`never`, `on-failure` or `always`",
                     "never on-failure always",
                 )?;
-                sc.restart = Some([Restart::Never, Restart::OnFailure, Restart::Always][v]);
+                sc.restart = Some(match v {
+                    0 => Restart::Never,
+                    1 => Restart::OnFailure,
+                    _ => Restart::Always,
+                });
             }
             // `backoff MIN MAX` and `restart-limit COUNT WINDOW`.
             26 | 27 => {
