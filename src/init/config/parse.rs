@@ -32,6 +32,9 @@ const SVC_POLICY: usize = 24;
 const SVC_REPEAT: usize = 29;
 const SVC_CLOSE: usize = 31;
 
+/// What a policy reference may be besides a name.
+const POLICY_WORDS: &str = "{ default none";
+
 /// The stream directives' names, for their errors.
 // Size: a `static`, not an array built on the stack at each use (measured).
 static STDIO: [&str; 3] = ["stdin", "stdout", "stderr"];
@@ -370,7 +373,8 @@ impl<'a> Parser<'a, '_> {
         let Some(name) = self.r.block_name(t, "a policy name") else {
             return false;
         };
-        if name.s == "default" || name.s == "none" {
+        // A valid name is never `{`.
+        if lex::find(POLICY_WORDS, name.s).is_some() {
             self.r.err_tok(name, K::ReservedName);
             return false;
         }
@@ -435,28 +439,31 @@ impl<'a> Parser<'a, '_> {
         if !self.r.end(t, 2) {
             return false;
         }
-        let r = if a.is("{") {
-            self.open(Body::Ref(target), a.col);
-            return true;
-        } else if a.s == "default" {
-            PolicyRef::Default
-        } else if a.s == "none" {
-            PolicyRef::None
-        } else if !lex::valid_name(a.s) {
-            self.r.err_tok(a, K::BadName);
-            return false;
-        } else {
-            let ctx = self.r.ctx;
-            let p = Pending {
-                target,
-                name: a.s,
-                line: self.r.line,
-                col: a.col,
-                ctx,
-            };
-            // One per service and one for the test: it cannot be full.
-            let _ = self.pending.push(p);
-            PolicyRef::Named(usize::MAX)
+        // Size: one `find`, not a comparison per word (measured).
+        let r = match lex::find(POLICY_WORDS, a.s) {
+            Some(0) if !a.quoted => {
+                self.open(Body::Ref(target), a.col);
+                return true;
+            }
+            Some(1) => PolicyRef::Default,
+            Some(2) => PolicyRef::None,
+            _ if !lex::valid_name(a.s) => {
+                self.r.err_tok(a, K::BadName);
+                return false;
+            }
+            _ => {
+                let ctx = self.r.ctx;
+                let p = Pending {
+                    target,
+                    name: a.s,
+                    line: self.r.line,
+                    col: a.col,
+                    ctx,
+                };
+                // One per service and one for the test: it cannot be full.
+                let _ = self.pending.push(p);
+                PolicyRef::Named(usize::MAX)
+            }
         };
         set_policy(self.cfg, target, r);
         false
@@ -625,10 +632,15 @@ impl<'a> Report<'a> {
         self.err(t.col, kind, t.s);
     }
 
-    // Size: the two most common errors, without a `K` built at each call.
+    // Size: the three most common errors, without a `K` built at each call.
     #[inline(never)]
     fn expected(&mut self, t: &Tok<'a>, what: &'static str) {
         self.err_tok(t, K::Expected(what));
+    }
+
+    #[inline(never)]
+    fn bad_number(&mut self, t: &Tok<'a>) {
+        self.err_tok(t, K::BadNumber);
     }
 
     #[inline(never)]
@@ -768,7 +780,15 @@ impl<'a> Report<'a> {
     fn number(&mut self, a: &Tok<'a>) -> Option<u32> {
         let v = lex::number_u32(a.s);
         if v.is_none() {
-            self.err_tok(a, K::BadNumber);
+            self.bad_number(a);
+        }
+        v
+    }
+
+    fn limit(&mut self, a: &Tok<'a>) -> Option<u64> {
+        let v = lex::limit(a.s);
+        if v.is_none() {
+            self.bad_number(a);
         }
         v
     }
@@ -888,11 +908,11 @@ impl<'a> Report<'a> {
                 if let Some(p) = p {
                     period = lex::number(p.s).filter(|&v| v > 0).unwrap_or(0);
                     if period == 0 {
-                        self.err_tok(p, K::BadNumber);
+                        self.bad_number(p);
                     }
                 }
                 if limit == 0 {
-                    self.err_tok(a, K::BadNumber);
+                    self.bad_number(a);
                 }
                 if limit == 0 || period == 0 {
                     return None;
@@ -1056,23 +1076,16 @@ impl<'a> Report<'a> {
         let soft = self.arg(t, 2, "a soft limit (a number or `unlimited`)")?;
         let hard = t.get(3);
         self.end(t, 4).then_some(())?;
-        let Some(k) = lex::find(Resource::NAMES, name.s) else {
+        // Size: a `k` known to be in range has no bounds checks (measured).
+        let Some(k) = lex::find(Resource::NAMES, name.s).filter(|&k| k < Resource::ALL.len())
+        else {
             self.err_tok(name, K::UnknownRlimit);
             return None;
         };
         let resource = Resource::BY_INDEX[k];
-        let s = lex::limit(soft.s);
-        if s.is_none() {
-            self.err_tok(soft, K::BadNumber);
-        }
+        let s = self.limit(soft);
         let h = match hard {
-            Some(h) => {
-                let v = lex::limit(h.s);
-                if v.is_none() {
-                    self.err_tok(h, K::BadNumber);
-                }
-                v
-            }
+            Some(h) => self.limit(h),
             None => s,
         };
         let (s, h) = (s?, h?);
