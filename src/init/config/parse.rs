@@ -561,16 +561,14 @@ impl<'a> Parser<'a, '_> {
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
     fn finish(&mut self) {
-        match self.state {
-            State::Top => {}
-            State::Service(_) => {
-                let (line, col) = (self.svc.open_line, self.svc.open_col);
-                self.r.err_at(line, col, K::UnclosedBlock, "", 0);
-            }
+        // Size: one error call for both kinds of block (measured).
+        let open = match self.state {
+            State::Top => None,
+            State::Service(_) => Some((self.svc.open_line, self.svc.open_col)),
             // The line that opened it has its error already.
             State::Body(Block {
                 body: Body::Skip, ..
-            }) => {}
+            }) => None,
             State::Body(b) => {
                 // In a service, its context is the one already.
                 match (b.body, b.ret) {
@@ -582,9 +580,11 @@ impl<'a> Parser<'a, '_> {
                     (Body::Ref(Target::Test), None) => self.r.ctx = Context::TestPolicy,
                     _ => {}
                 }
-                self.r
-                    .err_at(b.open_line, b.open_col, K::UnclosedBlock, "", 0);
+                Some((b.open_line, b.open_col))
             }
+        };
+        if let Some((line, col)) = open {
+            self.r.err_at(line, col, K::UnclosedBlock, "", 0);
         }
         self.state = State::Top;
         for p in &self.pending {
