@@ -18,7 +18,7 @@ const TOP: &str = "hostname log grace emergency-shell test test-policy module po
 const TOP_ONCE: usize = 6;
 
 /// Service directives, by index. The sandbox ones first, at the index
-/// `Parser::confine_at` takes them at: 0..=3 a choice of two words, 4..=7
+/// `Report::confine_at` takes them at: 0..=3 a choice of two words, 4..=7
 /// lists (repeatable), then 8..=13. Then the others; from `SVC_REPEAT`
 /// on, repeatable too. Last, from `SVC_CLOSE`, the two words that end
 /// the block (in the table to save comparisons).
@@ -31,6 +31,13 @@ const SVC_EXEC: usize = 14;
 const SVC_POLICY: usize = 24;
 const SVC_REPEAT: usize = 29;
 const SVC_CLOSE: usize = 31;
+
+/// What a policy reference may be besides a name.
+const POLICY_WORDS: &str = "{ default none";
+
+/// The stream directives' names, for their errors.
+// Size: a `static`, not an array built on the stack at each use (measured).
+static STDIO: [&str; 3] = ["stdin", "stdout", "stderr"];
 
 /// `namespaces` names, in the order of `NS_FLAGS`.
 const NS_NAMES: &str = "mount pid ipc uts net cgroup";
@@ -200,12 +207,14 @@ impl<'a> Parser<'a, '_> {
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
     fn directive_line(&mut self, line: &'a str) {
-        let Some(toks) = self.r.tokens(line) else {
+        // Size: filled in place, not returned and moved (measured).
+        let mut toks = Vec::new();
+        if !self.r.tokens(line, &mut toks) {
             if let State::Service(_) = self.state {
                 self.svc.unread = true;
             }
             return;
-        };
+        }
         let Some(last) = toks.last() else {
             return;
         };
@@ -322,7 +331,11 @@ impl<'a> Parser<'a, '_> {
                     .r
                     .choice(t, "`quiet`, `info` or `debug`", "quiet info debug")
                 {
-                    self.cfg.log = [LogLevel::Quiet, LogLevel::Info, LogLevel::Debug][v];
+                    self.cfg.log = match v {
+                        0 => LogLevel::Quiet,
+                        1 => LogLevel::Info,
+                        _ => LogLevel::Debug,
+                    };
                 }
             }
             2 => {
@@ -360,7 +373,8 @@ impl<'a> Parser<'a, '_> {
         let Some(name) = self.r.block_name(t, "a policy name") else {
             return false;
         };
-        if name.s == "default" || name.s == "none" {
+        // A valid name is never `{`.
+        if lex::find(POLICY_WORDS, name.s).is_some() {
             self.r.err_tok(name, K::ReservedName);
             return false;
         }
@@ -425,28 +439,31 @@ impl<'a> Parser<'a, '_> {
         if !self.r.end(t, 2) {
             return false;
         }
-        let r = if a.is("{") {
-            self.open(Body::Ref(target), a.col);
-            return true;
-        } else if a.s == "default" {
-            PolicyRef::Default
-        } else if a.s == "none" {
-            PolicyRef::None
-        } else if !lex::valid_name(a.s) {
-            self.r.err_tok(a, K::BadName);
-            return false;
-        } else {
-            let ctx = self.r.ctx;
-            let p = Pending {
-                target,
-                name: a.s,
-                line: self.r.line,
-                col: a.col,
-                ctx,
-            };
-            // One per service and one for the test: it cannot be full.
-            let _ = self.pending.push(p);
-            PolicyRef::Named(usize::MAX)
+        // Size: one `find`, not a comparison per word (measured).
+        let r = match lex::find(POLICY_WORDS, a.s) {
+            Some(0) if !a.quoted => {
+                self.open(Body::Ref(target), a.col);
+                return true;
+            }
+            Some(1) => PolicyRef::Default,
+            Some(2) => PolicyRef::None,
+            _ if !lex::valid_name(a.s) => {
+                self.r.err_tok(a, K::BadName);
+                return false;
+            }
+            _ => {
+                let ctx = self.r.ctx;
+                let p = Pending {
+                    target,
+                    name: a.s,
+                    line: self.r.line,
+                    col: a.col,
+                    ctx,
+                };
+                // One per service and one for the test: it cannot be full.
+                let _ = self.pending.push(p);
+                PolicyRef::Named(usize::MAX)
+            }
         };
         set_policy(self.cfg, target, r);
         false
@@ -485,11 +502,7 @@ impl<'a> Parser<'a, '_> {
         let Some(s) = self.cfg.services.get_mut(i) else {
             return false;
         };
-        if k < SVC_CONFINE {
-            self.r.confine_at(&mut self.svc, &mut s.confine, k, t);
-        } else {
-            self.r.service_setting(&mut self.svc, s, k, t);
-        }
+        self.r.service_setting(&mut self.svc, s, k, t);
         false
     }
 
@@ -548,16 +561,14 @@ impl<'a> Parser<'a, '_> {
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
     fn finish(&mut self) {
-        match self.state {
-            State::Top => {}
-            State::Service(_) => {
-                let (line, col) = (self.svc.open_line, self.svc.open_col);
-                self.r.err_at(line, col, K::UnclosedBlock, "", 0);
-            }
+        // Size: one error call for both kinds of block (measured).
+        let open = match self.state {
+            State::Top => None,
+            State::Service(_) => Some((self.svc.open_line, self.svc.open_col)),
             // The line that opened it has its error already.
             State::Body(Block {
                 body: Body::Skip, ..
-            }) => {}
+            }) => None,
             State::Body(b) => {
                 // In a service, its context is the one already.
                 match (b.body, b.ret) {
@@ -569,9 +580,11 @@ impl<'a> Parser<'a, '_> {
                     (Body::Ref(Target::Test), None) => self.r.ctx = Context::TestPolicy,
                     _ => {}
                 }
-                self.r
-                    .err_at(b.open_line, b.open_col, K::UnclosedBlock, "", 0);
+                Some((b.open_line, b.open_col))
             }
+        };
+        if let Some((line, col)) = open {
+            self.r.err_at(line, col, K::UnclosedBlock, "", 0);
         }
         self.state = State::Top;
         for p in &self.pending {
@@ -619,10 +632,15 @@ impl<'a> Report<'a> {
         self.err(t.col, kind, t.s);
     }
 
-    // Size: the two most common errors, without a `K` built at each call.
+    // Size: the three most common errors, without a `K` built at each call.
     #[inline(never)]
     fn expected(&mut self, t: &Tok<'a>, what: &'static str) {
         self.err_tok(t, K::Expected(what));
+    }
+
+    #[inline(never)]
+    fn bad_number(&mut self, t: &Tok<'a>) {
+        self.err_tok(t, K::BadNumber);
     }
 
     #[inline(never)]
@@ -672,15 +690,15 @@ impl<'a> Report<'a> {
         true
     }
 
-    /// The tokens of a directive line, or `None` after an error.
+    /// The tokens of a directive line into `toks` (empty); false after an
+    /// error.
     // Size: out of line, as the first `#[inline(never)]` above says.
     #[inline(never)]
-    fn tokens(&mut self, line: &'a str) -> Option<Vec<Tok<'a>, MAX_TOKENS>> {
+    fn tokens(&mut self, line: &'a str, toks: &mut Vec<Tok<'a>, MAX_TOKENS>) -> bool {
         if line.len() > MAX_LINE {
             self.err(MAX_LINE as u32 + 1, K::LineTooLong, "");
-            return None;
+            return false;
         }
-        let mut toks = Vec::new();
         for r in Lexer::new(line) {
             let (col, kind, s) = match r {
                 Ok(t) => match toks.push(t) {
@@ -692,9 +710,9 @@ impl<'a> Report<'a> {
                 Err(LexError::NotSeparated(col, s)) => (col, K::QuoteNotSeparated, s),
             };
             self.err(col, kind, s);
-            return None;
+            return false;
         }
-        Some(toks)
+        true
     }
 
     /// One word of `words` (space-separated) as the only argument: its
@@ -762,7 +780,15 @@ impl<'a> Report<'a> {
     fn number(&mut self, a: &Tok<'a>) -> Option<u32> {
         let v = lex::number_u32(a.s);
         if v.is_none() {
-            self.err_tok(a, K::BadNumber);
+            self.bad_number(a);
+        }
+        v
+    }
+
+    fn limit(&mut self, a: &Tok<'a>) -> Option<u64> {
+        let v = lex::limit(a.s);
+        if v.is_none() {
+            self.bad_number(a);
         }
         v
     }
@@ -782,8 +808,9 @@ impl<'a> Report<'a> {
     }
 
     /// Sandbox directive `k` of `SERVICE`; `None` after an error.
-    // Size: out of line, as the first `#[inline(never)]` above says.
-    #[inline(never)]
+    // Size: part of `service_setting`, one function with one jump table
+    // (measured).
+    #[inline(always)]
     fn confine_at(
         &mut self,
         sc: &mut Scratch,
@@ -848,7 +875,9 @@ impl<'a> Report<'a> {
                         }
                         super::cap_number(a.s).map(|n| 1u64 << n)
                     } else {
-                        lex::find(NS_NAMES, a.s).map(|j| NS_FLAGS[j] as u64)
+                        lex::find(NS_NAMES, a.s)
+                            .and_then(|j| NS_FLAGS.get(j))
+                            .map(|&f| f as u64)
                     };
                     match bit {
                         Some(b) => mask |= b,
@@ -879,11 +908,11 @@ impl<'a> Report<'a> {
                 if let Some(p) = p {
                     period = lex::number(p.s).filter(|&v| v > 0).unwrap_or(0);
                     if period == 0 {
-                        self.err_tok(p, K::BadNumber);
+                        self.bad_number(p);
                     }
                 }
                 if limit == 0 {
-                    self.err_tok(a, K::BadNumber);
+                    self.bad_number(a);
                 }
                 if limit == 0 || period == 0 {
                     return None;
@@ -926,13 +955,14 @@ impl<'a> Report<'a> {
         let line = self.line;
         let d = &t[0];
         match k {
+            0..SVC_CONFINE => self.confine_at(sc, &mut s.confine, k, t)?,
             14 => {
                 self.cmd(t, "exec")?;
                 set_cmd(&mut s.exec, t, line);
             }
             15 => {
                 let v = self.choice(t, "`daemon` or `oneshot`", "daemon oneshot")?;
-                s.kind = [Kind::Daemon, Kind::Oneshot][v];
+                s.kind = if v == 0 { Kind::Daemon } else { Kind::Oneshot };
             }
             16 => {
                 let v = self.choice(t, "`yes` or `no`", "yes no")?;
@@ -964,9 +994,13 @@ impl<'a> Report<'a> {
                 let io = match lex::find("console null", a.s) {
                     Some(0) if !a.quoted => Stdio::Console,
                     Some(1) if !a.quoted => Stdio::Null,
-                    _ => Stdio::Path(self.abs_path(a, ["stdin", "stdout", "stderr"][k - 21])?),
+                    _ => Stdio::Path(self.abs_path(a, STDIO[k - 21])?),
                 };
-                *[&mut s.stdin, &mut s.stdout, &mut s.stderr][k - 21] = io;
+                *match k {
+                    21 => &mut s.stdin,
+                    22 => &mut s.stdout,
+                    _ => &mut s.stderr,
+                } = io;
             }
             25 => {
                 let v = self.choice(
@@ -974,7 +1008,11 @@ impl<'a> Report<'a> {
                     "`never`, `on-failure` or `always`",
                     "never on-failure always",
                 )?;
-                sc.restart = Some([Restart::Never, Restart::OnFailure, Restart::Always][v]);
+                sc.restart = Some(match v {
+                    0 => Restart::Never,
+                    1 => Restart::OnFailure,
+                    _ => Restart::Always,
+                });
             }
             // `backoff MIN MAX` and `restart-limit COUNT WINDOW`.
             26 | 27 => {
@@ -1038,23 +1076,16 @@ impl<'a> Report<'a> {
         let soft = self.arg(t, 2, "a soft limit (a number or `unlimited`)")?;
         let hard = t.get(3);
         self.end(t, 4).then_some(())?;
-        let Some(k) = lex::find(Resource::NAMES, name.s) else {
+        // Size: a `k` known to be in range has no bounds checks (measured).
+        let Some(k) = lex::find(Resource::NAMES, name.s).filter(|&k| k < Resource::ALL.len())
+        else {
             self.err_tok(name, K::UnknownRlimit);
             return None;
         };
         let resource = Resource::BY_INDEX[k];
-        let s = lex::limit(soft.s);
-        if s.is_none() {
-            self.err_tok(soft, K::BadNumber);
-        }
+        let s = self.limit(soft);
         let h = match hard {
-            Some(h) => {
-                let v = lex::limit(h.s);
-                if v.is_none() {
-                    self.err_tok(h, K::BadNumber);
-                }
-                v
-            }
+            Some(h) => self.limit(h),
             None => s,
         };
         let (s, h) = (s?, h?);

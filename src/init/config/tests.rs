@@ -365,6 +365,12 @@ fn top_level_errors() {
         one("test /t\ntest-policy nope\n"),
         (2, 13, K::UnknownPolicy, "nope")
     );
+    // Quoted, `{` is a bad name, while `default` and `none` keep their
+    // meaning.
+    assert_eq!(one("test-policy '{'\n"), (1, 13, K::BadName, "{"));
+    let c = parse("test-policy 'default'\n").unwrap();
+    assert_eq!(c.test_policy, PolicyRef::Default);
+    assert_eq!(one("policy 'none' {\n}\n"), (1, 8, K::ReservedName, "none"));
     assert_eq!(one("}\n"), (1, 1, K::StrayClose, "}"));
     assert_eq!(
         one("service a {\n exec /a\n}\n}\n"),
