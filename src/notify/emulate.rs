@@ -17,7 +17,7 @@ use rustix::process::{Gid, Uid};
 
 use super::decide::{self, Decision};
 use super::path::{self, Path};
-use super::resolve::{self, Entry, Root};
+use super::resolve::{self, Entry};
 use super::target::{self, Creds};
 use super::{describe, probe, Served};
 use crate::arch::Arch;
@@ -149,8 +149,19 @@ pub fn serve(
     if let Err(e) = res {
         return send(fd, n.id, Err(e));
     }
-    let ctx = match Ctx::open(n, args, &paths[..np]) {
-        Ok(c) => c,
+    let mut root_path = Path::new();
+    let mut creds = Creds::zeroed();
+    let mut start: [Option<OwnedFd>; 2] = [None, None];
+    let seen = look(
+        n,
+        args,
+        &paths[..np],
+        &mut root_path,
+        &mut creds,
+        &mut start,
+    );
+    let root = match seen {
+        Ok(r) => r,
         Err((e, proc_failed)) => {
             // A target killed meanwhile (its /proc entry gone, ENOENT or
             // ESRCH) is no failure of vigil's: nothing to say or answer.
@@ -173,14 +184,16 @@ pub fn serve(
     if !seccomp::id_valid(fd, n.id) {
         return Served::Gone;
     }
-    let worn = match target::wear(&ctx.creds) {
+    let worn = match target::wear(&creds) {
         Ok(w) => w,
         Err(e) => return send(fd, n.id, Err(e)),
     };
     let mut found: [Option<Entry>; 2] = [None, None];
+    let mut phys = [Path::new(), Path::new()];
     for i in 0..np {
-        let start = ctx.start[i].as_ref().unwrap_or(&ctx.root.fd);
-        match resolve::locate(&ctx.root, start, paths[i].as_bytes(), s.follow[i]) {
+        let from = start[i].as_ref().unwrap_or(&root);
+        let (raw, rp) = (paths[i].as_bytes(), root_path.as_bytes());
+        match resolve::locate(&root, rp, from, raw, s.follow[i], &mut phys[i]) {
             Ok(e) => found[i] = Some(e),
             Err(e) => {
                 drop(worn);
@@ -196,10 +209,7 @@ pub fn serve(
             }
         }
     }
-    let views: [&[u8]; 2] = [
-        found[0].as_ref().map_or(&b""[..], |e| e.path.as_bytes()),
-        found[1].as_ref().map_or(&b""[..], |e| e.path.as_bytes()),
-    ];
+    let views: [&[u8]; 2] = [phys[0].as_bytes(), phys[1].as_bytes()];
     let d = decide::by_paths(policy, rules.0, rules.1, rules.2, &views[..np]);
     if policy.log_decisions {
         let mut l = log::about(log::Level::Info, who);
@@ -279,30 +289,30 @@ fn read_all(
     Ok(())
 }
 
-/// What vigil opens from /proc for one notification.
-struct Ctx {
-    root: Root,
-    start: [Option<OwnedFd>; 2],
-    creds: Creds,
-}
-
-impl Ctx {
-    /// The error, and whether it was vigil's own view of the target's
-    /// /proc entries that failed (not a bad dirfd of the target's).
-    fn open(n: &Notif, args: &[groups::PathArg], paths: &[Path]) -> Result<Ctx, (Errno, bool)> {
-        let mut c = Ctx {
-            root: Root::of(n.pid).map_err(|e| (e, true))?,
-            start: [None, None],
-            creds: Creds::of(n.pid).map_err(|e| (e, true))?,
-        };
-        for (i, pa) in args.iter().take(paths.len()).enumerate() {
-            if paths[i].as_bytes().first() != Some(&b'/') {
-                let dirfd = pa.dirfd.map(|d| n.args[d as usize]);
-                c.start[i] = Some(resolve::start(n.pid, dirfd).map_err(|e| (e, false))?);
-            }
+/// Open from /proc what vigil needs of the target: its root (returned,
+/// its path into `root_path`), its credentials and, for relative paths,
+/// the cwd or dirfd they start from. The error says whether it was vigil's
+/// own view of the target's /proc entries that failed (not a bad dirfd of
+/// the target's).
+// Size: filled in place; returned by value, these were copied; and plain
+// arguments, not one struct of them (measured).
+fn look(
+    n: &Notif,
+    args: &[groups::PathArg],
+    paths: &[Path],
+    root_path: &mut Path,
+    creds: &mut Creds,
+    start: &mut [Option<OwnedFd>; 2],
+) -> Result<OwnedFd, (Errno, bool)> {
+    let root = resolve::root(n.pid, root_path).map_err(|e| (e, true))?;
+    creds.read(n.pid).map_err(|e| (e, true))?;
+    for (i, pa) in args.iter().take(paths.len()).enumerate() {
+        if paths[i].as_bytes().first() != Some(&b'/') {
+            let dirfd = pa.dirfd.map(|d| n.args[d as usize]);
+            start[i] = Some(resolve::start(n.pid, dirfd).map_err(|e| (e, false))?);
         }
-        Ok(c)
     }
+    Ok(root)
 }
 
 /// Open flags the kernel knows (openat2 refuses others; openat ignores them).

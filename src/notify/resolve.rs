@@ -30,22 +30,14 @@ const AT_FDCWD: i32 = -100;
 /// The kernel's limit on symlinks followed in one lookup.
 const MAX_LINKS: usize = 40;
 
-/// The target's root, as vigil sees it.
-pub struct Root {
-    pub fd: OwnedFd,
-    /// Its path in vigil's root: "/" unless the target is chrooted.
-    pub path: Path,
-}
-
-impl Root {
-    pub fn of(pid: u32) -> Result<Root, Errno> {
-        let mut link = Buf::<48>::new();
-        link.s("/proc/").u(pid as u64).s("/root");
-        let fd = open_dir_path(link.as_bytes())?;
-        let mut path = Path::new();
-        fd_path(&fd, &mut path)?;
-        Ok(Root { fd, path })
-    }
+/// The target's root as vigil sees it: an open fd, and its path in
+/// vigil's root ("/" unless the target is chrooted) into `path`.
+pub fn root(pid: u32, path: &mut Path) -> Result<OwnedFd, Errno> {
+    let mut link = Buf::<48>::new();
+    link.s("/proc/").u(pid as u64).s("/root");
+    let fd = open_dir_path(link.as_bytes())?;
+    fd_path(&fd, path)?;
+    Ok(fd)
 }
 
 /// The directory a relative path starts from: the target's cwd (dirfd
@@ -70,8 +62,6 @@ pub struct Entry {
     pub dir: OwnedFd,
     /// One component, no slash; "." when the path names a directory itself.
     pub name: Buf<256>,
-    /// The physical path of the entry in the target's root, for the policy.
-    pub path: Path,
 }
 
 impl Entry {
@@ -82,8 +72,16 @@ impl Entry {
 }
 
 /// Locate `raw` (the target's path) from `start`, following a final
-/// symlink when `follow`.
-pub fn locate(root: &Root, start: &OwnedFd, raw: &[u8], follow: bool) -> Result<Entry, Errno> {
+/// symlink when `follow`; the entry's physical path in the target's root
+/// (`root`, at `root_path` in vigil's), for the policy, goes to `path`.
+pub fn locate(
+    root: &OwnedFd,
+    root_path: &[u8],
+    start: &OwnedFd,
+    raw: &[u8],
+    follow: bool,
+    path: &mut Path,
+) -> Result<Entry, Errno> {
     if raw.is_empty() {
         return Err(Errno::NOENT);
     }
@@ -111,7 +109,7 @@ pub fn locate(root: &Root, start: &OwnedFd, raw: &[u8], follow: bool) -> Result<
             return Err(Errno::NAMETOOLONG);
         }
         let from = base.as_ref().unwrap_or(start);
-        let dirfd = open_dir(if abs { &root.fd } else { from }, dir, abs)?;
+        let dirfd = open_dir(if abs { root } else { from }, dir, abs)?;
         if follow && name != b"." {
             let mut target = [0u8; PATH_MAX];
             let mut nb = [0u8; 257];
@@ -131,20 +129,19 @@ pub fn locate(root: &Root, start: &OwnedFd, raw: &[u8], follow: bool) -> Result<
                 Err(e) => return Err(e),
             }
         }
+        fd_path(&dirfd, path)?;
+        strip_root(path, root_path)?;
+        if name != b"." {
+            if path.as_bytes() != b"/" {
+                path.s("/");
+            }
+            path.put(name);
+        }
         let mut e = Entry {
             dir: dirfd,
             name: Buf::new(),
-            path: Path::new(),
         };
         e.name.put(name);
-        fd_path(&e.dir, &mut e.path)?;
-        strip_root(&mut e.path, &root.path)?;
-        if name != b"." {
-            if e.path.as_bytes() != b"/" {
-                e.path.s("/");
-            }
-            e.path.put(name);
-        }
         return Ok(e);
     }
     Err(Errno::LOOP)
@@ -210,8 +207,7 @@ pub fn fd_path(fd: &impl AsFd, out: &mut Path) -> Result<(), Errno> {
 }
 
 /// Make `path` (in vigil's root) relative to the target's root `root`.
-fn strip_root(path: &mut Path, root: &Path) -> Result<(), Errno> {
-    let r = root.as_bytes();
+fn strip_root(path: &mut Path, r: &[u8]) -> Result<(), Errno> {
     if r == b"/" {
         return Ok(());
     }
@@ -243,9 +239,32 @@ pub fn cstr<'a>(s: &[u8], buf: &'a mut [u8]) -> Result<&'a CStr, Errno> {
 mod tests {
     use super::*;
 
-    fn here() -> (Root, OwnedFd) {
-        let me = std::process::id();
-        (Root::of(me).unwrap(), start(me, None).unwrap())
+    struct Here {
+        root: OwnedFd,
+        root_path: Path,
+        cwd: OwnedFd,
+    }
+
+    impl Here {
+        fn new() -> Here {
+            let me = std::process::id();
+            let mut root_path = Path::new();
+            let root = root(me, &mut root_path).unwrap();
+            let cwd = start(me, None).unwrap();
+            Here {
+                root,
+                root_path,
+                cwd,
+            }
+        }
+
+        /// The physical path `raw` names.
+        fn locate(&self, raw: &[u8], follow: bool) -> Result<String, Errno> {
+            let mut p = Path::new();
+            let rp = self.root_path.as_bytes();
+            locate(&self.root, rp, &self.cwd, raw, follow, &mut p)?;
+            Ok(p.as_str().to_string())
+        }
     }
 
     #[test]
@@ -255,23 +274,27 @@ mod tests {
         std::fs::create_dir_all(d.join("a/b")).unwrap();
         std::os::unix::fs::symlink("a/b", d.join("l")).unwrap();
         std::os::unix::fs::symlink("/etc", d.join("a/etc")).unwrap();
-        let (root, cwd) = here();
+        let h = Here::new();
         let ds = d.to_str().unwrap();
-        let e = locate(&root, &cwd, format!("{ds}/l/x").as_bytes(), false).unwrap();
-        assert_eq!(e.path.as_str(), format!("{ds}/a/b/x"));
-        let e = locate(&root, &cwd, format!("{ds}/a/b/../../l/").as_bytes(), true).unwrap();
-        assert_eq!(e.path.as_str(), format!("{ds}/a/b"));
+        let e = h.locate(format!("{ds}/l/x").as_bytes(), false).unwrap();
+        assert_eq!(e, format!("{ds}/a/b/x"));
+        let e = h
+            .locate(format!("{ds}/a/b/../../l/").as_bytes(), true)
+            .unwrap();
+        assert_eq!(e, format!("{ds}/a/b"));
         // The final symlink is followed only when asked.
-        let e = locate(&root, &cwd, format!("{ds}/a/etc").as_bytes(), true).unwrap();
-        assert_eq!(e.path.as_str(), "/etc");
-        let e = locate(&root, &cwd, format!("{ds}/a/etc").as_bytes(), false).unwrap();
-        assert_eq!(e.path.as_str(), format!("{ds}/a/etc"));
-        let e = locate(&root, &cwd, format!("{ds}/a/etc/passwd").as_bytes(), false).unwrap();
-        assert_eq!(e.path.as_str(), "/etc/passwd");
-        let e = locate(&root, &cwd, b"/", false).unwrap();
-        assert_eq!(e.path.as_str(), "/");
+        let e = h.locate(format!("{ds}/a/etc").as_bytes(), true).unwrap();
+        assert_eq!(e, "/etc");
+        let e = h.locate(format!("{ds}/a/etc").as_bytes(), false).unwrap();
+        assert_eq!(e, format!("{ds}/a/etc"));
+        let e = h
+            .locate(format!("{ds}/a/etc/passwd").as_bytes(), false)
+            .unwrap();
+        assert_eq!(e, "/etc/passwd");
+        let e = h.locate(b"/", false).unwrap();
+        assert_eq!(e, "/");
         assert_eq!(
-            locate(&root, &cwd, format!("{ds}/nope/x").as_bytes(), false).err(),
+            h.locate(format!("{ds}/nope/x").as_bytes(), false).err(),
             Some(Errno::NOENT)
         );
         std::fs::remove_dir_all(&d).unwrap();
