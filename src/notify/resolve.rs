@@ -21,12 +21,10 @@ use core::ffi::CStr;
 use rustix::fd::{AsFd, AsRawFd, OwnedFd};
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 
-use super::path::{Path, PATH_MAX};
+use super::path::{self, Path, PATH_MAX};
 use crate::out::{Buf, Sink};
 use crate::sys::{self, Errno};
 
-/// `AT_FDCWD` as the low 32 bits of a dirfd argument.
-const AT_FDCWD: i32 = -100;
 /// The kernel's limit on symlinks followed in one lookup.
 const MAX_LINKS: usize = 40;
 
@@ -44,12 +42,7 @@ pub fn root(pid: u32, path: &mut Path) -> Result<OwnedFd, Errno> {
 /// `None` or AT_FDCWD) or its open fd, reopened by vigil as an O_PATH fd.
 pub fn start(pid: u32, dirfd: Option<u64>) -> Result<OwnedFd, Errno> {
     let mut link = Buf::<48>::new();
-    link.s("/proc/").u(pid as u64);
-    match dirfd.map(|d| d as i32) {
-        None | Some(AT_FDCWD) => link.s("/cwd"),
-        Some(fd) if fd >= 0 => link.s("/fd/").u(fd as u64),
-        Some(_) => return Err(Errno::BADF),
-    };
+    path::start_link(&mut link, pid, dirfd)?;
     match open_dir_path(link.as_bytes()) {
         // No such fd in the target.
         Err(Errno::NOENT) if dirfd.is_some() => Err(Errno::BADF),
