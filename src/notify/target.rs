@@ -111,15 +111,7 @@ fn field<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
 }
 
 fn number(s: &[u8], radix: u32) -> Option<u32> {
-    if s.is_empty() {
-        return None;
-    }
-    let mut v: u32 = 0;
-    for &b in s {
-        let d = (b as char).to_digit(radix)?;
-        v = v.checked_mul(radix)?.checked_add(d)?;
-    }
-    Some(v)
+    crate::policy::parse::digits(s, radix).and_then(|v| u32::try_from(v).ok())
 }
 
 /// vigil's own credentials, put back by `Worn::drop`.

@@ -909,17 +909,24 @@ fn ends_with_brace(line: &str) -> bool {
 
 /// Decimal, `0x` hex or `0o` octal, without sign.
 fn parse_unsigned(s: &str) -> Option<u64> {
-    let (digits, radix) = match s.as_bytes() {
-        [b'0', b'x' | b'X', rest @ ..] => (rest, 16),
-        [b'0', b'o' | b'O', rest @ ..] => (rest, 8),
-        all => (all, 10),
-    };
-    if digits.is_empty() {
+    match s.as_bytes() {
+        [b'0', b'x' | b'X', rest @ ..] => digits(rest, 16),
+        [b'0', b'o' | b'O', rest @ ..] => digits(rest, 8),
+        all => digits(all, 10),
+    }
+}
+
+/// `s`, all digits in `radix` (at least one), if it fits.
+// Size: one loop for the policy's numbers and those of /proc/PID/status
+// (measured).
+#[inline(never)]
+pub fn digits(s: &[u8], radix: u32) -> Option<u64> {
+    if s.is_empty() {
         return None;
     }
     let mut v: u64 = 0;
     // Bytes, not chars: a non-ASCII byte is no digit either.
-    for &b in digits {
+    for &b in s {
         let d = (b as char).to_digit(radix)?;
         v = v.checked_mul(radix as u64)?.checked_add(d as u64)?;
     }
