@@ -253,9 +253,9 @@ fn lexical(
     rules: (u16, u16, u16),
 ) -> Decision {
     let mut abs = [Path::new(), Path::new()];
-    for (i, pa) in args.iter().take(2).enumerate() {
+    for ((pa, raw), abs) in args.iter().zip(raw).zip(&mut abs) {
         let dirfd = pa.dirfd.map(|d| n.args[d as usize]);
-        if path::absolute(n.pid as i32, dirfd, raw[i].as_bytes(), &mut abs[i]).is_err() {
+        if path::absolute(n.pid as i32, dirfd, raw.as_bytes(), abs).is_err() {
             return Decision::Errno(rules.2);
         }
     }
@@ -270,16 +270,16 @@ fn read_all(
     paths: &mut [Path; 2],
     link_target: &mut Path,
 ) -> Result<(), Errno> {
-    for (i, pa) in args.iter().take(2).enumerate() {
-        path::read_cstr(n.pid as i32, n.args[pa.path as usize], &mut paths[i])?;
+    for (pa, out) in args.iter().zip(paths) {
+        path::read_cstr(n.pid as i32, n.args[pa.path as usize], out)?;
         // The target names its own /proc entry: make it the target's,
         // not vigil's.
         for own in [&b"/proc/self"[..], b"/proc/thread-self"] {
-            let p = paths[i].as_bytes();
+            let p = out.as_bytes();
             if p.starts_with(own) && matches!(p.get(own.len()), None | Some(b'/')) {
                 let mut q = Path::new();
                 q.s("/proc/").u(n.pid as u64).put(&p[own.len()..]);
-                paths[i] = q;
+                *out = q;
             }
         }
     }
@@ -306,10 +306,10 @@ fn look(
 ) -> Result<OwnedFd, (Errno, bool)> {
     let root = resolve::root(n.pid, root_path).map_err(|e| (e, true))?;
     creds.read(n.pid).map_err(|e| (e, true))?;
-    for (i, pa) in args.iter().take(paths.len()).enumerate() {
-        if paths[i].as_bytes().first() != Some(&b'/') {
+    for ((pa, raw), start) in args.iter().zip(paths).zip(start) {
+        if raw.as_bytes().first() != Some(&b'/') {
             let dirfd = pa.dirfd.map(|d| n.args[d as usize]);
-            start[i] = Some(resolve::start(n.pid, dirfd).map_err(|e| (e, false))?);
+            *start = Some(resolve::start(n.pid, dirfd).map_err(|e| (e, false))?);
         }
     }
     Ok(root)

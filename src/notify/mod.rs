@@ -118,10 +118,10 @@ fn serve_paths(
 fn read_paths(n: &Notif, name: &str, out: &mut [Path; 2]) -> Result<usize, Errno> {
     let args = groups::path_args(name);
     let mut raw = Path::new();
-    for (i, pa) in args.iter().take(2).enumerate() {
+    for (pa, out) in args.iter().zip(out) {
         path::read_cstr(n.pid as i32, n.args[pa.path as usize], &mut raw)?;
         let dirfd = pa.dirfd.map(|d| n.args[d as usize]);
-        path::absolute(n.pid as i32, dirfd, raw.as_bytes(), &mut out[i])?;
+        path::absolute(n.pid as i32, dirfd, raw.as_bytes(), out)?;
     }
     Ok(args.len().min(2))
 }
