@@ -34,7 +34,7 @@ pub fn root(pid: u32, path: &mut Path) -> Result<OwnedFd, Errno> {
     let mut link = Buf::<48>::new();
     link.s("/proc/").u(pid as u64).s("/root");
     let fd = open_dir_path(link.as_bytes())?;
-    fd_path(&fd, path)?;
+    fd_path(&fd, b"/", path)?;
     Ok(fd)
 }
 
@@ -122,8 +122,7 @@ pub fn locate(
                 Err(e) => return Err(e),
             }
         }
-        fd_path(&dirfd, path)?;
-        strip_root(path, root_path)?;
+        fd_path(&dirfd, root_path, path)?;
         if name != b"." {
             if path.as_bytes() != b"/" {
                 path.s("/");
@@ -184,8 +183,11 @@ fn open_dir_path(path: &[u8]) -> Result<OwnedFd, Errno> {
     )
 }
 
-/// The kernel's name for what `fd` refers to, in vigil's root.
-pub fn fd_path(fd: &impl AsFd, out: &mut Path) -> Result<(), Errno> {
+/// The kernel's name for what `fd` refers to, in vigil's root, made
+/// relative to `root` (the target's root in vigil's, "/" if the same).
+// Size: `root` stripped on the way, not with a second path buffer and a
+// copy of it (measured).
+pub fn fd_path(fd: &impl AsFd, root: &[u8], out: &mut Path) -> Result<(), Errno> {
     let mut link = Buf::<48>::new();
     link.s("/proc/self/fd/").u(fd.as_fd().as_raw_fd() as u64);
     let mut buf = [0u8; PATH_MAX];
@@ -194,27 +196,16 @@ pub fn fd_path(fd: &impl AsFd, out: &mut Path) -> Result<(), Errno> {
     if n == 0 || buf[0] != b'/' || n >= PATH_MAX {
         return Err(Errno::XDEV);
     }
+    let mut p = &buf[..n];
+    if root != b"/" {
+        let r = root.len();
+        if !(p.starts_with(root) && (p.len() == r || p[r] == b'/')) {
+            return Err(Errno::XDEV);
+        }
+        p = if p.len() == r { b"/" } else { &p[r..] };
+    }
     out.clear();
-    out.put(&buf[..n]);
-    Ok(())
-}
-
-/// Make `path` (in vigil's root) relative to the target's root `root`.
-fn strip_root(path: &mut Path, r: &[u8]) -> Result<(), Errno> {
-    if r == b"/" {
-        return Ok(());
-    }
-    let p = path.as_bytes();
-    if !(p.starts_with(r) && (p.len() == r.len() || p[r.len()] == b'/')) {
-        return Err(Errno::XDEV);
-    }
-    let mut tmp = Path::new();
-    tmp.put(if p.len() == r.len() {
-        b"/"
-    } else {
-        &p[r.len()..]
-    });
-    *path = tmp;
+    out.put(p);
     Ok(())
 }
 
