@@ -60,21 +60,23 @@ pub fn handles(name: &str) -> bool {
 /// No register: the field stays 0.
 const NO: u8 = 6;
 
+/// creat's flags, as open's, and rmdir's, as unlinkat's.
+const CREAT: u16 = (g::O_CREAT | g::O_WRONLY | g::O_TRUNC) as u16;
+const RMDIR: u16 = g::AT_REMOVEDIR as u16;
+const _: () = assert!(CREAT as u32 == g::O_CREAT | g::O_WRONLY | g::O_TRUNC);
+const _: () = assert!(RMDIR as u32 == g::AT_REMOVEDIR);
+
 /// Per emulated call: its name (NUL-padded), operation, and which
 /// registers hold flags, mode, uid and gid; plus flags it always has.
-const SPECS: [([u8; 9], Op, [u8; 4], u32); 21] = [
+// Size: those flags fit a u16, and so each entry 16 bytes, not 20.
+const SPECS: [([u8; 9], Op, [u8; 4], u16); 21] = [
     (*b"open\0\0\0\0\0", Op::Open, [1, 2, NO, NO], 0),
     (*b"openat\0\0\0", Op::Open, [2, 3, NO, NO], 0),
-    (
-        *b"creat\0\0\0\0",
-        Op::Open,
-        [NO, 1, NO, NO],
-        g::O_CREAT | g::O_WRONLY | g::O_TRUNC,
-    ),
+    (*b"creat\0\0\0\0", Op::Open, [NO, 1, NO, NO], CREAT),
     (*b"mkdir\0\0\0\0", Op::Mkdir, [NO, 1, NO, NO], 0),
     (*b"mkdirat\0\0", Op::Mkdir, [NO, 2, NO, NO], 0),
     (*b"unlink\0\0\0", Op::Unlink, [NO; 4], 0),
-    (*b"rmdir\0\0\0\0", Op::Unlink, [NO; 4], g::AT_REMOVEDIR),
+    (*b"rmdir\0\0\0\0", Op::Unlink, [NO; 4], RMDIR),
     (*b"unlinkat\0", Op::Unlink, [2, NO, NO, NO], 0),
     (*b"rename\0\0\0", Op::Rename, [NO; 4], 0),
     (*b"renameat\0", Op::Rename, [NO; 4], 0),
@@ -99,7 +101,7 @@ fn spec(name: &str, a: &[u64; 6]) -> Option<Spec> {
     let r = |i: usize| a.get(regs[i] as usize).map_or(0, |&v| v as u32);
     let mut s = Spec {
         op: *op,
-        flags: always | r(0),
+        flags: *always as u32 | r(0),
         mode: r(1),
         uid: r(2),
         gid: r(3),
