@@ -493,11 +493,7 @@ fn send(fd: i32, id: u64, r: Result<i64, Errno>) -> Served {
         Ok(v) => (v, 0),
         Err(e) => (0, -e.raw_os_error()),
     };
-    match seccomp::send(fd, id, val, err, 0) {
-        Ok(()) => Served::Answered,
-        Err(Errno::NOENT) => Served::Gone,
-        Err(e) => Served::Failed(e),
-    }
+    super::reply(fd, id, val, err, 0)
 }
 
 #[cfg(test)]
