@@ -540,12 +540,13 @@ impl<'a> Parser<'a, '_> {
     #[inline(never)]
     fn open_paths(&mut self, names: &[Tok<'a>]) -> Res<()> {
         for &name in names {
-            let bad = syscalls(name)
-                .find(|m| self.arch.nr(m).is_some() && groups::path_args(m).is_empty());
-            if let Some(m) = bad {
-                // A group's member is named; a syscall as written.
-                let s = if name.starts_with('@') { m } else { name };
-                self.push_at(s, self.col(name), ErrorKind::NoPathArgument, 0);
+            for m in syscalls(name) {
+                if self.arch.nr(m).is_some() && groups::path_args(m).is_empty() {
+                    // A group's member is named; a syscall as written.
+                    let s = if name.starts_with('@') { m } else { name };
+                    self.push_at(s, self.col(name), ErrorKind::NoPathArgument, 0);
+                    break;
+                }
             }
         }
         let start = self.policy.paths.len();
