@@ -944,10 +944,7 @@ pub fn digits(s: &[u8], radix: u32) -> Option<u64> {
 /// The magnitude of `-decimal`, if `s` is one.
 fn negative(s: &str) -> Option<Option<u64>> {
     let d = s.strip_prefix('-')?;
-    if d.is_empty() || !d.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(None);
-    }
-    Some(parse_unsigned(d).filter(|&m| m <= 1 << 63))
+    Some(digits(d.as_bytes(), 10).filter(|&m| m <= 1 << 63))
 }
 
 #[cfg(test)]
