@@ -60,11 +60,14 @@ pub fn handles(name: &str) -> bool {
 /// No register: the field stays 0.
 const NO: u8 = 6;
 
-/// creat's flags, as open's, and rmdir's, as unlinkat's.
+/// creat's flags, as open's, and rmdir's and lchown's, as unlinkat's and
+/// fchownat's.
 const CREAT: u16 = (g::O_CREAT | g::O_WRONLY | g::O_TRUNC) as u16;
 const RMDIR: u16 = g::AT_REMOVEDIR as u16;
+const LCHOWN: u16 = g::AT_SYMLINK_NOFOLLOW as u16;
 const _: () = assert!(CREAT as u32 == g::O_CREAT | g::O_WRONLY | g::O_TRUNC);
 const _: () = assert!(RMDIR as u32 == g::AT_REMOVEDIR);
+const _: () = assert!(LCHOWN as u32 == g::AT_SYMLINK_NOFOLLOW);
 
 /// Per emulated call: its name (NUL-padded), operation, and which
 /// registers hold flags, mode, uid and gid; plus flags it always has.
@@ -89,7 +92,7 @@ const SPECS: [([u8; 9], Op, [u8; 4], u16); 21] = [
     (*b"fchmodat\0", Op::Chmod, [NO, 2, NO, NO], 0),
     (*b"fchmodat2", Op::Chmod, [3, 2, NO, NO], 0),
     (*b"chown\0\0\0\0", Op::Chown, [NO, NO, 1, 2], 0),
-    (*b"lchown\0\0\0", Op::Chown, [NO, NO, 1, 2], 0),
+    (*b"lchown\0\0\0", Op::Chown, [NO, NO, 1, 2], LCHOWN),
     (*b"fchownat\0", Op::Chown, [4, NO, 2, 3], 0),
 ];
 
@@ -115,8 +118,7 @@ fn spec(name: &str, a: &[u64; 6]) -> Option<Spec> {
                 && s.flags & (g::O_CREAT | g::O_EXCL) != g::O_CREAT | g::O_EXCL
         }
         Op::Link => s.flags & g::AT_SYMLINK_FOLLOW != 0,
-        Op::Chmod => !nofollow,
-        Op::Chown => name != "lchown" && !nofollow,
+        Op::Chmod | Op::Chown => !nofollow,
         _ => false,
     };
     Some(s)
