@@ -17,7 +17,7 @@ use rustix::process::{Gid, Uid};
 
 use super::decide::{self, Decision};
 use super::path::{self, Path};
-use super::resolve::{self, Entry, Root};
+use super::resolve::{self, Entry};
 use super::target::{self, Creds};
 use super::{describe, probe, Served};
 use crate::arch::Arch;
@@ -60,21 +60,26 @@ pub fn handles(name: &str) -> bool {
 /// No register: the field stays 0.
 const NO: u8 = 6;
 
+/// creat's flags, as open's, and rmdir's and lchown's, as unlinkat's and
+/// fchownat's.
+const CREAT: u16 = (g::O_CREAT | g::O_WRONLY | g::O_TRUNC) as u16;
+const RMDIR: u16 = g::AT_REMOVEDIR as u16;
+const LCHOWN: u16 = g::AT_SYMLINK_NOFOLLOW as u16;
+const _: () = assert!(CREAT as u32 == g::O_CREAT | g::O_WRONLY | g::O_TRUNC);
+const _: () = assert!(RMDIR as u32 == g::AT_REMOVEDIR);
+const _: () = assert!(LCHOWN as u32 == g::AT_SYMLINK_NOFOLLOW);
+
 /// Per emulated call: its name (NUL-padded), operation, and which
 /// registers hold flags, mode, uid and gid; plus flags it always has.
-const SPECS: [([u8; 9], Op, [u8; 4], u32); 21] = [
+// Size: those flags fit a u16, and so each entry 16 bytes, not 20.
+const SPECS: [([u8; 9], Op, [u8; 4], u16); 21] = [
     (*b"open\0\0\0\0\0", Op::Open, [1, 2, NO, NO], 0),
     (*b"openat\0\0\0", Op::Open, [2, 3, NO, NO], 0),
-    (
-        *b"creat\0\0\0\0",
-        Op::Open,
-        [NO, 1, NO, NO],
-        g::O_CREAT | g::O_WRONLY | g::O_TRUNC,
-    ),
+    (*b"creat\0\0\0\0", Op::Open, [NO, 1, NO, NO], CREAT),
     (*b"mkdir\0\0\0\0", Op::Mkdir, [NO, 1, NO, NO], 0),
     (*b"mkdirat\0\0", Op::Mkdir, [NO, 2, NO, NO], 0),
     (*b"unlink\0\0\0", Op::Unlink, [NO; 4], 0),
-    (*b"rmdir\0\0\0\0", Op::Unlink, [NO; 4], g::AT_REMOVEDIR),
+    (*b"rmdir\0\0\0\0", Op::Unlink, [NO; 4], RMDIR),
     (*b"unlinkat\0", Op::Unlink, [2, NO, NO, NO], 0),
     (*b"rename\0\0\0", Op::Rename, [NO; 4], 0),
     (*b"renameat\0", Op::Rename, [NO; 4], 0),
@@ -87,7 +92,7 @@ const SPECS: [([u8; 9], Op, [u8; 4], u32); 21] = [
     (*b"fchmodat\0", Op::Chmod, [NO, 2, NO, NO], 0),
     (*b"fchmodat2", Op::Chmod, [3, 2, NO, NO], 0),
     (*b"chown\0\0\0\0", Op::Chown, [NO, NO, 1, 2], 0),
-    (*b"lchown\0\0\0", Op::Chown, [NO, NO, 1, 2], 0),
+    (*b"lchown\0\0\0", Op::Chown, [NO, NO, 1, 2], LCHOWN),
     (*b"fchownat\0", Op::Chown, [4, NO, 2, 3], 0),
 ];
 
@@ -99,7 +104,7 @@ fn spec(name: &str, a: &[u64; 6]) -> Option<Spec> {
     let r = |i: usize| a.get(regs[i] as usize).map_or(0, |&v| v as u32);
     let mut s = Spec {
         op: *op,
-        flags: always | r(0),
+        flags: *always as u32 | r(0),
         mode: r(1),
         uid: r(2),
         gid: r(3),
@@ -113,8 +118,7 @@ fn spec(name: &str, a: &[u64; 6]) -> Option<Spec> {
                 && s.flags & (g::O_CREAT | g::O_EXCL) != g::O_CREAT | g::O_EXCL
         }
         Op::Link => s.flags & g::AT_SYMLINK_FOLLOW != 0,
-        Op::Chmod => !nofollow,
-        Op::Chown => name != "lchown" && !nofollow,
+        Op::Chmod | Op::Chown => !nofollow,
         _ => false,
     };
     Some(s)
@@ -149,8 +153,19 @@ pub fn serve(
     if let Err(e) = res {
         return send(fd, n.id, Err(e));
     }
-    let ctx = match Ctx::open(n, args, &paths[..np]) {
-        Ok(c) => c,
+    let mut root_path = Path::new();
+    let mut creds = Creds::zeroed();
+    let mut start: [Option<OwnedFd>; 2] = [None, None];
+    let seen = look(
+        n,
+        args,
+        &paths[..np],
+        &mut root_path,
+        &mut creds,
+        &mut start,
+    );
+    let root = match seen {
+        Ok(r) => r,
         Err((e, proc_failed)) => {
             // A target killed meanwhile (its /proc entry gone, ENOENT or
             // ESRCH) is no failure of vigil's: nothing to say or answer.
@@ -173,14 +188,16 @@ pub fn serve(
     if !seccomp::id_valid(fd, n.id) {
         return Served::Gone;
     }
-    let worn = match target::wear(&ctx.creds) {
+    let worn = match target::wear(&creds) {
         Ok(w) => w,
         Err(e) => return send(fd, n.id, Err(e)),
     };
     let mut found: [Option<Entry>; 2] = [None, None];
+    let mut phys = [Path::new(), Path::new()];
     for i in 0..np {
-        let start = ctx.start[i].as_ref().unwrap_or(&ctx.root.fd);
-        match resolve::locate(&ctx.root, start, paths[i].as_bytes(), s.follow[i]) {
+        let from = start[i].as_ref().unwrap_or(&root);
+        let (raw, rp) = (paths[i].as_bytes(), root_path.as_bytes());
+        match resolve::locate(&root, rp, from, raw, s.follow[i], &mut phys[i]) {
             Ok(e) => found[i] = Some(e),
             Err(e) => {
                 drop(worn);
@@ -196,10 +213,7 @@ pub fn serve(
             }
         }
     }
-    let views: [&[u8]; 2] = [
-        found[0].as_ref().map_or(&b""[..], |e| e.path.as_bytes()),
-        found[1].as_ref().map_or(&b""[..], |e| e.path.as_bytes()),
-    ];
+    let views: [&[u8]; 2] = [phys[0].as_bytes(), phys[1].as_bytes()];
     let d = decide::by_paths(policy, rules.0, rules.1, rules.2, &views[..np]);
     if policy.log_decisions {
         let mut l = log::about(log::Level::Info, who);
@@ -243,9 +257,9 @@ fn lexical(
     rules: (u16, u16, u16),
 ) -> Decision {
     let mut abs = [Path::new(), Path::new()];
-    for (i, pa) in args.iter().take(2).enumerate() {
+    for ((pa, raw), abs) in args.iter().zip(raw).zip(&mut abs) {
         let dirfd = pa.dirfd.map(|d| n.args[d as usize]);
-        if path::absolute(n.pid as i32, dirfd, raw[i].as_bytes(), &mut abs[i]).is_err() {
+        if path::absolute(n.pid as i32, dirfd, raw.as_bytes(), abs).is_err() {
             return Decision::Errno(rules.2);
         }
     }
@@ -260,16 +274,16 @@ fn read_all(
     paths: &mut [Path; 2],
     link_target: &mut Path,
 ) -> Result<(), Errno> {
-    for (i, pa) in args.iter().take(2).enumerate() {
-        path::read_cstr(n.pid as i32, n.args[pa.path as usize], &mut paths[i])?;
+    for (pa, out) in args.iter().zip(paths) {
+        path::read_cstr(n.pid as i32, n.args[pa.path as usize], out)?;
         // The target names its own /proc entry: make it the target's,
         // not vigil's.
         for own in [&b"/proc/self"[..], b"/proc/thread-self"] {
-            let p = paths[i].as_bytes();
+            let p = out.as_bytes();
             if p.starts_with(own) && matches!(p.get(own.len()), None | Some(b'/')) {
                 let mut q = Path::new();
                 q.s("/proc/").u(n.pid as u64).put(&p[own.len()..]);
-                paths[i] = q;
+                *out = q;
             }
         }
     }
@@ -279,30 +293,30 @@ fn read_all(
     Ok(())
 }
 
-/// What vigil opens from /proc for one notification.
-struct Ctx {
-    root: Root,
-    start: [Option<OwnedFd>; 2],
-    creds: Creds,
-}
-
-impl Ctx {
-    /// The error, and whether it was vigil's own view of the target's
-    /// /proc entries that failed (not a bad dirfd of the target's).
-    fn open(n: &Notif, args: &[groups::PathArg], paths: &[Path]) -> Result<Ctx, (Errno, bool)> {
-        let mut c = Ctx {
-            root: Root::of(n.pid).map_err(|e| (e, true))?,
-            start: [None, None],
-            creds: Creds::of(n.pid).map_err(|e| (e, true))?,
-        };
-        for (i, pa) in args.iter().take(paths.len()).enumerate() {
-            if paths[i].as_bytes().first() != Some(&b'/') {
-                let dirfd = pa.dirfd.map(|d| n.args[d as usize]);
-                c.start[i] = Some(resolve::start(n.pid, dirfd).map_err(|e| (e, false))?);
-            }
+/// Open from /proc what vigil needs of the target: its root (returned,
+/// its path into `root_path`), its credentials and, for relative paths,
+/// the cwd or dirfd they start from. The error says whether it was vigil's
+/// own view of the target's /proc entries that failed (not a bad dirfd of
+/// the target's).
+// Size: filled in place; returned by value, these were copied; and plain
+// arguments, not one struct of them (measured).
+fn look(
+    n: &Notif,
+    args: &[groups::PathArg],
+    paths: &[Path],
+    root_path: &mut Path,
+    creds: &mut Creds,
+    start: &mut [Option<OwnedFd>; 2],
+) -> Result<OwnedFd, (Errno, bool)> {
+    let root = resolve::root(n.pid, root_path).map_err(|e| (e, true))?;
+    creds.read(n.pid).map_err(|e| (e, true))?;
+    for ((pa, raw), start) in args.iter().zip(paths).zip(start) {
+        if raw.as_bytes().first() != Some(&b'/') {
+            let dirfd = pa.dirfd.map(|d| n.args[d as usize]);
+            *start = Some(resolve::start(n.pid, dirfd).map_err(|e| (e, false))?);
         }
-        Ok(c)
     }
+    Ok(root)
 }
 
 /// Open flags the kernel knows (openat2 refuses others; openat ignores them).
@@ -331,20 +345,21 @@ fn perform(s: Spec, e: &[Option<Entry>; 2], link_target: &[u8]) -> Result<Option
     let name = a.cname(&mut nb);
     let second = || e[1].as_ref().ok_or(Errno::INVAL);
     let mut nb2 = [0u8; 257];
+    // Size: every arm but open ends in one `Ok(None)` (measured).
     match s.op {
-        Op::Open => open(a, name, s).map(Some),
-        Op::Mkdir => rustix::fs::mkdirat(&a.dir, name, mode(s.mode)).map(|_| None),
+        Op::Open => return open(a, name, s).map(Some),
+        Op::Mkdir => rustix::fs::mkdirat(&a.dir, name, mode(s.mode)),
         Op::Unlink => {
             if s.flags & !g::AT_REMOVEDIR != 0 {
                 return Err(Errno::INVAL);
             }
             let f = AtFlags::from_bits_retain(s.flags);
-            rustix::fs::unlinkat(&a.dir, name, f).map(|_| None)
+            rustix::fs::unlinkat(&a.dir, name, f)
         }
         Op::Rename => {
             let b = second()?;
             let f = RenameFlags::from_bits_retain(s.flags);
-            rustix::fs::renameat_with(&a.dir, name, &b.dir, b.cname(&mut nb2), f).map(|_| None)
+            rustix::fs::renameat_with(&a.dir, name, &b.dir, b.cname(&mut nb2), f)
         }
         Op::Link => {
             if s.flags & !(g::AT_SYMLINK_FOLLOW | g::AT_EMPTY_PATH) != 0 {
@@ -353,20 +368,20 @@ fn perform(s: Spec, e: &[Option<Entry>; 2], link_target: &[u8]) -> Result<Option
             let b = second()?;
             // A final symlink was already followed by `locate` if asked.
             rustix::fs::linkat(&a.dir, name, &b.dir, b.cname(&mut nb2), AtFlags::empty())
-                .map(|_| None)
         }
         Op::Symlink => {
             let mut tb = [0u8; path::PATH_MAX + 1];
             let t = resolve::cstr(link_target, &mut tb)?;
-            rustix::fs::symlinkat(t, &a.dir, name).map(|_| None)
+            rustix::fs::symlinkat(t, &a.dir, name)
         }
         Op::Chmod | Op::Chown => {
             if s.flags & !(g::AT_SYMLINK_NOFOLLOW | g::AT_EMPTY_PATH) != 0 {
                 return Err(Errno::INVAL);
             }
-            attrs(a, name, s).map(|_| None)
+            attrs(a, name, s)
         }
-    }
+    }?;
+    Ok(None)
 }
 
 fn mode(m: u32) -> Mode {
@@ -452,25 +467,21 @@ fn attrs(a: &Entry, name: &core::ffi::CStr, s: Spec) -> Result<(), Errno> {
 // Size: out of line, the binary is smaller (measured).
 #[inline(never)]
 fn install(fd: i32, id: u64, file: OwnedFd, cloexec: u32) -> Served {
-    let src = file.as_raw_fd();
-    if probe::has(probe::ADDFD_SEND) {
-        // Added and answered at once: the target cannot be interrupted in
-        // between and leak an fd it never hears of.
-        return match seccomp::addfd(fd, id, src, cloexec, seccomp::ADDFD_FLAG_SEND) {
-            Ok(_) => Served::Answered,
-            Err(Errno::NOENT) => Served::Gone,
-            // EMFILE (the target's RLIMIT_NOFILE) and friends: the
-            // notification is still pending, answer with the error.
-            Err(e) => send(fd, id, Err(e)),
-        };
-    }
-    match seccomp::addfd(fd, id, src, cloexec, 0) {
-        // Before 5.14: if the target is interrupted between these two
-        // ioctls, the new fd stays in its table unannounced.
+    // Added and answered at once where the kernel can (5.14): the target
+    // cannot be interrupted in between and leak an fd it never hears of.
+    // Before, if it is interrupted between ADDFD and SEND, the new fd
+    // stays in its table unannounced.
+    let at_once = probe::has(probe::ADDFD_SEND);
+    let flags = if at_once { seccomp::ADDFD_FLAG_SEND } else { 0 };
+    // Size: one ADDFD call for both ways (measured).
+    match seccomp::addfd(fd, id, file.as_raw_fd(), cloexec, flags) {
+        Ok(_) if at_once => Served::Answered,
         Ok(newfd) => send(fd, id, Ok(newfd as i64)),
         Err(Errno::NOENT) => Served::Gone,
         // No ADDFD at all (before 5.9): vigil cannot hand over an fd.
-        Err(Errno::INVAL) => send(fd, id, Err(Errno::NOSYS)),
+        Err(Errno::INVAL) if !at_once => send(fd, id, Err(Errno::NOSYS)),
+        // EMFILE (the target's RLIMIT_NOFILE) and friends: the
+        // notification is still pending, answer with the error.
         Err(e) => send(fd, id, Err(e)),
     }
 }
@@ -480,11 +491,7 @@ fn send(fd: i32, id: u64, r: Result<i64, Errno>) -> Served {
         Ok(v) => (v, 0),
         Err(e) => (0, -e.raw_os_error()),
     };
-    match seccomp::send(fd, id, val, err, 0) {
-        Ok(()) => Served::Answered,
-        Err(Errno::NOENT) => Served::Gone,
-        Err(e) => Served::Failed(e),
-    }
+    super::reply(fd, id, val, err, 0)
 }
 
 #[cfg(test)]

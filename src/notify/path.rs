@@ -47,12 +47,7 @@ pub fn absolute(pid: i32, dirfd: Option<u64>, raw: &[u8], out: &mut Path) -> Res
     let mut tmp = [0u8; PATH_MAX];
     if raw.first() != Some(&b'/') {
         let mut link = Buf::<48>::new();
-        link.s("/proc/").u(pid as u64);
-        match dirfd.map(|d| d as i32) {
-            None | Some(AT_FDCWD) => link.s("/cwd"),
-            Some(fd) if fd >= 0 => link.s("/fd/").u(fd as u64),
-            Some(_) => return Err(Errno::BADF),
-        };
+        start_link(&mut link, pid as u32, dirfd)?;
         let n = sys::readlink(link.as_bytes(), &mut tmp)?;
         out.put(&tmp[..n]);
         out.s("/");
@@ -64,6 +59,18 @@ pub fn absolute(pid: i32, dirfd: Option<u64>, raw: &[u8], out: &mut Path) -> Res
     let len = normalize(out.as_bytes(), &mut tmp);
     out.clear();
     out.put(&tmp[..len]);
+    Ok(())
+}
+
+/// Into `link`: the /proc link to the directory a relative path of `pid`
+/// starts from, its cwd (dirfd `None` or AT_FDCWD) or its fd `dirfd`.
+pub fn start_link(link: &mut Buf<48>, pid: u32, dirfd: Option<u64>) -> Result<(), Errno> {
+    link.s("/proc/").u(pid as u64);
+    match dirfd.map(|d| d as i32) {
+        None | Some(AT_FDCWD) => link.s("/cwd"),
+        Some(fd) if fd >= 0 => link.s("/fd/").u(fd as u64),
+        Some(_) => return Err(Errno::BADF),
+    };
     Ok(())
 }
 

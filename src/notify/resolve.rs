@@ -21,43 +21,28 @@ use core::ffi::CStr;
 use rustix::fd::{AsFd, AsRawFd, OwnedFd};
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 
-use super::path::{Path, PATH_MAX};
+use super::path::{self, Path, PATH_MAX};
 use crate::out::{Buf, Sink};
 use crate::sys::{self, Errno};
 
-/// `AT_FDCWD` as the low 32 bits of a dirfd argument.
-const AT_FDCWD: i32 = -100;
 /// The kernel's limit on symlinks followed in one lookup.
 const MAX_LINKS: usize = 40;
 
-/// The target's root, as vigil sees it.
-pub struct Root {
-    pub fd: OwnedFd,
-    /// Its path in vigil's root: "/" unless the target is chrooted.
-    pub path: Path,
-}
-
-impl Root {
-    pub fn of(pid: u32) -> Result<Root, Errno> {
-        let mut link = Buf::<48>::new();
-        link.s("/proc/").u(pid as u64).s("/root");
-        let fd = open_dir_path(link.as_bytes())?;
-        let mut path = Path::new();
-        fd_path(&fd, &mut path)?;
-        Ok(Root { fd, path })
-    }
+/// The target's root as vigil sees it: an open fd, and its path in
+/// vigil's root ("/" unless the target is chrooted) into `path`.
+pub fn root(pid: u32, path: &mut Path) -> Result<OwnedFd, Errno> {
+    let mut link = Buf::<48>::new();
+    link.s("/proc/").u(pid as u64).s("/root");
+    let fd = open_dir_path(link.as_bytes())?;
+    fd_path(&fd, b"/", path)?;
+    Ok(fd)
 }
 
 /// The directory a relative path starts from: the target's cwd (dirfd
 /// `None` or AT_FDCWD) or its open fd, reopened by vigil as an O_PATH fd.
 pub fn start(pid: u32, dirfd: Option<u64>) -> Result<OwnedFd, Errno> {
     let mut link = Buf::<48>::new();
-    link.s("/proc/").u(pid as u64);
-    match dirfd.map(|d| d as i32) {
-        None | Some(AT_FDCWD) => link.s("/cwd"),
-        Some(fd) if fd >= 0 => link.s("/fd/").u(fd as u64),
-        Some(_) => return Err(Errno::BADF),
-    };
+    path::start_link(&mut link, pid, dirfd)?;
     match open_dir_path(link.as_bytes()) {
         // No such fd in the target.
         Err(Errno::NOENT) if dirfd.is_some() => Err(Errno::BADF),
@@ -70,8 +55,6 @@ pub struct Entry {
     pub dir: OwnedFd,
     /// One component, no slash; "." when the path names a directory itself.
     pub name: Buf<256>,
-    /// The physical path of the entry in the target's root, for the policy.
-    pub path: Path,
 }
 
 impl Entry {
@@ -82,8 +65,16 @@ impl Entry {
 }
 
 /// Locate `raw` (the target's path) from `start`, following a final
-/// symlink when `follow`.
-pub fn locate(root: &Root, start: &OwnedFd, raw: &[u8], follow: bool) -> Result<Entry, Errno> {
+/// symlink when `follow`; the entry's physical path in the target's root
+/// (`root`, at `root_path` in vigil's), for the policy, goes to `path`.
+pub fn locate(
+    root: &OwnedFd,
+    root_path: &[u8],
+    start: &OwnedFd,
+    raw: &[u8],
+    follow: bool,
+    path: &mut Path,
+) -> Result<Entry, Errno> {
     if raw.is_empty() {
         return Err(Errno::NOENT);
     }
@@ -111,7 +102,7 @@ pub fn locate(root: &Root, start: &OwnedFd, raw: &[u8], follow: bool) -> Result<
             return Err(Errno::NAMETOOLONG);
         }
         let from = base.as_ref().unwrap_or(start);
-        let dirfd = open_dir(if abs { &root.fd } else { from }, dir, abs)?;
+        let dirfd = open_dir(if abs { root } else { from }, dir, abs)?;
         if follow && name != b"." {
             let mut target = [0u8; PATH_MAX];
             let mut nb = [0u8; 257];
@@ -131,20 +122,18 @@ pub fn locate(root: &Root, start: &OwnedFd, raw: &[u8], follow: bool) -> Result<
                 Err(e) => return Err(e),
             }
         }
+        fd_path(&dirfd, root_path, path)?;
+        if name != b"." {
+            if path.as_bytes() != b"/" {
+                path.s("/");
+            }
+            path.put(name);
+        }
         let mut e = Entry {
             dir: dirfd,
             name: Buf::new(),
-            path: Path::new(),
         };
         e.name.put(name);
-        fd_path(&e.dir, &mut e.path)?;
-        strip_root(&mut e.path, &root.path)?;
-        if name != b"." {
-            if e.path.as_bytes() != b"/" {
-                e.path.s("/");
-            }
-            e.path.put(name);
-        }
         return Ok(e);
     }
     Err(Errno::LOOP)
@@ -194,8 +183,11 @@ fn open_dir_path(path: &[u8]) -> Result<OwnedFd, Errno> {
     )
 }
 
-/// The kernel's name for what `fd` refers to, in vigil's root.
-pub fn fd_path(fd: &impl AsFd, out: &mut Path) -> Result<(), Errno> {
+/// The kernel's name for what `fd` refers to, in vigil's root, made
+/// relative to `root` (the target's root in vigil's, "/" if the same).
+// Size: `root` stripped on the way, not with a second path buffer and a
+// copy of it (measured).
+pub fn fd_path(fd: &impl AsFd, root: &[u8], out: &mut Path) -> Result<(), Errno> {
     let mut link = Buf::<48>::new();
     link.s("/proc/self/fd/").u(fd.as_fd().as_raw_fd() as u64);
     let mut buf = [0u8; PATH_MAX];
@@ -204,28 +196,16 @@ pub fn fd_path(fd: &impl AsFd, out: &mut Path) -> Result<(), Errno> {
     if n == 0 || buf[0] != b'/' || n >= PATH_MAX {
         return Err(Errno::XDEV);
     }
+    let mut p = &buf[..n];
+    if root != b"/" {
+        let r = root.len();
+        if !(p.starts_with(root) && (p.len() == r || p[r] == b'/')) {
+            return Err(Errno::XDEV);
+        }
+        p = if p.len() == r { b"/" } else { &p[r..] };
+    }
     out.clear();
-    out.put(&buf[..n]);
-    Ok(())
-}
-
-/// Make `path` (in vigil's root) relative to the target's root `root`.
-fn strip_root(path: &mut Path, root: &Path) -> Result<(), Errno> {
-    let r = root.as_bytes();
-    if r == b"/" {
-        return Ok(());
-    }
-    let p = path.as_bytes();
-    if !(p.starts_with(r) && (p.len() == r.len() || p[r.len()] == b'/')) {
-        return Err(Errno::XDEV);
-    }
-    let mut tmp = Path::new();
-    tmp.put(if p.len() == r.len() {
-        b"/"
-    } else {
-        &p[r.len()..]
-    });
-    *path = tmp;
+    out.put(p);
     Ok(())
 }
 
@@ -243,9 +223,32 @@ pub fn cstr<'a>(s: &[u8], buf: &'a mut [u8]) -> Result<&'a CStr, Errno> {
 mod tests {
     use super::*;
 
-    fn here() -> (Root, OwnedFd) {
-        let me = std::process::id();
-        (Root::of(me).unwrap(), start(me, None).unwrap())
+    struct Here {
+        root: OwnedFd,
+        root_path: Path,
+        cwd: OwnedFd,
+    }
+
+    impl Here {
+        fn new() -> Here {
+            let me = std::process::id();
+            let mut root_path = Path::new();
+            let root = root(me, &mut root_path).unwrap();
+            let cwd = start(me, None).unwrap();
+            Here {
+                root,
+                root_path,
+                cwd,
+            }
+        }
+
+        /// The physical path `raw` names.
+        fn locate(&self, raw: &[u8], follow: bool) -> Result<String, Errno> {
+            let mut p = Path::new();
+            let rp = self.root_path.as_bytes();
+            locate(&self.root, rp, &self.cwd, raw, follow, &mut p)?;
+            Ok(p.as_str().to_string())
+        }
     }
 
     #[test]
@@ -255,23 +258,27 @@ mod tests {
         std::fs::create_dir_all(d.join("a/b")).unwrap();
         std::os::unix::fs::symlink("a/b", d.join("l")).unwrap();
         std::os::unix::fs::symlink("/etc", d.join("a/etc")).unwrap();
-        let (root, cwd) = here();
+        let h = Here::new();
         let ds = d.to_str().unwrap();
-        let e = locate(&root, &cwd, format!("{ds}/l/x").as_bytes(), false).unwrap();
-        assert_eq!(e.path.as_str(), format!("{ds}/a/b/x"));
-        let e = locate(&root, &cwd, format!("{ds}/a/b/../../l/").as_bytes(), true).unwrap();
-        assert_eq!(e.path.as_str(), format!("{ds}/a/b"));
+        let e = h.locate(format!("{ds}/l/x").as_bytes(), false).unwrap();
+        assert_eq!(e, format!("{ds}/a/b/x"));
+        let e = h
+            .locate(format!("{ds}/a/b/../../l/").as_bytes(), true)
+            .unwrap();
+        assert_eq!(e, format!("{ds}/a/b"));
         // The final symlink is followed only when asked.
-        let e = locate(&root, &cwd, format!("{ds}/a/etc").as_bytes(), true).unwrap();
-        assert_eq!(e.path.as_str(), "/etc");
-        let e = locate(&root, &cwd, format!("{ds}/a/etc").as_bytes(), false).unwrap();
-        assert_eq!(e.path.as_str(), format!("{ds}/a/etc"));
-        let e = locate(&root, &cwd, format!("{ds}/a/etc/passwd").as_bytes(), false).unwrap();
-        assert_eq!(e.path.as_str(), "/etc/passwd");
-        let e = locate(&root, &cwd, b"/", false).unwrap();
-        assert_eq!(e.path.as_str(), "/");
+        let e = h.locate(format!("{ds}/a/etc").as_bytes(), true).unwrap();
+        assert_eq!(e, "/etc");
+        let e = h.locate(format!("{ds}/a/etc").as_bytes(), false).unwrap();
+        assert_eq!(e, format!("{ds}/a/etc"));
+        let e = h
+            .locate(format!("{ds}/a/etc/passwd").as_bytes(), false)
+            .unwrap();
+        assert_eq!(e, "/etc/passwd");
+        let e = h.locate(b"/", false).unwrap();
+        assert_eq!(e, "/");
         assert_eq!(
-            locate(&root, &cwd, format!("{ds}/nope/x").as_bytes(), false).err(),
+            h.locate(format!("{ds}/nope/x").as_bytes(), false).err(),
             Some(Errno::NOENT)
         );
         std::fs::remove_dir_all(&d).unwrap();

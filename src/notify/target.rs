@@ -28,8 +28,21 @@ impl Creds {
         &self.groups[..self.ngroups]
     }
 
+    /// Room for `read` to fill in place (a `Creds` returned by value was
+    /// copied whole, twice). All zero: a constant with other values would
+    /// be a copy of the whole struct in the binary (measured).
+    pub const fn zeroed() -> Creds {
+        Creds {
+            fsuid: 0,
+            fsgid: 0,
+            groups: [0; MAX_GROUPS],
+            ngroups: 0,
+            umask: 0,
+        }
+    }
+
     /// Read thread `tid`'s credentials (creds are per thread).
-    pub fn of(tid: u32) -> Result<Creds, Errno> {
+    pub fn read(&mut self, tid: u32) -> Result<(), Errno> {
         let mut p = Buf::<48>::new();
         p.s("/proc/").u(tid as u64).s("/status");
         let mut buf = [0u8; 4096];
@@ -39,20 +52,18 @@ impl Creds {
             Err(Errno::FBIG) => return Err(Errno::ACCESS),
             Err(e) => return Err(e),
         };
-        Creds::parse(&buf[..n]).ok_or(Errno::ACCESS)
+        self.parse(&buf[..n]).ok_or(Errno::ACCESS)
     }
 
     /// Parse the `Umask:`, `Uid:`, `Gid:` (4th field: the fs id) and
-    /// `Groups:` lines of a status file.
-    pub fn parse(text: &[u8]) -> Option<Creds> {
-        let mut c = Creds {
-            fsuid: u32::MAX,
-            fsgid: u32::MAX,
-            groups: [0; MAX_GROUPS],
-            ngroups: 0,
-            // Kernels before 4.7 have no Umask line: assume the usual.
-            umask: 0o022,
-        };
+    /// `Groups:` lines of a status file into `self`.
+    pub fn parse(&mut self, text: &[u8]) -> Option<()> {
+        let c = self;
+        c.fsuid = u32::MAX;
+        c.fsgid = u32::MAX;
+        c.ngroups = 0;
+        // Kernels before 4.7 have no Umask line: assume the usual.
+        c.umask = 0o022;
         let mut seen_groups = false;
         for line in text.split(|&b| b == b'\n') {
             let Some(colon) = line.iter().position(|&b| b == b':') else {
@@ -83,7 +94,7 @@ impl Creds {
                 None => {}
             }
         }
-        (c.fsuid != u32::MAX && c.fsgid != u32::MAX && seen_groups).then_some(c)
+        (c.fsuid != u32::MAX && c.fsgid != u32::MAX && seen_groups).then_some(())
     }
 }
 
@@ -100,15 +111,7 @@ fn field<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
 }
 
 fn number(s: &[u8], radix: u32) -> Option<u32> {
-    if s.is_empty() {
-        return None;
-    }
-    let mut v: u32 = 0;
-    for &b in s {
-        let d = (b as char).to_digit(radix)?;
-        v = v.checked_mul(radix)?.checked_add(d)?;
-    }
-    Some(v)
+    crate::policy::parse::digits(s, radix).and_then(|v| u32::try_from(v).ok())
 }
 
 /// vigil's own credentials, put back by `Worn::drop`.
@@ -170,17 +173,22 @@ mod tests {
     #[test]
     fn parses_status() {
         let s = b"Name:\tx\nUmask:\t0027\nUid:\t1000\t1001\t1002\t1003\nGid:\t5\t6\t7\t8\nGroups:\t4 24 27 \n";
-        let c = Creds::parse(s).unwrap();
+        let mut c = Creds::zeroed();
+        c.parse(s).unwrap();
         assert_eq!((c.fsuid, c.fsgid, c.umask), (1003, 8, 0o027));
         assert_eq!(c.groups(), &[4, 24, 27]);
-        let c = Creds::parse(b"Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\n").unwrap();
+        c.parse(b"Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\n")
+            .unwrap();
         assert_eq!(c.groups(), &[] as &[u32]);
-        assert!(Creds::parse(b"Uid:\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\n").is_none());
+        assert!(c
+            .parse(b"Uid:\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\n")
+            .is_none());
     }
 
     #[test]
     fn reads_our_own() {
-        let c = Creds::of(std::process::id()).unwrap();
+        let mut c = Creds::zeroed();
+        c.read(std::process::id()).unwrap();
         assert_eq!(c.fsuid, creds::setfsuid(u32::MAX));
     }
 }

@@ -307,10 +307,17 @@ pub fn prefix_covers(prefix: &str, path: &[u8]) -> bool {
 impl PathRule<'_> {
     /// The longest prefix covering `path` wins; `None` if no rule covers it.
     pub fn best<'r, 'a>(rules: &'r [PathRule<'a>], path: &[u8]) -> Option<&'r PathRule<'a>> {
-        rules
-            .iter()
-            .filter(|r| prefix_covers(r.prefix, path))
-            .max_by_key(|r| r.prefix.len())
+        // Size: a plain loop, not `filter` and `max_by_key` (measured).
+        // `>=`: the last of equally long prefixes wins, as with `max_by_key`.
+        let mut best: Option<&PathRule> = None;
+        for r in rules {
+            if prefix_covers(r.prefix, path)
+                && best.is_none_or(|b| r.prefix.len() >= b.prefix.len())
+            {
+                best = Some(r);
+            }
+        }
+        best
     }
 }
 

@@ -540,12 +540,13 @@ impl<'a> Parser<'a, '_> {
     #[inline(never)]
     fn open_paths(&mut self, names: &[Tok<'a>]) -> Res<()> {
         for &name in names {
-            let bad = syscalls(name)
-                .find(|m| self.arch.nr(m).is_some() && groups::path_args(m).is_empty());
-            if let Some(m) = bad {
-                // A group's member is named; a syscall as written.
-                let s = if name.starts_with('@') { m } else { name };
-                self.push_at(s, self.col(name), ErrorKind::NoPathArgument, 0);
+            for m in syscalls(name) {
+                if self.arch.nr(m).is_some() && groups::path_args(m).is_empty() {
+                    // A group's member is named; a syscall as written.
+                    let s = if name.starts_with('@') { m } else { name };
+                    self.push_at(s, self.col(name), ErrorKind::NoPathArgument, 0);
+                    break;
+                }
             }
         }
         let start = self.policy.paths.len();
@@ -890,7 +891,14 @@ fn which(s: &str, words: &str) -> usize {
 fn syscalls(name: &str) -> groups::Members<'_> {
     match name.strip_prefix('@') {
         Some(g) => groups::group(g).unwrap_or_default(),
-        None => groups::Members::of(name.trim_end_matches('?')),
+        None => {
+            // Size: not `trim_end_matches`, a char searcher (measured).
+            let mut base = name;
+            while let Some(b) = base.strip_suffix('?') {
+                base = b;
+            }
+            groups::Members::of(base)
+        }
     }
 }
 
@@ -909,17 +917,24 @@ fn ends_with_brace(line: &str) -> bool {
 
 /// Decimal, `0x` hex or `0o` octal, without sign.
 fn parse_unsigned(s: &str) -> Option<u64> {
-    let (digits, radix) = match s.as_bytes() {
-        [b'0', b'x' | b'X', rest @ ..] => (rest, 16),
-        [b'0', b'o' | b'O', rest @ ..] => (rest, 8),
-        all => (all, 10),
-    };
-    if digits.is_empty() {
+    match s.as_bytes() {
+        [b'0', b'x' | b'X', rest @ ..] => digits(rest, 16),
+        [b'0', b'o' | b'O', rest @ ..] => digits(rest, 8),
+        all => digits(all, 10),
+    }
+}
+
+/// `s`, all digits in `radix` (at least one), if it fits.
+// Size: one loop for the policy's numbers and those of /proc/PID/status
+// (measured).
+#[inline(never)]
+pub fn digits(s: &[u8], radix: u32) -> Option<u64> {
+    if s.is_empty() {
         return None;
     }
     let mut v: u64 = 0;
     // Bytes, not chars: a non-ASCII byte is no digit either.
-    for &b in digits {
+    for &b in s {
         let d = (b as char).to_digit(radix)?;
         v = v.checked_mul(radix as u64)?.checked_add(d as u64)?;
     }
@@ -929,10 +944,7 @@ fn parse_unsigned(s: &str) -> Option<u64> {
 /// The magnitude of `-decimal`, if `s` is one.
 fn negative(s: &str) -> Option<Option<u64>> {
     let d = s.strip_prefix('-')?;
-    if d.is_empty() || !d.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(None);
-    }
-    Some(parse_unsigned(d).filter(|&m| m <= 1 << 63))
+    Some(digits(d.as_bytes(), 10).filter(|&m| m <= 1 << 63))
 }
 
 #[cfg(test)]
