@@ -146,9 +146,31 @@ fn main() {
             }
         }
     }
+    // Embedded like the config below: comments out, every line kept.
+    let embedded = minify(&text);
+    let arch = leak_arch(
+        "x86_64",
+        arch::AUDIT_ARCH_X86_64,
+        arch::X32_SYSCALL_BIT,
+        &x86,
+        &all,
+        &errnos,
+        ["execve", "execveat"],
+    );
+    let same = match (policy::parse(&text, arch), policy::parse(&embedded, arch)) {
+        (Ok(a), Ok(b)) => bpf::compile(&a, arch).ok() == bpf::compile(&b, arch).ok(),
+        _ => false,
+    };
+    if !same {
+        fail(&format!(
+            "{shown}: the policy does not survive minifying (a build.rs bug)"
+        ));
+    }
+    let embedded_path = out_dir.join("default.policy");
+    fs::write(&embedded_path, embedded).unwrap();
     println!(
         "cargo:rustc-env=VIGIL_POLICY_FILE={}",
-        policy_path.display()
+        embedded_path.display()
     );
 
     // The embedded boot config. Its policies may name syscalls only one

@@ -242,6 +242,27 @@ fn default_policy_is_embedded() {
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
 }
 
+#[test]
+fn default_policy_refuses_machine_wide_syscalls() {
+    let m = prog("machine");
+    // The control: without vigil, root gets past the capability checks
+    // (to ENOENT, or ENOSYS on a kernel without modules).
+    let o = Command::new(&m).output().unwrap();
+    let control = stdout(&o);
+    assert!(
+        control.starts_with("delete_module=") && !control.contains("EPERM"),
+        "the control run needs root: {control}"
+    );
+    let o = Command::new(vigil())
+        .arg("run")
+        .arg("--")
+        .arg(&m)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "delete_module=EPERM swapoff=EPERM");
+}
+
 mod libc_sig {
     pub const SIGHUP: i32 = 1;
     pub const SIGUSR1: i32 = 10;
