@@ -5,7 +5,7 @@
 # Further arguments: the markers to wait for (default: the main boot's).
 sig=$1
 shift
-[ $# -gt 0 ] || set -- gated mounts emulate uname mkdir-ok mkdir-rel mkdir-no orphans runner writer
+[ $# -gt 0 ] || set -- gated mounts emulate uname mkdir-ok mkdir-rel mkdir-no machine orphans runner writer
 files=
 for m in "$@"; do files="$files /run/done/$m"; done
 /bin/vtest wait-files 60000 $files || echo "timer: giving up waiting"

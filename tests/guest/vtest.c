@@ -19,6 +19,8 @@
  *   vtest ids UID GID             getuid/getgid must be UID/GID
  *   vtest touch PATH              create an empty file
  *   vtest wait-files TIMEOUT_MS PATH...   wait until every PATH exists
+ *   vtest machine WANT            reboot(2) (CAD_OFF: harmless if allowed) and
+ *                                 delete_module(2) of no module: both WANT
  *
  * $VTEST_DONE, if set, names a file created when the command returns.
  *
@@ -98,6 +100,23 @@ static int cmd_uname(int argc, char **argv)
     if (argc < 1)
         return 0;
     return result("uname", strcmp(got, argv[0]) == 0, "got %s, want %s", got, argv[0]);
+}
+
+/* Machine-wide syscalls with arguments that do no harm if they go through:
+ * disabling Ctrl-Alt-Del, and removing a module that does not exist. */
+static int cmd_machine(int argc, char **argv)
+{
+    if (argc < 1)
+        return 2;
+    long r = syscall(SYS_reboot, 0xfee1dead, 672274793, 0 /* CAD_OFF */, NULL);
+    char a[32];
+    snprintf(a, sizeof a, "%s", r == 0 ? "ok" : errname(errno));
+    r = syscall(SYS_delete_module, "vigil_no_such_module", O_NONBLOCK);
+    const char *b = r == 0 ? "ok" : errname(errno);
+    printf("reboot=%s delete_module=%s\n", a, b);
+    fflush(stdout);
+    return result("machine", strcmp(a, argv[0]) == 0 && strcmp(b, argv[0]) == 0,
+                  "reboot %s, delete_module %s, want %s", a, b, argv[0]);
 }
 
 static int cmd_mkdir(int argc, char **argv)
@@ -337,6 +356,8 @@ static int dispatch(int argc, char **argv)
         return cmd_uname(n, a);
     if (!strcmp(c, "mkdir"))
         return cmd_mkdir(n, a);
+    if (!strcmp(c, "machine"))
+        return cmd_machine(n, a);
     if (!strcmp(c, "mounts"))
         return cmd_mounts();
     if (!strcmp(c, "orphans"))
