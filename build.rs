@@ -27,6 +27,8 @@ mod mem;
 mod out;
 #[path = "src/policy/mod.rs"]
 mod policy;
+#[path = "src/words.rs"]
+mod words;
 mod sys {
     pub(crate) use super::mem;
 }

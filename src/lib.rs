@@ -19,3 +19,4 @@ pub mod policy;
 pub mod service;
 pub mod sys;
 pub mod tables;
+pub mod words;

@@ -97,7 +97,7 @@ fn num(out: &mut impl Sink, k: u32) {
 /// Write the `n`th of the `|`-separated `words`.
 #[inline(never)]
 fn word(out: &mut impl Sink, words: &str, n: usize) {
-    out.s(words.split('|').nth(n).unwrap_or(""));
+    out.s(crate::words::nth(words, b'|', n));
 }
 
 /// Instructions spelled as a fixed mnemonic, then `k` as `HEX_FROM` and

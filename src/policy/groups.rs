@@ -4,6 +4,8 @@
 //! Groups list names for every arch at once: a member an arch does not have
 //! is skipped when a policy for that arch is parsed.
 
+use crate::words;
+
 /// Reading, writing and shuffling data between descriptors already open.
 const BASIC_IO: &str = "read write readv writev pread64 pwrite64 preadv pwritev preadv2 \
     pwritev2 lseek close close_range dup dup2 dup3 fcntl pipe pipe2 splice tee vmsplice \
@@ -116,7 +118,7 @@ impl<'a> Iterator for Members<'a> {
     fn next(&mut self) -> Option<&'a str> {
         loop {
             if !self.rest.is_empty() {
-                let (word, rest) = cut(self.rest, b' ');
+                let (word, rest) = words::cut(self.rest, b' ');
                 self.rest = rest;
                 return Some(word);
             }
@@ -134,29 +136,6 @@ pub fn group(name: &str) -> Option<Members<'static>> {
     })
 }
 
-/// `s` split at the first `sep`: what comes before it, and after it (empty
-/// if there is no `sep`).
-// Size: one byte loop shared by every word list here, instead of an
-// inlined `str::split` at each (measured).
-#[inline(never)]
-pub fn cut(s: &str, sep: u8) -> (&str, &str) {
-    let n = s.bytes().position(|b| b == sep).unwrap_or(s.len());
-    (s.get(..n).unwrap_or(""), s.get(n + 1..).unwrap_or(""))
-}
-
-/// Is `word` one of the space-separated words of `list`?
-#[inline(never)]
-fn has_word(mut list: &'static str, word: &str) -> bool {
-    while !list.is_empty() {
-        let (w, rest) = cut(list, b' ');
-        if w == word {
-            return true;
-        }
-        list = rest;
-    }
-    false
-}
-
 /// Syscalls of the x86_64 ABI that aarch64 does not have: mostly legacy
 /// calls newer arches replaced with `*at` and similar variants, space-separated. A policy naming one of them for aarch64 gets
 /// `SyscallNotOnArch` rather than `UnknownSyscall`.
@@ -170,7 +149,7 @@ pub const LEGACY_X86_ONLY: &str = "_sysctl access afs_syscall alarm arch_prctl c
 
 /// Is `name` a syscall only the legacy x86_64 ABI has?
 pub fn is_legacy_x86_only(name: &str) -> bool {
-    has_word(LEGACY_X86_ONLY, name)
+    words::find(LEGACY_X86_ONLY, name).is_some()
 }
 
 /// The syscall that replaces legacy syscall `name` on newer arches.
@@ -186,8 +165,8 @@ pub fn replacement(name: &str) -> Option<&'static str> {
         time:clock_gettime unlink:unlinkat utime:utimensat utimes:utimensat vfork:clone";
     let mut rest = MAP;
     while !rest.is_empty() {
-        let (pair, more) = cut(rest, b' ');
-        let (old, new) = cut(pair, b':');
+        let (pair, more) = words::cut(rest, b' ');
+        let (old, new) = words::cut(pair, b':');
         if old == name {
             return Some(new);
         }
@@ -255,7 +234,7 @@ const PATH_ARGS: &[(&str, &[PathArg])] = &[
 pub fn path_args(name: &str) -> &'static [PathArg] {
     PATH_ARGS
         .iter()
-        .find(|(names, _)| has_word(names, name))
+        .find(|(names, _)| words::find(names, name).is_some())
         .map_or(&[], |(_, args)| args)
 }
 

@@ -95,7 +95,7 @@ pub fn parse_into<'a>(
     };
     let mut rest = text;
     while !rest.is_empty() {
-        let (line, next) = groups::cut(rest, b'\n');
+        let (line, next) = crate::words::cut(rest, b'\n');
         rest = next;
         p.line = p.line.saturating_add(1);
         let line = line.strip_suffix('\r').unwrap_or(line);

@@ -187,7 +187,7 @@ impl ConfigError<'_> {
                 return policy::error::message(out, kind, self.token, self.other_line)
             }
         };
-        let tpl = MESSAGES.split('\n').nth(i).unwrap_or("");
+        let tpl = crate::words::nth(MESSAGES, b'\n', i);
         policy::error::fill(out, tpl, self.token, what, self.other_line);
     }
 }

@@ -1,5 +1,7 @@
 //! Tokens of one line, and the values tokens stand for.
 
+use crate::words;
+
 /// One token: unquoted, or the text between a pair of quotes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tok<'a> {
@@ -125,53 +127,12 @@ pub fn block_edge(line: &str) -> u8 {
     }
 }
 
-/// The index of word `w` in `words` (separated by single spaces).
-// Size: one copy for every keyword table.
-#[inline(never)]
-pub fn find(words: &str, w: &str) -> Option<usize> {
-    find_in(words, w, false)
-}
-
-/// `find`, ignoring ASCII case if `fold` (`words` is then in lower case).
-// Size: one copy for every keyword table; a byte loop, not `split` and
-// `eq_ignore_ascii_case` (250 B less, measured).
-#[inline(never)]
-pub fn find_in(words: &str, w: &str, fold: bool) -> Option<usize> {
-    let w = w.as_bytes();
-    let mut index = 0;
-    // Bytes of `w` matched by the current word so far; `usize::MAX` once
-    // it differs.
-    let mut j = 0;
-    for &c in words.as_bytes().iter().chain(b" ") {
-        if c == b' ' {
-            if j == w.len() {
-                return Some(index);
-            }
-            index += 1;
-            j = 0;
-        } else if j != usize::MAX {
-            j = match w.get(j) {
-                Some(&x) if x == c || (fold && x.to_ascii_lowercase() == c) => j + 1,
-                _ => usize::MAX,
-            };
-        }
-    }
-    None
-}
-
 /// A decimal number (digits only, no sign).
 pub fn number(s: &str) -> Option<u64> {
-    if s.is_empty() || s.len() > 20 {
+    if s.len() > 20 {
         return None;
     }
-    let mut v: u64 = 0;
-    for &c in s.as_bytes() {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
-    }
-    Some(v)
+    crate::policy::parse::digits(s.as_bytes(), 10)
 }
 
 /// A decimal `u32`.
@@ -200,7 +161,7 @@ pub fn duration_ms(s: &str) -> Option<u32> {
     let digits = s.bytes().take_while(u8::is_ascii_digit).count();
     let (num, unit) = s.split_at_checked(digits)?;
     let v = number(num)?;
-    let factor = FACTOR.get(find("ms s m", unit)?)?;
+    let factor = FACTOR.get(words::find("ms s m", unit)?)?;
     u32::try_from(v.checked_mul(*factor)?).ok()
 }
 
@@ -230,7 +191,7 @@ pub fn signal(s: &str) -> Option<u8> {
     }
     let name = s.strip_prefix("SIG").unwrap_or(s);
     // `IOT`, after the numbered names, is 6.
-    match find(SIGNALS, name)? {
+    match words::find(SIGNALS, name)? {
         31 => Some(6),
         i => u8::try_from(i + 1).ok(),
     }
@@ -242,50 +203,6 @@ pub fn valid_name(s: &str) -> bool {
         && s.len() <= 64
         && s.bytes()
             .all(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'_' || c == b'-')
-}
-
-#[cfg(test)]
-#[test]
-fn find_in_is_split_position() {
-    let tables = [
-        "ms s m",
-        "yes no",
-        "a ab abc b",
-        "chown dac_override net_bind_service",
-        "x",
-    ];
-    let words = [
-        "",
-        "a",
-        "ab",
-        "abc",
-        "abcd",
-        "b",
-        "ms",
-        "m",
-        "s",
-        "mss",
-        "yes",
-        "no",
-        "No",
-        "YES",
-        "CHOWN",
-        "Net_Bind_Service",
-        "dac_overrid",
-        "dac_override_",
-        "é",
-        "x",
-        "X",
-        " ",
-    ];
-    for t in tables {
-        for w in words {
-            let plain = t.split(' ').position(|n| n == w);
-            let fold = t.split(' ').position(|n| n.eq_ignore_ascii_case(w));
-            assert_eq!(find_in(t, w, false), plain, "{t:?} {w:?}");
-            assert_eq!(find_in(t, w, true), fold, "{t:?} {w:?}");
-        }
-    }
 }
 
 #[cfg(test)]

@@ -98,6 +98,8 @@ mod tests;
 
 use heapless::Vec;
 
+use crate::words;
+
 use crate::arch::Arch;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, Context, MAX_ERRORS};
@@ -565,7 +567,7 @@ pub fn cap_number(name: &str) -> Option<u32> {
         .strip_prefix("CAP_")
         .or_else(|| name.strip_prefix("cap_"))
         .unwrap_or(name);
-    lex::find_in(NAMES, bare, true).map(|i| i as u32)
+    words::find_in(NAMES, bare, true).map(|i| i as u32)
 }
 
 /// Parse every policy body of `cfg` (named, inline, the test policy's) for

@@ -3,6 +3,8 @@
 
 use heapless::Vec;
 
+use crate::words;
+
 use super::error::{ConfigError, ConfigErrorKind as K, ConfigErrors, Context};
 use super::lex::{self, LexError, Lexer, Tok};
 use super::{
@@ -296,7 +298,7 @@ impl<'a> Parser<'a, '_> {
 
     fn top_directive(&mut self, t: &[Tok<'a>]) -> bool {
         let Some(d) = t.first() else { return false };
-        let k = match lex::find(TOP, d.s) {
+        let k = match words::find(TOP, d.s) {
             Some(k) if !d.quoted => k,
             _ => {
                 let kind = if d.is("}") {
@@ -374,7 +376,7 @@ impl<'a> Parser<'a, '_> {
             return false;
         };
         // A valid name is never `{`.
-        if lex::find(POLICY_WORDS, name.s).is_some() {
+        if words::find(POLICY_WORDS, name.s).is_some() {
             self.r.err_tok(name, K::ReservedName);
             return false;
         }
@@ -440,7 +442,7 @@ impl<'a> Parser<'a, '_> {
             return false;
         }
         // Size: one `find`, not a comparison per word (measured).
-        let r = match lex::find(POLICY_WORDS, a.s) {
+        let r = match words::find(POLICY_WORDS, a.s) {
             Some(0) if !a.quoted => {
                 self.open(Body::Ref(target), a.col);
                 return true;
@@ -473,7 +475,7 @@ impl<'a> Parser<'a, '_> {
     #[inline(never)]
     fn service_directive(&mut self, i: usize, t: &[Tok<'a>]) -> bool {
         let Some(d) = t.first() else { return false };
-        let k = match lex::find(SERVICE, d.s) {
+        let k = match words::find(SERVICE, d.s) {
             Some(k) if !d.quoted => k,
             _ => {
                 self.r.err_tok(d, K::UnknownDirective);
@@ -719,7 +721,7 @@ impl<'a> Report<'a> {
     /// index, or an error saying `what` was expected.
     fn choice(&mut self, t: &[Tok<'a>], what: &'static str, words: &str) -> Option<usize> {
         let a = self.one(t, what)?;
-        let v = lex::find(words, a.s);
+        let v = words::find(words, a.s);
         if v.is_none() {
             self.expected(a, what);
         }
@@ -875,7 +877,7 @@ impl<'a> Report<'a> {
                         }
                         super::cap_number(a.s).map(|n| 1u64 << n)
                     } else {
-                        lex::find(NS_NAMES, a.s)
+                        words::find(NS_NAMES, a.s)
                             .and_then(|j| NS_FLAGS.get(j))
                             .map(|&f| f as u64)
                     };
@@ -991,7 +993,7 @@ impl<'a> Report<'a> {
             }
             21..=23 => {
                 let a = self.one(t, "`console`, `null` or a path")?;
-                let io = match lex::find("console null", a.s) {
+                let io = match words::find("console null", a.s) {
                     Some(0) if !a.quoted => Stdio::Console,
                     Some(1) if !a.quoted => Stdio::Null,
                     _ => Stdio::Path(self.abs_path(a, STDIO[k - 21])?),
@@ -1077,7 +1079,7 @@ impl<'a> Report<'a> {
         let hard = t.get(3);
         self.end(t, 4).then_some(())?;
         // Size: a `k` known to be in range has no bounds checks (measured).
-        let Some(k) = lex::find(Resource::NAMES, name.s).filter(|&k| k < Resource::ALL.len())
+        let Some(k) = words::find(Resource::NAMES, name.s).filter(|&k| k < Resource::ALL.len())
         else {
             self.err_tok(name, K::UnknownRlimit);
             return None;
