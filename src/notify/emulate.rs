@@ -25,7 +25,7 @@ use crate::log;
 use crate::out::{Buf, Sink};
 use crate::policy::{groups, Policy};
 use crate::sys::seccomp::{self, Notif};
-use crate::sys::Errno;
+use crate::sys::{self, Errno};
 use linux_raw_sys::general as g;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -371,7 +371,7 @@ fn perform(s: Spec, e: &[Option<Entry>; 2], link_target: &[u8]) -> Result<Option
         }
         Op::Symlink => {
             let mut tb = [0u8; path::PATH_MAX + 1];
-            let t = resolve::cstr(link_target, &mut tb)?;
+            let t = sys::nul_terminated(link_target, &mut tb)?;
             rustix::fs::symlinkat(t, &a.dir, name)
         }
         Op::Chmod | Op::Chown => {
@@ -459,7 +459,7 @@ fn attrs(a: &Entry, name: &core::ffi::CStr, s: Spec) -> Result<(), Errno> {
     let mut p = Buf::<48>::new();
     p.s("/proc/self/fd/").u(f.as_raw_fd() as u64);
     let mut b = [0u8; 48];
-    let c = resolve::cstr(p.as_bytes(), &mut b)?;
+    let c = sys::nul_terminated(p.as_bytes(), &mut b)?;
     rustix::fs::chmodat(rustix::fs::CWD, c, mode(s.mode), AtFlags::empty())
 }
 

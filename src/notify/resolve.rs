@@ -60,7 +60,7 @@ pub struct Entry {
 impl Entry {
     /// `name` NUL-terminated for the *at syscalls.
     pub fn cname<'a>(&self, buf: &'a mut [u8; 257]) -> &'a CStr {
-        cstr(self.name.as_bytes(), buf).unwrap_or(c".")
+        sys::nul_terminated(self.name.as_bytes(), buf).unwrap_or(c".")
     }
 }
 
@@ -106,7 +106,7 @@ pub fn locate(
         if follow && name != b"." {
             let mut target = [0u8; PATH_MAX];
             let mut nb = [0u8; 257];
-            let cn = cstr(name, &mut nb)?;
+            let cn = sys::nul_terminated(name, &mut nb)?;
             match rustix::fs::readlinkat_raw(&dirfd, cn, &mut target[..]) {
                 Ok(n) => {
                     if n >= PATH_MAX || n == 0 {
@@ -157,7 +157,7 @@ fn trim_slashes(p: &[u8]) -> &[u8] {
 #[inline(never)]
 fn open_dir(from: &OwnedFd, dir: &[u8], in_root: bool) -> Result<OwnedFd, Errno> {
     let mut b = [0u8; PATH_MAX + 1];
-    let c = cstr(dir, &mut b)?;
+    let c = sys::nul_terminated(dir, &mut b)?;
     let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let mut resolve = ResolveFlags::NO_MAGICLINKS;
     if in_root {
@@ -175,7 +175,7 @@ fn open_dir(from: &OwnedFd, dir: &[u8], in_root: bool) -> Result<OwnedFd, Errno>
 /// it is the point).
 fn open_dir_path(path: &[u8]) -> Result<OwnedFd, Errno> {
     let mut b = [0u8; 64];
-    let c = cstr(path, &mut b)?;
+    let c = sys::nul_terminated(path, &mut b)?;
     rustix::fs::open(
         c,
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -207,16 +207,6 @@ pub fn fd_path(fd: &impl AsFd, root: &[u8], out: &mut Path) -> Result<(), Errno>
     out.clear();
     out.put(p);
     Ok(())
-}
-
-/// `s` NUL-terminated in `buf`.
-pub fn cstr<'a>(s: &[u8], buf: &'a mut [u8]) -> Result<&'a CStr, Errno> {
-    if s.len() >= buf.len() {
-        return Err(Errno::NAMETOOLONG);
-    }
-    buf[..s.len()].copy_from_slice(s);
-    buf[s.len()] = 0;
-    CStr::from_bytes_with_nul(&buf[..=s.len()]).map_err(|_| Errno::INVAL)
 }
 
 #[cfg(test)]

@@ -5,8 +5,7 @@
 use rustix::mount::{MountFlags, UnmountFlags};
 
 use crate::notify::path::PATH_MAX;
-use crate::notify::resolve::cstr;
-use crate::sys::Errno;
+use crate::sys::{nul_terminated, Errno};
 
 /// `mount(2)` with raw `MS_*` flags. Bind mounts, remounts and propagation
 /// changes take the same call: the kernel ignores what they do not use.
@@ -23,7 +22,11 @@ pub fn mount(
     let mut b = [0u8; 3 * PATH_MAX];
     let (b0, rest) = b.split_at_mut(PATH_MAX);
     let (b1, b2) = rest.split_at_mut(PATH_MAX);
-    let (src, target, fstype) = (cstr(src, b0)?, cstr(target, b1)?, cstr(fstype, b2)?);
+    let (src, target, fstype) = (
+        nul_terminated(src, b0)?,
+        nul_terminated(target, b1)?,
+        nul_terminated(fstype, b2)?,
+    );
     rustix::mount::mount(
         src,
         target,
@@ -36,5 +39,5 @@ pub fn mount(
 #[inline(never)]
 pub fn unmount(target: &[u8], flags: UnmountFlags) -> Result<(), Errno> {
     let mut b = [0u8; PATH_MAX];
-    rustix::mount::unmount(cstr(target, &mut b)?, flags)
+    rustix::mount::unmount(nul_terminated(target, &mut b)?, flags)
 }

@@ -213,6 +213,16 @@ pub fn open(path: &[u8], flags: rustix::fs::OFlags) -> Result<i32> {
     .map(|fd| fd.into_raw_fd())
 }
 
+/// `s` NUL-terminated in `buf`, for the syscalls that take C strings.
+pub fn nul_terminated<'a>(s: &[u8], buf: &'a mut [u8]) -> Result<&'a core::ffi::CStr> {
+    if s.len() >= buf.len() {
+        return Err(Errno::NAMETOOLONG);
+    }
+    buf[..s.len()].copy_from_slice(s);
+    buf[s.len()] = 0;
+    core::ffi::CStr::from_bytes_with_nul(&buf[..=s.len()]).map_err(|_| Errno::INVAL)
+}
+
 /// `chdir(2)`.
 pub fn chdir(path: &[u8]) -> Result<()> {
     rustix::process::chdir(path)
