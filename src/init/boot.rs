@@ -147,13 +147,22 @@ const KEYS: [&str; 3] = ["config", "test", "args"];
 /// `vigil.log=`: quiet, then the levels of `log::Level` it sets.
 const LOG_VALUES: [&str; 3] = ["quiet", "info", "debug"];
 
-/// Parse the kernel command line. Unknown `vigil.*` keys and bad values
-/// are reported through `bad(key_and_value)`, not ignored.
+/// Parse the kernel command line, as bytes: the kernel passes whatever the
+/// boot loader gave it. A word that is not UTF-8 is reported through
+/// `bad` and skipped, and the rest still counts; so are unknown `vigil.*`
+/// keys and bad values.
 // Size: out of line, the binary is smaller (measured).
 #[inline(never)]
-pub fn parse_cmdline<'a>(text: &'a str, mut bad: impl FnMut(&'a str, &'static str)) -> Cmdline<'a> {
+pub fn parse_cmdline<'a>(
+    text: &'a [u8],
+    mut bad: impl FnMut(&'a [u8], &'static str),
+) -> Cmdline<'a> {
     let mut c = Cmdline::default();
-    for word in words(text) {
+    for raw in words(text) {
+        let Ok(word) = core::str::from_utf8(raw) else {
+            bad(raw, "not UTF-8: skipped");
+            continue;
+        };
         let Some(rest) = word.strip_prefix("vigil.") else {
             continue;
         };
@@ -178,14 +187,14 @@ pub fn parse_cmdline<'a>(text: &'a str, mut bad: impl FnMut(&'a str, &'static st
         } else {
             "vigil.log takes quiet, info or debug"
         };
-        bad(word, why);
+        bad(raw, why);
     }
     c
 }
 
-/// Split on spaces, keeping `"..."` together (as the kernel does).
-pub fn words(text: &str) -> impl Iterator<Item = &str> {
-    let b = text.as_bytes();
+/// Split on spaces, keeping `"..."` together (as the kernel does). The
+/// separators are ASCII, so a word of valid UTF-8 stays valid.
+pub fn words(b: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut i = 0;
     core::iter::from_fn(move || {
         while i < b.len() && (b[i] == b' ' || b[i] == b'\n' || b[i] == b'\t') {
@@ -202,7 +211,7 @@ pub fn words(text: &str) -> impl Iterator<Item = &str> {
             }
             i += 1;
         }
-        Some(&text[start..i])
+        Some(&b[start..i])
     })
 }
 
@@ -214,13 +223,32 @@ mod tests {
     fn cmdline() {
         let mut bad = Vec::new();
         let c = parse_cmdline(
-            "console=ttyS0 vigil.test=/bin/t vigil.args=\"a b  c\" vigil.log=debug vigil.frob=1 quiet\n",
+            b"console=ttyS0 vigil.test=/bin/t vigil.args=\"a b  c\" vigil.log=debug vigil.frob=1 quiet\n",
             |w, _| bad.push(w),
         );
         assert_eq!(c.test, Some("/bin/t"));
         assert_eq!(c.args, Some("a b  c"));
         assert_eq!(c.log, Some(log::Level::Debug));
-        assert_eq!(bad, vec!["vigil.frob=1"]);
+        assert_eq!(bad, vec![&b"vigil.frob=1"[..]]);
+    }
+
+    #[test]
+    fn cmdline_bad_bytes_skip_one_word() {
+        let mut bad = Vec::new();
+        let c = parse_cmdline(
+            b"ro x=\xff\xfe vigil.config=/etc/c.conf vigil.test=/bin/\xc3 vigil.log=quiet",
+            |w, why| bad.push((w, why)),
+        );
+        assert_eq!(c.config, Some("/etc/c.conf"));
+        assert_eq!(c.test, None);
+        assert!(c.quiet);
+        assert_eq!(
+            bad,
+            vec![
+                (&b"x=\xff\xfe"[..], "not UTF-8: skipped"),
+                (&b"vigil.test=/bin/\xc3"[..], "not UTF-8: skipped"),
+            ]
+        );
     }
 
     #[test]

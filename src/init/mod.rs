@@ -66,10 +66,9 @@ pub fn main(args: &Args) -> ! {
     // Static, as the config text below: the policies borrow from both.
     let cmdline_buf = CMDLINE.take().map_or(&mut [][..], |b| &mut b[..]);
     let n = sys::read_file(b"/proc/cmdline", cmdline_buf).unwrap_or(0);
-    let cmdline_text = core::str::from_utf8(&cmdline_buf[..n]).unwrap_or("");
-    let cmdline = boot::parse_cmdline(cmdline_text, |word, why| {
+    let cmdline = boot::parse_cmdline(&cmdline_buf[..n], |word, why| {
         let mut l = log::start(log::Level::Warn);
-        l.s("kernel command line: `").s(word).s("`: ").s(why);
+        l.s("kernel command line: `").esc(word).s("`: ").s(why);
         l.end();
     });
 
