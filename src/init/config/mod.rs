@@ -24,7 +24,7 @@
 //!     required yes|no                # oneshot only, default yes
 //!     env KEY=VALUE                  # repeatable
 //!     cwd PATH
-//!     user UID
+//!     user UID                       # needs `group`
 //!     group GID
 //!     groups GID...
 //!     stdin|stdout|stderr console|null|PATH
@@ -364,7 +364,8 @@ pub struct Service<'a> {
     pub env: Vec<&'a str, MAX_ENV>,
     /// Working directory (absolute); `/` if not given.
     pub cwd: Option<&'a str>,
-    /// `user UID`: the uid to run as; vigil's (root) if not given.
+    /// `user UID`: the uid to run as; vigil's (root) if not given. A
+    /// `user` needs a `group` (vigil reads no user database to find one).
     pub user: Option<u32>,
     /// `group GID`: the gid to run as; vigil's (root) if not given.
     pub group: Option<u32>,

@@ -100,6 +100,8 @@ struct Scratch {
     /// `no-new-privs no` and `read-only-root yes`: line and column.
     nnp_off: Option<(u32, u32)>,
     ro_root: Option<(u32, u32)>,
+    /// `user`: line and column (a `user` needs a `group`).
+    user_at: Option<(u32, u32)>,
     /// A line of the block could not be read (too long, bad quotes): it
     /// may have been the `exec`.
     unread: bool,
@@ -553,6 +555,12 @@ impl<'a> Parser<'a, '_> {
             let why = "`read-only-root` needs `root`";
             self.r.err_at(line, col, K::Range(why), "", 0);
         }
+        // Without a `group`, the service would keep vigil's gid 0 and its
+        // files and directories: vigil reads no user database to guess one.
+        if let (Some((line, col)), None) = (sc.user_at, s.group) {
+            let why = "`user` needs a `group` line (without one the service would keep gid 0)";
+            self.r.err_at(line, col, K::Range(why), "", 0);
+        }
         if let Some((_, line, col)) = required_on_daemon {
             self.r.err_at(line, col, K::RequiredOnDaemon, "required", 0);
         }
@@ -978,6 +986,9 @@ impl<'a> Report<'a> {
             18 | 19 => {
                 let n = self.number_arg(t, if k == 18 { "a uid" } else { "a gid" })?;
                 *if k == 18 { &mut s.user } else { &mut s.group } = Some(n);
+                if k == 18 {
+                    sc.user_at = Some((line, d.col));
+                }
             }
             20 => {
                 self.arg(t, 1, "a gid")?;

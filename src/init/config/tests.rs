@@ -497,6 +497,17 @@ fn service_errors() {
         (3, 7, K::BadNumber, "4294967296")
     );
     assert_eq!(one(&svc(" groups 1 x\n")), (3, 11, K::BadNumber, "x"));
+    // A `user` without a `group` would keep gid 0: an error at the `user`.
+    let why = "`user` needs a `group` line (without one the service would keep gid 0)";
+    assert_eq!(
+        one(&svc(" groups 5\n  user 1000\n")),
+        (4, 3, K::Range(why), "")
+    );
+    assert!(
+        message(&svc("  user 0\n")).contains(":3:3: error: service `web`: `user` needs a `group`")
+    );
+    ok(&svc(" group 100\n"));
+    ok(&svc(" user 1000\n group 1000\n"));
     assert_eq!(one(&svc(" groups\n")), (3, 8, K::Expected("a gid"), ""));
     assert_eq!(
         one(&svc(" stdout log.txt\n")),
@@ -986,6 +997,7 @@ fn garbage_never_panics() {
 #[test]
 fn sandbox_directives() {
     let text = svc("    user 1000\n\
+         group 1000\n\
          no-new-privs yes\n\
          capabilities CAP_NET_BIND_SERVICE net_raw\n\
          namespaces net uts ipc cgroup\n\
