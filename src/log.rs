@@ -71,7 +71,8 @@ pub fn start(level: Level) -> Msg {
 #[inline(never)]
 pub fn about(level: Level, who: &str) -> Msg {
     let mut m = start(level);
-    m.s("[").s(who).s("] ");
+    // Escaped: `vigil run` names the program after its argv[0].
+    m.s("[").esc(who.as_bytes()).s("] ");
     m
 }
 

@@ -43,7 +43,8 @@ pub trait Sink {
         self
     }
 
-    /// Bytes from outside (paths of a target), with anything unprintable escaped.
+    /// Bytes from outside (paths of a target), escaped so that they can
+    /// neither end the line nor read as one of vigil's (see `escape`).
     fn esc(&mut self, bytes: &[u8]) -> &mut Self
     where
         Self: Sized,
@@ -75,12 +76,12 @@ fn put_x(out: &mut dyn Sink, v: u64) {
 }
 
 fn put_esc(out: &mut dyn Sink, bytes: &[u8]) {
-    let mut rest = bytes;
-    while !rest.is_empty() {
+    let mut at = 0;
+    while at < bytes.len() {
         let mut tmp = [0u8; 64];
-        let (used, n) = escape(rest, &mut tmp);
+        let (next, n) = escape(bytes, at, &mut tmp);
         out.put(&tmp[..n]);
-        rest = &rest[used..];
+        at = next;
     }
 }
 
@@ -114,15 +115,22 @@ fn hex(mut v: u64, tmp: &mut [u8; 18]) -> usize {
     i
 }
 
-/// Escape a prefix of `bytes` into `out`: (bytes used, bytes written).
-fn escape(bytes: &[u8], out: &mut [u8; 64]) -> (usize, usize) {
+/// Escape `bytes` from `at` into `out` until it is full: (where to go on,
+/// bytes written). Unprintable bytes, `\` and `"` become `\xHH`, so
+/// escaped text never ends a line or a quoted field. So does the `:` of
+/// `vigil:` in any case: text from outside (a service's path, a mount
+/// point) can then never read as a line of vigil's own, such as the test
+/// result line `vigil: test exit=0`, even to a reader that looks for it
+/// anywhere in a line.
+fn escape(bytes: &[u8], at: usize, out: &mut [u8; 64]) -> (usize, usize) {
     let h = b"0123456789abcdef";
     let mut n = 0;
-    for (used, &b) in bytes.iter().enumerate() {
+    for (i, &b) in bytes.iter().enumerate().skip(at) {
         if n + 4 > out.len() {
-            return (used, n);
+            return (i, n);
         }
-        if (0x20..0x7f).contains(&b) && b != b'\\' && b != b'"' {
+        let forged = b == b':' && i >= 5 && bytes[i - 5..i].eq_ignore_ascii_case(b"vigil");
+        if (0x20..0x7f).contains(&b) && b != b'\\' && b != b'"' && !forged {
             out[n] = b;
             n += 1;
         } else {
@@ -218,5 +226,24 @@ mod tests {
         let mut b = Buf::<32>::new();
         b.esc(b"a\nb\"");
         assert_eq!(b.as_str(), "a\\x0ab\\x22");
+    }
+
+    #[test]
+    fn escaped_text_never_reads_as_a_vigil_line() {
+        let mut b = Buf::<256>::new();
+        b.esc(b"/tmp/x\nvigil: test exit=0 VIGIL:x Vigil: vigil.log vigil :\\");
+        assert_eq!(
+            b.as_str(),
+            "/tmp/x\\x0avigil\\x3a test exit=0 VIGIL\\x3ax Vigil\\x3a vigil.log vigil :\\x5c"
+        );
+        // Across the 64-byte chunks `put_esc` works in.
+        for pad in 50..70 {
+            let mut text = vec![b'a'; pad];
+            text.extend_from_slice(b"vigil: test exit=0");
+            let mut b = Buf::<256>::new();
+            b.esc(&text);
+            assert!(!b.as_str().contains("vigil:"), "{}", b.as_str());
+            assert!(b.as_str().ends_with("vigil\\x3a test exit=0"));
+        }
     }
 }
