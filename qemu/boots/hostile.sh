@@ -116,10 +116,15 @@ hostile_run() {
     # Nobody opens the FIFOs: starting those services must neither stall
     # vigil nor run them unmonitored (a `monitored` that ran exits 0 or 3).
     has hostile.fifo-out-fails 'vigil: error: \[fifo-out\] cannot start: setting up the process failed: ENXIO'
-    has hostile.fifo-out-gives-up '\[fifo-out\] exited with status 127; failed: restarted 2 times'
+    has hostile.fifo-out-gives-up '\[fifo-out\] exited with status 126; failed: restarted 2 times'
     has hostile.fifo-in-runs '\[fifo-in\] exited with status 0'
     lacks hostile.fifo-never-unmonitored '\[fifo-(in|out)\] exited with status 3'
     lacks hostile.no-fatal 'vigil: error: (poll|cannot boot)'
+    # A throttled service's restarts: leftovers killed, no hand-over stall
+    # (the probe's latency above is the measure).
+    has hostile.cpuhog-leftovers-killed '\[cpuhog\] killed [0-9]+ leftover processes of its last run \(its cgroup\)'
+    has hostile.cpuhog-restarted '\[cpuhog\] started, pid [0-9]+ \(start 2\)'
+    lacks hostile.cpuhog-no-handover-timeout '\[cpuhog\] cannot start: the listener hand-over failed'
 
     fi
 

@@ -188,6 +188,7 @@ pub fn main(args: &Args) -> ! {
         arch,
         listeners: heapless::Vec::new(),
         status: heapless::Vec::new(),
+        handovers: heapless::Vec::new(),
         test,
         shutdown: None,
         sigfd,

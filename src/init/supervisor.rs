@@ -14,7 +14,7 @@ use crate::out::Sink;
 use crate::policy::Policy;
 use crate::service::cgroup;
 use crate::service::sandbox::{Need, Sandbox};
-use crate::service::spawn::{self, Spawn, Stdio};
+use crate::service::spawn::{self, Handover, Spawn, Stdio};
 use crate::sys::exec::ExecBuf;
 use crate::sys::poll::{self, PollFd, POLLERR, POLLHUP, POLLIN, POLLNVAL};
 use crate::sys::signal;
@@ -46,8 +46,13 @@ pub struct Supervisor<'c, 'p> {
     pub policies: &'p [Policy<'c>],
     pub arch: &'static Arch,
     pub listeners: heapless::Vec<ListenerSlot, MAX_LISTENERS>,
-    /// Exec-status pipes of services that have not exec'd yet.
-    pub status: heapless::Vec<(OwnedFd, u8), MAX_SLOTS>,
+    /// Exec-status pipes of services that have not exec'd yet: the pipe,
+    /// the service, the child's pid.
+    pub status: heapless::Vec<(OwnedFd, u8, i32), MAX_SLOTS>,
+    /// Listener hand-overs in progress: the child's pid and its service.
+    /// Part of the poll loop, so that a child slow to reach its `execve`
+    /// (throttled by its cgroup, blocked on a file) holds up nothing else.
+    pub handovers: heapless::Vec<(Handover, i32, u8), MAX_SLOTS>,
     /// Index of the test program in `cfg.services`.
     pub test: Option<usize>,
     pub shutdown: Option<shutdown::Plan>,
@@ -184,7 +189,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                 return;
             }
         };
-        if filter.is_some() && self.listeners.is_full() {
+        if filter.is_some() && self.listeners.len() + self.handovers.len() >= MAX_LISTENERS {
             // Never run a service unmonitored: refuse to start it.
             self.fail_start(i, "listener table full", None);
             return;
@@ -249,39 +254,84 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                 cgroup: (!cg.is_empty()).then(|| cg.as_bytes()),
             },
         };
-        match spawn::spawn(&spec) {
-            Ok(child) => {
-                let rt = &mut self.rts[i];
-                rt.state = State::Running {
-                    pid: child.pid,
-                    since_ns: now,
-                };
-                rt.starts += 1;
-                let mut l = log::about(log::Level::Info, svc.name);
-                l.s("started, pid ").u(child.pid as u64);
-                if rt.starts > 1 {
-                    l.s(" (start ").u(rt.starts as u64).s(")");
+        let (pid, status) = match spawn::fork(&spec) {
+            Ok(forked) => forked,
+            Err(e) => {
+                let (what, errno) = e.describe();
+                self.fail_start(i, what, Some(errno));
+                return;
+            }
+        };
+        let rt = &mut self.rts[i];
+        rt.state = State::Running { pid, since_ns: now };
+        rt.starts += 1;
+        let mut l = log::about(log::Level::Info, svc.name);
+        l.s("started, pid ").u(pid as u64);
+        if rt.starts > 1 {
+            l.s(" (start ").u(rt.starts as u64).s(")");
+        }
+        l.end();
+        // Room was checked above: one status pipe per running service.
+        let _ = self.status.push((status, i as u8, pid));
+        if filter.is_some() {
+            match Handover::new(pid, now, spawn::HANDOVER_ASYNC_NS) {
+                Ok(h) => {
+                    let _ = self.handovers.push((h, pid, i as u8));
                 }
-                l.end();
-                if let Some(fd) = child.listener {
+                // Never unmonitored: it dies before its exec (and is
+                // reaped as an exit).
+                Err(e) => self.handover_failed(i, pid, e),
+            }
+        }
+    }
+
+    /// A child whose listener vigil could not take: killed, so that it
+    /// never runs unmonitored; its exit is handled when it is reaped.
+    fn handover_failed(&self, i: usize, pid: i32, e: Errno) {
+        let _ = sys::kill(pid, g::SIGKILL as i32);
+        let mut l = log::about(log::Level::Error, self.cfg.services[i].name);
+        l.s("cannot start: the listener hand-over failed: ");
+        l.end_errno(e);
+    }
+
+    /// Hand-overs whose time has come: take the listener if it is there.
+    fn handovers_due(&mut self, now: u64) {
+        let mut k = 0;
+        while k < self.handovers.len() {
+            let (h, pid, svc) = &mut self.handovers[k];
+            let (pid, i) = (*pid, *svc as usize);
+            if h.next_ns() > now {
+                k += 1;
+                continue;
+            }
+            match h.try_take(now) {
+                Ok(None) => {
+                    k += 1;
+                    continue;
+                }
+                Ok(Some(fd)) => {
                     crate::notify::probe::listener(fd.as_raw_fd());
                     let l = Listener {
                         fd: fd.as_raw_fd(),
-                        handover_pid: child.pid as u32,
+                        handover_pid: pid as u32,
                     };
-                    // Checked for room above.
+                    // Room was reserved when the child was forked.
                     let _ = self.listeners.push(ListenerSlot {
                         fd,
                         l,
                         svc: i as u8,
                     });
                 }
-                let _ = self.status.push((child.status, i as u8));
+                Err(e) => self.handover_failed(i, pid, e),
             }
-            Err(e) => {
-                let (what, errno) = e.describe();
-                self.fail_start(i, what, Some(errno));
-            }
+            self.handovers.swap_remove(k);
+        }
+    }
+
+    /// Forget the hand-over of `pid`, if one is in progress.
+    fn drop_handover(&mut self, pid: i32) {
+        if let Some(k) = self.handovers.iter().position(|h| h.1 == pid) {
+            self.handovers.swap_remove(k);
         }
     }
 
@@ -321,7 +371,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             n += 1;
         }
         let first_status = n;
-        for (fd, _) in &self.status {
+        for (fd, _, _) in &self.status {
             fds[n] = PollFd {
                 fd: fd.as_raw_fd(),
                 events: POLLIN,
@@ -373,13 +423,30 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             self.listeners.swap_remove(k);
         }
         let mut done = heapless::Vec::<usize, MAX_SLOTS>::new();
-        for (k, (fd, svc)) in self.status.iter().enumerate() {
+        let now = poll::now_ns();
+        for k in 0..self.status.len() {
             if fds[first_status + k].revents == 0 {
                 continue;
             }
+            let (fd, svc, pid) = &self.status[k];
+            let (i, pid) = (*svc as usize, *pid);
             match spawn::read_msg(fd.as_raw_fd()) {
+                Some((spawn::MSG_LISTENER, n)) => {
+                    if let Some(h) = self.handovers.iter_mut().find(|h| h.1 == pid) {
+                        h.0.told(n, now);
+                    }
+                }
+                Some((spawn::MSG_SETUP, v)) => {
+                    // The child exits 126 after this; its exit is handled
+                    // when it is reaped.
+                    self.drop_handover(pid);
+                    let (what, e) = spawn::setup_error(v).describe();
+                    let mut l = log::about(log::Level::Error, self.cfg.services[i].name);
+                    l.s("cannot start: ").s(what).s(": ");
+                    l.end_errno(e);
+                }
                 Some((spawn::MSG_EXEC, e)) => {
-                    let svc = &self.cfg.services[*svc as usize];
+                    let svc = &self.cfg.services[i];
                     let mut l = log::about(log::Level::Error, svc.name);
                     l.s("cannot execute ").s(svc.exec.path).s(": ");
                     l.end_errno(Errno::from_raw_os_error(e as i32));
@@ -393,6 +460,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         for &k in done.iter().rev() {
             self.status.swap_remove(k);
         }
+        self.handovers_due(now);
         if fds[0].revents & POLLIN != 0 {
             self.signals();
         }
@@ -402,6 +470,10 @@ impl<'c, 'p> Supervisor<'c, 'p> {
     fn next_deadline(&self) -> Option<u64> {
         // Size: a loop, not an iterator chain (measured).
         let mut next = self.shutdown.as_ref().map(|p| p.deadline_ns);
+        for (h, _, _) in &self.handovers {
+            let at = h.next_ns();
+            next = Some(next.map_or(at, |n| n.min(at)));
+        }
         for r in &self.rts {
             if let State::Backoff { at_ns } = r.state {
                 next = Some(next.map_or(at_ns, |n| n.min(at_ns)));
@@ -434,6 +506,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         while let Ok(Some((pid, st))) = rustix::process::wait(rustix::process::WaitOptions::NOHANG)
         {
             let pid = pid.as_raw_nonzero().get();
+            self.drop_handover(pid);
             let code = match (st.exit_status(), st.terminating_signal()) {
                 (Some(c), _) => c,
                 (None, Some(s)) => 128 + s,
@@ -462,6 +535,10 @@ impl<'c, 'p> Supervisor<'c, 'p> {
     fn exited(&mut self, i: usize, code: i32, now: u64) {
         let svc = &self.cfg.services[i];
         let rt = &mut self.rts[i];
+        let pid = match rt.state {
+            State::Running { pid, .. } => pid,
+            _ => 0,
+        };
         if Some(i) == self.test {
             let mut line = crate::out::Buf::<48>::new();
             line.s("vigil: test ");
@@ -518,6 +595,9 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             }
         }
         l.end();
+        if after != AfterExit::Done && pid > 0 {
+            kill_leftovers(svc, pid);
+        }
         if svc.kind == Kind::Oneshot
             && svc.required
             && matches!(after, AfterExit::Failed | AfterExit::GaveUp { .. })
@@ -528,4 +608,29 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             self.begin_shutdown(Action::PowerOff, "a required oneshot failed");
         }
     }
+}
+
+/// Kill what a failed or restarting service left behind, so that its next
+/// run starts alone and nothing of the last one goes on using its limits:
+/// its cgroup when it has one, and its process group (its pid: no other
+/// process can get that number while the group has members).
+fn kill_leftovers(svc: &super::config::Service, pid: i32) {
+    let in_cgroup = if svc.confine.has_limits() {
+        cgroup::kill_all(svc.name)
+    } else {
+        0
+    };
+    let in_group = sys::kill(-pid, 0).is_ok() && sys::kill(-pid, g::SIGKILL as i32).is_ok();
+    if in_cgroup == 0 && !in_group {
+        return;
+    }
+    let mut l = log::about(log::Level::Warn, svc.name);
+    if in_cgroup > 0 {
+        l.s("killed ")
+            .u(in_cgroup as u64)
+            .s(" leftover processes of its last run (its cgroup)");
+    } else {
+        l.s("killed the leftover processes of its last run (its process group)");
+    }
+    l.end();
 }

@@ -71,6 +71,53 @@ pub fn prepare(name: &str, c: &Confine, path: &mut Path) -> Result<(), (&'static
     Ok(())
 }
 
+/// Kill every process in the group of service `name`: `cgroup.kill`
+/// where the kernel has it (5.14+: the kernel kills them all, forks in
+/// flight included), else SIGKILL to each pid of `cgroup.procs`, a few
+/// rounds. How many there were (0: none, or no group).
+// Size: out of line, called from one place (measured alike).
+#[inline(never)]
+pub fn kill_all(name: &str) -> usize {
+    let mut p = Buf::<128>::new();
+    let mut first = 0;
+    for round in 0..4 {
+        p.clear();
+        p.s(root!("/vigil-")).s(name).s("/cgroup.procs");
+        let mut list = [0u8; 1024];
+        let n = sys::read_file(p.as_bytes(), &mut list).unwrap_or_else(|e| {
+            // More than fit: kill these, count them, go round again.
+            if e == Errno::FBIG {
+                list.len()
+            } else {
+                0
+            }
+        });
+        let pids = list[..n]
+            .split(|&b| b == b'\n')
+            .filter_map(|l| core::str::from_utf8(l).ok()?.parse::<i32>().ok());
+        if round == 0 {
+            first = pids.clone().count();
+            if first == 0 {
+                return 0;
+            }
+            p.clear();
+            p.s(root!("/vigil-")).s(name).s("/cgroup.kill");
+            if write(p.as_bytes(), b"1").is_ok() {
+                return first;
+            }
+        }
+        let mut any = false;
+        for pid in pids {
+            any = true;
+            let _ = sys::kill(pid, linux_raw_sys::general::SIGKILL as i32);
+        }
+        if !any {
+            break;
+        }
+    }
+    first
+}
+
 fn write(path: &[u8], value: &[u8]) -> Result<(), Errno> {
     let fd = sys::open(path, OFlags::WRONLY)?;
     let r = sys::write_all(fd, value);

@@ -87,7 +87,8 @@ pub struct Child {
 }
 
 /// Messages on the status pipe: (kind, value) as two little-endian u32.
-const MSG_LISTENER: u32 = 1;
+/// The listener will be this fd number.
+pub const MSG_LISTENER: u32 = 1;
 /// A setup step failed before exec; the value is the errno.
 pub const MSG_SETUP: u32 = 2;
 /// `execve` itself failed; the value is the errno.
@@ -117,27 +118,32 @@ impl SpawnError {
     }
 }
 
-/// How long the hand-over may take before vigil gives up on the child.
+/// How long `spawn` waits for the hand-over before it gives up on the child.
 const HANDOVER_NS: u64 = 2_000_000_000;
+/// How long PID 1 lets a child take to reach its `execve`. Nothing waits
+/// for it meanwhile (the hand-over is part of PID 1's poll loop), so this
+/// only bounds how long a child stuck in its setup (throttled by its
+/// cgroup, blocked on a file) counts as started.
+pub const HANDOVER_ASYNC_NS: u64 = 30_000_000_000;
+/// Longest pause between two tries at the listener.
+const RETRY_MAX_NS: u64 = 16_000_000;
 
-/// Start `s`. Returns once the child is running its filter with vigil
-/// holding the listener (or, without a filter, once it is forked).
+/// Start `s` and wait for the hand-over: returns once the child is running
+/// its filter with vigil holding the listener (or, without a filter, once
+/// it is forked). For `vigil run`, which has nothing else to serve
+/// meanwhile; PID 1 uses `fork` and `Handover` from its poll loop.
 pub fn spawn(s: &Spawn) -> Result<Child, SpawnError> {
-    let (r, w) =
-        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(SpawnError::Fork)?;
-    let pid = proc::fork_with(s.sandbox.namespaces).map_err(SpawnError::Fork)?;
-    if pid == 0 {
-        drop(r);
-        child(s, w.as_raw_fd());
-    }
-    drop(w);
+    let (pid, status) = fork(s)?;
     let mut child = Child {
         pid,
         listener: None,
-        status: r,
+        status,
     };
     if s.filter.is_some() {
-        match handover(&child) {
+        let r = Handover::new(pid, poll::now_ns(), HANDOVER_NS)
+            .map_err(SpawnError::Handover)
+            .and_then(|mut h| h.wait(child.status.as_raw_fd()));
+        match r {
             Ok(l) => child.listener = Some(l),
             Err(e) => {
                 let _ = sys::kill(pid, linux_raw_sys::general::SIGKILL as i32);
@@ -146,6 +152,110 @@ pub fn spawn(s: &Spawn) -> Result<Child, SpawnError> {
         }
     }
     Ok(child)
+}
+
+/// Fork the child of `s`. The parent returns at once: with a filter, the
+/// child's listener is taken over later (`Handover`); the child reports
+/// on the status pipe (close-on-exec: EOF once it exec'd).
+pub fn fork(s: &Spawn) -> Result<(i32, OwnedFd), SpawnError> {
+    let (r, w) =
+        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(SpawnError::Fork)?;
+    let pid = proc::fork_with(s.sandbox.namespaces).map_err(SpawnError::Fork)?;
+    if pid == 0 {
+        drop(r);
+        child(s, w.as_raw_fd());
+    }
+    Ok((pid, r))
+}
+
+/// Taking a child's listener over: the child says on its status pipe which
+/// fd number the listener will get (`told`), installs its filter and calls
+/// `execve`, where it sleeps until vigil answers; vigil copies the fd out
+/// with `pidfd_getfd` as soon as it is there (`try_take`, retried).
+pub struct Handover {
+    /// Opened at once: the child cannot be reaped (nor its pid reused)
+    /// before vigil reaps it, so this is the child.
+    pidfd: OwnedFd,
+    /// The listener's number in the child, once it said.
+    n: Option<u32>,
+    pub deadline_ns: u64,
+    /// When to try again (with `n` known).
+    retry_ns: u64,
+    pause_ns: u64,
+}
+
+impl Handover {
+    pub fn new(pid: i32, now: u64, limit_ns: u64) -> Result<Handover, Errno> {
+        let p = rustix::process::Pid::from_raw(pid).ok_or(Errno::SRCH)?;
+        let pidfd = rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty())?;
+        Ok(Handover {
+            pidfd,
+            n: None,
+            deadline_ns: now + limit_ns,
+            retry_ns: 0,
+            pause_ns: 1_000_000,
+        })
+    }
+
+    /// The child said its listener will be fd `n`.
+    pub fn told(&mut self, n: u32, now: u64) {
+        self.n = Some(n);
+        self.retry_ns = now;
+    }
+
+    /// When `try_take` should run next: the retry, else the deadline.
+    pub fn next_ns(&self) -> u64 {
+        match self.n {
+            Some(_) => self.retry_ns.min(self.deadline_ns),
+            None => self.deadline_ns,
+        }
+    }
+
+    /// The listener, if it is there; `None`: not yet (try again at
+    /// `next_ns`). ETIMEDOUT past the deadline.
+    pub fn try_take(&mut self, now: u64) -> Result<Option<OwnedFd>, Errno> {
+        if let Some(n) = self.n {
+            match rustix::process::pidfd_getfd(
+                &self.pidfd,
+                n as i32,
+                rustix::process::PidfdGetfdFlags::empty(),
+            ) {
+                // A listener answers ID_VALID for an unknown id with ENOENT;
+                // anything else would be some other file at that number.
+                Ok(fd) if is_listener(fd.as_raw_fd()) => return Ok(Some(fd)),
+                Ok(_) | Err(Errno::BADF) => {}
+                Err(e) => return Err(e),
+            }
+            self.retry_ns = now + self.pause_ns;
+            self.pause_ns = (self.pause_ns * 2).min(RETRY_MAX_NS);
+        }
+        if now >= self.deadline_ns {
+            return Err(Errno::TIMEDOUT);
+        }
+        Ok(None)
+    }
+
+    /// The whole hand-over, blocking: read the child's word on `status`,
+    /// then take the listener.
+    fn wait(&mut self, status: i32) -> Result<OwnedFd, SpawnError> {
+        loop {
+            let now = poll::now_ns();
+            match self.try_take(now) {
+                Ok(Some(fd)) => return Ok(fd),
+                Ok(None) => {}
+                Err(e) => return Err(SpawnError::Handover(e)),
+            }
+            // A message now: where the listener will be, or why the child
+            // failed. EOF: it died.
+            if wait_readable(status, self.next_ns()) {
+                match read_msg(status) {
+                    Some((MSG_LISTENER, n)) if self.n.is_none() => self.told(n, poll::now_ns()),
+                    Some((MSG_SETUP, e)) => return Err(setup_error(e)),
+                    _ => return Err(SpawnError::Handover(Errno::CHILD)),
+                }
+            }
+        }
+    }
 }
 
 fn send_msg(w: i32, kind: u32, value: u32) {
@@ -259,61 +369,6 @@ fn child(s: &Spawn, w: i32) -> ! {
     let e = s.exec.exec(s.path);
     send_msg(w, MSG_EXEC, e.raw_os_error() as u32);
     proc::exit(127)
-}
-
-/// vigil's side: learn N, then copy the listener out of the child.
-fn handover(c: &Child) -> Result<OwnedFd, SpawnError> {
-    let deadline = poll::now_ns() + HANDOVER_NS;
-    let status = c.status.as_raw_fd();
-    if !wait_readable(status, deadline) {
-        return Err(SpawnError::Handover(Errno::TIMEDOUT));
-    }
-    let n = match read_msg(status) {
-        Some((MSG_LISTENER, n)) => n,
-        Some((MSG_SETUP, e)) => return Err(setup_error(e)),
-        _ => return Err(SpawnError::Handover(Errno::CHILD)),
-    };
-    let pid = rustix::process::Pid::from_raw(c.pid).ok_or(SpawnError::Handover(Errno::SRCH))?;
-    let pidfd = match rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) {
-        Ok(fd) => fd,
-        // The child is gone already: its last message says why.
-        Err(e) => {
-            return Err(match read_msg(status) {
-                Some((MSG_SETUP, e)) => setup_error(e),
-                _ => SpawnError::Handover(e),
-            })
-        }
-    };
-    loop {
-        match rustix::process::pidfd_getfd(
-            &pidfd,
-            n as i32,
-            rustix::process::PidfdGetfdFlags::empty(),
-        ) {
-            // A listener answers ID_VALID for an unknown id with ENOENT;
-            // anything else would be some other file at that number.
-            Ok(fd) if is_listener(fd.as_raw_fd()) => return Ok(fd),
-            Ok(_) | Err(Errno::BADF) => {}
-            Err(e) => return Err(SpawnError::Handover(e)),
-        }
-        // Not installed yet. A message now means the install failed; EOF
-        // means the child died.
-        let mut p = [PollFd {
-            fd: status,
-            events: POLLIN,
-            revents: 0,
-        }];
-        let _ = poll::poll(&mut p, Some(20_000));
-        if p[0].revents != 0 {
-            return Err(match read_msg(status) {
-                Some((MSG_SETUP, e)) => setup_error(e),
-                _ => SpawnError::Handover(Errno::CHILD),
-            });
-        }
-        if poll::now_ns() > deadline {
-            return Err(SpawnError::Handover(Errno::TIMEDOUT));
-        }
-    }
 }
 
 /// A `MSG_SETUP` value: the step in the high half, the errno in the low.

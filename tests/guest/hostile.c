@@ -864,6 +864,23 @@ static int durable(const char *dir)
     }
 }
 
+/* cpuhog KIDS MS: leave KIDS children spinning in our cgroup, wait MS ms,
+ * exit 1 (so that vigil restarts us into the same cgroup). */
+static int cpuhog(int kids, long ms)
+{
+    int made = 0;
+    for (int i = 0; i < kids; i++) {
+        pid_t p = fork();
+        if (p == 0)
+            for (;;)
+                ;
+        made += p > 0;
+    }
+    say("cpuhog: %d spinners left behind", made);
+    sleep_ms(ms);
+    return 1;
+}
+
 static int dispatch(const char *m, int n, char **a)
 {
     if (!strcmp(m, "probe"))
@@ -915,6 +932,8 @@ static int dispatch(const char *m, int n, char **a)
         return durable(a[0]);
     if (!strcmp(m, "touch") && n >= 1)
         return write_file(a[0], "1") < 0;
+    if (!strcmp(m, "cpuhog") && n >= 2)
+        return cpuhog(atoi(a[0]), atol(a[1]));
     if (!strcmp(m, "mark"))
         return 0;
     fprintf(stderr, "hostile: unknown mode %s\n", m);
