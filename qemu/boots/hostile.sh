@@ -115,7 +115,7 @@ hostile_run() {
     has hostile.console-flood-done 'hostile: console-flood: 262144 bytes'
     # Nobody opens the FIFOs: starting those services must neither stall
     # vigil nor run them unmonitored (a `monitored` that ran exits 0 or 3).
-    has hostile.fifo-out-fails 'vigil: error: \[fifo-out\] cannot start: setting up the process failed: ENXIO'
+    has hostile.fifo-out-fails 'vigil: error: \[fifo-out\] cannot start: opening its stdout /run/fifo-out as uid 0: ENXIO'
     has hostile.fifo-out-gives-up '\[fifo-out\] exited with status 126; failed: restarted 2 times'
     has hostile.fifo-in-runs '\[fifo-in\] exited with status 0'
     lacks hostile.fifo-never-unmonitored '\[fifo-(in|out)\] exited with status 3'

@@ -60,6 +60,11 @@ pub fn main(args: &Args) -> ! {
     let sigfd = signal::signalfd(mask).unwrap_or(-1);
     let mounted = boot::mount_early();
     boot::open_console();
+    // Services' `null` stdio are copies of this, opened before any of
+    // them can replace the node.
+    if let Ok(fd) = sys::open(b"/dev/null", rustix::fs::OFlags::RDWR) {
+        crate::service::spawn::hold_null(fd);
+    }
     // Ctrl-Alt-Del becomes SIGINT to us instead of an instant reboot.
     let _ = rustix::system::reboot(rustix::system::RebootCommand::CadOff);
 

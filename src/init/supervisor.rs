@@ -440,10 +440,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                     // The child exits 126 after this; its exit is handled
                     // when it is reaped.
                     self.drop_handover(pid);
-                    let (what, e) = spawn::setup_error(v).describe();
-                    let mut l = log::about(log::Level::Error, self.cfg.services[i].name);
-                    l.s("cannot start: ").s(what).s(": ");
-                    l.end_errno(e);
+                    setup_failed(&self.cfg.services[i], v);
                 }
                 Some((spawn::MSG_EXEC, e)) => {
                     let svc = &self.cfg.services[i];
@@ -608,6 +605,32 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             self.begin_shutdown(Action::PowerOff, "a required oneshot failed");
         }
     }
+}
+
+/// Log why the child of `svc` could not be set up (a `MSG_SETUP` value),
+/// naming the path of a step that opens one, and whose rights it was
+/// opened with.
+fn setup_failed(svc: &super::config::Service, v: u32) {
+    let err = spawn::setup_error(v);
+    let (what, e) = err.describe();
+    let mut l = log::about(log::Level::Error, svc.name);
+    l.s("cannot start: ").s(what);
+    if let spawn::SpawnError::Setup(step, _) = err {
+        let stdio = [svc.stdin, svc.stdout, svc.stderr];
+        let path = match step.wrapping_sub(spawn::STEP_CWD) {
+            0 => svc.cwd,
+            k @ 1..=3 => match stdio[k as usize - 1] {
+                CfgStdio::Path(p) => Some(p),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(p) = path {
+            l.s(" ").s(p).s(" as uid ").u(svc.user.unwrap_or(0) as u64);
+        }
+    }
+    l.s(": ");
+    l.end_errno(e);
 }
 
 /// Kill what a failed or restarting service left behind, so that its next

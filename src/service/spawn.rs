@@ -11,7 +11,10 @@
 //! kernel closes the child's copy at exec (listeners are close-on-exec).
 //! No policy can deadlock this: the child makes no other syscall.
 
+use core::sync::atomic::{AtomicI32, Ordering};
+
 use rustix::fd::{AsRawFd, OwnedFd};
+use rustix::fs::OFlags;
 
 use super::sandbox::{self, Sandbox};
 use crate::bpf::Insn;
@@ -112,6 +115,10 @@ impl SpawnError {
         match self {
             SpawnError::Fork(e) => ("fork failed", e),
             SpawnError::Setup(0, e) => ("setting up the process failed", e),
+            SpawnError::Setup(STEP_CWD, e) => ("entering its working directory", e),
+            SpawnError::Setup(STEP_STDIN, e) => ("opening its stdin", e),
+            SpawnError::Setup(18, e) => ("opening its stdout", e),
+            SpawnError::Setup(19, e) => ("opening its stderr", e),
             SpawnError::Setup(step, e) => (sandbox::Step::name(step), e),
             SpawnError::Handover(e) => ("the listener hand-over failed", e),
         }
@@ -294,43 +301,6 @@ fn child(s: &Spawn, w: i32) -> ! {
     if s.new_session {
         let _ = rustix::process::setsid();
     }
-    // Opened non-blocking: a FIFO nobody has open would block the open,
-    // and with it vigil, which waits for the hand-over. The write end of
-    // such a FIFO fails with ENXIO instead; the flag is cleared after.
-    let nb = rustix::fs::OFlags::NONBLOCK;
-    for (fd, io) in s.stdio.iter().enumerate() {
-        let opened = match io {
-            Stdio::Inherit => continue,
-            Stdio::Null => sys::open(b"/dev/null", rustix::fs::OFlags::RDWR),
-            Stdio::Read(p) => sys::open(p, rustix::fs::OFlags::RDONLY | nb),
-            Stdio::File(p) => sys::open(
-                p,
-                rustix::fs::OFlags::WRONLY
-                    | rustix::fs::OFlags::CREATE
-                    | rustix::fs::OFlags::APPEND
-                    | nb,
-            ),
-        };
-        match opened {
-            Ok(f) => {
-                let b = sys::borrow(f);
-                let cleared =
-                    rustix::fs::fcntl_getfl(b).and_then(|fl| rustix::fs::fcntl_setfl(b, fl - nb));
-                if let Err(e) = cleared {
-                    fail(e);
-                }
-                if proc::dup_to(f, fd as i32).is_err() {
-                    fail(Errno::BADF);
-                }
-                if f != fd as i32 {
-                    proc::close(f);
-                } else if proc::clear_cloexec(f).is_err() {
-                    fail(Errno::BADF);
-                }
-            }
-            Err(e) => fail(e),
-        }
-    }
     for &(res, soft, hard) in s.rlimits {
         if let Err(e) = proc::set_rlimit(res, soft, hard) {
             fail(e);
@@ -339,13 +309,38 @@ fn child(s: &Spawn, w: i32) -> ! {
     if let Err((step, e)) = sandbox::enter(&s.sandbox) {
         fail_at(step as u32, e);
     }
-    if let Some(dir) = s.cwd {
-        if let Err(e) = sys::chdir(dir) {
-            fail(e);
-        }
-    }
     if let Err((step, e)) = sandbox::drop_privileges(&s.sandbox, s.uid, s.gid, s.groups) {
         fail_at(step as u32, e);
+    }
+    // From here on the child is the service: its uid, gid, capabilities,
+    // namespaces, root and Landlock rules. Its working directory and
+    // stdio files are reached with its rights, never with vigil's: a
+    // service that swapped its log file for a symlink to a root-only file
+    // gets EACCES, not the file.
+    if let Some(dir) = s.cwd {
+        if let Err(e) = sys::chdir(dir) {
+            fail_at(STEP_CWD, e);
+        }
+    }
+    for (fd, io) in s.stdio.iter().enumerate() {
+        let opened = match io {
+            Stdio::Inherit => continue,
+            Stdio::Null => null(),
+            Stdio::Read(p) => open_stdio(p, false),
+            Stdio::File(p) => open_stdio(p, true),
+        };
+        let f = match opened {
+            Ok(f) => f,
+            Err(e) => fail_at(STEP_STDIN + fd as u32, e),
+        };
+        if proc::dup_to(f, fd as i32).is_err() {
+            fail(Errno::BADF);
+        }
+        if f != fd as i32 {
+            proc::close(f);
+        } else if proc::clear_cloexec(f).is_err() {
+            fail(Errno::BADF);
+        }
     }
     if s.sandbox.no_new_privs {
         if let Err(e) = proc::set_no_new_privs() {
@@ -369,6 +364,57 @@ fn child(s: &Spawn, w: i32) -> ! {
     let e = s.exec.exec(s.path);
     send_msg(w, MSG_EXEC, e.raw_os_error() as u32);
     proc::exit(127)
+}
+
+/// `MSG_SETUP` steps after the sandbox's (`sandbox::Step`): entering the
+/// working directory, opening stdin, stdout, stderr (in fd order).
+pub const STEP_CWD: u32 = 16;
+pub const STEP_STDIN: u32 = 17;
+
+/// The open `/dev/null` that services' `null` stdio is a copy of (-1: none).
+static NULL: AtomicI32 = AtomicI32::new(-1);
+
+/// PID 1 opens `/dev/null` once, at boot, before any service runs: a
+/// service that can write `/dev` (root without capabilities owns it) may
+/// replace the node, but not this open file.
+pub fn hold_null(fd: i32) {
+    NULL.store(fd, Ordering::Relaxed);
+}
+
+fn null() -> Result<i32, Errno> {
+    match NULL.load(Ordering::Relaxed) {
+        -1 => sys::open(b"/dev/null", OFlags::RDWR),
+        fd => proc::dup_lowest(fd),
+    }
+}
+
+/// A stdio path, opened as the service (the caller has become it):
+/// `openat2` refusing magic links (`/proc/self/fd/N` would reach an fd of
+/// vigil's still open in the child), and non-blocking, so that a FIFO
+/// nobody has open fails the write end with ENXIO instead of hanging the
+/// start; the flag is cleared after. `O_NOCTTY`: the child leads a new
+/// session, and a terminal must not become its controlling one by this.
+fn open_stdio(path: &[u8], write: bool) -> Result<i32, Errno> {
+    use rustix::fs::{Mode, ResolveFlags};
+    let mut b = [0u8; crate::notify::path::PATH_MAX];
+    let c = sys::nul_terminated(path, &mut b)?;
+    let base = OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
+    let flags = if write {
+        base | OFlags::WRONLY | OFlags::CREATE | OFlags::APPEND
+    } else {
+        base | OFlags::RDONLY
+    };
+    // openat2 takes a mode only with O_CREAT.
+    let mode = Mode::from_raw_mode(if write { 0o644 } else { 0 });
+    let f = match rustix::fs::openat2(rustix::fs::CWD, c, flags, mode, ResolveFlags::NO_MAGICLINKS)
+    {
+        // Before 5.6: magic links are followed, with the service's rights.
+        Err(Errno::NOSYS) => rustix::fs::openat(rustix::fs::CWD, c, flags, mode),
+        r => r,
+    }?;
+    let fl = rustix::fs::fcntl_getfl(&f)?;
+    rustix::fs::fcntl_setfl(&f, fl - OFlags::NONBLOCK)?;
+    Ok(rustix::fd::IntoRawFd::into_raw_fd(f))
 }
 
 /// A `MSG_SETUP` value: the step in the high half, the errno in the low.
