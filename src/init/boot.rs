@@ -18,12 +18,16 @@ use crate::sys;
 const EARLY: [(&str, &str, &str, u32, &CStr); 7] = [
     ("proc", "/proc", "proc", NOSUID | NODEV | NOEXEC, c""),
     ("sysfs", "/sys", "sysfs", NOSUID | NODEV | NOEXEC, c""),
+    // nsdelegate: a cgroup namespace is a delegation boundary, so that a
+    // service in one (`namespaces cgroup`, or one it makes itself) can
+    // neither change its own group's limits nor move out of it, whatever
+    // its rights on the files.
     (
         "cgroup2",
         "/sys/fs/cgroup",
         "cgroup2",
         NOSUID | NODEV | NOEXEC,
-        c"",
+        c"nsdelegate",
     ),
     ("devtmpfs", "/dev", "devtmpfs", NOSUID, c"mode=0755"),
     (
@@ -71,13 +75,29 @@ pub fn mount_early() -> Mounted {
             continue;
         }
         let _ = rustix::fs::mkdir(target.as_bytes(), Mode::from_raw_mode(0o755));
-        match mount(
+        let mut r = mount(
             src.as_bytes(),
             target.as_bytes(),
             fstype.as_bytes(),
             flags,
             Some(data),
-        ) {
+        );
+        if r == Err(sys::Errno::INVAL) && !data.is_empty() {
+            // An option this kernel does not know (nsdelegate: 4.13+).
+            let mut l = log::start(log::Level::Warn);
+            l.s("mount ").s(fstype).s(" on ").s(target).s(": without ");
+            l.put(data.to_bytes());
+            l.s(", which this kernel refuses");
+            l.end();
+            r = mount(
+                src.as_bytes(),
+                target.as_bytes(),
+                fstype.as_bytes(),
+                flags,
+                Some(c""),
+            );
+        }
+        match r {
             Ok(()) => done.0[i] = true,
             Err(e) => {
                 let mut l = log::start(log::Level::Warn);
