@@ -252,6 +252,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                     Need::Optional
                 },
                 cgroup: (!cg.is_empty()).then(|| cg.as_bytes()),
+                mask: c.has(Confine::MASKED),
             },
         };
         let (pid, status) = match spawn::fork(&spec) {

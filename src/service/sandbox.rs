@@ -49,6 +49,9 @@ pub struct Sandbox<'a> {
     pub landlock: Need,
     /// The cgroup directory to join (created by vigil beforehand).
     pub cgroup: Option<&'a [u8]>,
+    /// Root with CAP_SYS_ADMIN cut: the kernel's control files it owns
+    /// are masked (`mask`). Needs a mount namespace.
+    pub mask: bool,
 }
 
 impl Default for Sandbox<'_> {
@@ -65,6 +68,7 @@ impl Default for Sandbox<'_> {
             landlock_rw: &[],
             landlock: Need::Optional,
             cgroup: None,
+            mask: false,
         }
     }
 }
@@ -78,6 +82,8 @@ pub enum Step {
     Landlock,
     Capabilities,
     Ids,
+    Masks,
+    UserNs,
 }
 
 impl Step {
@@ -88,6 +94,8 @@ impl Step {
             3 => "entering its root",
             4 => "applying Landlock",
             5 => "setting capabilities",
+            7 => "masking /proc/sys, /sys and /dev (mount_setattr: Linux 5.12+)",
+            8 => "mapping its ids into its user namespace",
             _ => "changing uid/gid",
         }
     }
@@ -110,6 +118,12 @@ pub fn enter(sb: &Sandbox) -> Result<(), (Step, Errno)> {
         proc::close(fd);
         r.map_err(at(Step::Cgroup))?;
     }
+    // Its root is the cgroup the child is in now: with nsdelegate (PID 1
+    // mounts cgroup2 with it) the service can then neither raise its
+    // limits nor leave its group, whatever its rights on the files.
+    if sb.namespaces & g::CLONE_NEWCGROUP != 0 {
+        proc::unshare_ns(g::CLONE_NEWCGROUP).map_err(at(Step::Cgroup))?;
+    }
     if sb.namespaces & linux_raw_sys::general::CLONE_NEWNS != 0 {
         mounts(sb).map_err(at(Step::Mounts))?;
     }
@@ -128,6 +142,9 @@ pub fn enter(sb: &Sandbox) -> Result<(), (Step, Errno)> {
         && sb.namespaces & linux_raw_sys::general::CLONE_NEWNS != 0
     {
         mount_proc().map_err(at(Step::Mounts))?;
+    }
+    if sb.mask {
+        mask().map_err(at(Step::Masks))?;
     }
     if !sb.landlock_ro.is_empty() || !sb.landlock_rw.is_empty() {
         match restrict(sb) {
@@ -216,6 +233,98 @@ fn enter_root(root: &str, own_ns: bool) -> Result<(), Errno> {
     rustix::process::chdir(c"/")
 }
 
+/// What uid 0 owns without needing a capability and must not reach once
+/// CAP_SYS_ADMIN is gone: sysctls (checked by file owner: core_pattern
+/// would run a program as root outside every namespace), the sysrq
+/// trigger, IRQ and bus settings, and all of sysfs (cgroup limits and
+/// membership included). Read-only, with every mount below them.
+const READ_ONLY: [&core::ffi::CStr; 5] = [
+    c"/proc/sys",
+    c"/proc/sysrq-trigger",
+    c"/proc/irq",
+    c"/proc/bus",
+    c"/sys",
+];
+
+/// The device nodes a service keeps: (name, major, minor).
+const DEVICES: [(&core::ffi::CStr, u32, u32); 6] = [
+    (c"/dev/null", 1, 3),
+    (c"/dev/zero", 1, 5),
+    (c"/dev/full", 1, 7),
+    (c"/dev/random", 1, 8),
+    (c"/dev/urandom", 1, 9),
+    (c"/dev/tty", 5, 0),
+];
+
+/// `/dev` links to what they stand for.
+const DEV_LINKS: [(&core::ffi::CStr, &core::ffi::CStr); 5] = [
+    (c"/proc/self/fd", c"/dev/fd"),
+    (c"/proc/self/fd/0", c"/dev/stdin"),
+    (c"/proc/self/fd/1", c"/dev/stdout"),
+    (c"/proc/self/fd/2", c"/dev/stderr"),
+    (c"pts/ptmx", c"/dev/ptmx"),
+];
+
+/// Mask what root without CAP_SYS_ADMIN could still use to reach the host
+/// (the way container runtimes do): `READ_ONLY` read-only in its mount
+/// namespace, and a `/dev` of its own with only harmless nodes (root owns
+/// the disks' nodes, `/dev/kmsg`, the consoles). Without CAP_SYS_ADMIN it
+/// cannot unmount or remount them; in a user namespace of its own they are
+/// locked. Paths that do not exist (a `root` without them) are skipped.
+// Size: out of line, the binary is smaller (measured alike).
+#[inline(never)]
+fn mask() -> Result<(), Errno> {
+    for p in READ_ONLY {
+        let b = p.to_bytes();
+        match mount(b, b, b"", g::MS_BIND | g::MS_REC, None) {
+            Err(Errno::NOENT) => continue,
+            r => r?,
+        }
+        proc::mount_setattr_recursive(p, g::MOUNT_ATTR_RDONLY as u64)?;
+    }
+    match rustix::fs::stat(c"/dev") {
+        Ok(st) if st.st_mode & 0o170000 == 0o040000 => {}
+        _ => return Ok(()),
+    }
+    mount(
+        b"tmpfs",
+        b"/dev",
+        b"tmpfs",
+        g::MS_NOSUID | g::MS_NOEXEC,
+        Some(c"mode=0755"),
+    )?;
+    // The modes exactly as given, whatever vigil's umask.
+    let old = crate::sys::creds::umask(0);
+    let r = populate_dev();
+    crate::sys::creds::umask(old);
+    r
+}
+
+fn populate_dev() -> Result<(), Errno> {
+    use rustix::fs::{makedev, mknodat, symlink, FileType, CWD};
+    for (p, major, minor) in DEVICES {
+        mknodat(
+            CWD,
+            p,
+            FileType::CharacterDevice,
+            Mode::from_raw_mode(0o666),
+            makedev(major, minor),
+        )?;
+    }
+    for (target, link) in DEV_LINKS {
+        symlink(target, link)?;
+    }
+    rustix::fs::mkdir(c"/dev/shm", Mode::from_raw_mode(0o1777))?;
+    rustix::fs::mkdir(c"/dev/pts", Mode::from_raw_mode(0o755))?;
+    mount(
+        b"devpts",
+        b"/dev/pts",
+        b"devpts",
+        g::MS_NOSUID | g::MS_NOEXEC,
+        Some(c"newinstance,ptmxmode=0666,mode=0620,gid=5"),
+    )
+}
+
 /// Landlock: read-only and read-write path lists.
 fn restrict(sb: &Sandbox) -> Result<(), Errno> {
     let version = landlock::abi_version()?;
@@ -253,6 +362,13 @@ pub fn drop_privileges(
     gid: Option<u32>,
     groups: Option<&[u32]>,
 ) -> Result<(), (Step, Errno)> {
+    // In a user namespace of its own the service is 0 inside, which vigil
+    // mapped to its `user` and `group` outside; no other group is mapped.
+    let (uid, gid, groups) = if sb.namespaces & g::CLONE_NEWUSER != 0 {
+        (Some(0), Some(0), Some(&[][..]))
+    } else {
+        (uid, gid, groups)
+    };
     let Some(keep) = sb.caps else {
         return proc::set_ids(uid, gid, groups).map_err(at(Step::Ids));
     };

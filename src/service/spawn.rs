@@ -18,6 +18,7 @@ use rustix::fs::OFlags;
 
 use super::sandbox::{self, Sandbox};
 use crate::bpf::Insn;
+use crate::out::{Buf, Sink};
 use crate::sys::exec::ExecBuf;
 use crate::sys::poll::{self, PollFd, POLLIN};
 use crate::sys::seccomp;
@@ -165,14 +166,57 @@ pub fn spawn(s: &Spawn) -> Result<Child, SpawnError> {
 /// child's listener is taken over later (`Handover`); the child reports
 /// on the status pipe (close-on-exec: EOF once it exec'd).
 pub fn fork(s: &Spawn) -> Result<(i32, OwnedFd), SpawnError> {
-    let (r, w) =
-        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(SpawnError::Fork)?;
-    let pid = proc::fork_with(s.sandbox.namespaces).map_err(SpawnError::Fork)?;
+    use linux_raw_sys::general::{CLONE_NEWCGROUP, CLONE_NEWUSER};
+    let pipe = || rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC);
+    let (r, w) = pipe().map_err(SpawnError::Fork)?;
+    // In a user namespace, the child waits for its ids to be mapped (only
+    // vigil, outside, can map them to an unprivileged uid).
+    let userns = s.sandbox.namespaces & CLONE_NEWUSER != 0;
+    let go = if userns {
+        Some(pipe().map_err(SpawnError::Fork)?)
+    } else {
+        None
+    };
+    // A cgroup namespace is made by the child once it is in its cgroup
+    // (`sandbox::enter`): made here, its root would be vigil's cgroup.
+    let ns = s.sandbox.namespaces & !CLONE_NEWCGROUP;
+    let pid = proc::fork_with(ns).map_err(SpawnError::Fork)?;
     if pid == 0 {
         drop(r);
+        if let Some((gr, gw)) = go {
+            drop(gw);
+            let mut b = [0u8; 1];
+            if rustix::io::read(&gr, &mut b) != Ok(1) {
+                proc::exit(126);
+            }
+        }
         child(s, w.as_raw_fd());
     }
+    if let Some((_, gw)) = go {
+        let mapped = map_ids(pid, s.uid.unwrap_or(0), s.gid.unwrap_or(0))
+            .and_then(|()| sys::write_all(gw.as_raw_fd(), b"1"));
+        if let Err(e) = mapped {
+            let _ = sys::kill(pid, linux_raw_sys::general::SIGKILL as i32);
+            return Err(SpawnError::Setup(sandbox::Step::UserNs as u32, e));
+        }
+    }
     Ok((pid, r))
+}
+
+/// Map 0 inside the user namespace of `pid` to `uid` and `gid` outside,
+/// and nothing else.
+fn map_ids(pid: i32, uid: u32, gid: u32) -> Result<(), Errno> {
+    for (file, id) in [("/uid_map", uid), ("/gid_map", gid)] {
+        let mut p = Buf::<48>::new();
+        p.s("/proc/").u(pid as u64).s(file);
+        let mut line = Buf::<32>::new();
+        line.s("0 ").u(id as u64).s(" 1\n");
+        let fd = sys::open(p.as_bytes(), OFlags::WRONLY)?;
+        let r = sys::write_all(fd, line.as_bytes());
+        proc::close(fd);
+        r?;
+    }
+    Ok(())
 }
 
 /// Taking a child's listener over: the child says on its status pipe which

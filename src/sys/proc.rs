@@ -150,3 +150,33 @@ pub fn clear_cloexec(fd: i32) -> Result<()> {
         .map(drop)
     }
 }
+
+/// `unshare(2)` of namespace flags (`CLONE_NEW*`) only.
+pub fn unshare_ns(flags: u32) -> Result<()> {
+    // SAFETY: integer argument only; namespace flags do not unshare the fd
+    // table or anything else this single-threaded process shares.
+    unsafe { syscall(nr::__NR_unshare, [flags as usize, 0, 0, 0, 0, 0]).map(drop) }
+}
+
+/// `mount_setattr(2)` (5.12+) with `AT_RECURSIVE`: set `attr_set` (the
+/// `MOUNT_ATTR_*` bits) on the mount at `path` and every mount below it.
+pub fn mount_setattr_recursive(path: &core::ffi::CStr, attr_set: u64) -> Result<()> {
+    // struct mount_attr: attr_set, attr_clr, propagation, userns_fd.
+    let attr = [attr_set, 0u64, 0, 0];
+    // SAFETY: path is NUL-terminated; attr is a valid struct mount_attr of
+    // the size passed.
+    unsafe {
+        syscall(
+            nr::__NR_mount_setattr,
+            [
+                linux_raw_sys::general::AT_FDCWD as usize,
+                path.as_ptr() as usize,
+                linux_raw_sys::general::AT_RECURSIVE as usize,
+                attr.as_ptr() as usize,
+                core::mem::size_of_val(&attr),
+                0,
+            ],
+        )
+        .map(drop)
+    }
+}

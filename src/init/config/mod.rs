@@ -38,7 +38,7 @@
 //!     # Confinement (see "Sandbox" below):
 //!     no-new-privs yes|no            # default yes
 //!     capabilities CAP_NAME...|none  # keep only these (bounding+ambient)
-//!     namespaces mount pid ipc uts net cgroup   # any of them
+//!     namespaces mount pid ipc uts net cgroup user   # any of them
 //!     read-only PATH...              # read-only binds, repeatable
 //!     private-tmp yes|no             # default no
 //!     root PATH
@@ -420,6 +420,10 @@ impl<'a> Confine<'a> {
     pub const READ_ONLY_ROOT: u8 = 4;
     /// `landlock required`.
     pub const LANDLOCK_REQUIRED: u8 = 8;
+    /// Runs as uid 0 with CAP_SYS_ADMIN cut (`capabilities`), outside a
+    /// user namespace: the kernel's control files are masked (set by the
+    /// parser, never written in a config).
+    pub const MASKED: u8 = 16;
 
     pub fn has(&self, flag: u8) -> bool {
         self.flags & flag != 0

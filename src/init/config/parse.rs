@@ -42,18 +42,22 @@ const POLICY_WORDS: &str = "{ default none";
 static STDIO: [&str; 3] = ["stdin", "stdout", "stderr"];
 
 /// `namespaces` names, in the order of `NS_FLAGS`.
-const NS_NAMES: &str = "mount pid ipc uts net cgroup";
-const NS_FLAGS: [u32; 6] = [
+const NS_NAMES: &str = "mount pid ipc uts net cgroup user";
+const NS_FLAGS: [u32; 7] = [
     CLONE_NEWNS,
     CLONE_NEWPID,
     0x0800_0000,
     0x0400_0000,
     0x4000_0000,
     0x0200_0000,
+    CLONE_NEWUSER,
 ];
 // `CLONE_NEW*` (the same on every arch; build.rs has no linux-raw-sys).
 const CLONE_NEWNS: u32 = 0x0002_0000;
 const CLONE_NEWPID: u32 = 0x2000_0000;
+const CLONE_NEWUSER: u32 = 0x1000_0000;
+/// `CAP_SYS_ADMIN`: without it, uid 0 cannot undo mounts.
+const CAP_SYS_ADMIN: u32 = 21;
 
 /// Where a policy body goes when its block closes.
 #[derive(Clone, Copy)]
@@ -102,6 +106,9 @@ struct Scratch {
     ro_root: Option<(u32, u32)>,
     /// `user`: line and column (a `user` needs a `group`).
     user_at: Option<(u32, u32)>,
+    /// `namespaces` and `groups`: line and column.
+    ns_at: Option<(u32, u32)>,
+    groups_at: Option<(u32, u32)>,
     /// A line of the block could not be read (too long, bad quotes): it
     /// may have been the `exec`.
     unread: bool,
@@ -561,6 +568,27 @@ impl<'a> Parser<'a, '_> {
             let why = "`user` needs a `group` line (without one the service would keep gid 0)";
             self.r.err_at(line, col, K::Range(why), "", 0);
         }
+        let userns = s.confine.namespaces & CLONE_NEWUSER != 0;
+        // Its ids outside (0 inside): root outside would make the
+        // namespace pointless, and only its own ids are mapped into it.
+        let outside_root = s.user.unwrap_or(0) == 0 || s.group.unwrap_or(0) == 0;
+        if let (Some((line, col)), true, true) = (sc.ns_at, userns, outside_root) {
+            let why = "`namespaces user` needs `user` and `group` other than 0: the ids the service has outside (inside, they are 0)";
+            self.r.err_at(line, col, K::Range(why), "", 0);
+        }
+        if let (Some((line, col)), true) = (sc.groups_at, userns) {
+            let why = "`groups` cannot be used with `namespaces user`: only the service's own gid is mapped into it";
+            self.r.err_at(line, col, K::Range(why), "", 0);
+        }
+        // Root whose capabilities are cut below CAP_SYS_ADMIN is meant to
+        // be confined, but still owns the kernel's control files: it gets
+        // them masked in a mount namespace of its own (`sandbox::mask`).
+        let c = &mut s.confine;
+        let cut = c.caps.is_some_and(|m| m & 1 << CAP_SYS_ADMIN == 0);
+        if cut && s.user.unwrap_or(0) == 0 && !userns {
+            c.flags |= Confine::MASKED;
+            c.namespaces |= CLONE_NEWNS;
+        }
         if let Some((_, line, col)) = required_on_daemon {
             self.r.err_at(line, col, K::RequiredOnDaemon, "required", 0);
         }
@@ -898,6 +926,7 @@ impl<'a> Report<'a> {
                     c.caps = Some(mask);
                 } else {
                     c.namespaces = mask as u32;
+                    sc.ns_at = Some((self.line, d.col));
                 }
             }
             10 => {
@@ -991,6 +1020,7 @@ impl<'a> Report<'a> {
                 }
             }
             20 => {
+                sc.groups_at = Some((line, d.col));
                 self.arg(t, 1, "a gid")?;
                 let mut v = Vec::new();
                 for a in &t[1..] {

@@ -1040,7 +1040,11 @@ fn sandbox_directives() {
     assert_eq!(b.namespaces, 0x2000_0000 | 0x2_0000, "pid implies mount");
     assert_eq!(b.limits, [0, u64::MAX, u64::MAX]);
     assert_eq!(b.cpu_period, 20_000);
-    assert_eq!(b.flags, 0, "no-new-privs no");
+    assert_eq!(
+        b.flags,
+        Confine::MASKED,
+        "no-new-privs no; root without capabilities"
+    );
 
     // Defaults: nothing but no_new_privs.
     let t3 = svc("");
@@ -1056,7 +1060,7 @@ fn sandbox_errors() {
     let (line, col, kind, tok) = one(&t);
     assert_eq!((line, col, tok), (3, 39, "CAP_FLY"));
     assert!(matches!(kind, K::Expected(_)));
-    assert_eq!(one(&svc("    namespaces net user\n")).1, 20);
+    assert_eq!(one(&svc("    namespaces net users\n")).1, 20);
     assert_eq!(
         one(&svc("    read-only etc\n")).2,
         K::Expected("an absolute path")
@@ -1207,5 +1211,54 @@ fn env_keys_are_whole() {
     assert_eq!(
         one(&svc(" env AB=1\n env 'AB=2'\n")),
         (4, 7, K::Duplicate("env key"), "AB")
+    );
+}
+
+#[test]
+fn root_without_cap_sys_admin_is_masked() {
+    let masked = |body: &str| {
+        let text = svc(body);
+        let c = ok(&text);
+        let b = &c.services[0].confine;
+        let m = b.has(Confine::MASKED);
+        assert_eq!(m, b.namespaces & 0x2_0000 != 0, "masks imply mount: {body}");
+        m
+    };
+    assert!(masked("    capabilities none\n"));
+    assert!(masked(
+        "    user 0\n    group 0\n    capabilities CAP_DAC_OVERRIDE\n"
+    ));
+    assert!(!masked("    capabilities CAP_SYS_ADMIN\n"));
+    assert!(!masked(""), "root with every capability can undo mounts");
+    assert!(!masked(
+        "    user 1000\n    group 1000\n    capabilities none\n"
+    ));
+    assert!(!masked(
+        "    user 1000\n    group 1000\n    namespaces user\n    capabilities none\n"
+    ));
+}
+
+#[test]
+fn user_namespace_needs_ids_outside() {
+    let text = svc("    user 1000\n    group 1000\n    namespaces user net\n");
+    let c = ok(&text);
+    assert_eq!(c.services[0].confine.namespaces, 0x1000_0000 | 0x4000_0000);
+    let why = "`namespaces user` needs `user` and `group` other than 0: the ids the service has outside (inside, they are 0)";
+    assert_eq!(
+        one(&svc("    namespaces user\n")),
+        (3, 5, K::Range(why), "")
+    );
+    assert_eq!(
+        one(&svc(
+            "    user 1000\n    group 0\n    namespaces pid user\n"
+        )),
+        (5, 5, K::Range(why), "")
+    );
+    let why = "`groups` cannot be used with `namespaces user`: only the service's own gid is mapped into it";
+    assert_eq!(
+        one(&svc(
+            "    user 1000\n    group 1000\n    groups 5\n    namespaces user\n"
+        )),
+        (5, 5, K::Range(why), "")
     );
 }
