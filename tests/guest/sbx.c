@@ -20,6 +20,28 @@
  *   sbx cgfile FILE WANT          our cgroup's FILE holds WANT
  *   sbx env KEY WANT              getenv(KEY) is WANT (`-`: unset)
  *   sbx landlock                  prints `SBX landlock-abi=N` (0: none)
+ *   sbx put PATH TEXT WANT        open(PATH, O_WRONLY) (no create) and write TEXT
+ *   sbx openw PATH WANT           open(PATH, O_WRONLY) only
+ *   sbx crash                     a child dies of SIGSEGV (dumping core)
+ *   sbx pwned FILE                what a core_pattern pipe would run: writes FILE
+ *   sbx absent PATH               PATH does not exist
+ *   sbx owner PATH UID            PATH belongs to UID (as stat shows it here)
+ *   sbx same PATH TEXT            PATH holds TEXT (first line)
+ *   sbx swap PATH TARGET          first run: PATH becomes a symlink to TARGET and
+ *                                 we exit 1 (to be restarted); a run that finds
+ *                                 it a symlink already was started through it
+ *   sbx stdin-lacks TEXT          what stdin gives does not contain TEXT
+ *   sbx ids UID GID               getuid(), getgid()
+ *   sbx uidmap TEXT               /proc/self/uid_map's first line, spaces squeezed
+ *   sbx tmpfs DIR WANT            mount a tmpfs on DIR
+ *   sbx incg NAME                 /proc/self/cgroup says 0::/NAME
+ *   sbx cgput FILE VALUE WANT     write VALUE to /sys/fs/cgroup/FILE
+ *   sbx cgleave WANT              move ourselves to the root cgroup
+ *   sbx cgns WANT                 in a user + mount + cgroup namespace of our
+ *                                 own (where the kernel lets us make one):
+ *                                 mount cgroup2, write `max` to pids.max
+ *   sbx forge TEXT                open and mkdir paths holding TEXT, one after a newline
+ *                                 (a notify-paths policy logs them)
  *   sbx done                      exit 0
  *
  * Exit status: 0 when every check passed, 1 otherwise.
@@ -29,11 +51,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -363,6 +387,275 @@ static int cmd_landlock(char **a)
     return 0;
 }
 
+/* open(PATH, flags) and write TEXT (if any): 0 or the errno. */
+static int try_write(const char *path, int flags, const char *text)
+{
+    int e = 0, fd = open(path, flags);
+    if (fd < 0)
+        return errno;
+    if (text && write(fd, text, strlen(text)) < 0)
+        e = errno;
+    close(fd);
+    return e;
+}
+
+static int cmd_put(char **a)
+{
+    expect("put", a[0], try_write(a[0], O_WRONLY, a[1]), a[2]);
+    return 3;
+}
+
+static int cmd_openw(char **a)
+{
+    expect("openw", a[0], try_write(a[0], O_WRONLY, 0), a[1]);
+    return 2;
+}
+
+static int cmd_crash(char **a)
+{
+    (void)a;
+    pid_t p = fork();
+    if (p == 0) {
+        signal(SIGSEGV, SIG_DFL);
+        raise(SIGSEGV);
+        _exit(0);
+    }
+    int st = 0;
+    waitpid(p, &st, 0);
+    result("crash", WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "status %#x", st);
+    return 0;
+}
+
+static int cmd_pwned(char **a)
+{
+    int fd = open(a[0], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+        dprintf(fd, "ran as uid %d\n", (int)getuid());
+        close(fd);
+    }
+    return 1;
+}
+
+static int cmd_absent(char **a)
+{
+    struct stat st;
+    int e = lstat(a[0], &st) < 0 ? errno : 0;
+    char name[160];
+    snprintf(name, sizeof name, "absent:%s", a[0]);
+    result(name, e == ENOENT, "%s", e ? ename(e) : "it exists");
+    return 1;
+}
+
+static int cmd_owner(char **a)
+{
+    struct stat st;
+    int e = stat(a[0], &st) < 0 ? errno : 0;
+    char name[160];
+    snprintf(name, sizeof name, "owner:%s", a[0]);
+    result(name, !e && (long)st.st_uid == atol(a[1]), "%s, uid %ld, want %s", ename(e),
+           e ? -1L : (long)st.st_uid, a[1]);
+    return 2;
+}
+
+static int cmd_same(char **a)
+{
+    char v[256] = "";
+    FILE *f = fopen(a[0], "r");
+    if (f) {
+        if (!fgets(v, sizeof v, f))
+            v[0] = 0;
+        fclose(f);
+    }
+    v[strcspn(v, "\n")] = 0;
+    char name[160];
+    snprintf(name, sizeof name, "same:%s", a[0]);
+    result(name, f && !strcmp(v, a[1]), "holds '%s'%s, want '%s'", v, f ? "" : " (unreadable)", a[1]);
+    return 2;
+}
+
+/* The first run replaces PATH by a symlink and asks to be restarted; vigil
+ * must not open the link's target for us with its own rights. */
+static int cmd_swap(char **a)
+{
+    struct stat st;
+    if (lstat(a[0], &st) == 0 && S_ISLNK(st.st_mode)) {
+        result("swap:not-started-through-the-link", 0,
+               "started with stdio through %s -> %s", a[0], a[1]);
+        return 2;
+    }
+    unlink(a[0]);
+    if (symlink(a[1], a[0]) < 0) {
+        result("swap:symlink", 0, "symlink %s: %s", a[0], ename(errno));
+        return 2;
+    }
+    /* Both: one of them is the file being swapped. */
+    printf("SBX swapped %s -> %s\n", a[0], a[1]);
+    fflush(stdout);
+    fprintf(stderr, "SBX swapped %s -> %s\n", a[0], a[1]);
+    exit(1);
+}
+
+static int cmd_stdin_lacks(char **a)
+{
+    char b[512];
+    ssize_t n = read(0, b, sizeof b - 1);
+    b[n > 0 ? n : 0] = 0;
+    result("stdin-lacks", !strstr(b, a[0]), "stdin gave '%s'", b);
+    return 1;
+}
+
+static int cmd_ids(char **a)
+{
+    int u = getuid(), g = getgid();
+    result("ids", u == atoi(a[0]) && g == atoi(a[1]), "uid %d gid %d, want %s %s", u, g, a[0],
+           a[1]);
+    return 2;
+}
+
+static int cmd_uidmap(char **a)
+{
+    char line[128] = "", sq[128] = "";
+    FILE *f = fopen("/proc/self/uid_map", "r");
+    if (f) {
+        if (!fgets(line, sizeof line, f))
+            line[0] = 0;
+        fclose(f);
+    }
+    /* squeeze runs of spaces, drop leading ones and the newline */
+    size_t k = 0;
+    for (char *c = line; *c && *c != '\n' && k + 1 < sizeof sq; c++)
+        if (*c != ' ' || (k && sq[k - 1] != ' '))
+            sq[k++] = *c;
+    sq[k] = 0;
+    result("uidmap", !strcmp(sq, a[0]), "uid_map '%s', want '%s'", sq, a[0]);
+    return 1;
+}
+
+static int cmd_tmpfs(char **a)
+{
+    mkdir(a[0], 0755);
+    int e = mount("tmpfs", a[0], "tmpfs", 0, 0) < 0 ? errno : 0;
+    expect("tmpfs", a[0], e, a[1]);
+    return 2;
+}
+
+/* Our cgroup, from /proc/self/cgroup ("0::/NAME"): "?" if not found. */
+static void own_cgroup(char *out, size_t n)
+{
+    char line[256] = "";
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    if (f) {
+        if (!fgets(line, sizeof line, f))
+            line[0] = 0;
+        fclose(f);
+    }
+    line[strcspn(line, "\n")] = 0;
+    snprintf(out, n, "%s", strncmp(line, "0::", 3) ? "?" : line + 3);
+}
+
+static int cmd_incg(char **a)
+{
+    char cg[256], want[256];
+    own_cgroup(cg, sizeof cg);
+    snprintf(want, sizeof want, "/%s", a[0]);
+    result("incg", !strcmp(cg, want), "in %s, want %s", cg, want);
+    return 1;
+}
+
+static int cmd_cgput(char **a)
+{
+    char path[512];
+    snprintf(path, sizeof path, "/sys/fs/cgroup/%s", a[0]);
+    expect("cgput", a[0], try_write(path, O_WRONLY, a[1]), a[2]);
+    return 3;
+}
+
+static int cmd_cgleave(char **a)
+{
+    expect("cgleave", "root", try_write("/sys/fs/cgroup/cgroup.procs", O_WRONLY, "0"), a[0]);
+    return 1;
+}
+
+static int put_file(const char *path, const char *text)
+{
+    return try_write(path, O_WRONLY, text);
+}
+
+/* The attack through a namespace of our own: as the owner of a new user
+ * namespace we may mount cgroup2 for a new cgroup namespace, whose root is
+ * our own cgroup, and (as uid 0, which owns the files) write its limits,
+ * unless cgroup namespaces are delegation boundaries (nsdelegate). */
+static int cmd_cgns(char **a)
+{
+    int pfd[2];
+    if (pipe(pfd) < 0)
+        return 1;
+    mkdir("/tmp/sbx-cg", 0755);
+    uid_t u = geteuid();
+    gid_t g = getegid();
+    pid_t p = fork();
+    if (p == 0) {
+        close(pfd[0]);
+        int e = 0, step = 0;
+        char m[64];
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWCGROUP) < 0) {
+            e = errno;
+            step = 1;
+        } else {
+            put_file("/proc/self/setgroups", "deny");
+            snprintf(m, sizeof m, "0 %d 1", (int)u);
+            put_file("/proc/self/uid_map", m);
+            snprintf(m, sizeof m, "0 %d 1", (int)g);
+            put_file("/proc/self/gid_map", m);
+            if (mount("none", "/tmp/sbx-cg", "cgroup2", 0, 0) < 0) {
+                e = errno;
+                step = 2;
+            } else {
+                e = put_file("/tmp/sbx-cg/pids.max", "max");
+                step = 3;
+            }
+        }
+        dprintf(pfd[1], "%d %d", step, e);
+        _exit(0);
+    }
+    close(pfd[1]);
+    char r[32] = "";
+    ssize_t n = read(pfd[0], r, sizeof r - 1);
+    r[n > 0 ? n : 0] = 0;
+    close(pfd[0]);
+    waitpid(p, 0, 0);
+    int step = 0, e = 0;
+    sscanf(r, "%d %d", &step, &e);
+    const char *where[] = { "?", "unshare", "mount", "write" };
+    printf("SBX cgns: %s: %s\n", where[step & 3], ename(e));
+    fflush(stdout);
+    /* Refused at an earlier step is a pass too (the kernel may not let us
+     * make the namespaces); what must not happen is the write. */
+    int ok = step != 3 || !strcmp(ename(e), a[0]);
+    result("cgns", ok, "%s: %s, want the write to fail with %s", where[step & 3], ename(e),
+           a[0]);
+    return 1;
+}
+
+static int cmd_forge(char **a)
+{
+    char p[512];
+    snprintf(p, sizeof p, "/tmp/forge/\n%s", a[0]);
+    int fd = open(p, O_RDONLY);
+    if (fd >= 0)
+        close(fd);
+    snprintf(p, sizeof p, "/tmp/forge/%s", a[0]);
+    fd = open(p, O_RDONLY);
+    if (fd >= 0)
+        close(fd);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "/run/%s", a[0]);
+    fd = open(p, O_WRONLY | O_CREAT, 0644);
+    if (fd >= 0)
+        close(fd);
+    return 1;
+}
+
 static const struct {
     const char *name;
     int nargs;
@@ -372,7 +665,13 @@ static const struct {
     { "ns-save", 1, cmd_ns_save }, { "ns", 3, cmd_ns },         { "pidns", 0, cmd_pidns },
     { "getppid", 1, cmd_getppid }, { "write", 2, cmd_write },   { "read", 2, cmd_read },
     { "escape", 1, cmd_escape }, { "pids", 1, cmd_pids },       { "cgfile", 2, cmd_cgfile },
-    { "env", 2, cmd_env },       { "landlock", 0, cmd_landlock }, { "done", 0, 0 },
+    { "env", 2, cmd_env },       { "landlock", 0, cmd_landlock }, { "put", 3, cmd_put },
+    { "openw", 2, cmd_openw },   { "crash", 0, cmd_crash },     { "pwned", 1, cmd_pwned },
+    { "absent", 1, cmd_absent }, { "owner", 2, cmd_owner },     { "same", 2, cmd_same },
+    { "swap", 2, cmd_swap },     { "stdin-lacks", 1, cmd_stdin_lacks }, { "ids", 2, cmd_ids },
+    { "uidmap", 1, cmd_uidmap }, { "tmpfs", 2, cmd_tmpfs },     { "incg", 1, cmd_incg },
+    { "cgput", 3, cmd_cgput },   { "cgleave", 1, cmd_cgleave }, { "cgns", 1, cmd_cgns },
+    { "forge", 1, cmd_forge },   { "done", 0, 0 },
 };
 
 int main(int argc, char **argv)
