@@ -26,7 +26,7 @@
  *   sbx pwned FILE                what a core_pattern pipe would run: writes FILE
  *   sbx absent PATH               PATH does not exist
  *   sbx owner PATH UID            PATH belongs to UID (as stat shows it here)
- *   sbx same PATH TEXT            PATH holds TEXT (first line)
+ *   sbx same PATH TEXT            PATH holds TEXT (and a newline) and nothing else
  *   sbx swap PATH TARGET          first run: PATH becomes a symlink to TARGET and
  *                                 we exit 1 (to be restarted); a run that finds
  *                                 it a symlink already was started through it
@@ -462,11 +462,13 @@ static int cmd_same(char **a)
     char v[256] = "";
     FILE *f = fopen(a[0], "r");
     if (f) {
-        if (!fgets(v, sizeof v, f))
-            v[0] = 0;
+        size_t n = fread(v, 1, sizeof v - 1, f);
+        v[n] = 0;
         fclose(f);
     }
-    v[strcspn(v, "\n")] = 0;
+    size_t n = strlen(v);
+    if (n && v[n - 1] == '\n')
+        v[n - 1] = 0;
     char name[160];
     snprintf(name, sizeof name, "same:%s", a[0]);
     result(name, f && !strcmp(v, a[1]), "holds '%s'%s, want '%s'", v, f ? "" : " (unreadable)", a[1]);
