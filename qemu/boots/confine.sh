@@ -58,7 +58,7 @@ confine_run() {
     tests rootmask.put:/proc/sys/kernel/core_pattern rootmask.crash \
         rootmask.put:/proc/sysrq-trigger rootmask.openw:/sys/module/printk/parameters/time \
         rootmask.openw:/dev/kmsg rootmask.openw:/dev/console rootmask.put:/dev/null \
-        rootmask.read:/dev/urandom
+        rootmask.getppid
     tests rootjail.put:/proc/sys/kernel/core_pattern rootjail.crash rootjail.put:/proc/sysrq-trigger
     tests check.absent:/run/pwned-core check.same:/proc/sys/kernel/core_pattern
     # Item 3: its cgroup, as root without capabilities and as uid 1000.
@@ -71,7 +71,7 @@ confine_run() {
     tests userns.ids userns.uidmap userns.put:/proc/sys/kernel/core_pattern \
         userns.openw:/sys/module/printk/parameters/time userns.openw:/dev/kmsg \
         userns.cgput:vigil-userns-2/pids.max userns.cgleave:root userns.read:/srv/root-only/secret \
-        userns.write:/run/userns-x userns.tmpfs:/tmp/userns-t userns.write:/srv/u1/mine \
+        userns.write:/run/userns-x userns.tmpfs:/tmp/userns-t userns.write:/srv/u1/mine userns.getppid \
         check.owner:/srv/u1/mine check.absent:/run/userns-x
     # Item 4: the forged result lines reached the decision log, escaped.
     has confine.forge-logged '\[forge\] pid [0-9]+ (open|openat) "/tmp/forge/vigil\\x3a test exit=42": allow'

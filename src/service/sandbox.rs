@@ -236,13 +236,17 @@ fn enter_root(root: &str, own_ns: bool) -> Result<(), Errno> {
 /// What uid 0 owns without needing a capability and must not reach once
 /// CAP_SYS_ADMIN is gone: sysctls (checked by file owner: core_pattern
 /// would run a program as root outside every namespace), the sysrq
-/// trigger, IRQ and bus settings, and all of sysfs (cgroup limits and
-/// membership included). Read-only, with every mount below them.
-const READ_ONLY: [&core::ffi::CStr; 5] = [
+/// trigger, IRQ, bus, filesystem, ACPI and sound settings, and all of
+/// sysfs (cgroup limits and membership included). Read-only, with every
+/// mount below them.
+const READ_ONLY: [&core::ffi::CStr; 8] = [
     c"/proc/sys",
     c"/proc/sysrq-trigger",
     c"/proc/irq",
     c"/proc/bus",
+    c"/proc/fs",
+    c"/proc/acpi",
+    c"/proc/asound",
     c"/sys",
 ];
 
@@ -363,9 +367,11 @@ pub fn drop_privileges(
     groups: Option<&[u32]>,
 ) -> Result<(), (Step, Errno)> {
     // In a user namespace of its own the service is 0 inside, which vigil
-    // mapped to its `user` and `group` outside; no other group is mapped.
+    // mapped to its `user` and `group` outside; no other group is mapped,
+    // and setgroups is denied there (PID 1 has no supplementary groups to
+    // pass on).
     let (uid, gid, groups) = if sb.namespaces & g::CLONE_NEWUSER != 0 {
-        (Some(0), Some(0), Some(&[][..]))
+        (Some(0), Some(0), None)
     } else {
         (uid, gid, groups)
     };

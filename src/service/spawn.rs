@@ -204,13 +204,21 @@ pub fn fork(s: &Spawn) -> Result<(i32, OwnedFd), SpawnError> {
 }
 
 /// Map 0 inside the user namespace of `pid` to `uid` and `gid` outside,
-/// and nothing else.
+/// and nothing else; deny setgroups there (dropping a group could get
+/// round a file's group-deny mode).
 fn map_ids(pid: i32, uid: u32, gid: u32) -> Result<(), Errno> {
-    for (file, id) in [("/uid_map", uid), ("/gid_map", gid)] {
+    for (file, id) in [
+        ("/setgroups", None),
+        ("/uid_map", Some(uid)),
+        ("/gid_map", Some(gid)),
+    ] {
         let mut p = Buf::<48>::new();
         p.s("/proc/").u(pid as u64).s(file);
         let mut line = Buf::<32>::new();
-        line.s("0 ").u(id as u64).s(" 1\n");
+        match id {
+            Some(id) => line.s("0 ").u(id as u64).s(" 1\n"),
+            None => line.s("deny"),
+        };
         let fd = sys::open(p.as_bytes(), OFlags::WRONLY)?;
         let r = sys::write_all(fd, line.as_bytes());
         proc::close(fd);
