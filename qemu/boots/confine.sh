@@ -73,6 +73,10 @@ confine_run() {
         userns.cgput:vigil-userns-2/pids.max userns.cgleave:root userns.read:/srv/root-only/secret \
         userns.write:/run/userns-x userns.tmpfs:/tmp/userns-t userns.write:/srv/u1/mine userns.getppid \
         check.owner:/srv/u1/mine check.absent:/run/userns-x
+    # Item 5 (the cgroup case is the hostile boot's cpuhog): a restarting
+    # service's process group is killed first, with a log line.
+    has confine.leftovers-killed '\[leaver\] killed the leftover processes of its last run \(its process group\)'
+    tests leaver.killed
     # Item 4: the forged result lines reached the decision log, escaped.
     has confine.forge-logged '\[forge\] pid [0-9]+ (open|openat) "/tmp/forge/vigil\\x3a test exit=42": allow'
     has confine.forge-newline-logged '\[forge\] pid [0-9]+ (open|openat) "/tmp/forge/\\x0avigil\\x3a test signal=9": allow'

@@ -117,9 +117,14 @@ impl SpawnError {
             SpawnError::Fork(e) => ("fork failed", e),
             SpawnError::Setup(0, e) => ("setting up the process failed", e),
             SpawnError::Setup(STEP_CWD, e) => ("entering its working directory", e),
-            SpawnError::Setup(STEP_STDIN, e) => ("opening its stdin", e),
-            SpawnError::Setup(18, e) => ("opening its stdout", e),
-            SpawnError::Setup(19, e) => ("opening its stderr", e),
+            SpawnError::Setup(k @ STEP_STDIN..=STEP_STDERR, e) => (
+                [
+                    "opening its stdin",
+                    "opening its stdout",
+                    "opening its stderr",
+                ][(k - STEP_STDIN) as usize],
+                e,
+            ),
             SpawnError::Setup(step, e) => (sandbox::Step::name(step), e),
             SpawnError::Handover(e) => ("the listener hand-over failed", e),
         }
@@ -422,6 +427,7 @@ fn child(s: &Spawn, w: i32) -> ! {
 /// working directory, opening stdin, stdout, stderr (in fd order).
 pub const STEP_CWD: u32 = 16;
 pub const STEP_STDIN: u32 = 17;
+pub const STEP_STDERR: u32 = STEP_STDIN + 2;
 
 /// The open `/dev/null` that services' `null` stdio is a copy of (-1: none).
 static NULL: AtomicI32 = AtomicI32::new(-1);

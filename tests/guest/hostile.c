@@ -762,13 +762,25 @@ static int mkdirs(void)
     return r1 < 0 && !rel_exists ? 0 : 4;
 }
 
-/* leak: fork a child that keeps this start's listener alive for SECS, exit 1. */
+/* leak: fork a child that keeps this start's listener alive for SECS, exit 1.
+ * The child leaves the process group (vigil kills a restarting service's
+ * group; the service has no cgroup), so that the children pile up. */
 static int leak(long secs)
 {
+    int p[2];
+    char c;
+    if (pipe(p) < 0)
+        return 2;
     if (fork() == 0) {
+        setsid();
+        if (write(p[1], "1", 1) < 0)
+            _exit(1);
         sleep_ms(secs * 1000);
         _exit(0);
     }
+    /* Out of the group before we exit (and vigil kills the group). */
+    if (read(p[0], &c, 1) < 0)
+        return 2;
     return 1;
 }
 
