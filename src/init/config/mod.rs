@@ -58,9 +58,10 @@
 //! default one unless given): nothing else of vigil's is passed on.
 //!
 //! Sandbox. Applied in the child between fork and exec, in this order:
-//! cgroup, namespaces (given to the fork itself), mounts, root, Landlock,
-//! capabilities around the uid change, no_new_privs, then the seccomp
-//! filter.
+//! cgroup (then the cgroup namespace), namespaces (given to the fork
+//! itself), mounts, root, masks, Landlock, capabilities around the uid
+//! change; then, as the service, cwd and stdio; no_new_privs, then the
+//! seccomp filter.
 //! - `no-new-privs no` is the explicit statement that the service runs
 //!   setuid binaries. Landlock needs it on; a seccomp filter without it
 //!   needs CAP_SYS_ADMIN (root, or `capabilities` keeping it).
@@ -73,6 +74,13 @@
 //!   PID 1 of its namespace, with its own `/proc` (and so implies
 //!   `mount`); such a PID 1 only gets the signals it handles (and
 //!   SIGKILL), so a stop signal it ignores waits for the grace period.
+//!   `user`: the service is 0 inside, its `user` and `group` outside
+//!   (both required, not 0; `groups` refused). `cgroup`: rooted at the
+//!   service's own cgroup.
+//! - Root (no `user`, or `user 0`) outside a user namespace whose
+//!   `capabilities` cut CAP_SYS_ADMIN is masked (`Confine::MASKED`, which
+//!   implies `mount`): `/proc/sys`, `/sys` and other control files
+//!   read-only, a `/dev` of its own.
 //! - `read-only`, `private-tmp` and `read-only-root` imply `mount`;
 //!   `read-only` paths are inside `root` when both are given.
 //! - `root`: pivot_root into PATH in the service's own mount namespace,
@@ -262,7 +270,8 @@ pub enum Stdio<'a> {
     /// `/dev/null`.
     Null,
     /// A file (absolute path): read for stdin, appended to (created if
-    /// missing) for stdout and stderr.
+    /// missing) for stdout and stderr. Opened by the service itself, once
+    /// it is sandboxed: inside its root, with its rights.
     Path(&'a str),
 }
 
