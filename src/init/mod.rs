@@ -206,6 +206,21 @@ pub fn main(args: &Args) -> ! {
             sup.rts[i].state = services::State::Failed;
         }
     }
+    // The cgroup controllers every service needs, enabled before any runs
+    // (see `cgroup::enable`); a failure is said again at each start.
+    let mut limits = [0u64; 3];
+    for svc in services {
+        for (l, v) in limits.iter_mut().zip(svc.confine.limits) {
+            *l |= v;
+        }
+    }
+    if limits != [0; 3] {
+        if let Err((what, e)) = crate::service::cgroup::enable(&limits) {
+            let mut l = log::start(log::Level::Warn);
+            l.s(what).s(": ");
+            l.end_errno(e);
+        }
+    }
     let action = sup.run();
     let start = sup.shutdown.map(|p| p.start_ns).unwrap_or(t0);
     shutdown::finish(action, &mounted, start)

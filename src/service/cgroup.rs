@@ -35,15 +35,7 @@ pub fn prepare(name: &str, c: &Confine, path: &mut Path) -> Result<(), (&'static
     if rustix::fs::access(p.as_bytes(), rustix::fs::Access::EXISTS).is_err() {
         return Err(("cgroup2 is not mounted at /sys/fs/cgroup", Errno::NOENT));
     }
-    // Controllers are enabled one by one so that a missing one is named.
-    for ((ctl, _), v) in LIMITS.iter().zip(c.limits) {
-        if v != 0 {
-            p.clear();
-            p.s(root!("/cgroup.subtree_control"));
-            write(p.as_bytes(), ctl.as_bytes())
-                .map_err(|e| ("enabling a cgroup controller in /sys/fs/cgroup", e))?;
-        }
-    }
+    enable(&c.limits)?;
     path.clear();
     path.s(root!("/vigil-")).s(name);
     match rustix::fs::mkdir(path.as_bytes(), Mode::from_raw_mode(0o755)) {
@@ -116,6 +108,28 @@ pub fn kill_all(name: &str) -> usize {
         }
     }
     first
+}
+
+/// Enable in `/sys/fs/cgroup/cgroup.subtree_control` the controllers of
+/// the limits set (non-zero) in `limits` that are not enabled yet, one by
+/// one, so that a missing one is named. Enabling one makes the kernel wait
+/// for every fork and exit in progress, throttled ones included (and
+/// every fork waits meanwhile, PID 1's too): PID 1 enables what its
+/// services need at boot, before any of them runs, and a start then finds
+/// them enabled and writes nothing.
+pub fn enable(limits: &[u64; 3]) -> Result<(), (&'static str, Errno)> {
+    let mut on = [0u8; 256];
+    let n = sys::read_file(root!("/cgroup.subtree_control").as_bytes(), &mut on).unwrap_or(0);
+    let on = &on[..n];
+    for ((ctl, _), &v) in LIMITS.iter().zip(limits) {
+        let name = &ctl.as_bytes()[1..];
+        let enabled = on.split(|&b| b == b' ' || b == b'\n').any(|w| w == name);
+        if v != 0 && !enabled {
+            write(root!("/cgroup.subtree_control").as_bytes(), ctl.as_bytes())
+                .map_err(|e| ("enabling a cgroup controller in /sys/fs/cgroup", e))?;
+        }
+    }
+    Ok(())
 }
 
 fn write(path: &[u8], value: &[u8]) -> Result<(), Errno> {

@@ -106,10 +106,12 @@ fn at(step: Step) -> impl Fn(Errno) -> (Step, Errno) {
 }
 
 /// Everything before the uid change: cgroup, mounts, root, Landlock.
+/// `in_cgroup`: the child was born in its cgroup (`CLONE_INTO_CGROUP`);
+/// otherwise it moves itself there first.
 // Size: out of line, the binary is smaller (measured).
 #[inline(never)]
-pub fn enter(sb: &Sandbox) -> Result<(), (Step, Errno)> {
-    if let Some(cg) = sb.cgroup {
+pub fn enter(sb: &Sandbox, in_cgroup: bool) -> Result<(), (Step, Errno)> {
+    if let (Some(cg), false) = (sb.cgroup, in_cgroup) {
         let mut p = Buf::<256>::new();
         p.put(cg);
         p.s("/cgroup.procs");

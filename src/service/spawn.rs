@@ -185,7 +185,7 @@ pub fn fork(s: &Spawn) -> Result<(i32, OwnedFd), SpawnError> {
     // A cgroup namespace is made by the child once it is in its cgroup
     // (`sandbox::enter`): made here, its root would be vigil's cgroup.
     let ns = s.sandbox.namespaces & !CLONE_NEWCGROUP;
-    let pid = proc::fork_with(ns).map_err(SpawnError::Fork)?;
+    let (pid, in_cgroup) = fork_in_cgroup(s, ns)?;
     if pid == 0 {
         drop(r);
         if let Some((gr, gw)) = go {
@@ -195,7 +195,7 @@ pub fn fork(s: &Spawn) -> Result<(i32, OwnedFd), SpawnError> {
                 proc::exit(126);
             }
         }
-        child(s, w.as_raw_fd());
+        child(s, w.as_raw_fd(), in_cgroup);
     }
     if let Some((_, gw)) = go {
         let mapped = map_ids(pid, s.uid.unwrap_or(0), s.gid.unwrap_or(0))
@@ -206,6 +206,30 @@ pub fn fork(s: &Spawn) -> Result<(i32, OwnedFd), SpawnError> {
         }
     }
     Ok((pid, r))
+}
+
+/// Fork, into the service's cgroup where it has one: born there
+/// (`CLONE_INTO_CGROUP`), the child never writes `cgroup.procs`. Such a
+/// write waits for every task that is forking or exiting anywhere, and a
+/// task of a throttled cgroup can sit there for a whole `cpu-max` period;
+/// while a write waits, every fork waits too, PID 1's included. Kernels
+/// before 5.7 cannot: there the child moves itself. Whether it was born
+/// there, as the second value (the child's side included).
+fn fork_in_cgroup(s: &Spawn, ns: u32) -> Result<(i32, bool), SpawnError> {
+    if let Some(cg) = s.sandbox.cgroup {
+        let dir = sys::open(cg, OFlags::PATH | OFlags::DIRECTORY).map_err(SpawnError::Fork)?;
+        let r = proc::fork_into_cgroup(ns, dir);
+        if r != Ok(0) {
+            proc::close(dir);
+        }
+        match r {
+            Ok(pid) => return Ok((pid, true)),
+            Err(Errno::NOSYS | Errno::INVAL | Errno::TOOBIG) => {}
+            Err(e) => return Err(SpawnError::Fork(e)),
+        }
+    }
+    let pid = proc::fork_with(ns).map_err(SpawnError::Fork)?;
+    Ok((pid, false))
 }
 
 /// Map 0 inside the user namespace of `pid` to `uid` and `gid` outside,
@@ -348,7 +372,7 @@ pub fn read_msg(fd: i32) -> Option<(u32, u32)> {
 }
 
 /// The child's side: never returns.
-fn child(s: &Spawn, w: i32) -> ! {
+fn child(s: &Spawn, w: i32, in_cgroup: bool) -> ! {
     let fail_at = |step: u32, e: Errno| -> ! {
         send_msg(w, MSG_SETUP, step << 16 | e.raw_os_error() as u32);
         proc::exit(126)
@@ -363,7 +387,7 @@ fn child(s: &Spawn, w: i32) -> ! {
             fail(e);
         }
     }
-    if let Err((step, e)) = sandbox::enter(&s.sandbox) {
+    if let Err((step, e)) = sandbox::enter(&s.sandbox, in_cgroup) {
         fail_at(step as u32, e);
     }
     if let Err((step, e)) = sandbox::drop_privileges(&s.sandbox, s.uid, s.gid, s.groups) {

@@ -180,3 +180,43 @@ pub fn mount_setattr_recursive(path: &core::ffi::CStr, attr_set: u64) -> Result<
         .map(drop)
     }
 }
+
+/// `clone3(2)` like `fork_with`, with the child born in the cgroup whose
+/// directory `cgroup` is open (`CLONE_INTO_CGROUP`, Linux 5.7+): it never
+/// has to move itself there. ENOSYS (before 5.3) or EINVAL/E2BIG (before
+/// 5.7) when the kernel cannot.
+pub fn fork_into_cgroup(namespaces: u32, cgroup: i32) -> Result<i32> {
+    use linux_raw_sys::general::{CLONE_INTO_CGROUP, SIGCHLD};
+    // struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal,
+    // stack, stack_size, tls, set_tid, set_tid_size, cgroup.
+    let args: [u64; 11] = [
+        namespaces as u64 | CLONE_INTO_CGROUP,
+        0,
+        0,
+        0,
+        SIGCHLD as u64,
+        0,
+        0,
+        0,
+        0,
+        0,
+        cgroup as u64,
+    ];
+    // SAFETY: args is a valid struct clone_args of the size passed; no new
+    // stack and no tid pointers: the child continues on a copy of our
+    // address space, exactly like fork(2).
+    unsafe {
+        syscall(
+            nr::__NR_clone3,
+            [
+                args.as_ptr() as usize,
+                core::mem::size_of_val(&args),
+                0,
+                0,
+                0,
+                0,
+            ],
+        )
+        .map(|p| p as i32)
+    }
+}
