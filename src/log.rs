@@ -1,10 +1,11 @@
 //! Log lines: `vigil: ...` to the console (stderr) and, in PID 1 mode, to
 //! `/dev/kmsg` with a priority so that `dmesg` shows them.
 
-use core::sync::atomic::{AtomicI32, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
 
 use crate::out::{Buf, Sink};
 use crate::sys;
+use crate::sys::cell::Shared;
 
 /// A log line under construction.
 pub type Line = Buf<640>;
@@ -22,6 +23,25 @@ pub enum Level {
 static MAX: AtomicU8 = AtomicU8::new(Level::Info as u8);
 static CONSOLE: AtomicI32 = AtomicI32::new(2);
 static KMSG: AtomicI32 = AtomicI32::new(-1);
+/// The console fd is non-blocking: lines it cannot take wait in `PENDING`.
+static NONBLOCKING: AtomicBool = AtomicBool::new(false);
+
+/// Console lines not written yet, oldest first, and how many did not fit.
+struct Pending {
+    len: usize,
+    dropped: u32,
+    buf: [u8; PENDING_MAX],
+}
+
+/// One page: a busy console delays about 60 lines before it drops any.
+const PENDING_MAX: usize = 4096;
+
+/// All zeros: in `.bss`, and only resident once a line has waited.
+static PENDING: Shared<Pending> = Shared::new(Pending {
+    len: 0,
+    dropped: 0,
+    buf: [0; PENDING_MAX],
+});
 
 pub fn set_max(level: Level) {
     MAX.store(level as u8, Ordering::Relaxed);
@@ -34,6 +54,76 @@ pub fn enabled(level: Level) -> bool {
 /// Where console lines go (stderr by default).
 pub fn set_console(fd: i32) {
     CONSOLE.store(fd, Ordering::Relaxed);
+}
+
+/// PID 1 writes its lines to a non-blocking console of its own: writing to
+/// a tty waits for its write lock, which a service writing to the console
+/// holds for as long as its write lasts, and a service throttled by its
+/// cgroup can sit on it for seconds. Lines the console cannot take now
+/// wait in a page of memory and go out from the poll loop (`flush`);
+/// past a page they are dropped and counted (kmsg has every line).
+pub fn set_console_nonblocking(fd: i32) {
+    CONSOLE.store(fd, Ordering::Relaxed);
+    NONBLOCKING.store(true, Ordering::Relaxed);
+}
+
+/// Are console lines waiting? (The poll loop then calls `flush` soon.)
+pub fn pending() -> bool {
+    NONBLOCKING.load(Ordering::Relaxed)
+        && PENDING.with(|p| p.len > 0 || p.dropped > 0) == Some(true)
+}
+
+/// Write what the console takes now of the waiting lines.
+pub fn flush() {
+    let fd = CONSOLE.load(Ordering::Relaxed);
+    let _ = PENDING.with(|p| p.flush(fd));
+}
+
+/// Write the waiting lines whatever it takes (at the very end: the
+/// services are gone, nobody holds the console).
+pub fn flush_blocking() {
+    let _ = PENDING.with(|p| {
+        let _ = sys::write_all(2, &p.buf[..p.len]);
+        p.len = 0;
+    });
+}
+
+impl Pending {
+    /// Queue `line` (whole, or not at all), then write what fits.
+    fn put(&mut self, fd: i32, line: &[u8]) {
+        if self.len + line.len() <= PENDING_MAX {
+            self.buf[self.len..self.len + line.len()].copy_from_slice(line);
+            self.len += line.len();
+        } else {
+            self.dropped = self.dropped.saturating_add(1);
+        }
+        self.flush(fd);
+    }
+
+    fn flush(&mut self, fd: i32) {
+        while self.len > 0 {
+            match rustix::io::write(sys::borrow(fd), &self.buf[..self.len]) {
+                Ok(n) if n > 0 => {
+                    self.buf.copy_within(n..self.len, 0);
+                    self.len -= n;
+                }
+                Err(sys::Errno::INTR) => {}
+                // EAGAIN: busy, later. Anything else: no console to wait for.
+                Err(sys::Errno::AGAIN) => return,
+                _ => self.len = 0,
+            }
+        }
+        if self.dropped > 0 {
+            let mut b = Buf::<128>::new();
+            b.s("vigil: warning: ")
+                .u(self.dropped as u64)
+                .s(" log lines dropped: the console was busy (kmsg has them)\n");
+            if self.len + b.len() <= PENDING_MAX {
+                self.dropped = 0;
+                self.put(fd, b.as_bytes());
+            }
+        }
+    }
 }
 
 /// Also send every line to this `/dev/kmsg` fd.
@@ -120,7 +210,12 @@ pub fn emit(level: Level, line: &[u8]) {
     if kmsg >= 0 {
         let _ = sys::write_all(kmsg, &all[..all.len() - 1]);
     }
-    let _ = sys::write_all(CONSOLE.load(Ordering::Relaxed), &all[at..]);
+    let console = CONSOLE.load(Ordering::Relaxed);
+    if !NONBLOCKING.load(Ordering::Relaxed)
+        || PENDING.with(|p| p.put(console, &all[at..])).is_none()
+    {
+        let _ = sys::write_all(console, &all[at..]);
+    }
 }
 
 /// An errno as its name when known (`ENOENT`), else its number.

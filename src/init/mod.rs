@@ -60,6 +60,14 @@ pub fn main(args: &Args) -> ! {
     let sigfd = signal::signalfd(mask).unwrap_or(-1);
     let mounted = boot::mount_early();
     boot::open_console();
+    // Log lines go to a non-blocking description of our own of the same
+    // console (`log::set_console_nonblocking`): services share fds 0-2.
+    if let Ok(fd) = sys::open(
+        b"/proc/self/fd/2",
+        rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::NOCTTY | rustix::fs::OFlags::NONBLOCK,
+    ) {
+        log::set_console_nonblocking(fd);
+    }
     // Services' `null` stdio are copies of this, opened before any of
     // them can replace the node.
     if let Ok(fd) = sys::open(b"/dev/null", rustix::fs::OFlags::RDWR) {

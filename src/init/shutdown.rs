@@ -241,6 +241,8 @@ pub fn finish(action: Action, mounted: &Mounted, start_ns: u64) -> ! {
     step("unmounted what vigil mounted");
     rustix::fs::sync();
     step(action.name());
+    // Nobody else is left to hold the console.
+    log::flush_blocking();
     let cmd = match action {
         Action::Reboot => rustix::system::RebootCommand::Restart,
         Action::Halt => rustix::system::RebootCommand::Halt,

@@ -68,6 +68,8 @@ pub struct Supervisor<'c, 'p> {
 /// After this long with nothing to do, the stack pages that serving
 /// notifications touched (path buffers, deep frames) are given back.
 const IDLE_RELEASE_NS: u64 = 250_000_000;
+/// How soon log lines the console could not take are tried again.
+const LOG_RETRY_NS: u64 = 10_000_000;
 
 /// Where a standard fd of a service goes, as `spawn` takes it.
 // Size: out of line, one copy for the three fds (measured).
@@ -384,7 +386,15 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         if self.deep {
             timeout = Some(timeout.map_or(IDLE_RELEASE_NS, |t| t.min(IDLE_RELEASE_NS)));
         }
-        match poll::poll(&mut fds[..n], timeout) {
+        let logs = log::pending();
+        if logs {
+            timeout = Some(timeout.map_or(LOG_RETRY_NS, |t| t.min(LOG_RETRY_NS)));
+        }
+        let polled = poll::poll(&mut fds[..n], timeout);
+        if logs {
+            log::flush();
+        }
+        match polled {
             Ok(0) if self.deep => {
                 self.deep = false;
                 crate::sys::stack::release_below(1024 * 1024);
@@ -546,6 +556,9 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                 line.s("exit=").u(code as u64);
             }
             line.s("\n");
+            // After the lines before it, if the console takes them now;
+            // the result line itself is never dropped.
+            log::flush();
             let _ = sys::write_all(2, line.as_bytes());
             rt.state = State::Done;
             self.begin_shutdown(Action::PowerOff, "the test program exited");

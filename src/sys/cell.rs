@@ -43,3 +43,36 @@ impl<T> Once<T> {
         Some(unsafe { &mut *self.value.get() })
     }
 }
+
+/// A `static` value that one caller at a time may borrow mutably: a
+/// try-lock, never a wait. A second borrow while the first is alive (only
+/// re-entrancy can do that in single-threaded vigil) gets `None`.
+pub struct Shared<T> {
+    busy: AtomicBool,
+    value: UnsafeCell<T>,
+}
+
+// SAFETY: the value is only reached inside `with`, while `busy` is held,
+// so there is never more than one reference to it.
+unsafe impl<T: Send> Sync for Shared<T> {}
+
+impl<T> Shared<T> {
+    pub const fn new(value: T) -> Self {
+        Shared {
+            busy: AtomicBool::new(false),
+            value: UnsafeCell::new(value),
+        }
+    }
+
+    /// `f` on the value, unless it is borrowed already.
+    pub fn with<R>(&'static self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        if self.busy.swap(true, Ordering::Acquire) {
+            return None;
+        }
+        // SAFETY: `busy` was false and stays true until `f` returns, so
+        // this is the only reference to the value meanwhile.
+        let r = f(unsafe { &mut *self.value.get() });
+        self.busy.store(false, Ordering::Release);
+        Some(r)
+    }
+}

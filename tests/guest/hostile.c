@@ -876,8 +876,10 @@ static int durable(const char *dir)
     }
 }
 
-/* cpuhog KIDS MS: leave KIDS children spinning in our cgroup, wait MS ms,
- * exit 1 (so that vigil restarts us into the same cgroup). */
+/* cpuhog KIDS MS: leave KIDS children spinning in our cgroup, write 2 KB
+ * to the console in one go (throttled by the spinners, the write holds
+ * the console's write lock for seconds), wait MS ms, exit 1 (so that
+ * vigil restarts us into the same cgroup). */
 static int cpuhog(int kids, long ms)
 {
     int made = 0;
@@ -888,6 +890,13 @@ static int cpuhog(int kids, long ms)
                 ;
         made += p > 0;
     }
+    static char line[2048];
+    memset(line, '.', sizeof line - 1);
+    memcpy(line, "hostile: cpuhog: ", 17);
+    line[sizeof line - 1] = '\n';
+    fflush(stdout);
+    if (write(1, line, sizeof line) < 0)
+        return 2;
     say("cpuhog: %d spinners left behind", made);
     sleep_ms(ms);
     return 1;
