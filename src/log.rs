@@ -79,14 +79,48 @@ pub fn flush() {
     let _ = PENDING.with(|p| p.flush(fd));
 }
 
-/// Write the waiting lines whatever it takes (at the very end: the
-/// services are gone, nobody holds the console).
-pub fn flush_blocking() {
-    let _ = PENDING.with(|p| {
-        let _ = sys::write_all(2, &p.buf[..p.len]);
-        p.len = 0;
+/// How long the last lines may wait for the console: a service can hold
+/// its write lock, or stop its output (`tcflow(TCOOFF)`, open to anyone
+/// who has it open) and leave it stopped, and PID 1 never waits on it for
+/// good.
+const LAST_WAIT_NS: u64 = 5_000_000_000;
+
+/// Write the waiting lines, then `last` whole (the test result line, or
+/// nothing), waiting for the console up to `LAST_WAIT_NS`. Whether `last`
+/// went out (if not, kmsg says so).
+pub fn flush_last(last: &[u8]) -> bool {
+    let fd = CONSOLE.load(Ordering::Relaxed);
+    if !NONBLOCKING.load(Ordering::Relaxed) {
+        return sys::write_all(fd, last).is_ok();
+    }
+    let deadline = crate::sys::poll::now_ns() + LAST_WAIT_NS;
+    let mut rest = last;
+    let _ = PENDING.with(|p| loop {
+        p.flush(fd);
+        while p.len == 0 && !rest.is_empty() {
+            match rustix::io::write(sys::borrow(fd), rest) {
+                Ok(n) => rest = &rest[n..],
+                Err(sys::Errno::INTR) => {}
+                Err(sys::Errno::AGAIN) => break,
+                Err(_) => return,
+            }
+        }
+        if (p.len == 0 && rest.is_empty()) || crate::sys::poll::now_ns() >= deadline {
+            return;
+        }
+        let _ = crate::sys::poll::poll(&mut [], Some(LOG_WAIT_STEP_NS));
     });
+    if !rest.is_empty() {
+        let mut l = start(Level::Error);
+        l.s("the console was busy for 5 s: not written to it: ");
+        l.esc(last.strip_suffix(b"\n").unwrap_or(last));
+        l.end();
+    }
+    rest.is_empty()
 }
+
+/// How often `flush_last` tries again.
+const LOG_WAIT_STEP_NS: u64 = 10_000_000;
 
 impl Pending {
     /// Queue `line` (whole, or not at all), then write what fits.

@@ -241,8 +241,9 @@ pub fn finish(action: Action, mounted: &Mounted, start_ns: u64) -> ! {
     step("unmounted what vigil mounted");
     rustix::fs::sync();
     step(action.name());
-    // Nobody else is left to hold the console.
-    log::flush_blocking();
+    // What still waits for the console; a little, not for good (a service
+    // may have stopped its output and left it so).
+    log::flush_last(b"");
     let cmd = match action {
         Action::Reboot => rustix::system::RebootCommand::Restart,
         Action::Halt => rustix::system::RebootCommand::Halt,

@@ -556,10 +556,9 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                 line.s("exit=").u(code as u64);
             }
             line.s("\n");
-            // After the lines before it, if the console takes them now;
-            // the result line itself is never dropped.
-            log::flush();
-            let _ = sys::write_all(2, line.as_bytes());
+            // After the lines before it, and whole; the console is waited
+            // for a little, never for good (a service may hold it).
+            log::flush_last(line.as_bytes());
             rt.state = State::Done;
             self.begin_shutdown(Action::PowerOff, "the test program exited");
             return;
