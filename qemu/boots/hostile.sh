@@ -8,12 +8,16 @@
 #                    fork bomb under RLIMIT_NPROC, fd chaos + exec, signals
 #                    to PID 1, ptrace / pidfd_getfd / /proc/1/mem of PID 1,
 #                    a service's own seccomp filter, console flood, crash
-#                    loop, stdio FIFOs nobody opens; a probe service times a
-#                    notification every 100 ms throughout (bound: 1 s).
+#                    loop, stdio FIFOs nobody opens, the console's output
+#                    stopped with a write held behind it; a probe service
+#                    times a notification every 100 ms throughout (bound: 1 s).
 #   hostile-limits   tests/qemu/hostile-limits.conf: out of pids, listener
 #                    table full, `vigil run` at RLIMIT_NOFILE 3..16 and
 #                    without /proc.
 #   hostile-full     a config with MAX_SERVICES + 1 services: error, place.
+#   hostile-stopped  a test program that stops the console's output and
+#                    exits: PID 1 gives its result line up after 5 s and
+#                    still powers off.
 #   hostile-disk     a service still writing when power-off is signalled:
 #                    every write it reported must be on the disk.
 #   hostile-foreign  x86_64: x32 and i386 syscalls (also on Debian's generic
@@ -22,7 +26,7 @@
 # Env: VIGIL_HOSTILE_BOUND_MS (the probe's latency bound, default 1000),
 #      VIGIL_HOSTILE_BOOTS="hostile disk ..." runs only those boots.
 
-hostile_want() { case " ${VIGIL_HOSTILE_BOOTS:-hostile limits full disk foreign} " in *" $1 "*) return 0 ;; esac; return 1; }
+hostile_want() { case " ${VIGIL_HOSTILE_BOOTS:-hostile limits full stopped disk foreign} " in *" $1 "*) return 0 ;; esac; return 1; }
 
 hostile_cache() { echo "${VIGIL_HOSTILE_CACHE:-$root/.cache/hostile}"; }
 
@@ -125,6 +129,14 @@ hostile_run() {
     has hostile.cpuhog-leftovers-killed '\[cpuhog\] killed [0-9]+ leftover processes of its last run \(its cgroup\)'
     has hostile.cpuhog-restarted '\[cpuhog\] started, pid [0-9]+ \(start 2\)'
     lacks hostile.cpuhog-no-handover-timeout '\[cpuhog\] cannot start: the listener hand-over failed'
+    # The console stopped for 3 s with a write held behind it: the probe's
+    # decisions are logged meanwhile (its latency above is the measure),
+    # and it kept answering through the phase.
+    has hostile.console-hold-done 'hostile: console-hold: output stopped for [0-9]+ ms \(TCOON 0\)'
+    local held
+    held=$(sed -nE 's/^hostile: probe: phase console-hold +samples +([0-9]+) .*/\1/p' "$LOG" | head -n1)
+    check hostile.console-hold-probed "$([ "${held:-0}" -ge 10 ] && echo 0 || echo 1)" \
+        "the probe answered ${held:-no} times while the console was held, want >= 10"
 
     fi
 
@@ -164,6 +176,18 @@ hostile_run() {
         'vigil: error: cannot boot: the config is invalid' \
         'vigil: shutdown: power off \([0-9]+ ms\)'
     lacks hostile-full.nothing-started '\[s[0-9]+\] started'
+
+    fi
+
+    # ---- hostile-stopped -----------------------------------------------
+    if hostile_want stopped; then
+    # Without a bound on PID 1's last writes, it would wait for the console
+    # for good and QEMU would be killed at the deadline.
+    boot hostile-stopped --append "$HOSTILE_APPEND quiet vigil.config=/etc/test.conf vigil.test=/bin/hostile vigil.args=console-stop,16" --timeout 60
+    sane hostile-stopped
+    rc_is hostile-stopped.no-result-line 125 "$RC"
+    # kmsg (printed by the kernel's console, which the stop does not hold).
+    has hostile-stopped.result-given-up 'vigil: error: the console was busy for 5 s: not written to it: vigil\\x3a test exit=0'
 
     fi
 

@@ -34,6 +34,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -902,6 +903,62 @@ static int cpuhog(int kids, long ms)
     return 1;
 }
 
+/* console-hold MS KB: stop the console's output (tcflow TCOOFF: anyone
+ * who has the console open may), have a child write KB kilobytes to it
+ * (once the console's buffer is full the write waits, holding the tty's
+ * write lock), and start the output again after MS ms. Meanwhile PID 1
+ * logs the probe's decisions: they must wait for the console in memory,
+ * not in PID 1's write (the probe's latency is the measure). Nothing is
+ * printed while the output is stopped. */
+static int console_hold(long ms, long kb)
+{
+    fflush(stdout);
+    if (tcflow(1, TCOOFF) < 0) {
+        say("console-hold: tcflow TCOOFF: %s", strerror(errno));
+        return 2;
+    }
+    pid_t p = fork();
+    if (p == 0) {
+        static char line[4096];
+        for (size_t i = 0; i < sizeof line; i++)
+            line[i] = (i % 64 == 63) ? '\n' : '#';
+        for (long i = 0; i < kb / 4; i++)
+            if (write(1, line, sizeof line) < 0)
+                _exit(1);
+        _exit(0);
+    }
+    long t = now_us();
+    sleep_ms(ms);
+    int st = 0, on = tcflow(1, TCOON);
+    if (p > 0)
+        waitpid(p, &st, 0);
+    say("console-hold: output stopped for %ld ms (TCOON %d), %ld KB written behind it by pid %d "
+        "(status %d)", (now_us() - t) / 1000, on, kb, (int)p, st);
+    return 0;
+}
+
+/* console-stop KB: stop the console's output, leave a child writing KB
+ * kilobytes waiting behind it, and exit 0 (as a test program: PID 1 then
+ * has a result line to write, and shutdown lines after it). */
+static int console_stop(long kb)
+{
+    fflush(stdout);
+    if (tcflow(1, TCOOFF) < 0) {
+        say("console-stop: tcflow TCOOFF: %s", strerror(errno));
+        return 2;
+    }
+    if (fork() == 0) {
+        static char line[4096];
+        memset(line, '#', sizeof line);
+        for (long i = 0; i < kb / 4; i++)
+            if (write(1, line, sizeof line) < 0)
+                _exit(1);
+        _exit(0);
+    }
+    sleep_ms(200);
+    return 0;
+}
+
 static int dispatch(const char *m, int n, char **a)
 {
     if (!strcmp(m, "probe"))
@@ -919,6 +976,10 @@ static int dispatch(const char *m, int n, char **a)
     }
     if (!strcmp(m, "console") && n >= 1)
         return console_flood(atol(a[0]));
+    if (!strcmp(m, "console-hold") && n >= 2)
+        return console_hold(atol(a[0]), atol(a[1]));
+    if (!strcmp(m, "console-stop") && n >= 1)
+        return console_stop(atol(a[0]));
     if (!strcmp(m, "fdchaos") && n >= 1)
         return fdchaos(atol(a[0]), a + 1);
     if (!strcmp(m, "after-exec"))
