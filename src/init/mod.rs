@@ -2,6 +2,7 @@
 //! error is logged, and a fatal one ends in an orderly power-off.
 
 pub mod boot;
+pub mod channel;
 pub mod config;
 pub mod services;
 pub mod shutdown;
@@ -103,8 +104,18 @@ pub fn main(args: &Args) -> ! {
     for m in &cfg.modules {
         load_module(m);
     }
+    // The result channel before any service starts: then none can hold it.
+    if let Some(path) = cmdline.result {
+        if !channel::open(path) {
+            give_up("the result channel cannot be opened", None, &mounted, t0);
+        }
+    }
+    if !mount_all(cfg, name) {
+        give_up("a mount line failed", None, &mounted, t0);
+    }
 
-    // The test program of test-run mode: from the command line, or the config.
+    // The test program of test-run mode: from the command line, or the
+    // config's `test` line, or its `kind test` service.
     let mut args_buf: heapless::Vec<&str, { config::MAX_ARGS }> = heapless::Vec::new();
     let test_cmd = match cmdline.test {
         Some(path) => {
@@ -124,18 +135,24 @@ pub fn main(args: &Args) -> ! {
         }
         None => cfg.test.clone(),
     };
-
-    // The test program goes in the spare slot after the services.
-    let mut test = None;
-    if let Some(cmd) = test_cmd {
-        let mut t = config::Service::new("test", cmd.line);
-        t.exec = cmd;
-        t.kind = Kind::Oneshot;
-        t.required = false;
-        t.restart = Restart::Never;
-        t.policy = cfg.test_policy;
-        test = Some(cfg.services.len());
-        let _ = cfg.services.push(t);
+    let mut test = cfg.test_service();
+    match (test, test_cmd) {
+        // `vigil.test=` runs its program in the test service's sandbox.
+        (Some(i), Some(cmd)) => cfg.services[i].exec = cmd,
+        // Otherwise the test program goes in the spare slot after the
+        // services.
+        (None, Some(cmd)) => {
+            let mut t = config::Service::new("test", cmd.line);
+            t.exec = cmd;
+            t.kind = Kind::Oneshot;
+            t.test = true;
+            t.required = false;
+            t.restart = Restart::Never;
+            t.policy = cfg.test_policy;
+            test = Some(cfg.services.len());
+            let _ = cfg.services.push(t);
+        }
+        _ => {}
     }
     let cfg: &Config = cfg;
     let services = &cfg.services[..];
@@ -258,6 +275,63 @@ fn set_log_level(cfg: &Config, cmdline: &boot::Cmdline) {
     log::set_max(level);
 }
 
+/// The config's `mount` lines, in order: false at the first that fails
+/// (logged with its place), for the boot not to run services without it.
+// Stack: out of line, its buffers are not part of `main`'s frame.
+#[inline(never)]
+fn mount_all(cfg: &Config, file: &str) -> bool {
+    for m in &cfg.mounts {
+        // A missing mount point of the initramfs is made; a parent is not.
+        let _ = rustix::fs::mkdir(m.target.as_bytes(), rustix::fs::Mode::from_raw_mode(0o755));
+        let mut flags = 0;
+        let mut data = Buf::<{ config::MAX_LINE + 1 }>::new();
+        for o in m.options.split(',').filter(|o| !o.is_empty()) {
+            match o {
+                "ro" => flags |= g::MS_RDONLY,
+                "nosuid" => flags |= g::MS_NOSUID,
+                "nodev" => flags |= g::MS_NODEV,
+                "noexec" => flags |= g::MS_NOEXEC,
+                _ => {
+                    if !data.is_empty() {
+                        data.s(",");
+                    }
+                    data.s(o);
+                }
+            }
+        }
+        data.put(b"\0");
+        let data_c = core::ffi::CStr::from_bytes_until_nul(data.as_bytes()).unwrap_or(c"");
+        let r = crate::service::mount::mount(
+            m.source.as_bytes(),
+            m.target.as_bytes(),
+            m.fstype.as_bytes(),
+            flags,
+            Some(data_c),
+        );
+        let mut l = log::start(if r.is_ok() {
+            log::Level::Debug
+        } else {
+            log::Level::Error
+        });
+        l.s(file)
+            .s(":")
+            .u(m.line as u64)
+            .s(": mount ")
+            .s(m.fstype)
+            .s(" ");
+        l.s(m.source).s(" on ").s(m.target);
+        match r {
+            Ok(()) => l.end(),
+            Err(e) => {
+                l.s(": ");
+                l.end_errno(e);
+                return false;
+            }
+        }
+    }
+    true
+}
+
 /// `finit_module(2)` of one configured module; failures name the module.
 // Size: out of line, the binary is smaller (measured).
 #[inline(never)]
@@ -324,13 +398,21 @@ fn load<'a>(
     }
 }
 
-/// A boot that cannot go on: say why, give the emergency shell its turn,
-/// then power off in order.
+/// A config that cannot boot: its errors, then `give_up`.
 fn fatal(msg: &str, shell: Option<&Cmd>, mounted: &boot::Mounted, t0: u64) -> ! {
     let _ = sys::write_all(2, msg.as_bytes());
+    give_up("the config is invalid", shell, mounted, t0)
+}
+
+/// A boot that cannot go on: say why (also on the result channel), give
+/// the emergency shell its turn, then power off in order.
+fn give_up(why: &str, shell: Option<&Cmd>, mounted: &boot::Mounted, t0: u64) -> ! {
     let mut l = log::start(log::Level::Error);
-    l.s("cannot boot: the config is invalid");
+    l.s("cannot boot: ").s(why);
     l.end();
+    let mut c = Buf::<80>::new();
+    c.s("error ").s(why);
+    channel::say(c.as_bytes());
     if let Some(sh) = shell {
         run_shell(sh);
     }
