@@ -281,8 +281,12 @@ fn set_log_level(cfg: &Config, cmdline: &boot::Cmdline) {
 #[inline(never)]
 fn mount_all(cfg: &Config, file: &str) -> bool {
     for m in &cfg.mounts {
-        // A missing mount point of the initramfs is made; a parent is not.
-        let _ = rustix::fs::mkdir(m.target.as_bytes(), rustix::fs::Mode::from_raw_mode(0o755));
+        // A missing mount point is made, with its parents (a share inside
+        // a tmpfs mounted by an earlier line); errors show in the mount.
+        let t = m.target.as_bytes();
+        for end in (1..=t.len()).filter(|&i| i == t.len() || t[i] == b'/') {
+            let _ = rustix::fs::mkdir(&t[..end], rustix::fs::Mode::from_raw_mode(0o755));
+        }
         let mut flags = 0;
         let mut data = Buf::<{ config::MAX_LINE + 1 }>::new();
         for o in m.options.split(',').filter(|o| !o.is_empty()) {

@@ -536,6 +536,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             let mut l = log::about(log::Level::Error, svc.name);
             l.s("required oneshot failed: stopping the boot");
             l.end();
+            super::channel::say(b"error a required oneshot failed");
             self.begin_shutdown(Action::PowerOff, "a required oneshot failed");
         }
     }
