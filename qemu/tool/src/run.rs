@@ -471,6 +471,7 @@ pub struct Plan {
 #[allow(clippy::too_many_arguments)]
 pub fn plan(
     a: &RunArgs,
+    shares: &[Share],
     prog: &Path,
     mode: Mode,
     fs: Option<Fs>,
@@ -521,7 +522,7 @@ pub fn plan(
         }
     }
     // Parents before children.
-    let mut shares: Vec<&Share> = a.shares.iter().collect();
+    let mut shares: Vec<&Share> = shares.iter().collect();
     shares.sort_by_key(|s| s.guest.matches('/').count());
     for (i, s) in shares.iter().enumerate() {
         let tag = format!("vigilshare{i}");
@@ -867,8 +868,46 @@ pub fn run(a: &RunArgs) -> Result<Verdict, Fail> {
         );
     }
 
+    // From the host's /, the guest's own /tmp and /run would hide a
+    // program or a working directory there: those directories come as
+    // read-only shares of their own (unless the user shared them).
+    let mut shares = a.shares.clone();
+    if mode == Mode::HostRoot {
+        for d in [prog.parent().unwrap_or(Path::new("/")), cwd.as_path()] {
+            let ds = d.to_string_lossy().into_owned();
+            let covered = shares
+                .iter()
+                .any(|s| ds == s.guest || ds.starts_with(&format!("{}/", s.guest)));
+            if !hidden(&ds) || covered {
+                continue;
+            }
+            if ds == "/tmp" || ds == "/run" {
+                return input(format!(
+                    "{ds} itself cannot be shared read-only over the guest's own {ds}: run \
+                     from a directory below it, or --share it"
+                ));
+            }
+            shares.push(Share {
+                host: d.to_path_buf(),
+                guest: ds,
+                ro: true,
+            });
+        }
+        shares.sort_by_key(|s| s.guest.len());
+        shares.dedup_by(|b, a| b.guest.starts_with(&format!("{}/", a.guest)));
+    }
     let env = |k: &str| std::env::var(k).ok();
-    let plan = plan(a, Path::new(&guest_prog), mode, fs, &cwd, &mods, &env).map_err(Fail::Input)?;
+    let plan = plan(
+        a,
+        &shares,
+        Path::new(&guest_prog),
+        mode,
+        fs,
+        &cwd,
+        &mods,
+        &env,
+    )
+    .map_err(Fail::Input)?;
     if let Some(p) = &a.policy {
         if p != "default" && p != "none" {
             check_policy(&root, p, &arch)?;
@@ -1191,6 +1230,7 @@ mod tests {
         a.shares.push(parse_share("/srv=/srv:ro").unwrap());
         let p = plan(
             &a,
+            &a.shares,
             Path::new("/bin/t"),
             Mode::Packed,
             Some(Fs::VirtioFs),
@@ -1227,6 +1267,7 @@ mod tests {
         a.env.push("X=1".into());
         let p = plan(
             &a,
+            &a.shares,
             Path::new("/usr/bin/python3"),
             Mode::HostRoot,
             Some(Fs::NineP),
@@ -1258,6 +1299,7 @@ mod tests {
         let long = "x".repeat(300);
         let e = plan(
             &args_for(&["/t", &long]),
+            &[],
             Path::new("/t"),
             Mode::Packed,
             None,
@@ -1271,6 +1313,7 @@ mod tests {
             .collect();
         let e = plan(
             &args_for(&many),
+            &[],
             Path::new("/t"),
             Mode::Packed,
             None,
@@ -1281,6 +1324,7 @@ mod tests {
         assert!(e.err().unwrap().contains("at most 16"));
         let e = plan(
             &args_for(&["/t", "'\""]),
+            &[],
             Path::new("/t"),
             Mode::Packed,
             None,
