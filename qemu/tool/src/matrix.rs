@@ -14,8 +14,8 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-pub const MATRIX_USAGE: &str = "\
-  vigil-qemu matrix [--arch A]... [--kernel [ARCH:]PACKAGE|PATH]... [-j N]
+pub const MATRIX_USAGE: &str =
+    "  vigil-qemu matrix [--arch A]... [--kernel [ARCH:]PACKAGE|PATH]... [-j N]
                     [--junit FILE] [--logs DIR] [RUN OPTIONS] -- PROG [ARGS...]
       `run` on every arch x kernel (default: every targets/ARCH and its
       KERNEL_PKGS), N at once (default: the CPU count); `{arch}` in PROG,

@@ -125,8 +125,8 @@ pub struct RunArgs {
     pub prog: Vec<String>,
 }
 
-pub const RUN_USAGE: &str = "\
-  vigil-qemu run [--arch A] [--kernel PATH|PACKAGE] [--file DEST=SRC]...
+pub const RUN_USAGE: &str =
+    "  vigil-qemu run [--arch A] [--kernel PATH|PACKAGE] [--file DEST=SRC]...
                  [--share HOSTDIR[=GUESTDIR][:ro]]... [--fs virtiofs|9p]
                  [--timeout S] [--mem MB] [--smp N] [--append ARGS]
                  [--policy FILE|default] [--env KEY=VALUE]... [--modules DIR]
@@ -380,9 +380,13 @@ pub fn program_mode(prog: &Path, arch: &str, host_arch: &str) -> Result<Mode, St
     let shown = prog.display();
     match elf::classify_file(prog)? {
         Kind::Elf { arch: a, interp } if a != arch => {
-            let dynamic = if interp.is_some() { "dynamic " } else { "" };
+            let dynamic = if interp.is_some() {
+                "a dynamic "
+            } else {
+                "an "
+            };
             Err(format!(
-                "{shown} is a {dynamic}{a} program; the guest is {arch} (--arch {a}?)"
+                "{shown} is {dynamic}ELF program for {a}; the guest is {arch} (--arch {a}?)"
             ))
         }
         Kind::Elf { interp: None, .. } => Ok(Mode::Packed),
