@@ -538,7 +538,7 @@ impl Console {
     }
 }
 
-fn shell_line(c: &Command) -> String {
+pub fn shell_line(c: &Command) -> String {
     std::iter::once(c.get_program())
         .chain(c.get_args())
         .map(|a| {

@@ -122,6 +122,8 @@ pub struct RunArgs {
     /// Where to write `CODE CLASS DESCRIPTION` at the end (for `matrix`
     /// and CI scripts: the class tells a test's 124 from a timeout).
     pub status_file: Option<PathBuf>,
+    /// Check and pack, print what would run, do not boot.
+    pub dry_run: bool,
     pub prog: Vec<String>,
 }
 
@@ -130,8 +132,8 @@ pub const RUN_USAGE: &str =
                  [--share HOSTDIR[=GUESTDIR][:ro]]... [--fs virtiofs|9p]
                  [--timeout S] [--mem MB] [--smp N] [--append ARGS]
                  [--policy FILE|default] [--env KEY=VALUE]... [--modules DIR]
-                 [--vigil FILE] [--log FILE] [--status-file FILE] [--keep] [-v]
-                 -- PROG [ARGS...]
+                 [--vigil FILE] [--log FILE] [--status-file FILE] [--keep]
+                 [--dry-run] [-v] -- PROG [ARGS...]
       boot PROG in a VM with vigil as PID 1; its output streams to stdout,
       and its exit status is ours (128+N for signal N). 2: bad input (before
       QEMU starts), 123: bad guest setup, 124: timeout, 125: QEMU failed,
@@ -163,6 +165,10 @@ pub fn parse_args(argv: Vec<String>) -> Result<RunArgs, String> {
         }
         if f == "--keep" {
             a.keep = true;
+            continue;
+        }
+        if f == "--dry-run" {
+            a.dry_run = true;
             continue;
         }
         if !f.starts_with('-') {
@@ -920,7 +926,7 @@ pub fn run(a: &RunArgs) -> Result<Verdict, Fail> {
     let vigil = vigil_binary(&root, &t, a.vigil.as_deref())?;
 
     // The initramfs.
-    let work = work_dir(a.keep)?;
+    let work = work_dir(a.keep || a.dry_run)?;
     let mut ar = Archive::default();
     let add = |ar: &mut Archive, d: &str, n: Node| ar.add(d, n).map_err(Fail::Input);
     add(&mut ar, "/init", file_node(&vigil, true)?)?;
@@ -998,13 +1004,15 @@ pub fn run(a: &RunArgs) -> Result<Verdict, Fail> {
             Some(Fs::VirtioFs) => {
                 let sock = work.dir.join(format!("vfs{i}.sock"));
                 let log = work.dir.join(format!("virtiofsd{i}.log"));
-                daemons.push(start_virtiofsd(
-                    virtiofsd.as_deref().unwrap(),
-                    host,
-                    *ro,
-                    &sock,
-                    &log,
-                )?);
+                if !a.dry_run {
+                    daemons.push(start_virtiofsd(
+                        virtiofsd.as_deref().unwrap(),
+                        host,
+                        *ro,
+                        &sock,
+                        &log,
+                    )?);
+                }
                 qemu_args.extend([
                     "-chardev".into(),
                     format!("socket,id=vfs{i},path={}", sock.display()),
@@ -1063,6 +1071,19 @@ pub fn run(a: &RunArgs) -> Result<Verdict, Fail> {
         append.push_str(x);
     }
     b.append = append;
+    if a.dry_run {
+        // What would run, for a look or a test: nothing is started.
+        let q = boot::qemu_command(&t, &b).map_err(Fail::Rig)?;
+        println!("initramfs {}", b.initrd.display());
+        for (tag, host, ro) in &plan.exports {
+            let via = plan.fs.map_or("", Fs::name);
+            let ro = if *ro { " ro" } else { "" };
+            println!("share {tag} {} {via}{ro}", host.display());
+        }
+        println!("qemu {}", boot::shell_line(&q));
+        print!("{}", plan.config);
+        return Ok(Verdict::Clean("dry run".into()));
+    }
     let v = boot::run_boot(&b).map_err(Fail::Rig)?;
     drop(daemons);
     Ok(v)
