@@ -128,8 +128,11 @@ fn bad_input_is_refused_before_qemu() {
     }
 }
 
-/// The entries of a newc archive: (path, mode, data).
-fn cpio(bytes: &[u8]) -> Vec<(String, u32, Vec<u8>)> {
+/// An archive entry: path, mode, data.
+type Entry = (String, u32, Vec<u8>);
+
+/// The entries of a newc archive.
+fn cpio(bytes: &[u8]) -> Vec<Entry> {
     let mut v = Vec::new();
     let mut p = 0;
     let field = |p: usize, i: usize| {
@@ -150,7 +153,7 @@ fn cpio(bytes: &[u8]) -> Vec<(String, u32, Vec<u8>)> {
 }
 
 /// `--dry-run`: the initramfs path, the config, the QEMU command line.
-fn dry(args: &[&str]) -> (Vec<(String, u32, Vec<u8>)>, String, String) {
+fn dry(args: &[&str]) -> (Vec<Entry>, String, String) {
     let o = tool(args);
     assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
