@@ -8,6 +8,8 @@
 # On the first kernel of each arch:
 #   run.exit0/1/77, run.kill9    the test's status is the command's, and
 #                                stdout is the test's own output, nothing else
+#   run.args                     arguments with spaces and quotes arrive whole
+#   run.policy                   --policy: vigil answers the test's getppid
 #   run.share-rw                 a file written in a read-write share is on
 #                                the host (virtio-fs, virtiofsd)
 #   run.share-9p                 the same over 9p, on Debian's generic kernel
@@ -97,6 +99,12 @@ run_run() {
     vrun args -- "$rt" args "two words" "it's" 'say "hi"' ''
     rc_is run.args.status 0 "$RC"
     out_is run.args.output "$(printf '%s\n' "two words" "it's" 'say "hi"' '')"
+
+    # --policy: the test runs under it (vigil answers getppid).
+    printf 'default allow\ngetppid: notify return 4242\n' >"$work/ppid.policy"
+    vrun policy --policy "$work/ppid.policy" -- "$rt" ppid
+    rc_is run.policy.status 0 "$RC"
+    out_is run.policy.answered "ppid 4242"
 
     # A read-write share: written in the guest, read on the host.
     share="$work/share-$A-$K"

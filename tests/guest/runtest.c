@@ -7,6 +7,7 @@
  *   runtest kill SIG          raise SIG (default action)
  *   runtest write PATH TEXT   write TEXT and a newline to PATH, exit 0
  *   runtest args A...         print each argument on a line of its own
+ *   runtest ppid              print `ppid N` (getppid, raw: a policy may answer it)
  *   runtest hang              print `hanging`, then sleep forever
  *   runtest panic             crash the kernel (sysrq c)
  *   runtest forge             try every way to make the host see success,
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* The result channel of `vigil-qemu run`: PID 1 holds it open. */
@@ -97,6 +99,10 @@ int main(int argc, char **argv) {
             printf("%s\n", argv[i]);
         return 0;
     }
+    if (!strcmp(c, "ppid")) {
+        printf("ppid %ld\n", (long)syscall(SYS_getppid));
+        return 0;
+    }
     if (!strcmp(c, "hang")) {
         printf("hanging\n");
         fflush(stdout);
@@ -111,6 +117,6 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(c, "forge"))
         return forge();
-    fprintf(stderr, "usage: runtest exit N|kill SIG|write PATH TEXT|args A...|hang|panic|forge\n");
+    fprintf(stderr, "usage: runtest exit N|kill SIG|write PATH TEXT|args A...|ppid|hang|panic|forge\n");
     return 2;
 }

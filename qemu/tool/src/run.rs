@@ -1116,6 +1116,9 @@ fn check_policy(root: &Path, file: &str, arch: &str) -> Result<(), Fail> {
     Ok(())
 }
 
+/// A virtiofsd for `dir`, up once its socket exists. Its namespace
+/// sandbox needs root (or user namespaces); where it cannot set one up,
+/// it is started again without one.
 fn start_virtiofsd(
     bin: &Path,
     dir: &Path,
@@ -1123,13 +1126,32 @@ fn start_virtiofsd(
     sock: &Path,
     log: &Path,
 ) -> Result<Daemon, Fail> {
+    match spawn_virtiofsd(bin, dir, ro, sock, log, "namespace") {
+        Err(Fail::Rig(first)) if !sock.exists() => spawn_virtiofsd(bin, dir, ro, sock, log, "none")
+            .map_err(|e| match e {
+                Fail::Rig(m) | Fail::Input(m) => {
+                    Fail::Rig(format!("{m} (with its namespace sandbox: {first})"))
+                }
+            }),
+        r => r,
+    }
+}
+
+fn spawn_virtiofsd(
+    bin: &Path,
+    dir: &Path,
+    ro: bool,
+    sock: &Path,
+    log: &Path,
+    sandbox: &str,
+) -> Result<Daemon, Fail> {
     let logf = std::fs::File::create(log).map_err(|e| Fail::Rig(e.to_string()))?;
     let mut c = Command::new(bin);
     c.arg("--shared-dir")
         .arg(dir)
         .arg("--socket-path")
         .arg(sock)
-        .args(["--cache", "auto", "--sandbox", "namespace"]);
+        .args(["--cache", "auto", "--sandbox", sandbox]);
     if ro {
         c.arg("--readonly");
     }
