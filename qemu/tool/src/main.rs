@@ -8,6 +8,7 @@ mod matrix;
 mod modules;
 mod run;
 mod targets;
+mod unpack;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -1040,7 +1040,8 @@ pub fn run(a: &RunArgs) -> Result<Verdict, Fail> {
     }
 
     let mut b = BootArgs::new(&arch);
-    b.kernel = kernel.image.clone();
+    // A bzImage boots from its vmlinux, unpacked once into the cache.
+    b.kernel = crate::unpack::boot_image(&kernel.image, &cache_dir(&root).join(&arch).join("boot"));
     b.initrd = initrd;
     b.timeout = a.timeout;
     b.mem = mem;
