@@ -81,9 +81,11 @@ pub fn vm_run(ctx: &Ctx, r: &mut String) {
          `vigil-qemu run -- runtest exit 3` (release tool binary, vigil prebuilt, kernel cached) \
          against a bare QEMU boot of the same kernel and machine whose static `/init` \
          (`peers/run_init.c`) runs the same program, prints its status and powers off. Both \
-         must report status 3.\n\n\
-         | arch | kernel | bare QEMU + trivial /init, s | vigil-qemu run, s | ratio | goal <= 1.10x |\n\
-         |---|---|---:|---:|---:|---|"
+         must report status 3. vigil-qemu boots an x86 bzImage from its vmlinux, unpacked \
+         once into the cache; the ratio is against the bare boot of that same image, and the \
+         bare boot of the image as Debian ships it is shown beside.\n\n\
+         | arch | kernel | bare, shipped image, s | bare, vigil-qemu's image, s | vigil-qemu run, s | ratio | goal <= 1.10x |\n\
+         |---|---|---:|---:|---:|---:|---|"
     );
     for arch in ["x86_64", "aarch64"] {
         let cc = target(root, arch, "CC");
@@ -131,7 +133,33 @@ pub fn vm_run(ctx: &Ctx, r: &mut String) {
             if !extra.is_empty() {
                 append = format!("{append} {extra}");
             }
-            let bare = || {
+            // The image vigil-qemu boots (its dry run says).
+            let dry = run_ok(
+                Command::new(&tool)
+                    .args([
+                        "run",
+                        "--dry-run",
+                        "--arch",
+                        arch,
+                        "--kernel",
+                        pkg,
+                        "--vigil",
+                    ])
+                    .arg(&vigil)
+                    .arg("--")
+                    .arg(&prog),
+                "vigil-qemu run --dry-run",
+            );
+            let image = dry
+                .split_whitespace()
+                .skip_while(|w| *w != "-kernel")
+                .nth(1)
+                .unwrap_or(&k.kernel)
+                .to_string();
+            if let Some(dir) = dry.lines().find_map(|l| l.strip_prefix("initramfs ")) {
+                let _ = std::fs::remove_dir_all(Path::new(dir).parent().unwrap());
+            }
+            let bare = |kernel: &str| {
                 let mut q = Command::new(target(root, arch, "QEMU"));
                 q.args(["-accel", "tcg", "-M"])
                     .arg(target(root, arch, "QEMU_MACHINE"));
@@ -141,7 +169,7 @@ pub fn vm_run(ctx: &Ctx, r: &mut String) {
                 }
                 q.args(["-m", "256", "-smp", "1", "-nodefaults", "-no-user-config"]);
                 q.args(["-display", "none", "-serial", "stdio", "-no-reboot"]);
-                q.arg("-kernel").arg(&k.kernel);
+                q.arg("-kernel").arg(kernel);
                 q.arg("-initrd").arg(&initrd);
                 q.arg("-append").arg(&append);
                 timed(&mut q)
@@ -155,20 +183,23 @@ pub fn vm_run(ctx: &Ctx, r: &mut String) {
                     .args(["exit", "3"]);
                 timed(&mut c)
             };
-            let (mut tb, mut tv) = (Vec::new(), Vec::new());
+            let (mut ts, mut tb, mut tv) = (Vec::new(), Vec::new(), Vec::new());
             let mut ok = true;
             for _ in 0..n {
-                let (t, _, out) = bare();
+                let (t, _, out) = bare(&k.kernel);
+                ok &= out.contains("status 3");
+                ts.push(t);
+                let (t, _, out) = bare(&image);
                 ok &= out.contains("status 3");
                 tb.push(t);
                 let (t, code, out) = run();
                 ok &= code == Some(3) && out.trim_end() == "exiting 3";
                 tv.push(t);
             }
-            let (b, v) = (median(&mut tb), median(&mut tv));
+            let (sh, b, v) = (median(&mut ts), median(&mut tb), median(&mut tv));
             let _ = writeln!(
                 r,
-                "| {arch} | {} | {b:.2} | {v:.2} | {:.2}x | {}{} |",
+                "| {arch} | {} | {sh:.2} | {b:.2} | {v:.2} | {:.2}x | {}{} |",
                 k.release,
                 v / b,
                 crate::goal(v / b <= 1.10),
