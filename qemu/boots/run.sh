@@ -23,7 +23,8 @@
 #   git --version from the host's / (read-only share) print what they print
 #   on the host and exit as there
 #   aarch64: run.script: a #!/bin/sh script under the guest's busybox
-#   bad input, refused before QEMU starts (exit 2, no boot)
+#   bad input, refused before QEMU starts (exit 2, no boot); QEMU that
+#   cannot start (125)
 #   x86_64 only: run.matrix: matrix over 2 arches x 2 kernels, -j 1, table
 #   and JUnit XML
 # On the other kernels: run.exit3 and run.share-rw.
@@ -185,6 +186,11 @@ run_run() {
     vrun bad-policy --policy "$work/bad.policy" -- "$rt" exit 0
     rc_is run.bad-policy.status 2 "$RC"
     err_has run.bad-policy.says 'bad.policy:2:1: error'
+
+    # QEMU that cannot start (95 TB of guest memory): 125, its message.
+    vrun qemu-fails --mem 99999999 -- "$rt" exit 0
+    rc_is run.qemu-fails.status 125 "$RC"
+    err_has run.qemu-fails.says 'QEMU FAILED: QEMU exited with status 1'
 
     if [ "$A" = x86_64 ]; then
         # Both arches x both kernels, one VM at a time: the other arch's
