@@ -4,6 +4,7 @@
 use super::{load_policy, text, Fd, EXIT_USAGE};
 use crate::bpf;
 use crate::out::{Buf, Sink};
+use crate::policy::protect::Protect;
 use crate::sys::{self, Args};
 use crate::tables;
 
@@ -32,7 +33,7 @@ pub fn main(args: &Args, compile: bool) -> i32 {
         return EXIT_USAGE;
     };
     let mut prog = bpf::Program::new();
-    if let Err(e) = bpf::compile_into(policy, arch, &mut prog) {
+    if let Err(e) = bpf::compile_into(policy, arch, &Protect::pid1(&[]), &mut prog) {
         let mut out = Buf::<256>::new();
         out.s(name)
             .s(": error: the policy does not compile for ")

@@ -9,6 +9,7 @@ use crate::bpf;
 use crate::log;
 use crate::notify::{self, Listener, Served};
 use crate::out::{Buf, Sink};
+use crate::policy::protect::Protect;
 use crate::policy::Policy;
 use crate::service::spawn::{self, Spawn};
 use crate::sys::exec::ExecBuf;
@@ -86,7 +87,7 @@ fn start(
 ) -> Result<(spawn::Child, i32), i32> {
     let prog = args.get(first).unwrap_or(b"");
     let mut filter = bpf::Program::new();
-    if bpf::compile_into(policy, arch, &mut filter).is_err() {
+    if bpf::compile_into(policy, arch, &guarding_self(), &mut filter).is_err() {
         let mut l = log::start(log::Level::Error);
         l.s(name)
             .s(": the policy needs more than 4096 BPF instructions");
@@ -139,6 +140,23 @@ fn start(
             Err(126)
         }
     }
+}
+
+/// What the filter protects: vigil itself, by pid and process group, and
+/// from `kill(-1)`, which reaches it (it is not the init of the program's
+/// pid namespace).
+fn guarding_self() -> Protect {
+    let mut p = Protect::default();
+    let _ = p
+        .pids
+        .push(rustix::process::getpid().as_raw_nonzero().get() as u32);
+    let g = crate::sys::proc::pgrp();
+    if g != 0 {
+        let _ = p.pgrps.push(g);
+    }
+    p.uid = rustix::process::getuid().as_raw();
+    p.broadcast = true;
+    p
 }
 
 /// The poll loop: signals, the listener, the status pipe.

@@ -195,6 +195,7 @@ pub fn main(args: &Args) -> ! {
         filter_flags: crate::notify::probe::probe(),
         env: Some(args),
         deep: false,
+        protect: guarding_pid1(),
     };
     for (i, p) in policy_of.iter().enumerate() {
         if *p == Some(u8::MAX) {
@@ -204,6 +205,17 @@ pub fn main(args: &Args) -> ! {
     let action = sup.run();
     let start = sup.shutdown.map(|p| p.start_ns).unwrap_or(t0);
     shutdown::finish(action, &mounted, start)
+}
+
+/// What every service's filter protects: PID 1, and its process group
+/// where the service's namespace can name it.
+fn guarding_pid1() -> crate::policy::protect::Protect {
+    let mut p = crate::policy::protect::Protect::pid1(&[]);
+    let g = sys::proc::pgrp();
+    if g != 0 {
+        let _ = p.pgrps.push(g);
+    }
+    p
 }
 
 fn same_policy(a: &PolicyRef, b: &PolicyRef) -> bool {

@@ -11,6 +11,7 @@ use crate::bpf;
 use crate::log;
 use crate::notify::{self, Listener, Served};
 use crate::out::Sink;
+use crate::policy::protect::Protect;
 use crate::policy::Policy;
 use crate::service::cgroup;
 use crate::service::sandbox::{Need, Sandbox};
@@ -58,6 +59,8 @@ pub struct Supervisor<'c, 'p> {
     pub env: Option<&'c Args>,
     /// A notification was served since the stack was last given back.
     pub deep: bool,
+    /// What every filter protects: PID 1 (and its helpers).
+    pub protect: Protect,
 }
 
 /// After this long with nothing to do, the stack pages that serving
@@ -176,7 +179,9 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             return;
         }
         let policy = self.policy_of[i].and_then(|p| self.policies.get(p as usize));
-        let filter = match policy.map(|p| bpf::compile(p, self.arch)) {
+        let mut protect = self.protect.clone();
+        protect.own_pid_ns = svc.confine.namespaces & g::CLONE_NEWPID != 0;
+        let filter = match policy.map(|p| bpf::compile(p, self.arch, &protect)) {
             None => None,
             Some(Ok(f)) => Some(f),
             Some(Err(e)) => {

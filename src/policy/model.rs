@@ -7,6 +7,7 @@
 
 use heapless::Vec;
 
+use super::protect::Guards;
 use crate::arch::Arch;
 
 /// Most syscall rules one policy can hold (more than any arch has syscalls).
@@ -110,16 +111,60 @@ impl Span {
 
 /// One syscall's rule. `cond` is an OR of clauses (`Policy::clauses`), each
 /// an AND of comparisons (`Policy::cmps`). Without a condition, `action`
-/// always applies; with one, `otherwise` applies when it is false.
+/// always applies; with one, `otherwise` applies when it is false. A
+/// `guard`, which vigil adds (see `harden`), is checked before all that.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rule {
     pub nr: u32,
     pub action: Action,
     pub cond: Option<Span>,
     pub otherwise: Action,
-    /// Where the rule was written (1-based), for messages.
+    /// When it holds, the syscall fails with its errno, whatever the rest
+    /// of the rule says.
+    pub guard: Option<Guard>,
+    /// Where the rule was written (1-based), or the line that made vigil
+    /// add it (0 for rules every policy gets), for messages.
     pub line: u32,
     pub col: u32,
+    pub origin: Origin,
+}
+
+/// Where a rule comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// The syscall is named on its own: vigil adds nothing to its rule
+    /// but the protection of the monitor (`protect`).
+    Named,
+    /// Through a `@group`.
+    Group,
+    /// vigil added the rule (`harden::Why` says why).
+    Added(u8),
+}
+
+/// A condition under which a rule's syscall fails, whatever the rule says;
+/// added by vigil, never written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Guard {
+    pub cond: Span,
+    pub errno: u16,
+    /// Why it was added (`harden::Why`).
+    pub why: u8,
+}
+
+impl Rule {
+    /// An unconditional rule, as a group would give it.
+    pub const fn plain(nr: u32, action: Action) -> Rule {
+        Rule {
+            nr,
+            action,
+            cond: None,
+            otherwise: action,
+            guard: None,
+            line: 1,
+            col: 1,
+            origin: Origin::Group,
+        }
+    }
 }
 
 /// A whole policy for one architecture.
@@ -256,17 +301,45 @@ impl<'a> Policy<'a> {
     pub fn action(&self, nr: u32, args: &[u64; 6]) -> Action {
         match self.rule(nr) {
             None => self.default,
-            Some(r) => match r.cond {
-                None => r.action,
-                Some(c) if self.cond_holds(c, args) => r.action,
-                Some(_) => r.otherwise,
+            Some(r) => match (r.guard, r.cond) {
+                (Some(g), _) if self.cond_holds(g.cond, args) => Action::Errno(g.errno),
+                (_, None) => r.action,
+                (_, Some(c)) if self.cond_holds(c, args) => r.action,
+                (_, Some(_)) => r.otherwise,
             },
         }
     }
 
-    /// What the compiled filter must return for `data`: the reference the
-    /// BPF compiler is tested against.
+    /// Can the syscall of `nr` run in the kernel for some arguments, the
+    /// way the rule (or the default) stands? A guard matters only then.
+    pub fn may_run(&self, nr: u32) -> bool {
+        match self.rule(nr) {
+            None => self.runs(self.default),
+            Some(r) => self.runs(r.action) || (r.cond.is_some() && self.runs(r.otherwise)),
+        }
+    }
+
+    /// Does `action` let the kernel run the syscall (for some arguments)?
+    pub fn runs(&self, action: Action) -> bool {
+        match action {
+            Action::Allow | Action::Log => true,
+            Action::Notify(_) => matches!(
+                self.reply(action),
+                Some(Reply::Continue | Reply::Paths { .. })
+            ),
+            Action::Errno(_) | Action::Kill | Action::Trap => false,
+        }
+    }
+
+    /// What the compiled filter must return for `data` when it protects
+    /// nothing (`Protect::none`): the reference the BPF compiler is tested
+    /// against.
     pub fn verdict(&self, arch: &Arch, data: &SyscallData) -> Ret {
+        self.verdict_guarded(arch, data, &Guards::default())
+    }
+
+    /// `verdict` for a filter compiled with `guards` (`protect::guards`).
+    pub fn verdict_guarded(&self, arch: &Arch, data: &SyscallData, guards: &Guards) -> Ret {
         let nr = data.nr as u32;
         if data.arch != arch.audit || nr & arch.x32_bit != 0 {
             return Ret::Kill;
@@ -275,6 +348,9 @@ impl<'a> Policy<'a> {
             // The filter cannot tell vigil's hand-over execve from later
             // ones, so it asks vigil, which applies the action itself.
             return Ret::Notify;
+        }
+        if let Some(e) = guards.check(nr, &data.args) {
+            return Ret::Errno(e);
         }
         Ret::of(self.action(nr, &data.args))
     }

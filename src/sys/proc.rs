@@ -150,3 +150,11 @@ pub fn clear_cloexec(fd: i32) -> Result<()> {
         .map(drop)
     }
 }
+
+/// `getpgid(0)`: our process group, 0 where it lies outside our pid
+/// namespace (PID 1 started by the kernel, or by a container runtime).
+/// (rustix's `getpgrp` wraps it in a non-zero type, which 0 would break.)
+pub fn pgrp() -> u32 {
+    // SAFETY: integer arguments only.
+    unsafe { syscall(nr::__NR_getpgid, [0, 0, 0, 0, 0, 0]).map_or(0, |g| g as u32) }
+}
