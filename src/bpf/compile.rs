@@ -166,19 +166,8 @@ fn validate(p: &Policy) -> Result<(), CompileError> {
     }
 }
 
-/// Some comparisons hold for every argument or for none.
 fn cmp_known(c: &Cmp) -> Option<bool> {
-    match c.op {
-        Op::Eq | Op::Ne => None,
-        Op::Lt if c.value == 0 => Some(false),
-        Op::Le if c.value == u64::MAX => Some(true),
-        Op::Gt if c.value == u64::MAX => Some(false),
-        Op::Ge if c.value == 0 => Some(true),
-        Op::Lt | Op::Le | Op::Gt | Op::Ge => None,
-        Op::MaskedEq(m) if c.value & !m != 0 => Some(false),
-        Op::MaskedEq(0) => Some(true),
-        Op::MaskedEq(_) => None,
-    }
+    c.known()
 }
 
 /// What clause `cl` of `cmps` is without the arguments.

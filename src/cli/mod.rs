@@ -1,6 +1,7 @@
 //! The command line: `vigil run`, `vigil check`, `vigil compile`.
 
 pub mod check;
+pub mod explain;
 pub mod run;
 
 use crate::arch::Arch;

@@ -269,7 +269,7 @@ pub fn apply<'a>(p: &mut Policy<'a>, arch: &Arch, errors: &mut Errors<'a>) {
     // The first paths block that can deny, where the bypass notes point.
     let mut first: Option<(u32, u32)> = None;
     for r in &p.rules {
-        if restricting(p, r).is_some() && first.is_none_or(|f| r.line < f.0) {
+        if restricting(p, r).is_some() && first.is_none_or(|f| (r.line, r.col) < f) {
             first = Some((r.line, r.col));
         }
     }
@@ -283,6 +283,20 @@ pub fn apply<'a>(p: &mut Policy<'a>, arch: &Arch, errors: &mut Errors<'a>) {
     for n in words(MACHINE) {
         add_denial(p, arch, n, Deny::Errno(EPERM), Why::Machine, (0, 0), errors);
     }
+}
+
+/// The rule whose paths block governs kind `KINDS[k]`: the first written
+/// of its members' that can deny (`apply` refuses a different one).
+pub fn governing<'p>(p: &'p Policy, arch: &Arch, k: usize) -> Option<&'p Rule> {
+    let mut best: Option<&Rule> = None;
+    for m in words(KINDS.get(k)?.1) {
+        if let Some(r) = arch.nr(m).and_then(|nr| p.rule(nr)) {
+            if restricting(p, r).is_some() && best.is_none_or(|b| r.line < b.line) {
+                best = Some(r);
+            }
+        }
+    }
+    best
 }
 
 /// Two paths blocks with the same rules and the same `otherwise`.

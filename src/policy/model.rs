@@ -357,6 +357,21 @@ impl<'a> Policy<'a> {
 }
 
 impl Cmp {
+    /// Some comparisons hold for every argument or for none.
+    pub fn known(&self) -> Option<bool> {
+        match self.op {
+            Op::Eq | Op::Ne => None,
+            Op::Lt if self.value == 0 => Some(false),
+            Op::Le if self.value == u64::MAX => Some(true),
+            Op::Gt if self.value == u64::MAX => Some(false),
+            Op::Ge if self.value == 0 => Some(true),
+            Op::Lt | Op::Le | Op::Gt | Op::Ge => None,
+            Op::MaskedEq(m) if self.value & !m != 0 => Some(false),
+            Op::MaskedEq(0) => Some(true),
+            Op::MaskedEq(_) => None,
+        }
+    }
+
     pub fn holds(&self, arg: u64) -> bool {
         match self.op {
             Op::Eq => arg == self.value,
