@@ -61,6 +61,10 @@ pub struct Supervisor<'c, 'p> {
     pub deep: bool,
     /// What every filter protects: PID 1 (and its helpers).
     pub protect: Protect,
+    /// vigil's own resource limits, watched.
+    pub limits: Option<crate::init::limits::Watch>,
+    /// The test program's exit status, once it has exited.
+    pub test_status: Option<i32>,
 }
 
 /// After this long with nothing to do, the stack pages that serving
@@ -92,6 +96,9 @@ impl<'c, 'p> Supervisor<'c, 'p> {
     pub fn run(&mut self) -> Action {
         loop {
             let now = poll::now_ns();
+            if let Some(w) = self.limits.as_mut() {
+                w.check(now);
+            }
             if self.shutdown.is_none() {
                 self.start_due(now);
             }
@@ -253,6 +260,9 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                 },
                 cgroup: (!cg.is_empty()).then(|| cg.as_bytes()),
             },
+            close_fds: true,
+            limits: self.limits.as_ref().map(|w| w.inherited()),
+            dumpable: false,
         };
         match spawn::spawn(&spec) {
             Ok(child) => {
@@ -438,6 +448,11 @@ impl<'c, 'p> Supervisor<'c, 'p> {
     pub fn reap(&mut self) {
         while let Ok(Some((pid, st))) = rustix::process::wait(rustix::process::WaitOptions::NOHANG)
         {
+            if st.stopped() || st.continued() {
+                // A child that made vigil its tracer (PTRACE_TRACEME)
+                // reports its stops: it has not exited.
+                continue;
+            }
             let pid = pid.as_raw_nonzero().get();
             let code = match (st.exit_status(), st.terminating_signal()) {
                 (Some(c), _) => c,
@@ -478,6 +493,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             line.s("\n");
             let _ = sys::write_all(2, line.as_bytes());
             rt.state = State::Done;
+            self.test_status = Some(code);
             self.begin_shutdown(Action::PowerOff, "the test program exited");
             return;
         }
