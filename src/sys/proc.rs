@@ -78,7 +78,7 @@ pub fn close_all_but(keep: i32) {
             .unwrap_or(1 << 20)
             .min(1 << 20) as i32;
         for fd in 3..max {
-            if fd != keep as i32 {
+            if fd != keep {
                 close(fd);
             }
         }
