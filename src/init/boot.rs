@@ -129,8 +129,9 @@ pub fn machine_uts() -> bool {
 }
 
 /// Make `/dev/console` our stdin, stdout and stderr, unless the kernel
-/// (or whoever started us) already gave us open ones.
-pub fn open_console() {
+/// (or whoever started us) already gave us open ones; and log to the
+/// kernel's log too if `kmsg` (not in a container: it is the machine's).
+pub fn open_console(kmsg: bool) {
     let open = sys::proc::dup_lowest(1).map(sys::proc::close).is_ok();
     let console = if open {
         Err(sys::Errno::EXIST)
@@ -155,6 +156,9 @@ pub fn open_console() {
             l.s("/dev/console: ");
             l.end_errno(e);
         }
+    }
+    if !kmsg {
+        return;
     }
     if let Ok(fd) = sys::open(b"/dev/kmsg", rustix::fs::OFlags::WRONLY) {
         log::set_kmsg(fd);

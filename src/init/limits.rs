@@ -49,7 +49,9 @@ static INHERITED: Once<[Rlimit; ALL]> = Once::new([UNLIMITED; ALL]);
 
 /// Where `watch` keeps what it needs between calls.
 pub struct Watch {
-    inherited: &'static [Rlimit; ALL],
+    inherited: &'static Inherited,
+    /// What vigil holds each limit at: lifted, or as inherited.
+    want: Inherited,
     last_ns: u64,
 }
 
@@ -70,50 +72,59 @@ fn below(a: Option<u64>, b: Option<u64>) -> bool {
     }
 }
 
-/// Remember the limits vigil was started with and lift CPU and RTTIME.
-/// Call once, first thing.
+fn min(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    if below(a, b) {
+        a
+    } else {
+        b
+    }
+}
+
+/// Remember the limits vigil was started with and lift CPU and RTTIME
+/// (as far as vigil may: the hard limit goes up only with
+/// CAP_SYS_RESOURCE). Call once, first thing.
 pub fn at_start() -> Option<Watch> {
     let inherited = INHERITED.take()?;
-    for (i, r, _) in each() {
+    let mut want = [UNLIMITED; ALL];
+    for (i, r, name) in each() {
         inherited[i] = getrlimit(r);
-    }
-    for (i, r, name) in each().take(LIFTED.len()) {
-        lift(r, name, inherited[i], false);
+        want[i] = inherited[i];
+        if i < LIFTED.len() {
+            want[i] = raise(r, name, inherited[i], UNLIMITED, false);
+        }
     }
     Some(Watch {
         inherited,
+        want,
         last_ns: 0,
     })
 }
 
-/// Set `r` to unlimited, or its soft limit to its hard one where vigil
-/// may not raise the hard one (not root).
-fn lift(r: Resource, name: &str, now: Rlimit, say: bool) {
-    if now == UNLIMITED {
-        return;
-    }
-    let to = if setrlimit(r, UNLIMITED).is_ok() {
-        UNLIMITED
+/// Set `r` (now at `now`) to `want`, or, where its hard limit cannot go
+/// back up, its soft limit as far as the hard one allows. What it became.
+fn raise(r: Resource, name: &str, now: Rlimit, want: Rlimit, say: bool) -> Rlimit {
+    let to = if setrlimit(r, want).is_ok() {
+        want
     } else {
-        let soft_to_hard = Rlimit {
-            current: now.maximum,
+        let soft = Rlimit {
+            current: min(want.current, now.maximum),
             maximum: now.maximum,
         };
-        let _ = setrlimit(r, soft_to_hard);
-        soft_to_hard
+        let _ = setrlimit(r, soft);
+        getrlimit(r)
     };
     if say {
-        said(name, now, to);
+        let mut l = log::start(log::Level::Warn);
+        l.s(name).s(" of vigil was lowered to ");
+        limit(&mut l, now);
+        l.s(": reset to ");
+        limit(&mut l, to);
+        if to != want {
+            l.s(" (its hard limit goes back up only with CAP_SYS_RESOURCE)");
+        }
+        l.end();
     }
-}
-
-fn said(name: &str, was: Rlimit, to: Rlimit) {
-    let mut l = log::start(log::Level::Warn);
-    l.s(name).s(" of vigil was lowered to ");
-    limit(&mut l, was);
-    l.s(": reset to ");
-    limit(&mut l, to);
-    l.end();
+    to
 }
 
 fn limit(l: &mut log::Line, r: Rlimit) {
@@ -131,44 +142,24 @@ fn limit(l: &mut log::Line, r: Rlimit) {
 impl Watch {
     /// At most once a second: put back any limit lowered since the start.
     pub fn check(&mut self, now_ns: u64) {
-        if now_ns.saturating_sub(self.last_ns) < 1_000_000_000 && self.last_ns != 0 {
+        if self.last_ns != 0 && now_ns.saturating_sub(self.last_ns) < 1_000_000_000 {
             return;
         }
-        self.last_ns = now_ns;
+        self.last_ns = now_ns.max(1);
         for (i, r, name) in each() {
             let now = getrlimit(r);
-            if i < LIFTED.len() {
-                lift(r, name, now, true);
-                continue;
-            }
-            let was = self.inherited[i];
-            if below(now.current, was.current) || below(now.maximum, was.maximum) {
-                let to = Rlimit {
-                    current: max(now.current, was.current),
-                    maximum: max(now.maximum, was.maximum),
-                };
-                let to = if setrlimit(r, to).is_ok() {
-                    to
-                } else {
-                    // The hard limit cannot go back up (not root): the
-                    // soft one as far as it can.
-                    let to = Rlimit {
-                        current: now.maximum,
-                        maximum: now.maximum,
-                    };
-                    let _ = setrlimit(r, to);
-                    to
-                };
-                said(name, now, to);
+            let want = self.want[i];
+            if below(now.current, want.current) || below(now.maximum, want.maximum) {
+                // What could not be put back is what vigil holds from now
+                // on: said once, not every second.
+                self.want[i] = raise(r, name, now, want, true);
             }
         }
     }
-}
 
-fn max(a: Option<u64>, b: Option<u64>) -> Option<u64> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.max(y)),
-        _ => None,
+    /// What vigil was started with, for `restore_inherited` in children.
+    pub fn inherited(&self) -> &'static Inherited {
+        self.inherited
     }
 }
 
@@ -181,12 +172,5 @@ pub fn restore_inherited(inherited: Option<&Inherited>) {
         if inherited[i] != UNLIMITED {
             let _ = setrlimit(r, inherited[i]);
         }
-    }
-}
-
-impl Watch {
-    /// What vigil was started with, for `restore_inherited` in children.
-    pub fn inherited(&self) -> &'static Inherited {
-        self.inherited
     }
 }

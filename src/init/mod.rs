@@ -64,9 +64,9 @@ pub fn main(args: &Args) -> ! {
     let _ = signal::set_mask(mask);
     let sigfd = signal::signalfd(mask).unwrap_or(-1);
     let mounted = boot::mount_early();
-    boot::open_console();
     let container = boot::in_container();
     shutdown::set_container(container);
+    boot::open_console(!container);
     if container {
         let mut l = log::start(log::Level::Info);
         l.s("PID 1 of a container: the machine's mounts, hostname and modules are left alone");
