@@ -2,7 +2,8 @@
  * under `vigil run` by tests/harden.rs. Each prints one line
  * `NAME: blocked (...)` or `NAME: ESCAPED (...)` and exits 0 when the
  * attack was blocked, 1 when it worked, 2 when the test itself could not
- * be set up. The parent of the program is vigil (getppid).
+ * be set up. The attacks aim at the program's parent, vigil, or at the pid
+ * in $ATTACK_TARGET.
  *
  *   openat2 FILE            read FILE with a raw openat2(2)
  *   uring FILE              read FILE with io_uring's OPENAT and READ
@@ -28,6 +29,13 @@
  *   session                 our session and process group against vigil's
  *   fd N                    is fd N open?
  *   traceme                 PTRACE_TRACEME (vigil becomes our tracer), stop
+ *
+ * For PID 1 (qemu/boots/harden.sh), where these are safe to try for real:
+ *   reboot                  reboot(2): power the machine off
+ *   flood THREADS SECS      THREADS threads calling getppid (notified) for SECS
+ *   lower-cpu PID SECS      set PID's RLIMIT_CPU (soft and hard) to the CPU
+ *                           time it has used plus SECS: past that the kernel
+ *                           SIGKILLs it, PID 1 included
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -53,6 +61,12 @@
 #include <unistd.h>
 
 static const char *name;
+
+/* The process attacked: vigil. */
+static pid_t target(void) {
+    const char *t = getenv("ATTACK_TARGET");
+    return t && *t ? (pid_t)atoi(t) : getppid();
+}
 
 static int blocked(const char *why) {
     printf("%s: blocked (%s)\n", name, why);
@@ -203,7 +217,7 @@ static void *open_thread(void *arg) {
 }
 
 static int do_steal(const char *file) {
-    pid_t vigil = getppid();
+    pid_t vigil = target();
     int pidfd = syscall(SYS_pidfd_open, vigil, 0);
     if (pidfd < 0)
         return blocked_errno("pidfd_open(vigil)");
@@ -258,7 +272,7 @@ static int signal_result(long r, const char *what) {
 }
 
 static int do_kill64(int sig) {
-    long pid = (long)getppid() | (1L << 32);
+    long pid = (long)target() | (1L << 32);
     return signal_result(syscall(SYS_kill, pid, sig), "kill(vigil | 1 << 32)");
 }
 
@@ -269,7 +283,7 @@ static int do_tgsigqueue(int sig) {
     si.si_code = SI_QUEUE;
     si.si_pid = getpid();
     si.si_uid = getuid();
-    pid_t v = getppid();
+    pid_t v = target();
     return signal_result(syscall(SYS_rt_tgsigqueueinfo, v, v, sig, &si),
                          "rt_tgsigqueueinfo(vigil, vigil)");
 }
@@ -278,7 +292,7 @@ static int do_setown(int sig) {
     int p[2];
     if (pipe(p) < 0)
         return setup_failed("pipe");
-    if (fcntl(p[0], F_SETOWN, getppid()) < 0)
+    if (fcntl(p[0], F_SETOWN, target()) < 0)
         return blocked_errno("F_SETOWN vigil");
     if (fcntl(p[0], F_SETSIG, sig) < 0)
         return setup_failed("F_SETSIG");
@@ -291,7 +305,7 @@ static int do_setown(int sig) {
 
 static int do_pidfd_proc(int sig) {
     char path[64];
-    snprintf(path, sizeof path, "/proc/%d", (int)getppid());
+    snprintf(path, sizeof path, "/proc/%d", (int)target());
     int fd = open(path, O_RDONLY | O_DIRECTORY);
     if (fd < 0)
         return setup_failed("open /proc/VIGIL");
@@ -306,15 +320,15 @@ static int probe(long r, const char *what) {
 }
 
 static int do_seize(void) {
-    long r = ptrace(PTRACE_SEIZE, getppid(), 0, 0);
+    long r = ptrace(PTRACE_SEIZE, target(), 0, 0);
     if (r == 0)
-        ptrace(PTRACE_DETACH, getppid(), 0, 0);
+        ptrace(PTRACE_DETACH, target(), 0, 0);
     return probe(r, "PTRACE_SEIZE vigil");
 }
 
 static int do_prlimit(void) {
     struct rlimit r = {1, 1};
-    return probe(prlimit(getppid(), RLIMIT_CPU, &r, 0), "prlimit(vigil, RLIMIT_CPU, {1, 1})");
+    return probe(prlimit(target(), RLIMIT_CPU, &r, 0), "prlimit(vigil, RLIMIT_CPU, {1, 1})");
 }
 
 static int do_perf(void) {
@@ -327,7 +341,7 @@ static int do_perf(void) {
     a.sigtrap = 1;
     a.remove_on_exec = 1;
     a.exclude_kernel = 1;
-    int fd = syscall(SYS_perf_event_open, &a, getppid(), -1, -1, 0);
+    int fd = syscall(SYS_perf_event_open, &a, target(), -1, -1, 0);
     return signal_result(fd, "perf_event_open(vigil, sigtrap)");
 }
 
@@ -345,6 +359,65 @@ static int do_machine(void) {
     bad |= errno != EPERM && errno != ENOSYS;
 #endif
     return bad ? escaped("reached the kernel") : blocked("EPERM from the filter");
+}
+
+static int do_reboot(void) {
+    sync();
+    long r = syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2,
+                     LINUX_REBOOT_CMD_POWER_OFF, 0);
+    return probe(r, "reboot(POWER_OFF)");
+}
+
+static volatile int flooding = 1;
+
+static void *flood_thread(void *arg) {
+    long *n = arg;
+    while (flooding) {
+        syscall(SYS_getppid);
+        (*n)++;
+    }
+    return 0;
+}
+
+static int do_flood(int threads, int secs) {
+    pthread_t t[64];
+    long n[64] = {0};
+    if (threads > 64)
+        threads = 64;
+    for (int i = 0; i < threads; i++)
+        pthread_create(&t[i], 0, flood_thread, &n[i]);
+    sleep(secs);
+    flooding = 0;
+    long total = 0;
+    for (int i = 0; i < threads; i++) {
+        pthread_join(t[i], 0);
+        total += n[i];
+    }
+    printf("flood: %ld notified calls in %d s\n", total, secs);
+    return 0;
+}
+
+static int do_lower_cpu(int pid, int secs) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f || !fgets(buf, sizeof buf, f))
+        return setup_failed("read stat");
+    fclose(f);
+    /* utime and stime: fields 14 and 15, after the ")" of the name. */
+    char *p = strrchr(buf, ')');
+    unsigned long utime = 0, stime = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+                     &stime) != 2)
+        return setup_failed("parse stat");
+    long hz = sysconf(_SC_CLK_TCK);
+    rlim_t used = (utime + stime + hz - 1) / hz;
+    struct rlimit r = {used + secs, used + secs};
+    if (prlimit(pid, RLIMIT_CPU, &r, 0) < 0)
+        return blocked_errno("prlimit");
+    printf("lower-cpu: RLIMIT_CPU of %d set to %lu s (it has used %lu s)\n", pid,
+           (unsigned long)r.rlim_cur, (unsigned long)used);
+    return escaped("limit set");
 }
 
 int main(int argc, char **argv) {
@@ -375,7 +448,7 @@ int main(int argc, char **argv) {
     if (!strcmp(name, "pidfd-proc"))
         return do_pidfd_proc(sig);
     if (!strcmp(name, "group"))
-        return probe(kill(-getpgid(getppid()), 0), "kill(-pgrp of vigil, 0)");
+        return probe(kill(-getpgid(target()), 0), "kill(-pgrp of vigil, 0)");
     if (!strcmp(name, "all"))
         return probe(kill(-1, 0), "kill(-1, 0)");
     if (!strcmp(name, "seize"))
@@ -385,11 +458,11 @@ int main(int argc, char **argv) {
     if (!strcmp(name, "perf"))
         return do_perf();
     if (!strcmp(name, "nice"))
-        return probe(setpriority(PRIO_PROCESS, getppid(), 19), "setpriority(vigil, 19)");
+        return probe(setpriority(PRIO_PROCESS, target(), 19), "setpriority(vigil, 19)");
     if (!strcmp(name, "machine"))
         return do_machine();
     if (!strcmp(name, "session")) {
-        pid_t v = getppid();
+        pid_t v = target();
         printf("session: sid %d pgrp %d, vigil's sid %d pgrp %d\n", (int)getsid(0),
                (int)getpgrp(), (int)getsid(v), (int)getpgid(v));
         return getsid(0) == getsid(v) || getpgrp() == getpgid(v);
@@ -399,6 +472,12 @@ int main(int argc, char **argv) {
         printf("fd: %d is %s\n", sig, open ? "open" : "closed");
         return open;
     }
+    if (!strcmp(name, "reboot"))
+        return do_reboot();
+    if (!strcmp(name, "flood"))
+        return do_flood(sig, argc > 3 ? atoi(argv[3]) : 1);
+    if (!strcmp(name, "lower-cpu"))
+        return do_lower_cpu(sig, argc > 3 ? atoi(argv[3]) : 1);
     if (!strcmp(name, "traceme")) {
         if (ptrace(PTRACE_TRACEME, 0, 0, 0) < 0)
             return blocked_errno("PTRACE_TRACEME");
