@@ -337,10 +337,9 @@ static int do_perf(void) {
     a.size = sizeof a;
     a.type = PERF_TYPE_SOFTWARE;
     a.config = PERF_COUNT_SW_TASK_CLOCK;
-    a.sample_period = 1000000; /* every ms of vigil's CPU time */
+    a.sample_period = 10000; /* every 10 us of vigil's CPU time */
     a.sigtrap = 1;
     a.remove_on_exec = 1;
-    a.exclude_kernel = 1;
     int fd = syscall(SYS_perf_event_open, &a, target(), -1, -1, 0);
     return signal_result(fd, "perf_event_open(vigil, sigtrap)");
 }
