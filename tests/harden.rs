@@ -135,6 +135,34 @@ fn natural_policy_blocks_mknod_and_truncate() {
     assert!(stdout(&o).contains("Permission denied"), "{}", stdout(&o));
 }
 
+/// A policy that names `openat` alone: `creat`, of the same kind, gets its
+/// paths rule (emulated: allowed inside, refused outside), not the default.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn an_added_equivalent_is_emulated_under_the_same_rule() {
+    let (dir, secret) = places("creat");
+    let p = policy(
+        "harden-creat",
+        &format!(
+            "default allow\nopenat: notify paths {{\n    allow {}\n}}\n",
+            dir.display()
+        ),
+    );
+    let outside = secret.join("new");
+    let o = attack(Some(&p), &["creat", outside.to_str().unwrap()]);
+    assert_blocked(&o, "creat outside");
+    assert!(!outside.exists());
+    let inside = dir.join("new");
+    let o = attack(Some(&p), &["creat", inside.to_str().unwrap()]);
+    assert!(stdout(&o).contains("ESCAPED (created"), "{}", stdout(&o));
+    assert!(inside.exists());
+    assert!(
+        stderr(&o).contains("creat \"") && stderr(&o).contains("allow (emulated)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 // --- item 5: the listener -----------------------------------------------
 
 #[test]

@@ -11,6 +11,7 @@
  *                           (DIR: an allowed directory on FILE's filesystem)
  *   mknod PATH              create PATH with mknodat(2)
  *   truncate FILE           empty FILE with truncate(2)
+ *   creat PATH              create PATH with the raw creat(2) (x86_64)
  *   steal FILE              take vigil's listener (pidfd_open + pidfd_getfd),
  *                           stop vigil, answer our own openat(FILE)
  *   kill64 SIG              kill(vigil | 1 << 32, SIG)
@@ -197,6 +198,18 @@ static int do_mknod(const char *path) {
     if (mknodat(AT_FDCWD, path, S_IFREG | 0644, 0) < 0)
         return blocked_errno("mknodat");
     return escaped("created a file with mknodat");
+}
+
+static int do_creat(const char *path) {
+#ifdef SYS_creat
+    int fd = syscall(SYS_creat, path, 0644);
+    if (fd < 0)
+        return blocked_errno("creat");
+    return escaped("created a file with creat");
+#else
+    (void)path;
+    return blocked("no creat on this arch");
+#endif
 }
 
 static int do_truncate(const char *file) {
@@ -436,6 +449,8 @@ int main(int argc, char **argv) {
         return do_mknod(a);
     if (!strcmp(name, "truncate"))
         return do_truncate(a);
+    if (!strcmp(name, "creat"))
+        return do_creat(a);
     if (!strcmp(name, "steal"))
         return do_steal(a);
     if (!strcmp(name, "kill64"))
