@@ -282,13 +282,17 @@ fn check_policy_model(p: &Policy) {
         assert!(added || (r.line >= 1 && r.col >= 1), "rule place {r:?}");
         check_action(p, r.action);
         check_action(p, r.otherwise);
-        for c in [r.cond, r.guard.map(|g| g.cond)].into_iter().flatten() {
+        for c in [r.cond, p.guard(r.nr).map(|g| g.cond)].into_iter().flatten() {
             assert!(c.len >= 1, "empty condition {r:?}");
             assert!(c.range().end <= p.clauses.len(), "condition span {r:?}");
             for cl in &p.clauses[c.range()] {
                 assert!(cl.len >= 1 && cl.range().end <= p.cmps.len(), "clause span {cl:?}");
             }
         }
+    }
+    for g in &p.guards {
+        assert!(p.rule(g.nr).is_some(), "guard without a rule {g:?}");
+        assert!(errno_ok(g.errno), "guard errno {g:?}");
     }
     for c in &p.cmps {
         assert!(c.arg <= 5, "argument index {}", c.arg);

@@ -148,16 +148,16 @@ pub fn compile_into(
 fn validate(p: &Policy) -> Result<(), CompileError> {
     let sorted = p.rules.windows(2).all(|w| w[0].nr < w[1].nr);
     let within = |s: Span, len: usize| s.start as usize + s.len as usize <= len;
-    let conds = p
-        .rules
-        .iter()
-        .flat_map(|r| [r.cond, r.guard.map(|g| g.cond)]);
-    let rules_ok = conds.flatten().all(|c| {
-        within(c, p.clauses.len())
-            && p.clauses[c.range()]
-                .iter()
-                .all(|cl| within(*cl, p.cmps.len()))
-    });
+    let conds = p.rules.iter().filter_map(|r| r.cond);
+    let guards = p.guards.iter().map(|g| g.cond);
+    let guarded = p.guards.iter().all(|g| p.rule(g.nr).is_some());
+    let rules_ok = guarded
+        && conds.chain(guards).all(|c| {
+            within(c, p.clauses.len())
+                && p.clauses[c.range()]
+                    .iter()
+                    .all(|cl| within(*cl, p.cmps.len()))
+        });
     let args_ok = p.cmps.iter().all(|c| c.arg < 6);
     if sorted && rules_ok && args_ok {
         Ok(())
@@ -201,7 +201,7 @@ fn rule_block(e: &mut Emitter, p: &Policy, rule: &Rule) -> Target {
             }
         }
     };
-    if let Some(g) = rule.guard {
+    if let Some(g) = p.guard(rule.nr) {
         let deny = Target::Ret(ret_value(Ret::Errno(g.errno)));
         t = cond_block(e, &p.clauses, &p.cmps, g.cond, deny, t);
     }

@@ -33,8 +33,8 @@ fn head(out: &mut impl Sink, style: Style, line: u32, col: u32, warning: bool) {
 }
 
 /// Why the rule or guard of `r` was added, if vigil added either.
-fn added(r: &Rule) -> Option<(u8, bool)> {
-    match (r.origin, r.guard) {
+fn added(p: &Policy, r: &Rule) -> Option<(u8, bool)> {
+    match (r.origin, p.guard(r.nr)) {
         (_, Some(g)) => Some((g.why, true)),
         (Origin::Added(w), None) => Some((w, false)),
         _ => None,
@@ -45,14 +45,15 @@ fn added(r: &Rule) -> Option<(u8, bool)> {
 /// place with the same outcome; then one for the monitor's guards. Returns
 /// how many notes.
 pub fn notes(p: &Policy, arch: &Arch, guards: &Guards, style: Style, out: &mut impl Sink) -> usize {
-    let key = |r: &Rule| added(r).map(|w| (w, r.line, r.col, r.action, r.guard.map(|g| g.cond)));
+    let key =
+        |r: &Rule| added(p, r).map(|w| (w, r.line, r.col, r.action, p.guard(r.nr).map(|g| g.cond)));
     let mut n = 0;
     // By reason: the kinds, the bypasses, the machine.
     for (i, r) in (0..=u8::MAX).flat_map(|c| {
         p.rules
             .iter()
             .enumerate()
-            .filter(move |(_, r)| added(r).is_some_and(|(w, _)| w == c))
+            .filter(move |(_, r)| added(p, r).is_some_and(|(w, _)| w == c))
     }) {
         let Some(k) = key(r) else { continue };
         if p.rules[..i].iter().any(|x| key(x) == Some(k)) {
@@ -72,7 +73,7 @@ pub fn notes(p: &Policy, arch: &Arch, guards: &Guards, style: Style, out: &mut i
         match (guarded, why) {
             (true, _) => {
                 out.s("errno ");
-                errno(out, arch, r.guard.map_or(1, |g| g.errno));
+                errno(out, arch, p.guard(r.nr).map_or(1, |g| g.errno));
                 out.s(" if ");
                 cond_text(out, p, cond);
             }

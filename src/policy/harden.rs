@@ -404,6 +404,7 @@ fn add_denial<'a>(
         return;
     }
     let guard = Guard {
+        nr,
         cond: Span {
             start: c0 as u16,
             len: (p.clauses.len() - c0) as u16,
@@ -411,15 +412,22 @@ fn add_denial<'a>(
         errno: EPERM,
         why: why.code(),
     };
-    match p.rules.binary_search_by_key(&nr, |r| r.nr) {
-        Ok(i) => p.rules[i].guard = Some(guard),
-        Err(_) => {
-            let mut r = Rule::plain(nr, p.default);
-            r.origin = Origin::Added(why.code());
-            r.guard = Some(guard);
-            (r.line, r.col) = (line, col);
-            set_rule(p, r, name, errors);
-        }
+    if p.guards.push(guard).is_err() {
+        // MAX_POLICY_GUARDS covers every guard `BYPASS` has (tested).
+        errors.push(Error {
+            line: line.max(1),
+            col: col.max(1),
+            kind: ErrorKind::TooMany("guards"),
+            token: name,
+            other_line: 0,
+        });
+        return;
+    }
+    if p.rule(nr).is_none() {
+        let mut r = Rule::plain(nr, p.default);
+        r.origin = Origin::Added(why.code());
+        (r.line, r.col) = (line, col);
+        set_rule(p, r, name, errors);
     }
 }
 

@@ -20,6 +20,8 @@ pub const MAX_CMPS: usize = 512;
 pub const MAX_REPLIES: usize = 64;
 /// Most path rules over the whole policy.
 pub const MAX_PATHS: usize = 128;
+/// Most guards vigil adds to one policy (`harden`: four calls at most).
+pub const MAX_POLICY_GUARDS: usize = 8;
 /// Highest errno a filter can return (`SECCOMP_RET_DATA` is 16 bits, the
 /// kernel clamps to `MAX_ERRNO`).
 pub const MAX_ERRNO: u16 = 4095;
@@ -112,16 +114,14 @@ impl Span {
 /// One syscall's rule. `cond` is an OR of clauses (`Policy::clauses`), each
 /// an AND of comparisons (`Policy::cmps`). Without a condition, `action`
 /// always applies; with one, `otherwise` applies when it is false. A
-/// `guard`, which vigil adds (see `harden`), is checked before all that.
+/// guard of its syscall's (`Policy::guard`), which vigil adds (see
+/// `harden`), is checked before all that.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rule {
     pub nr: u32,
     pub action: Action,
     pub cond: Option<Span>,
     pub otherwise: Action,
-    /// When it holds, the syscall fails with its errno, whatever the rest
-    /// of the rule says.
-    pub guard: Option<Guard>,
     /// Where the rule was written (1-based), or the line that made vigil
     /// add it (0 for rules every policy gets), for messages.
     pub line: u32,
@@ -142,9 +142,12 @@ pub enum Origin {
 }
 
 /// A condition under which a rule's syscall fails, whatever the rule says;
-/// added by vigil, never written.
+/// added by vigil, never written. Beside the rules, not in them: a few
+/// calls have one, and every rule's bytes count in PID 1's memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Guard {
+    /// The syscall, which has a rule.
+    pub nr: u32,
     pub cond: Span,
     pub errno: u16,
     /// Why it was added (`harden::Why`).
@@ -159,7 +162,6 @@ impl Rule {
             action,
             cond: None,
             otherwise: action,
-            guard: None,
             line: 1,
             col: 1,
             origin: Origin::Group,
@@ -180,6 +182,8 @@ pub struct Policy<'a> {
     pub cmps: Vec<Cmp, MAX_CMPS>,
     pub replies: Vec<Reply, MAX_REPLIES>,
     pub paths: Vec<PathRule<'a>, MAX_PATHS>,
+    /// What vigil added in front of some rules (`harden`).
+    pub guards: Vec<Guard, MAX_POLICY_GUARDS>,
 }
 
 /// The part of `struct seccomp_data` a decision can rest on.
@@ -239,6 +243,7 @@ impl<'a> Policy<'a> {
             cmps: Vec::new(),
             replies: Vec::new(),
             paths: Vec::new(),
+            guards: Vec::new(),
         }
     }
 
@@ -254,6 +259,7 @@ impl<'a> Policy<'a> {
             cmps: Vec::new(),
             replies: Vec::new(),
             paths: Vec::new(),
+            guards: Vec::new(),
         }
     }
 
@@ -269,6 +275,7 @@ impl<'a> Policy<'a> {
         clear_if_used(&mut self.cmps);
         clear_if_used(&mut self.replies);
         clear_if_used(&mut self.paths);
+        clear_if_used(&mut self.guards);
     }
 
     /// The rule for syscall `nr`, if the policy names it.
@@ -277,6 +284,11 @@ impl<'a> Policy<'a> {
             .binary_search_by_key(&nr, |r| r.nr)
             .ok()
             .map(|i| &self.rules[i])
+    }
+
+    /// The guard vigil added in front of syscall `nr`'s rule, if any.
+    pub fn guard(&self, nr: u32) -> Option<&Guard> {
+        self.guards.iter().find(|g| g.nr == nr)
     }
 
     /// The reply of a `Notify` action.
@@ -301,7 +313,7 @@ impl<'a> Policy<'a> {
     pub fn action(&self, nr: u32, args: &[u64; 6]) -> Action {
         match self.rule(nr) {
             None => self.default,
-            Some(r) => match (r.guard, r.cond) {
+            Some(r) => match (self.guard(nr), r.cond) {
                 (Some(g), _) if self.cond_holds(g.cond, args) => Action::Errno(g.errno),
                 (_, None) => r.action,
                 (_, Some(c)) if self.cond_holds(c, args) => r.action,

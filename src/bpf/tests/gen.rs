@@ -157,12 +157,17 @@ impl Rng {
                 r.otherwise = self.action();
             }
             // A guard, as `harden` adds them.
-            if self.chance(cond_percent / 4) {
-                r.guard = self.cond(&mut p).map(|cond| Guard {
-                    cond,
-                    errno: self.pick(&[1, 38, 4095]),
-                    why: 0,
-                });
+            if self.chance(cond_percent / 4) && !p.guards.is_full() {
+                if let Some(cond) = self.cond(&mut p) {
+                    let errno = self.pick(&[1, 38, 4095]);
+                    let g = Guard {
+                        nr,
+                        cond,
+                        errno,
+                        why: 0,
+                    };
+                    p.guards.push(g).unwrap();
+                }
             }
             p.rules.push(r).unwrap();
         }

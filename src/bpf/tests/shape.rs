@@ -49,7 +49,7 @@ fn plainly_allowed(p: &Policy, arch: &Arch, nr: u32) -> bool {
     }
     match p.rule(nr) {
         None => p.default == Action::Allow,
-        Some(r) => r.action == Action::Allow && r.cond.is_none() && r.guard.is_none(),
+        Some(r) => r.action == Action::Allow && r.cond.is_none() && p.guard(nr).is_none(),
     }
 }
 
