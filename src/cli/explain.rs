@@ -115,20 +115,26 @@ fn monitor_note(arch: &Arch, g: &Guards, style: Style, out: &mut impl Sink) -> u
     }
     head(out, style, 0, 0, false);
     out.s("every filter protects vigil: ");
-    for (always, lead) in [(false, ""), (true, "; ")] {
-        let mut first = true;
-        for i in g.items.iter().filter(|i| i.cond.is_none() == always) {
-            out.s(if first { lead } else { ", " });
-            out.s("`").s(arch.name(i.nr).unwrap_or("?")).s("`");
-            first = false;
-        }
-        if !first {
-            out.s(if always {
-                ": errno ENOSYS (a /proc/PID directory works as a pidfd: no register tells whose)"
-            } else {
-                ": errno EPERM when they name vigil's pid or process group (also in the high half of a 64-bit register)"
-            });
-        }
+    let mut first = true;
+    for i in g.items.iter().filter(|i| i.cond.is_some()) {
+        out.s(if first { "`" } else { ", `" });
+        out.s(arch.name(i.nr).unwrap_or("?")).s("`");
+        first = false;
+    }
+    if !first {
+        out.s(": errno EPERM when they name vigil's pid or process group (also in the high half of a 64-bit register)");
+    }
+    for i in g.items.iter().filter(|i| i.cond.is_none()) {
+        out.s(if first { "`" } else { "; `" });
+        let name = arch.name(i.nr).unwrap_or("?");
+        out.s(name).s("`: errno ");
+        errno(out, arch, i.errno);
+        out.s(if name == "pidfd_getfd" {
+            " (a pidfd of vigil comes from more than pidfd_open, a fanotify event for one: no register tells whose)"
+        } else {
+            " (a /proc/PID directory works as a pidfd: no register tells whose)"
+        });
+        first = false;
     }
     out.s("\n");
     1
@@ -244,6 +250,9 @@ pub fn warnings(p: &Policy, arch: &Arch, file: &str, out: &mut dyn Sink) -> usiz
             }
             if name == "pidfd_send_signal" {
                 warn(out, &mut n, file, r).s("`pidfd_send_signal` is named here: no register tells which process a pidfd names (a /proc/PID directory works as one), so a service can signal vigil with it\n");
+            }
+            if name == "pidfd_getfd" {
+                warn(out, &mut n, file, r).s("`pidfd_getfd` is named here: no register tells which process a pidfd names (a fanotify event gives one of vigil's), so a service can take vigil's descriptors, its listeners among them, with it\n");
             }
         }
         // Conditions that hold always or never, once per written rule.

@@ -10,9 +10,12 @@
 //! reads a `pid_t` (`kill(0x100000001, ...)` is `kill(1, ...)`). Calls that
 //! name a process only through memory or a descriptor are refused outright
 //! where a register cannot tell: `F_SETOWN_EX` and the socket ioctls that
-//! set an owner, and `pidfd_send_signal` (a `/proc/PID` directory works as
-//! a pidfd for it) unless the policy names it. A service with a pid
-//! namespace of its own cannot name vigil at all: it gets no guards.
+//! set an owner, and, unless the policy names them, `pidfd_send_signal` (a
+//! `/proc/PID` directory works as a pidfd for it) and `pidfd_getfd` (a
+//! pidfd of vigil comes from more places than `pidfd_open`: a fanotify
+//! event with `FAN_REPORT_PIDFD` for a file vigil opened, a pidfs file
+//! handle). A service with a pid namespace of its own cannot name vigil at
+//! all: it gets no guards.
 //!
 //! Guards are added only where the policy lets the call run: a call the
 //! policy denies or answers itself needs none.
@@ -111,9 +114,23 @@ const SIOCSPGRP: u32 = 0x8902;
 
 /// Every guarded call, for messages and tests: what each guard is about.
 pub const GUARDED: &str = "kill tkill tgkill rt_sigqueueinfo rt_tgsigqueueinfo \
-    pidfd_send_signal pidfd_open ptrace process_vm_readv process_vm_writev prlimit64 \
+    pidfd_send_signal pidfd_getfd pidfd_open ptrace process_vm_readv process_vm_writev prlimit64 \
     fcntl ioctl setpriority ioprio_set sched_setscheduler sched_setparam sched_setattr \
     sched_setaffinity migrate_pages move_pages perf_event_open";
+
+/// The calls refused outright unless the policy names them, and how: they
+/// take a pidfd, which no register shows to be vigil's.
+/// `pidfd_send_signal` fails with ENOSYS, so that programs fall back to
+/// `kill(2)` (a `/proc/PID` directory works as a pidfd for it);
+/// `pidfd_getfd` with EPERM (it would take vigil's descriptors, listeners
+/// included, with a pidfd from fanotify or a pidfs file handle).
+pub fn outright(name: &str) -> Option<u16> {
+    match name {
+        "pidfd_send_signal" => Some(ENOSYS),
+        "pidfd_getfd" => Some(EPERM),
+        _ => None,
+    }
+}
 
 /// Builds a condition in `Guards`' pools: an OR of clauses of `arg & M32 ==
 /// v` comparisons.
@@ -180,9 +197,9 @@ pub fn guards(policy: &Policy, arch: &Arch, pr: &Protect, out: &mut Guards) -> b
         if !policy.may_run(nr) {
             continue;
         }
-        if name == "pidfd_send_signal" {
-            // A /proc/PID directory fd names any process: no register
-            // tells. Named in the policy, it is the policy's call.
+        if let Some(errno) = outright(name) {
+            // A descriptor names the process: no register tells which.
+            // Named in the policy, it is the policy's call.
             let named = policy.rule(nr).is_some_and(|r| r.origin == Origin::Named);
             if !named {
                 ok &= out
@@ -190,7 +207,7 @@ pub fn guards(policy: &Policy, arch: &Arch, pr: &Protect, out: &mut Guards) -> b
                     .push(Item {
                         nr,
                         cond: None,
-                        errno: ENOSYS,
+                        errno,
                     })
                     .is_ok();
             }

@@ -55,6 +55,9 @@ fn pid1_cannot_be_signalled_any_way() {
         // A /proc/1 directory fd is a pidfd to it: refused outright,
         // ENOSYS so that programs fall back to kill.
         assert_eq!(deny("pidfd_send_signal", a(3, SIGTERM, 0)), Some(ENOSYS));
+        // A pidfd of PID 1 also comes from a fanotify event for a file PID
+        // 1 opened: no taking its descriptors with one.
+        assert_eq!(deny("pidfd_getfd", a(3, 5, 0)), Some(EPERM));
         // fcntl: F_SETOWN to PID 1 (or its group), F_SETOWN_EX always.
         assert_eq!(deny("fcntl", a(3, 8, 1)), Some(EPERM));
         assert_eq!(deny("fcntl", a(3, 8, 0x1_0000_0001)), Some(EPERM));
@@ -141,16 +144,36 @@ fn its_own_pid_namespace_needs_none() {
 fn only_where_the_call_can_run() {
     let text = "default errno EPERM\nread, write, kill, fcntl: allow\n\
         ptrace: notify errno ENOSYS\nprlimit64: allow if arg0 == 0\n\
-        pidfd_send_signal: allow\n";
+        pidfd_send_signal, pidfd_getfd: allow\n";
     for arch in [&X86_64, &AARCH64] {
         let g = built(text, arch, &Protect::pid1(&[]));
         let names: std::vec::Vec<&str> = g.items.iter().map(|i| arch.name(i.nr).unwrap()).collect();
-        // pidfd_send_signal is named: the policy's call.
+        // pidfd_send_signal and pidfd_getfd are named: the policy's calls.
         assert_eq!(names, {
             let mut v = vec!["kill", "fcntl", "prlimit64"];
             v.sort_by_key(|n| nr(arch, n));
             v
         });
+    }
+}
+
+/// Refused outright, whatever the policy's default, unless named; naming
+/// one opens that one only.
+#[test]
+fn pidfds_are_refused_unless_named() {
+    for arch in [&X86_64, &AARCH64] {
+        let g = built("default allow\n", arch, &run_ctx());
+        assert_eq!(g.check(nr(arch, "pidfd_getfd"), &a(3, 5, 0)), Some(EPERM));
+        assert_eq!(
+            g.check(nr(arch, "pidfd_send_signal"), &a(3, 0, 0)),
+            Some(ENOSYS)
+        );
+        let g = built("default allow\npidfd_getfd: allow\n", arch, &run_ctx());
+        assert_eq!(g.check(nr(arch, "pidfd_getfd"), &a(3, 5, 0)), None);
+        assert_eq!(
+            g.check(nr(arch, "pidfd_send_signal"), &a(3, 0, 0)),
+            Some(ENOSYS)
+        );
     }
 }
 

@@ -500,13 +500,13 @@ fn allowed_overhead(ctx: &Ctx, r: &mut String) {
 
 /// x86_64 numbers of the calls every vigil filter guards against naming
 /// vigil (`policy::protect::GUARDED`): kill, tkill, tgkill,
-/// rt_sigqueueinfo, rt_tgsigqueueinfo, pidfd_send_signal, pidfd_open,
-/// ptrace, process_vm_readv/writev, prlimit64, fcntl, ioctl, setpriority,
+/// rt_sigqueueinfo, rt_tgsigqueueinfo, pidfd_send_signal, pidfd_getfd,
+/// pidfd_open, ptrace, process_vm_readv/writev, prlimit64, fcntl, ioctl, setpriority,
 /// ioprio_set, sched_setscheduler/param/attr/affinity, migrate_pages,
 /// move_pages, perf_event_open.
-const VIGIL_GUARDED: [i32; 22] = [
-    62, 200, 234, 129, 297, 424, 434, 101, 310, 311, 302, 72, 16, 141, 251, 144, 142, 314, 203,
-    256, 279, 298,
+const VIGIL_GUARDED: [i32; 23] = [
+    62, 200, 234, 129, 297, 424, 438, 434, 101, 310, 311, 302, 72, 16, 141, 251, 144, 142, 314,
+    203, 256, 279, 298,
 ];
 
 const NR_GETPPID: i32 = 110;
