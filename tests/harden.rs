@@ -174,6 +174,37 @@ fn the_listener_cannot_be_stolen() {
     assert!(stdout(&o).contains("pidfd_open(vigil): Operation not permitted"));
 }
 
+/// A pidfd of vigil without `pidfd_open`: a fanotify event (FAN_REPORT_PIDFD)
+/// for a file vigil opened for the program, under a paths block that only
+/// logs (`allow /`, which restricts nothing, so vigil adds no bypass
+/// denials: fanotify_init runs). Every filter refuses `pidfd_getfd`: vigil's
+/// descriptors, its listener among them, stay its own.
+#[test]
+fn vigil_fds_cannot_be_taken_with_a_pidfd_from_fanotify() {
+    if unsafe { libc::getuid() } != 0 {
+        return;
+    }
+    let (dir, _) = places("fanotify");
+    let file = dir.join("watched");
+    std::fs::write(&file, "x\n").unwrap();
+    let p = policy(
+        "harden-fanotify",
+        "default allow\nopen?, openat: notify paths {\n    allow /\n}\n",
+    );
+    let o = attack(Some(&p), &["fanotify", file.to_str().unwrap()]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("fanotify: got a pidfd of vigil"),
+        "{out}\n{}",
+        stderr(&o)
+    );
+    assert!(
+        out.contains("blocked (pidfd_getfd(vigil): Operation not permitted)"),
+        "{out}"
+    );
+    assert_blocked(&o, "fanotify");
+}
+
 // --- items 11-13: signals, tracing, limits -------------------------------
 
 /// Every way to signal vigil, under a policy of one line, and under the

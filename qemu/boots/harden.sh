@@ -7,6 +7,9 @@
 #     /proc/1), to trace it, lower its limits, starve it, give it SIGTRAP
 #     through perf, and to reboot the machine: only the stopper's SIGUSR2
 #     may shut it down;
+#   - a root service whose opens PID 1 performs (a paths block that only
+#     logs) gets a pidfd of PID 1 from a fanotify event and tries to take
+#     its descriptors (pidfd_getfd);
 #   - a service that is PID 1 of its own pid namespace signals itself;
 #   - with no policy, a service lowers PID 1's RLIMIT_CPU to what it used
 #     plus 2 s while another floods it with notifications: vigil must put
@@ -35,7 +38,7 @@ harden_run() {
         tests $m.kill64-term $m.tgsigqueue-usr1 $m.setown-term $m.pidfd-proc-usr2 \
             $m.seize $m.prlimit $m.perf $m.nice $m.machine $m.reboot
     done
-    tests ownpidns.kill-own-init limits.cpu-reset
+    tests fanotify.steal ownpidns.kill-own-init limits.cpu-reset
     has harden.cpu-limit-reset \
         'vigil: warning: RLIMIT_CPU of vigil was lowered to [0-9]+/[0-9]+: reset to unlimited/unlimited'
     sed -nE 's/^(inner\| )?(flood|lower-cpu|inner-limits): /    \1\2: /p' "$LOG"

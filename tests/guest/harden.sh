@@ -37,6 +37,13 @@ sigs | sigs-default)
     t machine machine
     t reboot reboot
     ;;
+fanotify)
+    # A pidfd of PID 1 without pidfd_open: a fanotify event for a file PID
+    # 1 opened for us; then its descriptors, other services' listeners
+    # among them, with pidfd_getfd.
+    export ATTACK_TARGET=1
+    t steal fanotify /etc/harden-inner.conf
+    ;;
 ownpidns)
     # PID 1 of a pid namespace of its own, under the same one-line policy:
     # it cannot name vigil, and signals its own init (itself) freely.
@@ -103,7 +110,7 @@ container)
 stop)
     # Until every other mode is done, or 90 s.
     i=0
-    for m in sigs sigs-default ownpidns limits container; do
+    for m in sigs sigs-default fanotify ownpidns limits container; do
         while [ ! -e /run/harden/$m ] && [ $i -lt 900 ]; do
             $B sleep 0.1
             i=$((i + 1))

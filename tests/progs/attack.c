@@ -14,6 +14,10 @@
  *   creat PATH              create PATH with the raw creat(2) (x86_64)
  *   steal FILE              take vigil's listener (pidfd_open + pidfd_getfd),
  *                           stop vigil, answer our own openat(FILE)
+ *   fanotify FILE           a pidfd of vigil without pidfd_open: watch FILE
+ *                           with fanotify (FAN_REPORT_PIDFD) while opening
+ *                           it, which vigil does for us under a paths rule;
+ *                           then take vigil's descriptors (pidfd_getfd)
  *   kill64 SIG              kill(vigil | 1 << 32, SIG)
  *   tgsigqueue SIG          rt_tgsigqueueinfo(vigil, vigil, SIG)
  *   setown SIG              F_SETOWN(vigil) + F_SETSIG(SIG) + O_ASYNC, then I/O
@@ -52,6 +56,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fanotify.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
@@ -272,6 +277,95 @@ static int do_steal(const char *file) {
     return read_fd(opened_fd);
 }
 
+/* --- a pidfd of vigil from fanotify ------------------------------------ */
+
+#ifndef FAN_REPORT_PIDFD
+#define FAN_REPORT_PIDFD 0x00000080
+#endif
+#ifndef FAN_EVENT_INFO_TYPE_PIDFD
+#define FAN_EVENT_INFO_TYPE_PIDFD 4
+#endif
+
+static volatile int opening = 1;
+
+static void *reopen_thread(void *arg) {
+    while (opening) {
+        int fd = open(arg, O_RDONLY);
+        if (fd >= 0)
+            close(fd);
+        usleep(20000);
+    }
+    return 0;
+}
+
+/* The pidfd an event of `fan` carries for vigil's own open, or -1. */
+static int vigil_pidfd(int fan, pid_t vigil) {
+    char buf[4096] __attribute__((aligned(8)));
+    for (int tries = 0; tries < 100; tries++) {
+        ssize_t n = read(fan, buf, sizeof buf);
+        if (n <= 0)
+            return -1;
+        for (struct fanotify_event_metadata *m = (void *)buf; FAN_EVENT_OK(m, n);
+             m = FAN_EVENT_NEXT(m, n)) {
+            if (m->fd >= 0)
+                close(m->fd);
+            char *info = (char *)m + m->metadata_len, *end = (char *)m + m->event_len;
+            while (info + sizeof(struct fanotify_event_info_header) <= end) {
+                struct fanotify_event_info_header *h = (void *)info;
+                if (h->len == 0)
+                    break;
+                if (h->info_type == FAN_EVENT_INFO_TYPE_PIDFD) {
+                    int pidfd = *(int *)(info + sizeof *h);
+                    if (m->pid == vigil && pidfd >= 0)
+                        return pidfd;
+                    if (pidfd >= 0)
+                        close(pidfd);
+                }
+                info += h->len;
+            }
+        }
+    }
+    return -1;
+}
+
+static int do_fanotify(const char *file) {
+    pid_t vigil = target();
+    int fan = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_REPORT_PIDFD, O_RDONLY);
+    if (fan < 0)
+        return blocked_errno("fanotify_init");
+    if (fanotify_mark(fan, FAN_MARK_ADD, FAN_OPEN, AT_FDCWD, file) < 0)
+        return setup_failed("fanotify_mark");
+    pthread_t t;
+    pthread_create(&t, 0, reopen_thread, (void *)file);
+    int pidfd = vigil_pidfd(fan, vigil);
+    opening = 0;
+    pthread_join(t, 0);
+    if (pidfd < 0)
+        return setup_failed("no open of FILE by vigil seen");
+    printf("fanotify: got a pidfd of vigil (%d) from an event\n", (int)vigil);
+    int taken = 0, listener = -1;
+    for (int n = 3; n < 64; n++) {
+        int fd = syscall(SYS_pidfd_getfd, pidfd, n, 0);
+        if (fd < 0) {
+            if (errno == EBADF)
+                continue;
+            return blocked_errno("pidfd_getfd(vigil)");
+        }
+        uint64_t id = 0;
+        if (listener < 0 && ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) < 0 && errno == ENOENT)
+            listener = n;
+        taken++;
+        close(fd);
+    }
+    if (taken) {
+        char what[96];
+        snprintf(what, sizeof what, "took %d of vigil's fds; its listener is fd %d", taken,
+                 listener);
+        return escaped(what);
+    }
+    return blocked("pidfd_getfd found nothing to take");
+}
+
 /* --- signals and other ways at vigil ---------------------------------- */
 
 static int signal_result(long r, const char *what) {
@@ -453,6 +547,8 @@ int main(int argc, char **argv) {
         return do_creat(a);
     if (!strcmp(name, "steal"))
         return do_steal(a);
+    if (!strcmp(name, "fanotify"))
+        return do_fanotify(a);
     if (!strcmp(name, "kill64"))
         return do_kill64(sig);
     if (!strcmp(name, "tgsigqueue"))
