@@ -331,8 +331,10 @@ static int vigil_pidfd(int fan, pid_t vigil) {
 static int do_fanotify(const char *file) {
     pid_t vigil = target();
     int fan = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_REPORT_PIDFD, O_RDONLY);
-    if (fan < 0)
+    if (fan < 0 && errno == EPERM)
         return blocked_errno("fanotify_init");
+    if (fan < 0) /* a kernel without fanotify or FAN_REPORT_PIDFD (5.15) */
+        return setup_failed("fanotify_init");
     if (fanotify_mark(fan, FAN_MARK_ADD, FAN_OPEN, AT_FDCWD, file) < 0)
         return setup_failed("fanotify_mark");
     pthread_t t;
