@@ -170,20 +170,27 @@ impl Rule {
 }
 
 /// A whole policy for one architecture.
+///
+/// Memory: PID 1 keeps its policies in zeroed `.bss`, where only the pages
+/// a policy writes become resident. The fields are in this order (C
+/// layout) so that a small policy writes few pages: the header and the
+/// small pools first, together, then the rules, then the large pool of
+/// comparisons (left untouched by a policy without conditions).
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub struct Policy<'a> {
     pub default: Action,
     /// One log line per notification decision (`decision-log on|off`).
     pub log_decisions: bool,
-    /// Sorted by `nr`, one rule per syscall.
-    pub rules: Vec<Rule, MAX_RULES>,
-    /// Each clause is a span of `cmps`, all of which must hold.
-    pub clauses: Vec<Span, MAX_CLAUSES>,
-    pub cmps: Vec<Cmp, MAX_CMPS>,
-    pub replies: Vec<Reply, MAX_REPLIES>,
-    pub paths: Vec<PathRule<'a>, MAX_PATHS>,
     /// What vigil added in front of some rules (`harden`).
     pub guards: Vec<Guard, MAX_POLICY_GUARDS>,
+    pub replies: Vec<Reply, MAX_REPLIES>,
+    /// Each clause is a span of `cmps`, all of which must hold.
+    pub clauses: Vec<Span, MAX_CLAUSES>,
+    pub paths: Vec<PathRule<'a>, MAX_PATHS>,
+    /// Sorted by `nr`, one rule per syscall.
+    pub rules: Vec<Rule, MAX_RULES>,
+    pub cmps: Vec<Cmp, MAX_CMPS>,
 }
 
 /// The part of `struct seccomp_data` a decision can rest on.
@@ -238,12 +245,12 @@ impl<'a> Policy<'a> {
         Policy {
             default: Action::Kill,
             log_decisions: true,
-            rules: Vec::new(),
-            clauses: Vec::new(),
-            cmps: Vec::new(),
-            replies: Vec::new(),
-            paths: Vec::new(),
             guards: Vec::new(),
+            replies: Vec::new(),
+            clauses: Vec::new(),
+            paths: Vec::new(),
+            rules: Vec::new(),
+            cmps: Vec::new(),
         }
     }
 
@@ -254,12 +261,12 @@ impl<'a> Policy<'a> {
         Policy {
             default: Action::Kill,
             log_decisions: false,
-            rules: Vec::new(),
-            clauses: Vec::new(),
-            cmps: Vec::new(),
-            replies: Vec::new(),
-            paths: Vec::new(),
             guards: Vec::new(),
+            replies: Vec::new(),
+            clauses: Vec::new(),
+            paths: Vec::new(),
+            rules: Vec::new(),
+            cmps: Vec::new(),
         }
     }
 
