@@ -140,7 +140,7 @@ fn main() {
                 ));
             }
             Ok(p) => {
-                if let Err(e) = bpf::compile(&p, a) {
+                if let Err(e) = bpf::compile(&p, a, &policy::protect::Protect::pid1(&[])) {
                     fail(&format!(
                         "{shown}: the default policy does not compile for {name}: {e:?}"
                     ));
@@ -160,7 +160,10 @@ fn main() {
         ["execve", "execveat"],
     );
     let same = match (policy::parse(&text, arch), policy::parse(&embedded, arch)) {
-        (Ok(a), Ok(b)) => bpf::compile(&a, arch).ok() == bpf::compile(&b, arch).ok(),
+        (Ok(a), Ok(b)) => {
+            bpf::compile(&a, arch, &policy::protect::Protect::pid1(&[])).ok()
+                == bpf::compile(&b, arch, &policy::protect::Protect::pid1(&[])).ok()
+        }
         _ => false,
     };
     if !same {

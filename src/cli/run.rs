@@ -1,4 +1,4 @@
-//! `vigil run [--policy FILE] [--log LEVEL] [--] PROG [ARGS...]`: run one program under a
+//! `vigil run [--policy FILE] [--log LEVEL] [--keep-fds] [--] PROG [ARGS...]`: run one program under a
 //! policy as its notification monitor and subreaper, the way tini runs one
 //! program: forward signals, reap everything, exit with its status.
 
@@ -6,9 +6,11 @@ use rustix::fd::AsRawFd;
 
 use super::{load_policy, text, EXIT_USAGE};
 use crate::bpf;
+use crate::init::limits::{self, Inherited};
 use crate::log;
 use crate::notify::{self, Listener, Served};
 use crate::out::{Buf, Sink};
+use crate::policy::protect::Protect;
 use crate::policy::Policy;
 use crate::service::spawn::{self, Spawn};
 use crate::sys::exec::ExecBuf;
@@ -35,10 +37,20 @@ const SIGNALS: SigSet = SigSet::of(&[
 // which PID 1 keeps under `init::main` for good.
 #[inline(never)]
 pub fn main(args: &Args) -> i32 {
+    // Limits that could kill vigil are lifted first (the program gets
+    // them back); no core dump, no ptrace or /proc/PID/mem of vigil
+    // without CAP_SYS_PTRACE.
+    let watch = limits::at_start();
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     let mut policy_file = None;
+    let mut keep_fds = false;
     let mut i = 2;
     while let Some(a) = args.get(i) {
         match a {
+            b"--keep-fds" => {
+                keep_fds = true;
+                i += 1;
+            }
             b"--policy" => {
                 policy_file = args.get(i + 1);
                 if policy_file.is_none() {
@@ -73,13 +85,25 @@ pub fn main(args: &Args) -> i32 {
     let Some((policy, name)) = load_policy(policy_file, arch) else {
         return EXIT_USAGE;
     };
-    let (child, sigfd) = match start(policy, name, arch, args, first) {
+    let how = How {
+        keep_fds,
+        limits: watch.as_ref().map(|w| w.inherited()),
+    };
+    let (child, sigfd) = match start(policy, name, arch, args, first, how) {
         Ok(started) => started,
         Err(code) => return code,
     };
     // Compiling the filter and spawning went deep; the loop stays shallow.
     sys::stack::release_below(512 * 1024);
-    supervise(policy, arch, child, sigfd, prog)
+    supervise(policy, arch, child, sigfd, prog, watch)
+}
+
+/// How the program is started, beside its policy.
+#[derive(Clone, Copy)]
+struct How {
+    /// `--keep-fds`: pass vigil's inherited fds from 3 up, as tini does.
+    keep_fds: bool,
+    limits: Option<&'static Inherited>,
 }
 
 /// Compile the filter, set up signals and start the program under it: the
@@ -93,10 +117,11 @@ fn start(
     arch: &'static crate::arch::Arch,
     args: &Args,
     first: usize,
+    how: How,
 ) -> Result<(spawn::Child, i32), i32> {
     let prog = args.get(first).unwrap_or(b"");
     let mut filter = bpf::Program::new();
-    if bpf::compile_into(policy, arch, &mut filter).is_err() {
+    if bpf::compile_into(policy, arch, &guarding_self(), &mut filter).is_err() {
         let mut l = log::start(log::Level::Error);
         l.s(name)
             .s(": the policy needs more than 4096 BPF instructions");
@@ -139,6 +164,12 @@ fn start(
     let mut spec = Spawn::plain(path.as_bytes(), &exec);
     spec.filter = Some(&filter);
     spec.filter_flags = filter_flags;
+    // A session of its own: no signal to vigil's process group reaches
+    // it by way of the program, and the program's job control is its own.
+    spec.new_session = true;
+    spec.close_fds = !how.keep_fds;
+    spec.limits = how.limits;
+    spec.dumpable = true;
     match spawn::spawn(&spec) {
         Ok(c) => Ok((c, sigfd)),
         Err(e) => {
@@ -151,6 +182,23 @@ fn start(
     }
 }
 
+/// What the filter protects: vigil itself, by pid and process group, and
+/// from `kill(-1)`, which reaches it (it is not the init of the program's
+/// pid namespace).
+fn guarding_self() -> Protect {
+    let mut p = Protect::default();
+    let _ = p
+        .pids
+        .push(rustix::process::getpid().as_raw_nonzero().get() as u32);
+    let g = crate::sys::proc::pgrp();
+    if g != 0 {
+        let _ = p.pgrps.push(g);
+    }
+    p.uid = rustix::process::getuid().as_raw();
+    p.broadcast = true;
+    p
+}
+
 /// The poll loop: signals, the listener, the status pipe.
 fn supervise(
     policy: &Policy,
@@ -158,6 +206,7 @@ fn supervise(
     child: spawn::Child,
     sigfd: i32,
     prog: &[u8],
+    mut watch: Option<limits::Watch>,
 ) -> i32 {
     let who = text(prog.rsplit(|&b| b == b'/').next().unwrap_or(prog));
     let mut listener = child.listener.as_ref().map(|fd| Listener {
@@ -200,6 +249,9 @@ fn supervise(
             l.end_errno(e);
             return 1;
         }
+        if let Some(w) = watch.as_mut() {
+            w.check(poll::now_ns());
+        }
         if let (Some(i), Some(l)) = (li, listener.as_mut()) {
             let ev = fds[i].revents;
             if ev & POLLIN != 0 {
@@ -229,6 +281,10 @@ fn supervise(
             while let Ok(Some((pid, st))) =
                 rustix::process::wait(rustix::process::WaitOptions::NOHANG)
             {
+                if st.stopped() || st.continued() {
+                    // A tracee of vigil's (PTRACE_TRACEME): not an exit.
+                    continue;
+                }
                 if pid.as_raw_nonzero().get() == child.pid {
                     exit_code = Some(match (st.exit_status(), st.terminating_signal()) {
                         (Some(c), _) => c,
@@ -310,7 +366,7 @@ fn check_sizes() -> Result<(), Errno> {
 fn usage(msg: &str) -> i32 {
     let mut l = log::start(log::Level::Error);
     l.s(msg)
-        .s(" (usage: vigil run [--policy FILE] [--log quiet|info|debug] [--] PROG [ARGS...])");
+        .s(" (usage: vigil run [--policy FILE] [--log quiet|info|debug] [--keep-fds] [--] PROG [ARGS...])");
     l.end();
     EXIT_USAGE
 }

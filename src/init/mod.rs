@@ -4,6 +4,7 @@
 pub mod boot;
 pub mod channel;
 pub mod config;
+pub mod limits;
 pub mod services;
 pub mod shutdown;
 pub mod supervisor;
@@ -56,13 +57,25 @@ pub fn main(args: &Args) -> ! {
         0 => poll::now_ns(),
         t => t,
     };
+    // Limits that could kill PID 1 are lifted before anything else; no
+    // core dump, no ptrace or /proc/1/mem without CAP_SYS_PTRACE.
+    let watch = limits::at_start();
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     let mask = SIGNALS;
     let _ = signal::set_mask(mask);
     let sigfd = signal::signalfd(mask).unwrap_or(-1);
     let mounted = boot::mount_early();
-    boot::open_console();
-    // Ctrl-Alt-Del becomes SIGINT to us instead of an instant reboot.
-    let _ = rustix::system::reboot(rustix::system::RebootCommand::CadOff);
+    let container = boot::in_container();
+    shutdown::set_container(container);
+    boot::open_console(!container);
+    if container {
+        let mut l = log::start(log::Level::Info);
+        l.s("PID 1 of a container: the machine's mounts, hostname and modules are left alone");
+        l.end();
+    } else {
+        // Ctrl-Alt-Del becomes SIGINT to us instead of an instant reboot.
+        let _ = rustix::system::reboot(rustix::system::RebootCommand::CadOff);
+    }
 
     // Static, as the config text below: the policies borrow from both.
     let cmdline_buf = CMDLINE.take().map_or(&mut [][..], |b| &mut b[..]);
@@ -95,14 +108,24 @@ pub fn main(args: &Args) -> ! {
     l.end();
 
     if let Some(h) = cfg.hostname {
-        if let Err(e) = rustix::system::sethostname(h.as_bytes()) {
+        if container && boot::machine_uts() {
+            let mut l = log::start(log::Level::Warn);
+            l.s("hostname: not set: this container shares the machine's uts namespace");
+            l.end();
+        } else if let Err(e) = rustix::system::sethostname(h.as_bytes()) {
             let mut l = log::start(log::Level::Warn);
             l.s("hostname: ");
             l.end_errno(e);
         }
     }
-    for m in &cfg.modules {
-        load_module(m);
+    if container && !cfg.modules.is_empty() {
+        let mut l = log::start(log::Level::Warn);
+        l.s("modules: not loaded: in a container they would be the machine's kernel's");
+        l.end();
+    } else {
+        for m in &cfg.modules {
+            load_module(m);
+        }
     }
     // The result channel before any service starts: then none can hold it.
     if let Some(path) = cmdline.result {
@@ -212,6 +235,9 @@ pub fn main(args: &Args) -> ! {
         filter_flags: crate::notify::probe::probe(),
         env: Some(args),
         deep: false,
+        protect: guarding_pid1(),
+        limits: watch,
+        test_status: None,
     };
     for (i, p) in policy_of.iter().enumerate() {
         if *p == Some(u8::MAX) {
@@ -220,7 +246,18 @@ pub fn main(args: &Args) -> ! {
     }
     let action = sup.run();
     let start = sup.shutdown.map(|p| p.start_ns).unwrap_or(t0);
-    shutdown::finish(action, &mounted, start)
+    shutdown::finish(action, &mounted, start, sup.test_status)
+}
+
+/// What every service's filter protects: PID 1, and its process group
+/// where the service's namespace can name it.
+fn guarding_pid1() -> crate::policy::protect::Protect {
+    let mut p = crate::policy::protect::Protect::pid1(&[]);
+    let g = sys::proc::pgrp();
+    if g != 0 {
+        let _ = p.pgrps.push(g);
+    }
+    p
 }
 
 fn same_policy(a: &PolicyRef, b: &PolicyRef) -> bool {
@@ -420,7 +457,7 @@ fn give_up(why: &str, shell: Option<&Cmd>, mounted: &boot::Mounted, t0: u64) -> 
     if let Some(sh) = shell {
         run_shell(sh);
     }
-    shutdown::finish(Action::PowerOff, mounted, t0)
+    shutdown::finish(Action::PowerOff, mounted, t0, Some(1))
 }
 
 /// Run the emergency shell on the console and wait for it.

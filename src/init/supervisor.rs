@@ -11,6 +11,7 @@ use crate::bpf;
 use crate::log;
 use crate::notify::{self, Listener, Served};
 use crate::out::Sink;
+use crate::policy::protect::Protect;
 use crate::policy::Policy;
 use crate::service::cgroup;
 use crate::service::sandbox::{Need, Sandbox};
@@ -58,6 +59,12 @@ pub struct Supervisor<'c, 'p> {
     pub env: Option<&'c Args>,
     /// A notification was served since the stack was last given back.
     pub deep: bool,
+    /// What every filter protects: PID 1 (and its helpers).
+    pub protect: Protect,
+    /// vigil's own resource limits, watched.
+    pub limits: Option<crate::init::limits::Watch>,
+    /// The test program's exit status, once it has exited.
+    pub test_status: Option<i32>,
 }
 
 /// After this long with nothing to do, the stack pages that serving
@@ -89,6 +96,9 @@ impl<'c, 'p> Supervisor<'c, 'p> {
     pub fn run(&mut self) -> Action {
         loop {
             let now = poll::now_ns();
+            if let Some(w) = self.limits.as_mut() {
+                w.check(now);
+            }
             if self.shutdown.is_none() {
                 self.start_due(now);
             }
@@ -176,7 +186,9 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             return;
         }
         let policy = self.policy_of[i].and_then(|p| self.policies.get(p as usize));
-        let filter = match policy.map(|p| bpf::compile(p, self.arch)) {
+        let mut protect = self.protect.clone();
+        protect.own_pid_ns = svc.confine.namespaces & g::CLONE_NEWPID != 0;
+        let filter = match policy.map(|p| bpf::compile(p, self.arch, &protect)) {
             None => None,
             Some(Ok(f)) => Some(f),
             Some(Err(e)) => {
@@ -248,6 +260,9 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                 },
                 cgroup: (!cg.is_empty()).then(|| cg.as_bytes()),
             },
+            close_fds: true,
+            limits: self.limits.as_ref().map(|w| w.inherited()),
+            dumpable: false,
         };
         match spawn::spawn(&spec) {
             Ok(child) => {
@@ -433,6 +448,11 @@ impl<'c, 'p> Supervisor<'c, 'p> {
     pub fn reap(&mut self) {
         while let Ok(Some((pid, st))) = rustix::process::wait(rustix::process::WaitOptions::NOHANG)
         {
+            if st.stopped() || st.continued() {
+                // A child that made vigil its tracer (PTRACE_TRACEME)
+                // reports its stops: it has not exited.
+                continue;
+            }
             let pid = pid.as_raw_nonzero().get();
             let code = match (st.exit_status(), st.terminating_signal()) {
                 (Some(c), _) => c,
@@ -484,6 +504,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                 let _ = sys::write_all(2, l.s("\n").as_bytes());
             }
             rt.state = State::Done;
+            self.test_status = Some(code);
             self.begin_shutdown(Action::PowerOff, "the test program exited");
             return;
         }

@@ -118,14 +118,7 @@ mod tests {
                 deny: Some(13),
             })
             .unwrap();
-        let rule = |nr, action| Rule {
-            nr,
-            action,
-            cond: None,
-            otherwise: Action::Allow,
-            line: 1,
-            col: 1,
-        };
+        let rule = Rule::plain;
         p.rules.push(rule(59, Action::Errno(1))).unwrap(); // execve
         p.rules.push(rule(83, Action::Notify(1))).unwrap(); // mkdir
         p.rules.push(rule(110, Action::Notify(0))).unwrap(); // getppid

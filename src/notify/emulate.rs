@@ -498,6 +498,20 @@ fn send(fd: i32, id: u64, r: Result<i64, Errno>) -> Served {
 mod tests {
     use super::*;
 
+    /// The policy layer decides which added equivalents may be emulated
+    /// (`policy::harden::EMULATED`): it must know exactly these.
+    #[test]
+    fn the_policy_knows_what_is_emulated() {
+        use crate::tables::{AARCH64, X86_64};
+        for (name, _) in X86_64.syscalls().chain(AARCH64.syscalls()) {
+            assert_eq!(
+                handles(name),
+                crate::policy::harden::emulated(name),
+                "{name}: update policy::harden::EMULATED"
+            );
+        }
+    }
+
     #[test]
     fn specs() {
         let mut a = [0u64; 6];
