@@ -7,12 +7,13 @@ use rustix::fd::AsRawFd;
 use super::{load_policy, text, EXIT_USAGE};
 use crate::bpf;
 use crate::log;
-use crate::notify::{self, Listener, Served};
+use crate::notify::worker::{self, Duty, Event, Watch, Worker};
+use crate::notify::{self, Listener};
 use crate::out::{Buf, Sink};
 use crate::policy::Policy;
 use crate::service::spawn::{self, Spawn};
 use crate::sys::exec::ExecBuf;
-use crate::sys::poll::{self, PollFd, POLLERR, POLLHUP, POLLIN, POLLNVAL};
+use crate::sys::poll::{self, PollFd, POLLIN};
 use crate::sys::signal::{self, SigSet};
 use crate::sys::{self, seccomp, Args, Errno};
 use crate::tables;
@@ -63,17 +64,18 @@ pub fn main(args: &Args) -> i32 {
     let Some((policy, name)) = load_policy(policy_file, arch) else {
         return EXIT_USAGE;
     };
-    let (child, sigfd) = match start(policy, name, arch, args, first) {
+    let (child, sigfd, worker) = match start(policy, name, arch, args, first) {
         Ok(started) => started,
         Err(code) => return code,
     };
     // Compiling the filter and spawning went deep; the loop stays shallow.
     sys::stack::release_below(512 * 1024);
-    supervise(policy, arch, child, sigfd, prog)
+    supervise(policy, arch, child, sigfd, worker, prog)
 }
 
 /// Compile the filter, set up signals and start the program under it: the
-/// child and the signalfd, or the exit status to give up with.
+/// child, the signalfd and the monitor's worker (a policy with path rules
+/// has one), or the exit status to give up with.
 // Size and memory: out of line, so that its large frame (the filter, the
 // argument buffer) is gone before the loop runs.
 #[inline(never)]
@@ -83,8 +85,30 @@ fn start(
     arch: &'static crate::arch::Arch,
     args: &Args,
     first: usize,
-) -> Result<(spawn::Child, i32), i32> {
+) -> Result<(spawn::Child, i32, Option<Worker>), i32> {
     let prog = args.get(first).unwrap_or(b"");
+    let who = text(prog.rsplit(|&b| b == b'/').next().unwrap_or(prog));
+    // The worker first, so that its pid is known before the filter is
+    // made; it waits for the listener.
+    let worker = if worker::needed(policy) {
+        let duty = Duty {
+            policy,
+            arch,
+            who,
+            landlock: (&[], &[]),
+        };
+        match worker::fork(duty) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                let mut l = log::start(log::Level::Error);
+                l.s("cannot start the monitor's worker: ");
+                l.end_errno(e);
+                return Err(1);
+            }
+        }
+    } else {
+        None
+    };
     let mut filter = bpf::Program::new();
     if bpf::compile_into(policy, arch, &mut filter).is_err() {
         let mut l = log::start(log::Level::Error);
@@ -130,7 +154,7 @@ fn start(
     spec.filter = Some(&filter);
     spec.filter_flags = filter_flags;
     match spawn::spawn(&spec) {
-        Ok(c) => Ok((c, sigfd)),
+        Ok(c) => Ok((c, sigfd, worker)),
         Err(e) => {
             let mut l = log::start(log::Level::Error);
             let (what, e) = e.describe();
@@ -147,15 +171,30 @@ fn supervise(
     arch: &crate::arch::Arch,
     child: spawn::Child,
     sigfd: i32,
+    worker: Option<Worker>,
     prog: &[u8],
 ) -> i32 {
     let who = text(prog.rsplit(|&b| b == b'/').next().unwrap_or(prog));
-    let mut listener = child.listener.as_ref().map(|fd| Listener {
-        fd: fd.as_raw_fd(),
-        handover_pid: child.pid as u32,
+    let mut watch = child.listener.as_ref().map(|fd| Watch {
+        l: Listener {
+            fd: fd.as_raw_fd(),
+            handover_pid: child.pid as u32,
+        },
+        worker: None,
     });
-    if let Some(l) = &listener {
-        notify::probe::listener(l.fd);
+    if let Some(w) = watch.as_mut() {
+        notify::probe::listener(w.l.fd);
+        w.worker = worker;
+        if let Some(wk) = w.worker.as_mut() {
+            // The program still waits in its first execve.
+            if let Err(e) = wk.setup(w.l.fd, child.pid as u32, poll::now_ns()) {
+                let mut l = log::start(log::Level::Error);
+                l.s("cannot hand the listener to the monitor's worker: ");
+                l.end_errno(e);
+                w.worker = None;
+                worker::stop_misbehaving(child.pid as u32);
+            }
+        }
     }
     let mut status_open = true;
     let mut exit_code: Option<i32> = None;
@@ -166,9 +205,9 @@ fn supervise(
             revents: 0,
         }; 3];
         let mut n = 1;
-        let li = listener.map(|l| {
+        let li = watch.as_ref().map(|w| {
             fds[n] = PollFd {
-                fd: l.fd,
+                fd: w.poll_fd(),
                 events: POLLIN,
                 revents: 0,
             };
@@ -184,23 +223,36 @@ fn supervise(
             n += 1;
             n - 1
         });
-        if let Err(e) = poll::poll(&mut fds[..n], None) {
+        let timeout = watch
+            .as_ref()
+            .and_then(|w| w.deadline())
+            .map(|d| d.saturating_sub(poll::now_ns()));
+        if let Err(e) = poll::poll(&mut fds[..n], timeout) {
             let mut l = log::start(log::Level::Error);
             l.s("poll: ");
             l.end_errno(e);
             return 1;
         }
-        if let (Some(i), Some(l)) = (li, listener.as_mut()) {
-            let ev = fds[i].revents;
-            if ev & POLLIN != 0 {
-                if let Served::Failed(e) = notify::serve(l, policy, arch, who) {
-                    let mut m = log::start(log::Level::Error);
-                    m.s("listener: ");
-                    m.end_errno(e);
+        if let (Some(i), Some(w)) = (li, watch.as_mut()) {
+            let now = poll::now_ns();
+            let mut e = w.expire(now, arch, who);
+            if e == Event::Fine {
+                e = w.event(fds[i].revents, policy, arch, who, now);
+            }
+            match e {
+                Event::Fine => {}
+                // No task uses the filter any more, or it broke.
+                Event::Close(err) => {
+                    if let Some(err) = err {
+                        let mut m = log::start(log::Level::Error);
+                        m.s("listener: ");
+                        m.end_errno(err);
+                    }
+                    watch = None;
                 }
-            } else if ev & (POLLHUP | POLLERR | POLLNVAL) != 0 {
-                // No task uses the filter any more.
-                listener = None;
+                Event::Misbehaved(pid) => {
+                    worker::stop_misbehaving(if pid == 0 { child.pid as u32 } else { pid });
+                }
             }
         }
         if let Some(i) = si {

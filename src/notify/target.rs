@@ -1,15 +1,20 @@
-//! The target's filesystem credentials and umask, read from
-//! `/proc/PID/status`, and vigil wearing them for the length of one
+//! The target's filesystem credentials, capabilities and umask, read from
+//! `/proc/PID/status`, and the monitor wearing them for the length of one
 //! emulated operation.
 //!
 //! Changing the fsuid from 0 to another id also drops the filesystem
-//! capabilities (CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_CHOWN, ...) from vigil's
+//! capabilities (CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_CHOWN, ...) from the
 //! effective set, and setting it back to 0 restores them (capabilities(7),
 //! "Effect of user ID changes on capabilities"): a target running as uid
-//! 1000 gets exactly uid 1000's access, even though vigil is root.
+//! 1000 gets exactly uid 1000's access, even though the monitor is root.
+//! The effective set is then cut to the target's own (`CapEff`), so a root
+//! target that dropped CAP_DAC_OVERRIDE cannot read through the monitor
+//! what it could not read itself. A target in another user namespace than
+//! the monitor's has capabilities only over that namespace's objects: its
+//! emulated calls run with none.
 
-use crate::out::{Buf, Sink};
-use crate::sys::{self, creds, Errno};
+use super::reach;
+use crate::sys::{caps, creds, Errno};
 
 /// Supplementary groups beyond this many are refused (EACCES), not cut.
 pub const MAX_GROUPS: usize = 128;
@@ -21,6 +26,8 @@ pub struct Creds {
     pub groups: [u32; MAX_GROUPS],
     pub ngroups: usize,
     pub umask: u32,
+    /// The effective capabilities the operation runs with.
+    pub caps: u64,
 }
 
 impl Creds {
@@ -38,30 +45,48 @@ impl Creds {
             groups: [0; MAX_GROUPS],
             ngroups: 0,
             umask: 0,
+            caps: 0,
         }
     }
 
-    /// Read thread `tid`'s credentials (creds are per thread).
+    /// Read thread `tid`'s credentials (creds are per thread), and keep
+    /// its capabilities only if it shares the monitor's user namespace.
     pub fn read(&mut self, tid: u32) -> Result<(), Errno> {
-        let mut p = Buf::<48>::new();
-        p.s("/proc/").u(tid as u64).s("/status");
+        let f = reach::open(
+            reach::rel(tid, "status").as_bytes(),
+            rustix::fs::OFlags::RDONLY,
+        )?;
         let mut buf = [0u8; 4096];
-        let n = match sys::read_file(p.as_bytes(), &mut buf) {
-            Ok(n) => n,
+        let mut n = 0;
+        loop {
+            match rustix::io::read(&f, &mut buf[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(Errno::INTR) => {}
+                Err(e) => return Err(e),
+            }
             // A status larger than the buffer means a huge Groups line.
-            Err(Errno::FBIG) => return Err(Errno::ACCESS),
-            Err(e) => return Err(e),
-        };
-        self.parse(&buf[..n]).ok_or(Errno::ACCESS)
+            if n == buf.len() {
+                return Err(Errno::ACCESS);
+            }
+        }
+        self.parse(&buf[..n]).ok_or(Errno::ACCESS)?;
+        let theirs = reach::id_of(reach::rel(tid, "ns/user").as_bytes())?;
+        let ours = reach::id_of(b"self/ns/user")?;
+        if theirs != ours {
+            self.caps = 0;
+        }
+        Ok(())
     }
 
-    /// Parse the `Umask:`, `Uid:`, `Gid:` (4th field: the fs id) and
-    /// `Groups:` lines of a status file into `self`.
+    /// Parse the `Umask:`, `Uid:`, `Gid:` (4th field: the fs id),
+    /// `Groups:` and `CapEff:` lines of a status file into `self`.
     pub fn parse(&mut self, text: &[u8]) -> Option<()> {
         let c = self;
         c.fsuid = u32::MAX;
         c.fsgid = u32::MAX;
         c.ngroups = 0;
+        c.caps = u64::MAX;
         // Kernels before 4.7 have no Umask line: assume the usual.
         c.umask = 0o022;
         let mut seen_groups = false;
@@ -81,6 +106,10 @@ impl Creds {
                     let id = number(field(&mut rest)?, 10)?;
                     *[&mut c.fsuid, &mut c.fsgid][k - 1] = id;
                 }
+                Some(3) => {
+                    let hex = field(&mut rest)?;
+                    c.caps = crate::policy::parse::digits(hex, 16)?;
+                }
                 Some(_) => {
                     seen_groups = true;
                     while let Some(f) = field(&mut rest) {
@@ -94,12 +123,13 @@ impl Creds {
                 None => {}
             }
         }
-        (c.fsuid != u32::MAX && c.fsgid != u32::MAX && seen_groups).then_some(())
+        (c.fsuid != u32::MAX && c.fsgid != u32::MAX && c.caps != u64::MAX && seen_groups)
+            .then_some(())
     }
 }
 
 /// The status lines `parse` reads, in the order it handles them.
-const KEYS: [&[u8]; 4] = [b"Umask", b"Uid", b"Gid", b"Groups"];
+const KEYS: [&[u8]; 5] = [b"Umask", b"Uid", b"Gid", b"CapEff", b"Groups"];
 
 /// The next tab- or space-separated field of `rest`; `rest` moves past it.
 fn field<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
@@ -122,6 +152,8 @@ pub struct Worn {
     ngroups: usize,
     umask: u32,
     switched_groups: bool,
+    /// The monitor's own capability sets, if they were cut.
+    caps: Option<(u64, u64, u64)>,
 }
 
 /// Take on `t`'s fs ids, groups and umask until the returned guard drops.
@@ -130,6 +162,7 @@ pub struct Worn {
 // Size: out of line, the binary is smaller (measured).
 #[inline(never)]
 pub fn wear(t: &Creds) -> Result<Worn, Errno> {
+    let own = caps::get().map_err(|_| Errno::ACCESS)?;
     let mut w = Worn {
         fsuid: creds::setfsuid(u32::MAX),
         fsgid: creds::setfsgid(u32::MAX),
@@ -137,6 +170,7 @@ pub fn wear(t: &Creds) -> Result<Worn, Errno> {
         ngroups: 0,
         umask: creds::umask(t.umask),
         switched_groups: false,
+        caps: None,
     };
     w.ngroups = creds::getgroups(&mut w.groups).unwrap_or(0);
     // From here on the guard restores whatever was changed.
@@ -152,11 +186,23 @@ pub fn wear(t: &Creds) -> Result<Worn, Errno> {
     if creds::setfsgid(u32::MAX) != t.fsgid || creds::setfsuid(u32::MAX) != t.fsuid {
         return Err(Errno::ACCESS);
     }
+    // Last: setgroups and setfsuid need CAP_SETGID and CAP_SETUID. After
+    // the fsuid change, so that a target's own CAP_DAC_OVERRIDE (ambient,
+    // with a uid of its own) comes back even though the fsuid cleared it.
+    let now = caps::get().map_err(|_| Errno::ACCESS)?;
+    if now.0 != t.caps & own.1 {
+        w.caps = Some(own);
+        caps::set(t.caps & own.1, own.1, own.2).map_err(|_| Errno::ACCESS)?;
+    }
     Ok(w)
 }
 
 impl Drop for Worn {
     fn drop(&mut self) {
+        // First, so that the calls below have CAP_SETUID and CAP_SETGID.
+        if let Some((e, p, i)) = self.caps {
+            let _ = caps::set(e, p, i);
+        }
         creds::setfsuid(self.fsuid);
         creds::setfsgid(self.fsgid);
         if self.switched_groups {
@@ -172,16 +218,21 @@ mod tests {
 
     #[test]
     fn parses_status() {
-        let s = b"Name:\tx\nUmask:\t0027\nUid:\t1000\t1001\t1002\t1003\nGid:\t5\t6\t7\t8\nGroups:\t4 24 27 \n";
+        let s = b"Name:\tx\nUmask:\t0027\nUid:\t1000\t1001\t1002\t1003\nGid:\t5\t6\t7\t8\nGroups:\t4 24 27 \nCapEff:\t0000000000000400\n";
         let mut c = Creds::zeroed();
         c.parse(s).unwrap();
-        assert_eq!((c.fsuid, c.fsgid, c.umask), (1003, 8, 0o027));
+        assert_eq!((c.fsuid, c.fsgid, c.umask, c.caps), (1003, 8, 0o027, 0x400));
         assert_eq!(c.groups(), &[4, 24, 27]);
-        c.parse(b"Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\n")
+        c.parse(b"Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\nCapEff:\t000001ffffffffff\n")
             .unwrap();
         assert_eq!(c.groups(), &[] as &[u32]);
+        assert_eq!(c.caps, 0x1ff_ffff_ffff);
         assert!(c
-            .parse(b"Uid:\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\n")
+            .parse(b"Uid:\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\nCapEff:\t0\n")
+            .is_none());
+        // No CapEff line: refused, not "no capabilities" nor "all".
+        assert!(c
+            .parse(b"Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\n")
             .is_none());
     }
 

@@ -19,6 +19,7 @@ pub mod poll;
 pub mod proc;
 pub mod seccomp;
 pub mod signal;
+pub mod sock;
 pub mod stack;
 
 pub use rustix::io::Errno;
