@@ -223,10 +223,11 @@ fn supervise(
             n += 1;
             n - 1
         });
+        let now = poll::now_ns();
         let timeout = watch
             .as_ref()
-            .and_then(|w| w.deadline())
-            .map(|d| d.saturating_sub(poll::now_ns()));
+            .and_then(|w| w.deadline(now))
+            .map(|d| d.saturating_sub(now));
         if let Err(e) = poll::poll(&mut fds[..n], timeout) {
             let mut l = log::start(log::Level::Error);
             l.s("poll: ");
@@ -237,7 +238,7 @@ fn supervise(
             let now = poll::now_ns();
             let mut e = w.expire(now, arch, who);
             if e == Event::Fine {
-                e = w.event(fds[i].revents, policy, arch, who, now);
+                e = w.event(fds[i].revents, policy, arch, who);
             }
             match e {
                 Event::Fine => {}
@@ -250,8 +251,11 @@ fn supervise(
                     }
                     watch = None;
                 }
-                Event::Misbehaved(pid) => {
-                    worker::stop_misbehaving(if pid == 0 { child.pid as u32 } else { pid });
+                Event::Misbehaved => {
+                    if exit_code.is_none() {
+                        worker::stop_misbehaving(child.pid as u32);
+                    }
+                    watch = None;
                 }
             }
         }

@@ -35,6 +35,8 @@ pub struct ListenerSlot {
     pub fd: OwnedFd,
     pub w: Watch,
     pub svc: u8,
+    /// The service's main pid when the listener was made.
+    pub owner: i32,
 }
 
 /// Everything PID 1 supervises.
@@ -306,6 +308,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                         fd,
                         w,
                         svc: i as u8,
+                        owner: child.pid,
                     });
                 }
                 let _ = self.status.push((child.status, i as u8));
@@ -384,7 +387,6 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         // listener's worker; vigil never waits for it.
         let now = poll::now_ns();
         let mut closed = heapless::Vec::<usize, MAX_LISTENERS>::new();
-        let mut stop = heapless::Vec::<(u32, u8), MAX_LISTENERS>::new();
         for (k, slot) in self.listeners.iter_mut().enumerate() {
             let ev = fds[1 + k].revents;
             let svc = &self.cfg.services[slot.svc as usize];
@@ -394,7 +396,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             if e == Event::Fine && ev != 0 {
                 self.deep |= ev & POLLIN != 0;
                 e = match policy {
-                    Some(p) => slot.w.event(ev, p, self.arch, svc.name, now),
+                    Some(p) => slot.w.event(ev, p, self.arch, svc.name),
                     None if ev & (POLLHUP | POLLERR | POLLNVAL) != 0 => Event::Close(None),
                     None => Event::Fine,
                 };
@@ -409,23 +411,21 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                     }
                     let _ = closed.push(k);
                 }
-                Event::Misbehaved(pid) => {
-                    let _ = stop.push((pid, slot.svc));
+                Event::Misbehaved => {
+                    // Only while the pid is surely still the service's
+                    // (its main process has not been reaped): a stale pid
+                    // could be anyone's by now.
+                    if let State::Running { pid, .. } = self.rts[slot.svc as usize].state {
+                        if pid == slot.owner && pid > 0 {
+                            worker::stop_misbehaving(pid as u32);
+                        }
+                    }
+                    let _ = closed.push(k);
                 }
             }
         }
         for &k in closed.iter().rev() {
             self.listeners.swap_remove(k);
-        }
-        for &(pid, svc) in &stop {
-            // A setup that failed names no process: the service's own.
-            let pid = match (pid, self.rts[svc as usize].state) {
-                (0, State::Running { pid, .. }) => pid as u32,
-                (p, _) => p,
-            };
-            if pid != 0 {
-                worker::stop_misbehaving(pid);
-            }
         }
         let mut done = heapless::Vec::<usize, MAX_SLOTS>::new();
         for (k, (fd, svc)) in self.status.iter().enumerate() {
@@ -457,8 +457,9 @@ impl<'c, 'p> Supervisor<'c, 'p> {
     fn next_deadline(&self) -> Option<u64> {
         // Size: a loop, not an iterator chain (measured).
         let mut next = self.shutdown.as_ref().map(|p| p.deadline_ns);
+        let now = poll::now_ns();
         for s in &self.listeners {
-            if let Some(at) = s.w.deadline() {
+            if let Some(at) = s.w.deadline(now) {
                 next = Some(next.map_or(at, |n| n.min(at)));
             }
         }

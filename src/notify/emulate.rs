@@ -666,8 +666,9 @@ fn open(a: &Entry, name: &core::ffi::CStr, s: &Spec) -> Result<OwnedFd, Errno> {
         r => r,
     }?;
     if !nb.is_empty() && f & g::O_NONBLOCK == 0 {
-        let fl = rustix::fs::fcntl_getfl(&file)?;
-        rustix::fs::fcntl_setfl(&file, fl & !OFlags::NONBLOCK)?;
+        // F_SETFL sets exactly these; the rest of the flags stay.
+        let settable = g::O_APPEND | g::FASYNC | g::O_DIRECT | g::O_NOATIME;
+        rustix::fs::fcntl_setfl(&file, OFlags::from_bits_retain(f & settable))?;
     }
     Ok(file)
 }

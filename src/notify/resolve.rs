@@ -194,10 +194,16 @@ fn final_link(
 ) -> Result<Option<usize>, Errno> {
     let mut nb = [0u8; 257];
     let cn = sys::nul_terminated(name, &mut nb)?;
+    // Most names are no symlinks: one call says so.
+    match rustix::fs::readlinkat_raw(dir, cn, &mut buf[..1]) {
+        // Not a symlink, or nothing there yet (a creation): the entry.
+        Err(Errno::INVAL) | Err(Errno::NOENT) => return Ok(None),
+        Err(e) => return Err(e),
+        Ok(_) => {}
+    }
     let of = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let link = match rustix::fs::openat(dir, cn, of, Mode::empty()) {
         Ok(f) => f,
-        // Nothing there yet (a creation): this is the entry.
         Err(Errno::NOENT) => return Ok(None),
         Err(e) => return Err(e),
     };

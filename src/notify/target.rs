@@ -13,6 +13,8 @@
 //! the monitor's has capabilities only over that namespace's objects: its
 //! emulated calls run with none.
 
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
 use super::reach;
 use crate::sys::{caps, creds, Errno};
 
@@ -71,10 +73,11 @@ impl Creds {
             }
         }
         self.parse(&buf[..n]).ok_or(Errno::ACCESS)?;
-        let theirs = reach::id_of(reach::rel(tid, "ns/user").as_bytes())?;
-        let ours = reach::id_of(b"self/ns/user")?;
-        if theirs != ours {
-            self.caps = 0;
+        if self.caps != 0 {
+            let theirs = reach::id_of(reach::rel(tid, "ns/user").as_bytes())?;
+            if theirs.ino != own_userns()? {
+                self.caps = 0;
+            }
         }
         Ok(())
     }
@@ -128,6 +131,62 @@ impl Creds {
     }
 }
 
+/// The inode of this process's user namespace (it never changes).
+fn own_userns() -> Result<u64, Errno> {
+    static OWN: AtomicU64 = AtomicU64::new(0);
+    match OWN.load(Ordering::Relaxed) {
+        0 => {
+            let ino = reach::id_of(b"self/ns/user")?.ino;
+            OWN.store(ino, Ordering::Relaxed);
+            Ok(ino)
+        }
+        ino => Ok(ino),
+    }
+}
+
+/// This process's own capability sets (it never changes them for good).
+fn own_caps() -> Result<(u64, u64, u64), Errno> {
+    static OWN: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+    if OWN[3].load(Ordering::Relaxed) == 0 {
+        let (e, p, i) = caps::get()?;
+        for (slot, v) in OWN.iter().zip([e, p, i, 1]) {
+            slot.store(v, Ordering::Relaxed);
+        }
+    }
+    let v = |k: usize| OWN[k].load(Ordering::Relaxed);
+    Ok((v(0), v(1), v(2)))
+}
+
+/// This process's own fs ids and groups, read once (`wear` always puts
+/// them back): fsuid, fsgid, the number of groups, the groups.
+static OWN_IDS: [AtomicU32; 3 + MAX_GROUPS] = [const { AtomicU32::new(u32::MAX) }; 3 + MAX_GROUPS];
+
+fn own_ids(w: &mut Worn) {
+    if OWN_IDS[2].load(Ordering::Relaxed) == u32::MAX {
+        let fsuid = creds::setfsuid(u32::MAX);
+        let fsgid = creds::setfsgid(u32::MAX);
+        let n = creds::getgroups(&mut w.groups).unwrap_or(0);
+        for (slot, g) in OWN_IDS[3..].iter().zip(&w.groups[..n]) {
+            slot.store(*g, Ordering::Relaxed);
+        }
+        OWN_IDS[0].store(fsuid, Ordering::Relaxed);
+        OWN_IDS[1].store(fsgid, Ordering::Relaxed);
+        OWN_IDS[2].store(n as u32, Ordering::Relaxed);
+    }
+    w.fsuid = OWN_IDS[0].load(Ordering::Relaxed);
+    w.fsgid = OWN_IDS[1].load(Ordering::Relaxed);
+    w.ngroups = (OWN_IDS[2].load(Ordering::Relaxed) as usize).min(MAX_GROUPS);
+    for (g, slot) in w.groups.iter_mut().zip(&OWN_IDS[3..3 + w.ngroups]) {
+        *g = slot.load(Ordering::Relaxed);
+    }
+}
+
+/// The capabilities a change of fsuid from 0 to another id clears from
+/// the effective set, and the way back restores from the permitted one:
+/// CHOWN, DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER, FSETID, LINUX_IMMUTABLE,
+/// MAC_OVERRIDE, MKNOD (capabilities(7)).
+const FS_CAPS: u64 = 1 << 0 | 1 << 1 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 9 | 1 << 32 | 1 << 27;
+
 /// The status lines `parse` reads, in the order it handles them.
 const KEYS: [&[u8]; 5] = [b"Umask", b"Uid", b"Gid", b"CapEff", b"Groups"];
 
@@ -162,35 +221,47 @@ pub struct Worn {
 // Size: out of line, the binary is smaller (measured).
 #[inline(never)]
 pub fn wear(t: &Creds) -> Result<Worn, Errno> {
-    let own = caps::get().map_err(|_| Errno::ACCESS)?;
+    let own = own_caps().map_err(|_| Errno::ACCESS)?;
     let mut w = Worn {
-        fsuid: creds::setfsuid(u32::MAX),
-        fsgid: creds::setfsgid(u32::MAX),
+        fsuid: 0,
+        fsgid: 0,
         groups: [0; MAX_GROUPS],
         ngroups: 0,
-        umask: creds::umask(t.umask),
+        umask: 0,
         switched_groups: false,
         caps: None,
     };
-    w.ngroups = creds::getgroups(&mut w.groups).unwrap_or(0);
+    own_ids(&mut w);
+    w.umask = creds::umask(t.umask);
     // From here on the guard restores whatever was changed.
     if w.groups[..w.ngroups] != *t.groups() {
         creds::setgroups(t.groups()).map_err(|_| Errno::ACCESS)?;
         w.switched_groups = true;
     }
     // Group first: once the fsuid is not 0, CAP_SETGID still holds, but
-    // keep the order that works for every combination.
-    creds::setfsgid(t.fsgid);
-    creds::setfsuid(t.fsuid);
-    // setfsuid cannot fail loudly: read back.
-    if creds::setfsgid(u32::MAX) != t.fsgid || creds::setfsuid(u32::MAX) != t.fsuid {
-        return Err(Errno::ACCESS);
+    // keep the order that works for every combination. setfsuid cannot
+    // fail loudly: read back (where the id changes).
+    if t.fsgid != w.fsgid {
+        creds::setfsgid(t.fsgid);
+        if creds::setfsgid(u32::MAX) != t.fsgid {
+            return Err(Errno::ACCESS);
+        }
+    }
+    if t.fsuid != w.fsuid {
+        creds::setfsuid(t.fsuid);
+        if creds::setfsuid(u32::MAX) != t.fsuid {
+            return Err(Errno::ACCESS);
+        }
     }
     // Last: setgroups and setfsuid need CAP_SETGID and CAP_SETUID. After
     // the fsuid change, so that a target's own CAP_DAC_OVERRIDE (ambient,
     // with a uid of its own) comes back even though the fsuid cleared it.
-    let now = caps::get().map_err(|_| Errno::ACCESS)?;
-    if now.0 != t.caps & own.1 {
+    let now = if t.fsuid != 0 {
+        own.0 & !FS_CAPS
+    } else {
+        own.0
+    };
+    if now != t.caps & own.1 {
         w.caps = Some(own);
         caps::set(t.caps & own.1, own.1, own.2).map_err(|_| Errno::ACCESS)?;
     }
@@ -203,8 +274,12 @@ impl Drop for Worn {
         if let Some((e, p, i)) = self.caps {
             let _ = caps::set(e, p, i);
         }
-        creds::setfsuid(self.fsuid);
-        creds::setfsgid(self.fsgid);
+        if creds::setfsuid(self.fsuid) != self.fsuid {
+            creds::setfsuid(self.fsuid);
+        }
+        if creds::setfsgid(self.fsgid) != self.fsgid {
+            creds::setfsgid(self.fsgid);
+        }
         if self.switched_groups {
             let _ = creds::setgroups(&self.groups[..self.ngroups]);
         }

@@ -1,21 +1,20 @@
 //! The monitor's worker: one process per listener of a policy with path
-//! rules, forked by vigil before the service, that does the slow half of
-//! a path notification (reading the target's memory, resolving, checking,
-//! performing, ADDFD/SEND) so that vigil's poll loop never waits on a
-//! target.
+//! rules, forked by vigil before the service, that serves that listener so
+//! that vigil's own poll loop never waits on a target.
 //!
 //! A target can make whoever reads its memory sleep for as long as it
 //! likes (a page registered with userfaultfd, memory backed by a FUSE or
 //! other slow file), and an emulated open of a FUSE file waits for its
-//! daemon. In vigil's own loop that would freeze every other service's
-//! notifications, signals and shutdown. So vigil only receives the
-//! notification and decides what registers decide; a path notification
-//! goes to the worker, and while the worker has it, vigil receives
-//! nothing more from that listener (its other notifications wait, as they
-//! would have) and polls the worker's channel instead. Past `DEADLINE_NS`
-//! vigil kills the worker (a task sleeping in a remote fault is killable),
-//! answers the notification EIO if it is still pending, logs it, and stops
-//! the service as misbehaving.
+//! daemon. In vigil's loop that would freeze every other service's
+//! notifications, signals and shutdown. So a service whose policy has path
+//! rules gets a worker that receives and answers its notifications itself
+//! (register decisions too: one hop, as fast as vigil's own loop), and
+//! vigil only watches it. While the worker serves a path notification it
+//! notes what and since when on a page shared with vigil (`BOARD`); vigil
+//! looks at that page at least once a second, and past `DEADLINE_NS` it
+//! kills the worker (a task asleep in a remote fault is killable), answers
+//! the notification EIO if it is still pending, logs it, and stops the
+//! service as misbehaving (it is restarted with its backoff).
 //!
 //! The worker lives in the service's world as vigil set it up: at the
 //! hand-over, while the service's first process still waits in its first
@@ -23,37 +22,57 @@
 //! worker enters them (setns, chroot). Paths then resolve for the worker
 //! exactly as for the service, and what "the service's mount namespace
 //! and root" mean is fixed: a target that later makes itself another
-//! (unshare, setns, chroot, a namespace passed in as an fd) is refused
-//! (`emulate`). With `landlock-read`/`landlock-write` the worker forks an
-//! actor (`actor`) under the same rules that performs the operations.
+//! (unshare, setns, chroot, a directory fd from another namespace) is
+//! refused (`emulate`). With `landlock-read`/`landlock-write` the worker
+//! forks an actor under the same rules that performs the operations
+//! (`actor`).
 //!
-//! A worker holds its listener copy, vigil's `/proc`, its channel and
+//! A worker holds its listener, vigil's `/proc`, its channel to vigil and
 //! vigil's log fds: nothing else. It is not dumpable (only CAP_SYS_PTRACE
 //! can trace it or take its fds), in a session of its own, and dies with
 //! vigil (PR_SET_PDEATHSIG). Its pid is known before the service's filter
 //! is compiled, so that the filter can protect it like vigil's own.
+//!
+//! Reading a target's memory needs ptrace access in attach mode. A root
+//! vigil's worker has it (CAP_SYS_PTRACE). A non-root `vigil run` under
+//! Yama's `ptrace_scope` 1 has it only for its descendants, which the
+//! worker, a sibling of the target, is not: the worker finds that out at
+//! set-up, and then asks vigil, the target's parent, to open
+//! `/proc/TID/mem` for each path notification and pass it over.
+
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use rustix::fd::{AsFd, AsRawFd, OwnedFd};
 use rustix::fs::OFlags;
 
-use super::{actor, probe, reach, Served};
+use super::{actor, probe, reach, Listener, Next, Served};
 use crate::arch::Arch;
 use crate::log;
 use crate::out::Sink;
 use crate::policy::Policy;
-use crate::sys::seccomp::{self, Notif};
+use crate::sys::poll::{self, PollFd, POLLERR, POLLHUP, POLLIN, POLLNVAL};
+use crate::sys::seccomp;
 use crate::sys::{self, proc, sock, Errno};
 
-/// How long a worker may take over one notification (or its setup).
-/// Nothing legitimate comes near it; a target holding a fault gets its
-/// service stopped after it.
+/// How long a worker may take over one path notification (or its
+/// set-up). Nothing legitimate comes near it; a target holding a fault
+/// gets its service stopped after it.
 pub const DEADLINE_NS: u64 = 10_000_000_000;
+
+/// How often vigil looks at the board while it has workers.
+const LOOK_NS: u64 = 1_000_000_000;
 
 /// Message kinds on the channel.
 const SETUP: u8 = 1;
-const JOB: u8 = 2;
-const READY: u8 = 3;
-const DONE: u8 = 4;
+const READY: u8 = 2;
+const MEM: u8 = 3;
+
+/// Words per worker on the board: since (ns, 0: idle), id, pid << 32 | nr.
+const RECORD: usize = 4;
+const SLOTS: usize = sys::shared::SHARED_WORDS / RECORD;
+
+/// Which board slots are taken (vigil's side).
+static TAKEN: AtomicU64 = AtomicU64::new(0);
 
 /// What a worker needs besides its listener: fixed at fork.
 #[derive(Clone, Copy)]
@@ -65,43 +84,6 @@ pub struct Duty<'a> {
     pub landlock: (&'a [&'a str], &'a [&'a str]),
 }
 
-/// What vigil keeps of one worker.
-#[derive(Debug)]
-pub struct Worker {
-    pub pid: i32,
-    chan: OwnedFd,
-    busy: Option<Busy>,
-    /// The worker may not read the target's memory itself (Yama's
-    /// ptrace_scope, a non-root vigil): vigil opens `/proc/TID/mem` for it.
-    needs_mem: bool,
-}
-
-/// The notification (or the setup) a worker has, and its deadline.
-#[derive(Clone, Copy, Debug)]
-pub struct Busy {
-    /// 0 for the setup.
-    pub id: u64,
-    pub pid: u32,
-    pub nr: i32,
-    pub deadline_ns: u64,
-}
-
-/// What a worker's channel said.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reply {
-    /// The notification it had: its fate.
-    Done(Served),
-    /// Set up and serving.
-    Ready,
-    /// The setup failed (it could not enter the service's namespace or
-    /// root, ...): the service cannot be served.
-    Unready(Errno),
-    /// It died (or said something that makes no sense): gone for good.
-    Dead,
-    /// Nothing yet.
-    Nothing,
-}
-
 /// Does a service under `policy` need a worker (has it a paths rule)?
 pub fn needed(policy: &Policy) -> bool {
     policy
@@ -110,34 +92,46 @@ pub fn needed(policy: &Policy) -> bool {
         .any(|r| matches!(r, crate::policy::Reply::Paths { .. }))
 }
 
+/// What vigil keeps of one worker.
+#[derive(Debug)]
+pub struct Worker {
+    pub pid: i32,
+    chan: OwnedFd,
+    slot: usize,
+    /// Set up and serving (else: its set-up is under way since `since`).
+    ready: bool,
+    since: u64,
+}
+
 /// Fork a worker. It waits for `setup`.
 // Size and memory: out of line; the child's frames are its own.
 #[inline(never)]
 pub fn fork(duty: Duty) -> Result<Worker, Errno> {
+    let board = sys::shared::shared()?;
+    let taken = TAKEN.load(Ordering::Relaxed);
+    let slot = (0..SLOTS.min(64))
+        .find(|i| taken & (1 << i) == 0)
+        .ok_or(Errno::AGAIN)?;
+    for w in &board[slot * RECORD..(slot + 1) * RECORD] {
+        w.store(0, Ordering::Relaxed);
+    }
     let (ours, theirs) = sock::pair()?;
     let pid = proc::fork()?;
     if pid == 0 {
         drop(ours);
-        run(theirs, duty)
+        run(theirs, duty, slot)
     }
+    TAKEN.fetch_or(1 << slot, Ordering::Relaxed);
     Ok(Worker {
         pid,
         chan: ours,
-        busy: None,
-        needs_mem: false,
+        slot,
+        ready: false,
+        since: 0,
     })
 }
 
 impl Worker {
-    /// The fd to poll while it is busy.
-    pub fn chan(&self) -> i32 {
-        self.chan.as_raw_fd()
-    }
-
-    pub fn busy(&self) -> Option<Busy> {
-        self.busy
-    }
-
     /// Give it the listener and, opened now while the target (`pid`)
     /// still waits in its first `execve`, its mount namespace and root.
     pub fn setup(&mut self, listener: i32, pid: u32, now: u64) -> Result<(), Errno> {
@@ -151,87 +145,44 @@ impl Worker {
         m[1..5].copy_from_slice(&pid.to_ne_bytes());
         m[5..9].copy_from_slice(&probe::features().to_ne_bytes());
         sock::send(
-            self.chan(),
+            self.chan.as_raw_fd(),
             &m,
             &[listener, ns.as_raw_fd(), root.as_raw_fd()],
         )?;
-        self.busy = Some(Busy {
-            id: 0,
-            pid,
-            nr: -1,
-            deadline_ns: now + DEADLINE_NS,
-        });
+        self.since = now;
         Ok(())
     }
 
-    /// Hand it notification `n`, which path rules `rules` decide.
-    pub fn dispatch(&mut self, n: &Notif, rules: (u16, u16, u16), now: u64) -> Result<(), Errno> {
-        let mem = if self.needs_mem {
-            Some(reach::open(
-                reach::rel(n.pid, "mem").as_bytes(),
-                OFlags::RDONLY,
-            )?)
-        } else {
-            None
-        };
-        let mut m = [0u8; 1 + NOTIF + 6];
-        m[0] = JOB;
-        put_notif(&mut m[1..1 + NOTIF], n);
-        for (i, r) in [rules.0, rules.1, rules.2].iter().enumerate() {
-            m[1 + NOTIF + 2 * i..3 + NOTIF + 2 * i].copy_from_slice(&r.to_ne_bytes());
-        }
-        let fds: &[i32] = match &mem {
-            Some(f) => &[f.as_raw_fd()],
-            None => &[],
-        };
-        sock::send(self.chan(), &m, fds)?;
-        self.busy = Some(Busy {
-            id: n.id,
-            pid: n.pid,
-            nr: n.nr,
-            deadline_ns: now + DEADLINE_NS,
-        });
-        Ok(())
-    }
-
-    /// Read what it says, now that its channel polled readable or hung up.
-    pub fn reply(&mut self) -> Reply {
-        let mut m = [0u8; 16];
-        let mut fds = [None, None, None, None];
-        let n = match sock::recv(self.chan(), &mut m, &mut fds) {
-            Ok(n) => n,
-            Err(Errno::AGAIN) => return Reply::Nothing,
-            Err(_) => 0,
-        };
-        let code = u32::from_ne_bytes([m[2], m[3], m[4], m[5]]);
-        match (n, m[0]) {
-            (6, READY) if self.busy.is_some_and(|b| b.id == 0) => {
-                self.busy = None;
-                if m[1] == 0 {
-                    return Reply::Unready(Errno::from_raw_os_error(code as i32));
-                }
-                self.needs_mem = code != 0;
-                Reply::Ready
-            }
-            (6, DONE) if self.busy.is_some_and(|b| b.id != 0) => {
-                self.busy = None;
-                Reply::Done(match m[1] {
-                    0 => Served::Answered,
-                    1 => Served::Gone,
-                    2 => Served::Nothing,
-                    _ => Served::Failed(Errno::from_raw_os_error(code as i32)),
-                })
-            }
-            _ => Reply::Dead,
-        }
+    /// What the board says it is serving: (since, id, pid, nr).
+    fn record(&self) -> Option<(u64, u64, u32, i32)> {
+        let board = sys::shared::shared().ok()?;
+        let r = &board[self.slot * RECORD..(self.slot + 1) * RECORD];
+        let since = r[0].load(Ordering::Acquire);
+        let (id, pn) = (r[1].load(Ordering::Relaxed), r[2].load(Ordering::Relaxed));
+        // Read again: a record that changed meanwhile is a new job.
+        (since != 0 && r[0].load(Ordering::Acquire) == since).then_some((
+            since,
+            id,
+            (pn >> 32) as u32,
+            pn as u32 as i32,
+        ))
     }
 }
 
-/// A listener as a poll loop holds it: vigil's copy, and its worker if
-/// its policy has path rules.
+impl Drop for Worker {
+    /// A worker vigil lets go of has nothing left to do; one stuck in a
+    /// target's fault must not outlive its listener either.
+    fn drop(&mut self) {
+        let _ = sys::kill(self.pid, linux_raw_sys::general::SIGKILL as i32);
+        TAKEN.fetch_and(!(1 << self.slot), Ordering::Relaxed);
+    }
+}
+
+/// A listener as a poll loop holds it: vigil's copy, and the worker that
+/// serves it if its policy has path rules.
 #[derive(Debug)]
 pub struct Watch {
-    pub l: super::Listener,
+    pub l: Listener,
     pub worker: Option<Worker>,
 }
 
@@ -244,80 +195,99 @@ pub enum Event {
     /// the errno): drop it.
     Close(Option<Errno>),
     /// Its worker ran past its deadline, died, or could not enter the
-    /// service's world: stop this process (its group, if it leads one of
-    /// its own) as misbehaving.
-    Misbehaved(u32),
+    /// service's world: stop the service as misbehaving, and drop the
+    /// listener (what is left of the service gets ENOSYS from its filter
+    /// for what it would have notified).
+    Misbehaved,
 }
 
 impl Watch {
-    /// The fd to poll: the worker's channel while it is busy (the listener
-    /// waits meanwhile), else the listener.
+    /// The fd to poll: the worker's channel (the worker serves the
+    /// listener), else the listener.
     pub fn poll_fd(&self) -> i32 {
         match &self.worker {
-            Some(w) if w.busy.is_some() => w.chan(),
-            _ => self.l.fd,
+            Some(w) => w.chan.as_raw_fd(),
+            None => self.l.fd,
         }
     }
 
-    /// When the worker's time is up, if it is busy.
-    pub fn deadline(&self) -> Option<u64> {
-        self.worker.as_ref()?.busy.map(|b| b.deadline_ns)
+    /// When to look at the worker next (at least once a second: vigil is
+    /// not told when it starts on a notification).
+    pub fn deadline(&self, now: u64) -> Option<u64> {
+        let w = self.worker.as_ref()?;
+        let since = if w.ready {
+            w.record().map(|r| r.0)
+        } else {
+            Some(w.since)
+        };
+        let due = since.map_or(u64::MAX, |s| s.saturating_add(DEADLINE_NS));
+        Some(due.min(now + LOOK_NS))
     }
 
     /// Handle what `poll` said about `poll_fd()`.
-    pub fn event(
-        &mut self,
-        revents: i16,
-        policy: &Policy,
-        arch: &Arch,
-        who: &str,
-        now: u64,
-    ) -> Event {
-        use crate::sys::poll::{POLLERR, POLLHUP, POLLIN, POLLNVAL};
+    pub fn event(&mut self, revents: i16, policy: &Policy, arch: &Arch, who: &str) -> Event {
         if revents == 0 {
             return Event::Fine;
         }
-        if let Some(w) = self.worker.as_mut().filter(|w| w.busy.is_some()) {
-            let busy = w.busy;
-            return match w.reply() {
-                Reply::Done(Served::Failed(e)) => Event::Close(Some(e)),
-                Reply::Done(_) | Reply::Ready | Reply::Nothing => Event::Fine,
-                Reply::Unready(e) => {
+        if let Some(w) = self.worker.as_mut() {
+            let mut m = [0u8; 16];
+            let mut fds = [None, None, None, None];
+            let n = match sock::recv(w.chan.as_raw_fd(), &mut m, &mut fds) {
+                Ok(n) => n,
+                Err(Errno::AGAIN) => return Event::Fine,
+                Err(_) => 0,
+            };
+            let code = u32::from_ne_bytes([m[2], m[3], m[4], m[5]]);
+            return match (n, m[0]) {
+                (6, READY) if !w.ready && m[1] == 1 => {
+                    w.ready = true;
+                    Event::Fine
+                }
+                (6, READY) if !w.ready => {
                     let mut l = log::about(log::Level::Error, who);
                     l.s("its monitor's worker cannot enter the service's mount namespace and root: ");
-                    l.end_errno(e);
+                    l.end_errno(Errno::from_raw_os_error(code as i32));
                     self.worker = None;
-                    Event::Misbehaved(busy.map_or(0, |b| b.pid))
+                    Event::Misbehaved
                 }
-                Reply::Dead => self.give_up(busy, arch, who, "its monitor's worker died"),
+                (6, MEM) if w.ready => {
+                    // The worker may not read the target: vigil, its
+                    // parent, opens its memory for it.
+                    let r = reach::open(reach::rel(code, "mem").as_bytes(), OFlags::RDONLY);
+                    let sent = match &r {
+                        Ok(f) => sock::send(w.chan.as_raw_fd(), &[MEM, 1], &[f.as_raw_fd()]),
+                        Err(_) => sock::send(w.chan.as_raw_fd(), &[MEM, 0], &[]),
+                    };
+                    if sent.is_err() {
+                        return self.give_up(arch, who, "its monitor's worker died");
+                    }
+                    Event::Fine
+                }
+                // EOF: it exited. Its listener has no task left (it exits
+                // then), or it died.
+                (0, _) if w.ready && w.record().is_none() => {
+                    self.worker = None;
+                    if listener_unused(self.l.fd) {
+                        Event::Close(None)
+                    } else {
+                        let mut l = log::about(log::Level::Error, who);
+                        l.s("its monitor's worker died; the service is stopped");
+                        l.end();
+                        Event::Misbehaved
+                    }
+                }
+                _ => self.give_up(arch, who, "its monitor's worker died"),
             };
         }
         if revents & POLLIN != 0 {
             return match super::receive(&mut self.l, policy, arch, who) {
-                super::Next::Done(Served::Failed(e)) => Event::Close(Some(e)),
-                super::Next::Done(_) => Event::Fine,
-                super::Next::Paths(n, rules) => {
-                    let sent = match self.worker.as_mut() {
-                        Some(w) => w.dispatch(&n, rules, now),
-                        None => Err(Errno::CHILD),
-                    };
-                    match sent {
-                        Ok(()) => Event::Fine,
-                        Err(e) => {
-                            // No worker (it died or could not be started):
-                            // path rules fail closed.
-                            let mut l = log::about(log::Level::Error, who);
-                            l.s("pid ").u(n.pid as u64).s(" ");
-                            l.s(arch.name(n.nr as u32).unwrap_or("?"));
-                            l.s(": no worker to serve it: ");
-                            log::errno(&mut l, e);
-                            l.s(": EIO");
-                            l.end();
-                            self.worker = None;
-                            let _ = seccomp::send(self.l.fd, n.id, 0, -Errno::IO.raw_os_error(), 0);
-                            Event::Fine
-                        }
-                    }
+                Next::Done(Served::Failed(e)) => Event::Close(Some(e)),
+                Next::Done(_) => Event::Fine,
+                Next::Paths(n, _) => {
+                    // No worker (a policy with path rules always has one
+                    // until it dies): path rules fail closed.
+                    let _ = seccomp::send(self.l.fd, n.id, 0, -Errno::IO.raw_os_error(), 0);
+                    Event::Fine
                 }
             };
         }
@@ -330,38 +300,57 @@ impl Watch {
     /// Call once per loop turn: past its deadline, the worker is killed,
     /// its notification fails with EIO, and the caller stops the service.
     pub fn expire(&mut self, now: u64, arch: &Arch, who: &str) -> Event {
-        let busy = match self.worker.as_ref().and_then(|w| w.busy) {
-            Some(b) if now >= b.deadline_ns => b,
-            _ => return Event::Fine,
+        let Some(w) = self.worker.as_ref() else {
+            return Event::Fine;
         };
-        self.give_up(
-            Some(busy),
-            arch,
-            who,
-            "not served within 10 s (the target holds its memory or files): its worker is killed",
-        )
+        let since = if w.ready {
+            w.record().map(|r| r.0)
+        } else {
+            Some(w.since)
+        };
+        match since {
+            Some(s) if now >= s.saturating_add(DEADLINE_NS) => self.give_up(
+                arch,
+                who,
+                "not served within 10 s (the target holds its memory or files): its worker is killed",
+            ),
+            _ => Event::Fine,
+        }
     }
 
-    fn give_up(&mut self, busy: Option<Busy>, arch: &Arch, who: &str, why: &str) -> Event {
+    fn give_up(&mut self, arch: &Arch, who: &str, why: &str) -> Event {
+        let Some(w) = self.worker.take() else {
+            return Event::Misbehaved;
+        };
+        let job = if w.ready { w.record() } else { None };
         // Dropping it kills it; a task asleep in a remote fault is killable.
-        self.worker = None;
+        drop(w);
         let mut l = log::about(log::Level::Error, who);
-        let pid = busy.map_or(0, |b| b.pid);
-        match busy {
-            Some(b) if b.id != 0 => {
-                l.s("pid ").u(b.pid as u64).s(" ");
-                l.s(arch.name(b.nr as u32).unwrap_or("?")).s(": ").s(why);
+        match job {
+            Some((_, id, pid, nr)) => {
+                l.s("pid ").u(pid as u64).s(" ");
+                l.s(arch.name(nr as u32).unwrap_or("?")).s(": ").s(why);
                 // Still pending, it fails; answered meanwhile, ENOENT.
-                let _ = seccomp::send(self.l.fd, b.id, 0, -Errno::IO.raw_os_error(), 0);
-                l.s("; the call fails with EIO and the process is stopped as misbehaving");
+                let _ = seccomp::send(self.l.fd, id, 0, -Errno::IO.raw_os_error(), 0);
+                l.s("; the call fails with EIO and the service is stopped as misbehaving");
             }
-            _ => {
-                l.s(why).s(" while it was set up; the service is stopped");
+            None => {
+                l.s(why).s("; the service is stopped as misbehaving");
             }
         }
         l.end();
-        Event::Misbehaved(pid)
+        Event::Misbehaved
     }
+}
+
+/// Does no task use the filter of listener `fd` any more (POLLHUP)?
+fn listener_unused(fd: i32) -> bool {
+    let mut p = [PollFd {
+        fd,
+        events: 0,
+        revents: 0,
+    }];
+    matches!(poll::poll(&mut p, Some(0)), Ok(1) if p[0].revents & POLLHUP != 0)
 }
 
 /// SIGKILL `pid` and, if it leads a process group that is not ours (a
@@ -382,50 +371,10 @@ pub fn stop_misbehaving(pid: u32) {
     let _ = sys::kill(pid as i32, kill);
 }
 
-impl Drop for Worker {
-    /// A worker vigil lets go of has nothing left to do; one stuck in a
-    /// target's fault must not outlive its listener either.
-    fn drop(&mut self) {
-        let _ = sys::kill(self.pid, linux_raw_sys::general::SIGKILL as i32);
-    }
-}
-
-/// `struct seccomp_notif` on the channel: id, pid, nr, arch, ip, args.
-const NOTIF: usize = 8 + 4 + 4 + 4 + 8 + 48;
-
-fn put_notif(m: &mut [u8], n: &Notif) {
-    m[..8].copy_from_slice(&n.id.to_ne_bytes());
-    m[8..12].copy_from_slice(&n.pid.to_ne_bytes());
-    m[12..16].copy_from_slice(&n.nr.to_ne_bytes());
-    m[16..20].copy_from_slice(&n.arch.to_ne_bytes());
-    m[20..28].copy_from_slice(&n.ip.to_ne_bytes());
-    for (i, a) in n.args.iter().enumerate() {
-        m[28 + 8 * i..36 + 8 * i].copy_from_slice(&a.to_ne_bytes());
-    }
-}
-
-fn get_notif(m: &[u8]) -> Notif {
-    let u64_at = |i: usize| u64::from_ne_bytes(m[i..i + 8].try_into().unwrap_or([0; 8]));
-    let u32_at = |i: usize| u32::from_ne_bytes(m[i..i + 4].try_into().unwrap_or([0; 4]));
-    let mut n = Notif {
-        id: u64_at(0),
-        pid: u32_at(8),
-        flags: 0,
-        nr: u32_at(12) as i32,
-        arch: u32_at(16),
-        ip: u64_at(20),
-        args: [0; 6],
-    };
-    for (i, a) in n.args.iter_mut().enumerate() {
-        *a = u64_at(28 + 8 * i);
-    }
-    n
-}
-
 // ---- the worker's side ------------------------------------------------
 
 /// The worker's life: set itself apart, take its listener, serve.
-fn run(chan: OwnedFd, duty: Duty) -> ! {
+fn run(chan: OwnedFd, duty: Duty, slot: usize) -> ! {
     let parent = rustix::process::getppid();
     let _ = rustix::process::setsid();
     let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
@@ -436,71 +385,94 @@ fn run(chan: OwnedFd, duty: Duty) -> ! {
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     reach::open_proc();
     let c = chan.as_raw_fd();
-    let keep = [c, reach::proc_raw(), log::console_fd(), log::kmsg_fd()];
-    close_all_but(&keep);
-    let mut listener: Option<OwnedFd> = None;
-    let mut buf = [0u8; 1 + NOTIF + 6];
+    close_all_but(&[c, reach::proc_raw(), log::console_fd(), log::kmsg_fd()]);
+    // The set-up: the listener, and the service's namespace and root.
+    let mut m = [0u8; 16];
+    let mut fds = [None, None, None, None];
+    let n = sock::recv(c, &mut m, &mut fds).unwrap_or(0);
+    let [l, ns, root, _] = fds;
+    let (Some(l), Some(ns), Some(root), 9, SETUP) = (l, ns, root, n, m[0]) else {
+        proc::exit(1)
+    };
+    let pid = u32::from_ne_bytes([m[1], m[2], m[3], m[4]]);
+    probe::set_features(u32::from_ne_bytes([m[5], m[6], m[7], m[8]]));
+    let r = enter(&ns, &root, pid, duty);
+    drop((ns, root));
+    let mut hello = [READY, 0, 0, 0, 0, 0];
+    match r {
+        Ok(_) => hello[1] = 1,
+        Err(e) => hello[2..].copy_from_slice(&(e.raw_os_error() as u32).to_ne_bytes()),
+    }
+    if sock::send(c, &hello, &[]).is_err() || hello[1] == 0 {
+        proc::exit(1);
+    }
+    let needs_mem = r.unwrap_or(false);
+    let mut listener = Listener {
+        fd: l.as_raw_fd(),
+        handover_pid: pid,
+    };
+    let board = sys::shared::shared().unwrap_or(&[]);
+    let rec = board.get(slot * RECORD..(slot + 1) * RECORD).unwrap_or(&[]);
     loop {
-        let mut fds = [None, None, None, None];
-        let n = match sock::recv(c, &mut buf, &mut fds) {
-            Ok(0) | Err(_) => proc::exit(0),
-            Ok(n) => n,
-        };
-        match (buf[0], n) {
-            (SETUP, 9) if listener.is_none() => {
-                let pid = u32::from_ne_bytes([buf[1], buf[2], buf[3], buf[4]]);
-                let feats = u32::from_ne_bytes([buf[5], buf[6], buf[7], buf[8]]);
-                probe::set_features(feats);
-                let [l, ns, root, _] = fds;
-                let r = match (l, ns, root) {
-                    (Some(l), Some(ns), Some(root)) => {
-                        let r = enter(&ns, &root, pid, duty);
-                        listener = Some(l);
-                        r
+        let mut p = [
+            PollFd {
+                fd: listener.fd,
+                events: POLLIN,
+                revents: 0,
+            },
+            PollFd {
+                fd: c,
+                events: POLLIN,
+                revents: 0,
+            },
+        ];
+        if poll::poll(&mut p, None).is_err() {
+            continue;
+        }
+        if p[1].revents != 0 {
+            // vigil lets go of us (or writes out of turn): done.
+            proc::exit(0);
+        }
+        if p[0].revents & POLLIN != 0 {
+            match super::receive(&mut listener, duty.policy, duty.arch, duty.who) {
+                Next::Done(Served::Failed(_)) => proc::exit(1),
+                Next::Done(_) => {}
+                Next::Paths(n, rules) => {
+                    if let [since, id, pn, _] = rec {
+                        id.store(n.id, Ordering::Relaxed);
+                        pn.store((n.pid as u64) << 32 | n.nr as u32 as u64, Ordering::Relaxed);
+                        since.store(poll::now_ns().max(1), Ordering::Release);
                     }
-                    _ => Err(Errno::BADF),
-                };
-                let (ok, code) = match r {
-                    Ok(needs_mem) => (1, needs_mem as u32),
-                    Err(e) => (0, e.raw_os_error() as u32),
-                };
-                say(c, READY, ok, code);
-                if ok == 0 {
-                    proc::exit(1);
+                    let mem = if needs_mem { ask_mem(c, n.pid) } else { None };
+                    reach::set_mem(mem.as_ref());
+                    let fd = listener.fd;
+                    let _ = super::serve_paths(fd, &n, duty.policy, duty.arch, duty.who, rules);
+                    reach::set_mem(None);
+                    if let Some(since) = rec.first() {
+                        since.store(0, Ordering::Release);
+                    }
                 }
             }
-            (JOB, k) if k == buf.len() => {
-                let Some(l) = listener.as_ref() else {
-                    proc::exit(1)
-                };
-                let n = get_notif(&buf[1..1 + NOTIF]);
-                let r =
-                    |i: usize| u16::from_ne_bytes([buf[1 + NOTIF + 2 * i], buf[2 + NOTIF + 2 * i]]);
-                let rules = (r(0), r(1), r(2));
-                reach::set_mem(fds[0].as_ref());
-                let served =
-                    super::serve_paths(l.as_raw_fd(), &n, duty.policy, duty.arch, duty.who, rules);
-                reach::set_mem(None);
-                let (kind, code) = match served {
-                    Served::Answered => (0, 0),
-                    Served::Gone => (1, 0),
-                    Served::Nothing => (2, 0),
-                    Served::Failed(e) => (3, e.raw_os_error() as u32),
-                };
-                say(c, DONE, kind, code);
-            }
-            _ => proc::exit(1),
+        } else if p[0].revents & (POLLHUP | POLLERR | POLLNVAL) != 0 {
+            // No task uses the filter any more.
+            proc::exit(0);
         }
     }
 }
 
-fn say(chan: i32, kind: u8, a: u8, code: u32) {
-    let mut m = [0u8; 6];
-    m[0] = kind;
-    m[1] = a;
-    m[2..6].copy_from_slice(&code.to_ne_bytes());
-    if sock::send(chan, &m, &[]).is_err() {
-        proc::exit(1);
+/// Have vigil open thread `tid`'s memory for us; `None` if it could not
+/// (the read then fails like any unreadable memory).
+fn ask_mem(chan: i32, tid: u32) -> Option<OwnedFd> {
+    let mut m = [MEM, 0, 0, 0, 0, 0];
+    m[2..].copy_from_slice(&tid.to_ne_bytes());
+    sock::send(chan, &m, &[]).ok()?;
+    let mut r = [0u8; 4];
+    let mut fds = [None, None, None, None];
+    match sock::recv(chan, &mut r, &mut fds) {
+        Ok(2) if r[0] == MEM && r[1] == 1 => fds[0].take(),
+        Ok(2) if r[0] == MEM => None,
+        // vigil is gone or confused: nothing to serve for.
+        _ => proc::exit(1),
     }
 }
 
@@ -539,7 +511,7 @@ fn enter(ns: &OwnedFd, root: &OwnedFd, pid: u32, duty: Duty) -> Result<bool, Err
         )?;
     }
     // setns put us at the namespace's root; the service may have another.
-    if reach::id_at(root.as_fd(), c"")? != reach::id_at(sys::borrow(root.as_raw_fd()), c"/")? {
+    if reach::id_at(root.as_fd(), c"")? != reach::id_at(rustix::fs::CWD, c"/")? {
         rustix::process::fchdir(root)?;
         rustix::process::chroot(c".")?;
     }

@@ -18,6 +18,7 @@ pub mod mem;
 pub mod poll;
 pub mod proc;
 pub mod seccomp;
+pub mod shared;
 pub mod signal;
 pub mod sock;
 pub mod stack;
