@@ -345,8 +345,11 @@ pub fn serve(
                 drop(worn);
                 // Say why only where the target may look: elsewhere the
                 // rule's own answer, not whether something exists.
-                let d = lexical(n, args, &paths[..np], policy, rules);
-                let d = if d == Decision::Continue && e != Errno::XDEV {
+                let d = lexical(n, &s, args, &paths[..np], policy, rules);
+                // EXDEV is the answer to an escape openat2 was told to
+                // refuse (BENEATH, IN_ROOT, NO_XDEV), not a secret.
+                let confined = s.resolve & ANCHORED != 0;
+                let d = if d == Decision::Continue && (e != Errno::XDEV || confined) {
                     Err(e)
                 } else {
                     Err(errno_of(d, rules.2))
@@ -423,17 +426,31 @@ fn errno_of(d: Decision, otherwise: u16) -> Errno {
 }
 
 /// The rule's verdict on the paths as written (no symlinks followed).
+/// (With openat2's RESOLVE_IN_ROOT, `..` stops at the dirfd and an
+/// absolute path starts there.)
 fn lexical(
     n: &Notif,
+    s: &Spec,
     args: &[groups::PathArg],
     raw: &[Path],
     policy: &Policy,
     rules: (u16, u16, u16),
 ) -> Decision {
     let mut abs = [Path::new(), Path::new()];
+    let in_root = s.resolve & ResolveFlags::IN_ROOT.bits() != 0;
     for ((pa, raw), abs) in args.iter().zip(raw).zip(&mut abs) {
         let dirfd = pa.dirfd.map(|d| n.args[d as usize]);
-        if path::absolute(n.pid as i32, dirfd, raw.as_bytes(), abs).is_err() {
+        let r = if in_root {
+            let mut clamped = Path::new();
+            let mut b = [0u8; path::PATH_MAX];
+            clamped.s("/").put(raw.as_bytes());
+            let k = path::normalize(clamped.as_bytes(), &mut b);
+            let rel = if &b[..k] == b"/" { &b"."[..] } else { &b[1..k] };
+            path::absolute(n.pid as i32, dirfd, rel, abs)
+        } else {
+            path::absolute(n.pid as i32, dirfd, raw.as_bytes(), abs)
+        };
+        if r.is_err() {
             return Decision::Errno(rules.2);
         }
     }
@@ -467,6 +484,10 @@ fn read_all(
     Ok(())
 }
 
+/// openat2's flags that confine a lookup to its dirfd or its mount.
+const ANCHORED: u64 =
+    ResolveFlags::BENEATH.bits() | ResolveFlags::IN_ROOT.bits() | ResolveFlags::NO_XDEV.bits();
+
 /// Why `look` gave up.
 enum Refusal {
     /// vigil's own view of the target in /proc failed.
@@ -495,20 +516,21 @@ fn look(
     creds: &mut Creds,
     start: &mut [Option<OwnedFd>; 2],
 ) -> Result<OwnedFd, Refusal> {
-    let root = resolve::root(n.pid, root_path).map_err(Refusal::Proc)?;
     let (ns, home_root) = home().map_err(Refusal::Proc)?;
-    if reach::id_at(root.as_fd(), c"").map_err(Refusal::Proc)? != home_root {
-        return Err(Refusal::Moved("its root is not the one it started with: "));
-    }
     let here = reach::id_of(reach::rel(n.pid, "ns/mnt").as_bytes()).map_err(Refusal::Proc)?;
     if here != ns {
         return Err(Refusal::Moved(
             "its mount namespace is not the one it started with: ",
         ));
     }
+    let root = resolve::root(n.pid, root_path).map_err(Refusal::Proc)?;
+    if reach::id_at(root.as_fd(), c"").map_err(Refusal::Proc)? != home_root {
+        return Err(Refusal::Moved("its root is not the one it started with: "));
+    }
     creds.read(n.pid).map_err(Refusal::Proc)?;
     let anchored = ResolveFlags::IN_ROOT | ResolveFlags::NO_XDEV;
     let need_start = s.resolve & anchored.bits() != 0;
+
     for ((pa, raw), start) in args.iter().zip(paths).zip(start) {
         if need_start || raw.as_bytes().first() != Some(&b'/') {
             let dirfd = pa.dirfd.map(|d| n.args[d as usize]);
@@ -665,12 +687,28 @@ fn open(a: &Entry, name: &core::ffi::CStr, s: &Spec) -> Result<OwnedFd, Errno> {
         }
         r => r,
     }?;
+    if f & g::O_PATH != 0 {
+        return substitute(file);
+    }
     if !nb.is_empty() && f & g::O_NONBLOCK == 0 {
         // F_SETFL sets exactly these; the rest of the flags stay.
         let settable = g::O_APPEND | g::FASYNC | g::O_DIRECT | g::O_NOATIME;
         rustix::fs::fcntl_setfl(&file, OFlags::from_bits_retain(f & settable))?;
     }
     Ok(file)
+}
+
+/// What the target gets for an O_PATH open: seccomp's ADDFD cannot hand
+/// over an O_PATH descriptor (EBADF), so the same directory or regular
+/// file, reopened read-only (the read permission is checked as for any
+/// open). Other kinds (a FIFO, a device) cannot be opened without acting
+/// on them: EOPNOTSUPP.
+fn substitute(file: OwnedFd) -> Result<OwnedFd, Errno> {
+    let kind = rustix::fs::fstat(&file)?.st_mode & g::S_IFMT;
+    if kind != g::S_IFDIR && kind != g::S_IFREG {
+        return Err(Errno::OPNOTSUPP);
+    }
+    reopen(&file, OFlags::RDONLY | OFlags::NOCTTY | OFlags::NONBLOCK)
 }
 
 /// The entry itself as an O_PATH fd, refusing a symlink swapped in after
