@@ -100,6 +100,7 @@ fn hold(name: &str, secs: &str) -> Option<Held> {
     if l.starts_with("no userfaultfd") {
         eprintln!("skipped: {l}");
         let _ = v.kill();
+        let _ = v.wait();
         return None;
     }
     assert_eq!(l.trim(), "holding", "{l}");
