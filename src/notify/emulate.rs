@@ -468,12 +468,15 @@ fn read_all(
     for (pa, out) in args.iter().zip(paths) {
         path::read_cstr(n.pid as i32, n.args[pa.path as usize], out)?;
         // The target names its own /proc entry: make it the target's,
-        // not vigil's.
+        // not the worker's, by its pid in its own pid namespace (whose
+        // /proc a service with `namespaces pid` has mounted).
         for own in [&b"/proc/self"[..], b"/proc/thread-self"] {
             let p = out.as_bytes();
             if p.starts_with(own) && matches!(p.get(own.len()), None | Some(b'/')) {
                 let mut q = Path::new();
-                q.s("/proc/").u(n.pid as u64).put(&p[own.len()..]);
+                q.s("/proc/")
+                    .u(target::inner_pid(n.pid) as u64)
+                    .put(&p[own.len()..]);
                 *out = q;
             }
         }

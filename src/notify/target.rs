@@ -187,6 +187,31 @@ fn own_ids(w: &mut Worn) {
 /// MAC_OVERRIDE, MKNOD (capabilities(7)).
 const FS_CAPS: u64 = 1 << 0 | 1 << 1 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 9 | 1 << 32 | 1 << 27;
 
+/// Thread `tid`'s id in its innermost pid namespace (the last `NSpid:`
+/// field), or `tid` if that cannot be read.
+pub fn inner_pid(tid: u32) -> u32 {
+    let mut buf = [0u8; 4096];
+    let Ok(f) = reach::open(
+        reach::rel(tid, "status").as_bytes(),
+        rustix::fs::OFlags::RDONLY,
+    ) else {
+        return tid;
+    };
+    let n = rustix::io::read(&f, &mut buf[..]).unwrap_or(0);
+    let line = buf[..n]
+        .split(|&b| b == b'\n')
+        .find_map(|l| l.strip_prefix(b"NSpid:"));
+    line.and_then(|l| {
+        let mut rest = l;
+        let mut last = None;
+        while let Some(f) = field(&mut rest) {
+            last = Some(f);
+        }
+        number(last?, 10)
+    })
+    .unwrap_or(tid)
+}
+
 /// The status lines `parse` reads, in the order it handles them.
 const KEYS: [&[u8]; 5] = [b"Umask", b"Uid", b"Gid", b"CapEff", b"Groups"];
 

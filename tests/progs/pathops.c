@@ -11,6 +11,7 @@
  *   symlink TARGET PATH       symlink(2)
  *   truncate PATH LEN         truncate(2)
  *   mknod PATH KIND [MAJ MIN] mknodat(2), KIND reg|fifo|sock|chr|blk
+ *   chmod PATH MODE           chmod(2)
  *   chmod2 PATH MODE          fchmodat2(AT_FDCWD, PATH, MODE, 0)
  *   openat2 DIR PATH FLAGS    openat2(open(DIR), PATH, O_RDONLY, RESOLVE_*)
  *                             with FLAGS a `,` list of beneath, in_root,
@@ -33,7 +34,15 @@
  *   clone-read SRC DST FILE   as uid 1000: clone(CLONE_NEWUSER|CLONE_NEWNS)
  *                             child binds SRC on DST and reads FILE
  *
- * Exit status: 0 (the results are the output). */
+ * With `-t TAG` first, each group may end in `= WANT` (`ok` or an errno
+ * name), and prints `TEST TAG.OP:ARG: ok` or `TEST TAG.OP:ARG: FAIL got X`
+ * instead (the QEMU suite's lines; `TAG.OP` alone for operations whose
+ * argument is not a path); `read` also fails when it reads `SECRET`.
+ *
+ * `-f FILE` (after `-t TAG`, or alone) reads the groups from FILE, one per
+ * line, instead of the command line (`#` lines are comments).
+ *
+ * Exit status: 0, or 1 when a `-t` check failed. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -63,12 +72,28 @@
 #define RESOLVE_CACHED 0x20
 #endif
 
-static void say(const char *op, const char *arg, long r) {
-    if (r < 0)
-        printf("%s %s: %s\n", op, arg, strerrorname_np(errno));
-    else
-        printf("%s %s: ok\n", op, arg);
+static const char *tag, *want;
+static int failed;
+
+/* One result: the plain line, or with -t the TEST line. */
+static void report(const char *op, const char *arg, const char *got, const char *detail) {
+    if (!tag) {
+        printf("%s %s: %s%s%s\n", op, arg, got, *detail ? " " : "", detail);
+    } else if (want) {
+        int ok = !strcmp(got, want) && !strstr(detail, "SECRET");
+        failed |= !ok;
+        if (arg[0] == '/')
+            printf("TEST %s.%s:%s: ", tag, op, arg);
+        else
+            printf("TEST %s.%s: ", tag, op);
+        if (ok) printf("ok\n");
+        else printf("FAIL got %s%s%s, want %s\n", got, *detail ? " " : "", detail, want);
+    }
     fflush(stdout);
+}
+
+static void say(const char *op, const char *arg, long r) {
+    report(op, arg, r < 0 ? strerrorname_np(errno) : "ok", "");
 }
 
 static void say_read(const char *op, const char *path, int fd) {
@@ -85,8 +110,7 @@ static void say_read(const char *op, const char *path, int fd) {
     }
     buf[n] = 0;
     buf[strcspn(buf, "\n")] = 0;
-    printf("%s %s: ok %s\n", op, path, buf);
-    fflush(stdout);
+    report(op, path, "ok", buf);
 }
 
 static int send_fd(int sock, int fd) {
@@ -177,6 +201,8 @@ static void op(int argc, char **a) {
                  : !strcmp(a[2], "chr") ? S_IFCHR : !strcmp(a[2], "blk") ? S_IFBLK : S_IFREG;
         dev_t d = argc >= 5 ? makedev(atoi(a[3]), atoi(a[4])) : 0;
         say(o, a[1], mknodat(AT_FDCWD, a[1], k | 0640, d));
+    } else if (!strcmp(o, "chmod") && argc >= 3) {
+        say(o, a[1], chmod(a[1], strtol(a[2], 0, 8)));
     } else if (!strcmp(o, "chmod2") && argc >= 3) {
         say(o, a[1], syscall(SYS_fchmodat2, AT_FDCWD, a[1], strtol(a[2], 0, 8), 0));
     } else if (!strcmp(o, "openat2") && argc >= 4) {
@@ -281,13 +307,47 @@ static void op(int argc, char **a) {
     }
 }
 
+/* One group of words: its `= WANT` ending taken off. */
+static void group(int n, char **w) {
+    want = NULL;
+    if (n >= 2 && !strcmp(w[n - 2], "=")) {
+        want = w[n - 1];
+        n -= 2;
+    }
+    if (n > 0) op(n, w);
+}
+
+static int from_file(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        printf("TEST %s.file: FAIL %s: %s\n", tag ? tag : "pathops", path, strerrorname_np(errno));
+        return 1;
+    }
+    char line[1024];
+    while (fgets(line, sizeof line, f)) {
+        char *w[32];
+        int n = 0;
+        if (line[0] == '#') continue;
+        for (char *t = strtok(line, " \t\n"); t && n < 32; t = strtok(NULL, " \t\n")) w[n++] = t;
+        /* op() may use strtok itself: the words are all split already. */
+        group(n, w);
+    }
+    fclose(f);
+    return failed;
+}
+
 int main(int argc, char **argv) {
     int start = 1;
-    for (int i = 1; i <= argc; i++) {
+    if (argc > 2 && !strcmp(argv[1], "-t")) {
+        tag = argv[2];
+        start = 3;
+    }
+    if (argc > start + 1 && !strcmp(argv[start], "-f")) return from_file(argv[start + 1]);
+    for (int i = start; i <= argc; i++) {
         if (i == argc || !strcmp(argv[i], ":")) {
-            if (i > start) op(i - start, argv + start);
+            group(i - start, argv + start);
             start = i + 1;
         }
     }
-    return 0;
+    return failed;
 }
