@@ -16,6 +16,8 @@
 #                      root; as uid 1000 in a user namespace), or passed in
 #                      as a directory fd from one: EXDEV
 #   rename             renaming an ancestor of a denied prefix: refused
+#   runuser           `vigil run` as uid 1000 with Yama's ptrace_scope 1:
+#                      vigil opens the target's memory for its worker
 #   nsview, jail, pidns
 #                      the worker serves from the service's own mount
 #                      namespace (private /tmp, read-only bind), root
@@ -38,7 +40,9 @@ rename.exchange:/srv/mon/ren/a/pub rename.rename:/srv/mon/ren/a/pub
 nsview.write:/tmp/x nsview.read:/tmp/x nsview.read:/tmp/host-marker
 nsview.write:/srv/mon/ro/x nsview.mkdir:/srv/mon/ro/d
 jail.read:/etc/jailfile jail.read:/srv/mon/caps/theirs jail.write:/tmp/y
-pidns.read:/proc/self/comm pidns.read:/proc/1/comm pidns.write:/tmp/pidns"
+pidns.read:/proc/self/comm pidns.read:/proc/1/comm pidns.write:/tmp/pidns
+runuser.read:/srv/mon/runuser/f runuser.write:/srv/mon/runuser/g runuser.read:/srv/mon/runuser/g
+runuser.read:/srv/mon/caps/rootonly runuser.mkdir:/srv/mon/nope"
 
 # The same checks for `sym` and `symnative`, and `ll` and `llnative`.
 MON_SYM="read:/srv/mon/sticky/ln read:/srv/mon/sticky/mine read:/srv/mon/nsf/ln
@@ -56,7 +60,7 @@ monitor_files() {
     printf '%s\n' --file "/bin/pathops=$work/pathops-$A" \
         --file "/etc/monitor.conf=tests/qemu/monitor.conf"
     local f
-    for f in tests/qemu/mon/*.ops; do
+    for f in tests/qemu/mon/*.ops tests/qemu/mon/*.policy; do
         printf '%s\n' --file "/etc/mon/$(basename "$f")=$f"
     done
 }
@@ -74,5 +78,8 @@ monitor_run() {
     has monitor.alias-logged 'vigil: error: \[alias\] pid [0-9]+ openat: its mount namespace is not the one it started with: EXDEV: denied'
     has monitor.aliasfd-logged 'vigil: error: \[alias-fd\] pid [0-9]+ openat: its directory is not where its path names it'
     has monitor.rename-logged '\[rename\] pid [0-9]+ rename(at2?)? .*: deny EPERM \(it would move a path across a rule\)'
+    if grep -q '^mon-setup: yama ptrace_scope 1' "$LOG"; then
+        has monitor.runuser-mem-from-vigil "vigil: \\[pathops\\] the monitor's worker may not read the target's memory"
+    fi
     lacks monitor.no-worker-trouble "vigil: error: .*(worker|cannot read the target)"
 }

@@ -407,6 +407,11 @@ fn run(chan: OwnedFd, duty: Duty, slot: usize) -> ! {
         proc::exit(1);
     }
     let needs_mem = r.unwrap_or(false);
+    if needs_mem {
+        let mut l = log::about(log::Level::Info, duty.who);
+        l.s("the monitor's worker may not read the target's memory (Yama's ptrace_scope?): vigil opens it for each path notification");
+        l.end();
+    }
     let mut listener = Listener {
         fd: l.as_raw_fd(),
         handover_pid: pid,

@@ -24,6 +24,15 @@ busybox cp /bin/pathops $m/jail/bin/pathops
 mkdir -p $m/jail/etc/mon
 busybox cp /etc/mon/jail.ops $m/jail/etc/mon/
 echo host > /tmp/host-marker
+# A non-root `vigil run` whose worker may not read its target (Yama's
+# ptrace_scope 1: only descendants): vigil opens the memory for it.
+mkdir -p $m/runuser
+echo runuser > $m/runuser/f
+busybox chown -R 1000:1000 $m/runuser
+if [ -e /proc/sys/kernel/yama/ptrace_scope ]; then
+    echo 1 > /proc/sys/kernel/yama/ptrace_scope
+    echo "mon-setup: yama ptrace_scope $(cat /proc/sys/kernel/yama/ptrace_scope)"
+fi
 # The kernel's protections, which vigil's own lookups must honour too.
 for p in symlinks regular fifos hardlinks; do
     echo 1 > /proc/sys/fs/protected_$p
