@@ -158,11 +158,12 @@ fn own_caps() -> Result<(u64, u64, u64), Errno> {
 }
 
 /// This process's own fs ids and groups, read once (`wear` always puts
-/// them back): fsuid, fsgid, the number of groups, the groups.
-static OWN_IDS: [AtomicU32; 3 + MAX_GROUPS] = [const { AtomicU32::new(u32::MAX) }; 3 + MAX_GROUPS];
+/// them back): fsuid, fsgid, 1 + the number of groups (0: not read yet),
+/// the groups. Zero at first, so that it lives in `.bss`.
+static OWN_IDS: [AtomicU32; 3 + MAX_GROUPS] = [const { AtomicU32::new(0) }; 3 + MAX_GROUPS];
 
 fn own_ids(w: &mut Worn) {
-    if OWN_IDS[2].load(Ordering::Relaxed) == u32::MAX {
+    if OWN_IDS[2].load(Ordering::Relaxed) == 0 {
         let fsuid = creds::setfsuid(u32::MAX);
         let fsgid = creds::setfsgid(u32::MAX);
         let n = creds::getgroups(&mut w.groups).unwrap_or(0);
@@ -171,11 +172,11 @@ fn own_ids(w: &mut Worn) {
         }
         OWN_IDS[0].store(fsuid, Ordering::Relaxed);
         OWN_IDS[1].store(fsgid, Ordering::Relaxed);
-        OWN_IDS[2].store(n as u32, Ordering::Relaxed);
+        OWN_IDS[2].store(n as u32 + 1, Ordering::Relaxed);
     }
     w.fsuid = OWN_IDS[0].load(Ordering::Relaxed);
     w.fsgid = OWN_IDS[1].load(Ordering::Relaxed);
-    w.ngroups = (OWN_IDS[2].load(Ordering::Relaxed) as usize).min(MAX_GROUPS);
+    w.ngroups = (OWN_IDS[2].load(Ordering::Relaxed) as usize - 1).min(MAX_GROUPS);
     for (g, slot) in w.groups.iter_mut().zip(&OWN_IDS[3..3 + w.ngroups]) {
         *g = slot.load(Ordering::Relaxed);
     }
