@@ -182,17 +182,22 @@ fn supervise(
         },
         worker: None,
     });
+    // The program could not be served: it is stopped, and vigil says so
+    // with 126 (it could not be started) rather than with its status.
+    let mut unserved = false;
     if let Some(w) = watch.as_mut() {
         notify::probe::listener(w.l.fd);
         w.worker = worker;
         if let Some(wk) = w.worker.as_mut() {
-            // The program still waits in its first execve.
-            if let Err(e) = wk.setup(w.l.fd, child.pid as u32, poll::now_ns()) {
+            // The program still waits in its first execve; it shares
+            // vigil's mount namespace and root.
+            if let Err(e) = wk.setup(w.l.fd, child.pid as u32, poll::now_ns(), false) {
                 let mut l = log::start(log::Level::Error);
                 l.s("cannot hand the listener to the monitor's worker: ");
                 l.end_errno(e);
                 w.worker = None;
                 worker::stop_misbehaving(child.pid as u32);
+                unserved = true;
             }
         }
     }
@@ -257,6 +262,13 @@ fn supervise(
                     }
                     watch = None;
                 }
+                Event::Unready => {
+                    // Its worker could not be set up (and said why): the
+                    // program never ran.
+                    worker::stop_misbehaving(child.pid as u32);
+                    unserved = true;
+                    watch = None;
+                }
             }
         }
         if let Some(i) = si {
@@ -285,6 +297,7 @@ fn supervise(
             }
         }
         if let Some(code) = exit_code {
+            let code = if unserved { 126 } else { code };
             // The child is gone, so its end of the pipe is closed: what it
             // said before dying (a failed exec) can be read without waiting.
             while status_open {

@@ -295,7 +295,8 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                     if let Some(wk) = w.worker.as_mut() {
                         // The child still waits in its first execve: its
                         // namespace and root are the ones vigil set up.
-                        if let Err(e) = wk.setup(fd.as_raw_fd(), child.pid as u32, now) {
+                        let own = c.namespaces & g::CLONE_NEWNS != 0 || c.root.is_some();
+                        if let Err(e) = wk.setup(fd.as_raw_fd(), child.pid as u32, now, own) {
                             let mut l = log::about(log::Level::Error, svc.name);
                             l.s("cannot hand its listener to its monitor's worker: ");
                             l.end_errno(e);
@@ -411,7 +412,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                     }
                     let _ = closed.push(k);
                 }
-                Event::Misbehaved => {
+                Event::Misbehaved | Event::Unready => {
                     // Only while the pid is surely still the service's
                     // (its main process has not been reaped): a stale pid
                     // could be anyone's by now.

@@ -134,21 +134,32 @@ pub fn fork(duty: Duty) -> Result<Worker, Errno> {
 impl Worker {
     /// Give it the listener and, opened now while the target (`pid`)
     /// still waits in its first `execve`, its mount namespace and root.
-    pub fn setup(&mut self, listener: i32, pid: u32, now: u64) -> Result<(), Errno> {
-        let ns = reach::open(reach::rel(pid, "ns/mnt").as_bytes(), OFlags::RDONLY)?;
+    /// `own_world`: the service has a mount namespace or root of its own
+    /// (else it shares vigil's, and a worker that cannot open them, with
+    /// no /proc or out of fds, serves from vigil's: the same).
+    pub fn setup(
+        &mut self,
+        listener: i32,
+        pid: u32,
+        now: u64,
+        own_world: bool,
+    ) -> Result<(), Errno> {
+        let ns = reach::open(reach::rel(pid, "ns/mnt").as_bytes(), OFlags::RDONLY);
         let root = reach::open(
             reach::rel(pid, "root").as_bytes(),
             OFlags::PATH | OFlags::DIRECTORY,
-        )?;
+        );
         let mut m = [0u8; 9];
         m[0] = SETUP;
         m[1..5].copy_from_slice(&pid.to_ne_bytes());
         m[5..9].copy_from_slice(&probe::features().to_ne_bytes());
-        sock::send(
-            self.chan.as_raw_fd(),
-            &m,
-            &[listener, ns.as_raw_fd(), root.as_raw_fd()],
-        )?;
+        let fds = match (&ns, &root) {
+            (Ok(ns), Ok(root)) => [listener, ns.as_raw_fd(), root.as_raw_fd()],
+            (Err(e), _) | (_, Err(e)) if own_world => return Err(*e),
+            _ => [listener, -1, -1],
+        };
+        let n = if fds[1] < 0 { 1 } else { 3 };
+        sock::send(self.chan.as_raw_fd(), &m, &fds[..n])?;
         self.since = now;
         Ok(())
     }
@@ -194,11 +205,13 @@ pub enum Event {
     /// The listener is done (no task uses it any more, or it broke, with
     /// the errno): drop it.
     Close(Option<Errno>),
-    /// Its worker ran past its deadline, died, or could not enter the
-    /// service's world: stop the service as misbehaving, and drop the
-    /// listener (what is left of the service gets ENOSYS from its filter
-    /// for what it would have notified).
+    /// Its worker ran past its deadline or died: stop the service as
+    /// misbehaving, and drop the listener (what is left of the service
+    /// gets ENOSYS from its filter for what it would have notified).
     Misbehaved,
+    /// Its worker could not be set up (it said why; the target still
+    /// waits in its first `execve`): stop the service, drop the listener.
+    Unready,
 }
 
 impl Watch {
@@ -248,7 +261,7 @@ impl Watch {
                     l.s("its monitor's worker cannot enter the service's mount namespace and root: ");
                     l.end_errno(Errno::from_raw_os_error(code as i32));
                     self.worker = None;
-                    Event::Misbehaved
+                    Event::Unready
                 }
                 (6, MEM) if w.ready => {
                     // The worker may not read the target: vigil, its
@@ -391,12 +404,12 @@ fn run(chan: OwnedFd, duty: Duty, slot: usize) -> ! {
     let mut fds = [None, None, None, None];
     let n = sock::recv(c, &mut m, &mut fds).unwrap_or(0);
     let [l, ns, root, _] = fds;
-    let (Some(l), Some(ns), Some(root), 9, SETUP) = (l, ns, root, n, m[0]) else {
+    let (Some(l), 9, SETUP) = (l, n, m[0]) else {
         proc::exit(1)
     };
     let pid = u32::from_ne_bytes([m[1], m[2], m[3], m[4]]);
     probe::set_features(u32::from_ne_bytes([m[5], m[6], m[7], m[8]]));
-    let r = enter(&ns, &root, pid, duty);
+    let r = enter(ns.as_ref().zip(root.as_ref()), pid, duty);
     drop((ns, root));
     let mut hello = [READY, 0, 0, 0, 0, 0];
     match r {
@@ -504,24 +517,30 @@ pub(super) fn close_all_but(keep: &[i32]) {
 }
 
 /// Enter the service's mount namespace and root (where they are not
-/// vigil's own), start the Landlock actor if the service has rules, and
-/// find out whether this process may read `pid`'s memory: true if it may
-/// not (vigil then opens `/proc/TID/mem` for it).
-fn enter(ns: &OwnedFd, root: &OwnedFd, pid: u32, duty: Duty) -> Result<bool, Errno> {
-    let here = reach::id_of(b"self/ns/mnt")?;
-    if reach::id_at(ns.as_fd(), c"")? != here {
-        rustix::thread::move_into_link_name_space(
-            ns.as_fd(),
-            Some(rustix::thread::LinkNameSpaceType::Mount),
-        )?;
+/// vigil's own; `None`: vigil's are the service's), start the Landlock
+/// actor if the service has rules, and find out whether this process may
+/// read `pid`'s memory: true if it may not (vigil then opens
+/// `/proc/TID/mem` for it).
+fn enter(world: Option<(&OwnedFd, &OwnedFd)>, pid: u32, duty: Duty) -> Result<bool, Errno> {
+    if let Some((ns, root)) = world {
+        let here = reach::id_of(b"self/ns/mnt")?;
+        if reach::id_at(ns.as_fd(), c"")? != here {
+            rustix::thread::move_into_link_name_space(
+                ns.as_fd(),
+                Some(rustix::thread::LinkNameSpaceType::Mount),
+            )?;
+        }
+        // setns put us at the namespace's root; the service may have
+        // another.
+        if reach::id_at(root.as_fd(), c"")? != reach::id_at(rustix::fs::CWD, c"/")? {
+            rustix::process::fchdir(root)?;
+            rustix::process::chroot(c".")?;
+        }
+        rustix::process::chdir(c"/")?;
     }
-    // setns put us at the namespace's root; the service may have another.
-    if reach::id_at(root.as_fd(), c"")? != reach::id_at(rustix::fs::CWD, c"/")? {
-        rustix::process::fchdir(root)?;
-        rustix::process::chroot(c".")?;
-    }
-    rustix::process::chdir(c"/")?;
-    super::emulate::remember_home()?;
+    // Without /proc this fails; so will every emulated call, each saying
+    // why (fail closed), as vigil's own view of the target is missing.
+    let _ = super::emulate::remember_home();
     let (ro, rw) = duty.landlock;
     if !ro.is_empty() || !rw.is_empty() {
         actor::start(ro, rw)?;
