@@ -127,7 +127,7 @@ hostile_run() {
     # waits; the worker is killed after 10 s and the service stopped; a
     # second one still holding at power-off does not delay it.
     in_order hostile.uffd-stopped-after-10s 'hostile: uffd: holding' \
-        'vigil: error: \[uffd\] pid [0-9]+ openat: not served within 10 s .*the service is stopped as misbehaving' \
+        'vigil: error: \[uffd\] pid [0-9]+ openat: not served within 10 s: its worker is killed, the call fails with EIO; the service is stopped as misbehaving' \
         '\[uffd\] killed by signal 9'
     lacks hostile.uffd-never-let-go 'hostile: uffd: held'
     has hostile.uffd-late-holding 'hostile: uffd-late: holding'

@@ -76,10 +76,10 @@ monitor_run() {
     for t in $MON_SYM; do tests "sym.$t" "symnative.$t"; done
     for t in $MON_LLNATIVE; do tests "llnative.$t"; done
     has monitor.alias-logged 'vigil: error: \[alias\] pid [0-9]+ openat: its mount namespace is not the one it started with: EXDEV: denied'
-    has monitor.aliasfd-logged 'vigil: error: \[alias-fd\] pid [0-9]+ openat: its directory is not where its path names it'
+    has monitor.aliasfd-logged 'vigil: error: \[alias-fd\] pid [0-9]+ openat: its dirfd or cwd is not the one its path names'
     has monitor.rename-logged '\[rename\] pid [0-9]+ rename(at2?)? .*: deny EPERM \(it would move a path across a rule\)'
     if grep -q '^mon-setup: yama ptrace_scope 1' "$LOG"; then
-        has monitor.runuser-mem-from-vigil "vigil: \\[pathops\\] the monitor's worker may not read the target's memory"
+        has monitor.runuser-mem-from-vigil "vigil: \\[pathops\\] its worker may not read its memory"
     fi
     lacks monitor.no-worker-trouble "vigil: error: .*(worker|cannot read the target)"
 }

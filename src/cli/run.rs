@@ -101,7 +101,7 @@ fn start(
             Ok(w) => Some(w),
             Err(e) => {
                 let mut l = log::start(log::Level::Error);
-                l.s("cannot start the monitor's worker: ");
+                l.s("cannot start the worker: ");
                 l.end_errno(e);
                 return Err(1);
             }
@@ -193,7 +193,7 @@ fn supervise(
             // vigil's mount namespace and root.
             if let Err(e) = wk.setup(w.l.fd, child.pid as u32, poll::now_ns(), false) {
                 let mut l = log::start(log::Level::Error);
-                l.s("cannot hand the listener to the monitor's worker: ");
+                l.s("cannot hand the listener to the worker: ");
                 l.end_errno(e);
                 w.worker = None;
                 worker::stop_misbehaving(child.pid as u32);

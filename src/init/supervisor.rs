@@ -192,7 +192,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             match worker::fork(duty) {
                 Ok(w) => worker = Some(w),
                 Err(e) => {
-                    self.fail_start(i, "cannot start its monitor's worker", Some(e));
+                    self.fail_start(i, "cannot start its worker", Some(e));
                     return;
                 }
             }
@@ -298,7 +298,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                         let own = c.namespaces & g::CLONE_NEWNS != 0 || c.root.is_some();
                         if let Err(e) = wk.setup(fd.as_raw_fd(), child.pid as u32, now, own) {
                             let mut l = log::about(log::Level::Error, svc.name);
-                            l.s("cannot hand its listener to its monitor's worker: ");
+                            l.s("cannot hand the listener to the worker: ");
                             l.end_errno(e);
                             w.worker = None;
                             worker::stop_misbehaving(child.pid as u32);

@@ -29,9 +29,12 @@ use crate::sys::{landlock, proc, sock, Errno};
 /// The worker's end of the actor's socket, or -1: no actor.
 static ACTOR: AtomicI32 = AtomicI32::new(-1);
 
-/// Largest request: the fixed part, the groups, two names and a link target.
-const MAX_MSG: usize = FIXED + 4 * MAX_GROUPS + 2 * (2 + 256) + 2 + 4097;
-const FIXED: usize = 56;
+/// Largest request: the words, the groups (a word each), two names and a
+/// link target (a length word and bytes each).
+const MAX_MSG: usize = 8 * (WORDS + 1 + MAX_GROUPS + 3) + 2 * 256 + 4097;
+/// Words of a request before the groups: the operation's, then the
+/// credentials'.
+const WORDS: usize = 12;
 
 /// Does this worker perform through an actor?
 pub fn active() -> bool {
@@ -76,48 +79,51 @@ pub fn perform(
 ) -> Result<Option<OwnedFd>, Errno> {
     let mut m = [0u8; MAX_MSG];
     let mut w = Writer { m: &mut m, at: 0 };
-    w.put(&[s.op as u8]);
-    for v in [s.flags, s.mode, s.uid, s.gid] {
-        w.put(&v.to_ne_bytes());
+    let words: [u64; WORDS] = [
+        s.op as u64,
+        s.flags as u64,
+        s.mode as u64,
+        s.uid as u64,
+        s.gid as u64,
+        s.arg,
+        s.resolve,
+        s.follow[0] as u64,
+        creds.fsuid as u64,
+        creds.fsgid as u64,
+        creds.umask as u64,
+        creds.caps,
+    ];
+    for v in words {
+        w.word(v);
     }
-    w.put(&s.arg.to_ne_bytes());
-    w.put(&s.resolve.to_ne_bytes());
-    w.put(&[s.follow[0] as u8]);
-    for v in [creds.fsuid, creds.fsgid, creds.umask] {
-        w.put(&v.to_ne_bytes());
-    }
-    w.put(&creds.caps.to_ne_bytes());
-    w.put(&(creds.ngroups as u16).to_ne_bytes());
-    for g in creds.groups() {
-        w.put(&g.to_ne_bytes());
+    w.word(creds.ngroups as u64);
+    for &g in creds.groups() {
+        w.word(g as u64);
     }
     let mut fds = [-1i32; 2];
     let mut nfds = 0;
     for (i, x) in e.iter().enumerate() {
-        match x {
-            Some(x) => {
-                w.field(x.name.as_bytes());
-                fds[i] = x.dir.as_raw_fd();
-                nfds = i + 1;
-            }
-            None => w.field(b""),
+        let name = x.as_ref().map_or(&b""[..], |x| x.name.as_bytes());
+        w.field(name);
+        if let Some(x) = x {
+            fds[i] = x.dir.as_raw_fd();
+            nfds = i + 1;
         }
     }
     w.field(link_target);
     let len = w.at;
     let a = ACTOR.load(Ordering::Relaxed);
     sock::send(a, &m[..len], &fds[..nfds]).map_err(|_| Errno::IO)?;
-    let mut r = [0u8; 12];
+    let mut r = [0u8; 4];
     let mut got = [None, None, None, None];
     match sock::recv(a, &mut r, &mut got) {
-        Ok(12) => {}
+        Ok(4) => {}
         _ => return Err(Errno::IO),
     }
-    let e = i32::from_ne_bytes([r[8], r[9], r[10], r[11]]);
-    if e != 0 {
-        return Err(Errno::from_raw_os_error(e));
+    match i32::from_ne_bytes(r) {
+        0 => Ok(got[0].take()),
+        e => Err(Errno::from_raw_os_error(e)),
     }
-    Ok(got[0].take())
 }
 
 struct Writer<'a> {
@@ -132,9 +138,13 @@ impl Writer<'_> {
         self.at = end;
     }
 
+    fn word(&mut self, v: u64) {
+        self.put(&v.to_ne_bytes());
+    }
+
     /// A length-prefixed field.
     fn field(&mut self, b: &[u8]) {
-        self.put(&(b.len() as u16).to_ne_bytes());
+        self.word(b.len() as u64);
         self.put(b);
     }
 }
@@ -151,21 +161,13 @@ impl<'a> Reader<'a> {
         Ok(b)
     }
 
-    fn u32(&mut self) -> Result<u32, Errno> {
-        Ok(u32::from_ne_bytes(
-            self.take(4)?.try_into().map_err(|_| Errno::INVAL)?,
-        ))
-    }
-
-    fn u64(&mut self) -> Result<u64, Errno> {
-        Ok(u64::from_ne_bytes(
-            self.take(8)?.try_into().map_err(|_| Errno::INVAL)?,
-        ))
+    fn word(&mut self) -> Result<u64, Errno> {
+        let b = self.take(8)?;
+        Ok(u64::from_ne_bytes(b.try_into().map_err(|_| Errno::INVAL)?))
     }
 
     fn field(&mut self) -> Result<&'a [u8], Errno> {
-        let n = self.take(2)?;
-        let n = u16::from_ne_bytes([n[0], n[1]]) as usize;
+        let n = self.word()? as usize;
         self.take(n)
     }
 }
@@ -207,8 +209,7 @@ fn run(sock_fd: OwnedFd, ro: &[&str], rw: &[&str]) -> ! {
             Ok(None) => (None, 0),
             Err(e) => (None, e.raw_os_error()),
         };
-        let mut r = [0u8; 12];
-        r[8..].copy_from_slice(&err.to_ne_bytes());
+        let r = err.to_ne_bytes();
         let fds: &[i32] = match &fd {
             Some(f) => &[f.as_raw_fd()],
             None => &[],
@@ -222,27 +223,26 @@ fn run(sock_fd: OwnedFd, ro: &[&str], rw: &[&str]) -> ! {
 /// One request: decode, wear the target's credentials, perform.
 fn serve(m: &[u8], dirs: [Option<OwnedFd>; 2]) -> Result<Option<OwnedFd>, Errno> {
     let mut r = Reader { m, at: 0 };
-    let op = *OPS.get(r.take(1)?[0] as usize).ok_or(Errno::INVAL)?;
-    let mut s = Spec {
+    let mut v = [0u64; WORDS];
+    for slot in v.iter_mut() {
+        *slot = r.word()?;
+    }
+    let op = *OPS.get(v[0] as usize).ok_or(Errno::INVAL)?;
+    let s = Spec {
         op,
-        flags: r.u32()?,
-        mode: r.u32()?,
-        uid: r.u32()?,
-        gid: r.u32()?,
-        arg: r.u64()?,
-        resolve: r.u64()?,
-        follow: [false; 2],
+        flags: v[1] as u32,
+        mode: v[2] as u32,
+        uid: v[3] as u32,
+        gid: v[4] as u32,
+        arg: v[5],
+        resolve: v[6],
+        follow: [v[7] != 0, false],
     };
-    s.follow[0] = r.take(1)?[0] != 0;
     let mut c = Creds::zeroed();
-    c.fsuid = r.u32()?;
-    c.fsgid = r.u32()?;
-    c.umask = r.u32()?;
-    c.caps = r.u64()?;
-    let ng = r.take(2)?;
-    c.ngroups = (u16::from_ne_bytes([ng[0], ng[1]]) as usize).min(MAX_GROUPS);
-    for i in 0..c.ngroups {
-        c.groups[i] = r.u32()?;
+    (c.fsuid, c.fsgid, c.umask, c.caps) = (v[8] as u32, v[9] as u32, v[10] as u32, v[11]);
+    c.ngroups = (r.word()? as usize).min(MAX_GROUPS);
+    for g in c.groups[..c.ngroups].iter_mut() {
+        *g = r.word()? as u32;
     }
     let mut e: [Option<Entry>; 2] = [None, None];
     for (slot, dir) in e.iter_mut().zip(dirs) {

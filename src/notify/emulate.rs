@@ -294,7 +294,7 @@ pub fn serve(
         n,
         &s,
         args,
-        &paths[..np],
+        &mut paths[..np],
         &mut root_path,
         &mut creds,
         &mut start,
@@ -345,11 +345,18 @@ pub fn serve(
                 drop(worn);
                 // Say why only where the target may look: elsewhere the
                 // rule's own answer, not whether something exists.
-                let d = lexical(n, &s, args, &paths[..np], policy, rules);
-                // EXDEV is the answer to an escape openat2 was told to
-                // refuse (BENEATH, IN_ROOT, NO_XDEV), not a secret.
+                // openat2 with BENEATH or IN_ROOT never looked outside its
+                // dirfd, which the target holds already: its errors say
+                // nothing new. EXDEV is the answer to an escape openat2
+                // was told to refuse (those and NO_XDEV), not a secret.
                 let confined = s.resolve & ANCHORED != 0;
-                let d = if d == Decision::Continue && (e != Errno::XDEV || confined) {
+                let xdev = s.resolve & (ANCHORED | ResolveFlags::NO_XDEV.bits()) != 0;
+                let d = if confined {
+                    Decision::Continue
+                } else {
+                    lexical(n, args, &paths[..np], policy, rules)
+                };
+                let d = if d == Decision::Continue && (e != Errno::XDEV || xdev) {
                     Err(e)
                 } else {
                     Err(errno_of(d, rules.2))
@@ -426,31 +433,17 @@ fn errno_of(d: Decision, otherwise: u16) -> Errno {
 }
 
 /// The rule's verdict on the paths as written (no symlinks followed).
-/// (With openat2's RESOLVE_IN_ROOT, `..` stops at the dirfd and an
-/// absolute path starts there.)
 fn lexical(
     n: &Notif,
-    s: &Spec,
     args: &[groups::PathArg],
     raw: &[Path],
     policy: &Policy,
     rules: (u16, u16, u16),
 ) -> Decision {
     let mut abs = [Path::new(), Path::new()];
-    let in_root = s.resolve & ResolveFlags::IN_ROOT.bits() != 0;
     for ((pa, raw), abs) in args.iter().zip(raw).zip(&mut abs) {
         let dirfd = pa.dirfd.map(|d| n.args[d as usize]);
-        let r = if in_root {
-            let mut clamped = Path::new();
-            let mut b = [0u8; path::PATH_MAX];
-            clamped.s("/").put(raw.as_bytes());
-            let k = path::normalize(clamped.as_bytes(), &mut b);
-            let rel = if &b[..k] == b"/" { &b"."[..] } else { &b[1..k] };
-            path::absolute(n.pid as i32, dirfd, rel, abs)
-        } else {
-            path::absolute(n.pid as i32, dirfd, raw.as_bytes(), abs)
-        };
-        if r.is_err() {
+        if path::absolute(n.pid as i32, dirfd, raw.as_bytes(), abs).is_err() {
             return Decision::Errno(rules.2);
         }
     }
@@ -467,19 +460,6 @@ fn read_all(
 ) -> Result<(), Errno> {
     for (pa, out) in args.iter().zip(paths) {
         path::read_cstr(n.pid as i32, n.args[pa.path as usize], out)?;
-        // The target names its own /proc entry: make it the target's,
-        // not the worker's, by its pid in its own pid namespace (whose
-        // /proc a service with `namespaces pid` has mounted).
-        for own in [&b"/proc/self"[..], b"/proc/thread-self"] {
-            let p = out.as_bytes();
-            if p.starts_with(own) && matches!(p.get(own.len()), None | Some(b'/')) {
-                let mut q = Path::new();
-                q.s("/proc/")
-                    .u(target::inner_pid(n.pid) as u64)
-                    .put(&p[own.len()..]);
-                *out = q;
-            }
-        }
     }
     if s.op == Op::Symlink {
         path::read_cstr(n.pid as i32, n.args[0], link_target)?;
@@ -487,9 +467,8 @@ fn read_all(
     Ok(())
 }
 
-/// openat2's flags that confine a lookup to its dirfd or its mount.
-const ANCHORED: u64 =
-    ResolveFlags::BENEATH.bits() | ResolveFlags::IN_ROOT.bits() | ResolveFlags::NO_XDEV.bits();
+/// openat2's flags that confine a lookup to its dirfd.
+const ANCHORED: u64 = ResolveFlags::BENEATH.bits() | ResolveFlags::IN_ROOT.bits();
 
 /// Why `look` gave up.
 enum Refusal {
@@ -514,7 +493,7 @@ fn look(
     n: &Notif,
     s: &Spec,
     args: &[groups::PathArg],
-    paths: &[Path],
+    paths: &mut [Path],
     root_path: &mut Path,
     creds: &mut Creds,
     start: &mut [Option<OwnedFd>; 2],
@@ -531,6 +510,21 @@ fn look(
         return Err(Refusal::Moved("its root is not the one it started with: "));
     }
     creds.read(n.pid).map_err(Refusal::Proc)?;
+    // The target names its own /proc entry: make it the target's, not the
+    // worker's, by its pid in its own pid namespace (whose /proc a service
+    // with `namespaces pid` has mounted).
+    for p in paths.iter_mut() {
+        for own in [&b"/proc/self"[..], b"/proc/thread-self"] {
+            let b = p.as_bytes();
+            if b.starts_with(own) && matches!(b.get(own.len()), None | Some(b'/')) {
+                let mut q = Path::new();
+                // No NSpid line (before 4.1): one pid namespace.
+                let pid = if creds.pid == 0 { n.pid } else { creds.pid };
+                q.s("/proc/").u(pid as u64).put(&b[own.len()..]);
+                *p = q;
+            }
+        }
+    }
     let anchored = ResolveFlags::IN_ROOT | ResolveFlags::NO_XDEV;
     let need_start = s.resolve & anchored.bits() != 0;
 
@@ -542,7 +536,7 @@ fn look(
                 Ok(true) => {}
                 Ok(false) => {
                     return Err(Refusal::Moved(
-                        "its directory is not where its path names it in its mount namespace and root: ",
+                        "its dirfd or cwd is not the one its path names: ",
                     ))
                 }
                 Err(e) => return Err(Refusal::Target(e)),
@@ -625,17 +619,8 @@ pub fn perform(
                 0 => g::S_IFREG,
                 k => k,
             };
-            // `refused` keeps real device nodes out; a whiteout (a char
-            // device 0:0) is no device.
-            if ![g::S_IFREG, g::S_IFIFO, g::S_IFSOCK, g::S_IFCHR].contains(&kind)
-                || (kind == g::S_IFCHR && s.arg != 0)
-            {
-                return Err(if kind == g::S_IFBLK || kind == g::S_IFCHR {
-                    Errno::PERM
-                } else {
-                    Errno::INVAL
-                });
-            }
+            // `refused` keeps device nodes out (a whiteout, a char device
+            // 0:0, is none); the kernel refuses unknown kinds.
             let t = FileType::from_raw_mode(kind);
             rustix::fs::mknodat(&a.dir, name, t, mode(s.mode), s.arg)
         }

@@ -30,6 +30,8 @@ pub struct Creds {
     pub umask: u32,
     /// The effective capabilities the operation runs with.
     pub caps: u64,
+    /// Its pid in its own (innermost) pid namespace (`NSpid:`).
+    pub pid: u32,
 }
 
 impl Creds {
@@ -48,6 +50,7 @@ impl Creds {
             ngroups: 0,
             umask: 0,
             caps: 0,
+            pid: 0,
         }
     }
 
@@ -83,7 +86,8 @@ impl Creds {
     }
 
     /// Parse the `Umask:`, `Uid:`, `Gid:` (4th field: the fs id),
-    /// `Groups:` and `CapEff:` lines of a status file into `self`.
+    /// `Groups:`, `CapEff:` and `NSpid:` lines of a status file into
+    /// `self`.
     pub fn parse(&mut self, text: &[u8]) -> Option<()> {
         let c = self;
         c.fsuid = u32::MAX;
@@ -112,6 +116,12 @@ impl Creds {
                 Some(3) => {
                     let hex = field(&mut rest)?;
                     c.caps = crate::policy::parse::digits(hex, 16)?;
+                }
+                // The last field: the innermost namespace's.
+                Some(4) => {
+                    while let Some(f) = field(&mut rest) {
+                        c.pid = number(f, 10)?;
+                    }
                 }
                 Some(_) => {
                     seen_groups = true;
@@ -157,29 +167,18 @@ fn own_caps() -> Result<(u64, u64, u64), Errno> {
     Ok((v(0), v(1), v(2)))
 }
 
-/// This process's own fs ids and groups, read once (`wear` always puts
-/// them back): fsuid, fsgid, 1 + the number of groups (0: not read yet),
-/// the groups. Zero at first, so that it lives in `.bss`.
-static OWN_IDS: [AtomicU32; 3 + MAX_GROUPS] = [const { AtomicU32::new(0) }; 3 + MAX_GROUPS];
+/// This process's own fs ids, read once (`wear` always puts them back):
+/// 1 + fsuid, 1 + fsgid (0: not read yet, so that they live in `.bss`).
+static OWN_IDS: [AtomicU32; 2] = [const { AtomicU32::new(0) }; 2];
 
 fn own_ids(w: &mut Worn) {
-    if OWN_IDS[2].load(Ordering::Relaxed) == 0 {
-        let fsuid = creds::setfsuid(u32::MAX);
-        let fsgid = creds::setfsgid(u32::MAX);
-        let n = creds::getgroups(&mut w.groups).unwrap_or(0);
-        for (slot, g) in OWN_IDS[3..].iter().zip(&w.groups[..n]) {
-            slot.store(*g, Ordering::Relaxed);
-        }
-        OWN_IDS[0].store(fsuid, Ordering::Relaxed);
-        OWN_IDS[1].store(fsgid, Ordering::Relaxed);
-        OWN_IDS[2].store(n as u32 + 1, Ordering::Relaxed);
+    if OWN_IDS[0].load(Ordering::Relaxed) == 0 {
+        OWN_IDS[0].store(creds::setfsuid(u32::MAX).wrapping_add(1), Ordering::Relaxed);
+        OWN_IDS[1].store(creds::setfsgid(u32::MAX).wrapping_add(1), Ordering::Relaxed);
     }
-    w.fsuid = OWN_IDS[0].load(Ordering::Relaxed);
-    w.fsgid = OWN_IDS[1].load(Ordering::Relaxed);
-    w.ngroups = (OWN_IDS[2].load(Ordering::Relaxed) as usize - 1).min(MAX_GROUPS);
-    for (g, slot) in w.groups.iter_mut().zip(&OWN_IDS[3..3 + w.ngroups]) {
-        *g = slot.load(Ordering::Relaxed);
-    }
+    w.fsuid = OWN_IDS[0].load(Ordering::Relaxed).wrapping_sub(1);
+    w.fsgid = OWN_IDS[1].load(Ordering::Relaxed).wrapping_sub(1);
+    w.ngroups = creds::getgroups(&mut w.groups).unwrap_or(0);
 }
 
 /// The capabilities a change of fsuid from 0 to another id clears from
@@ -188,33 +187,8 @@ fn own_ids(w: &mut Worn) {
 /// MAC_OVERRIDE, MKNOD (capabilities(7)).
 const FS_CAPS: u64 = 1 << 0 | 1 << 1 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 9 | 1 << 32 | 1 << 27;
 
-/// Thread `tid`'s id in its innermost pid namespace (the last `NSpid:`
-/// field), or `tid` if that cannot be read.
-pub fn inner_pid(tid: u32) -> u32 {
-    let mut buf = [0u8; 4096];
-    let Ok(f) = reach::open(
-        reach::rel(tid, "status").as_bytes(),
-        rustix::fs::OFlags::RDONLY,
-    ) else {
-        return tid;
-    };
-    let n = rustix::io::read(&f, &mut buf[..]).unwrap_or(0);
-    let line = buf[..n]
-        .split(|&b| b == b'\n')
-        .find_map(|l| l.strip_prefix(b"NSpid:"));
-    line.and_then(|l| {
-        let mut rest = l;
-        let mut last = None;
-        while let Some(f) = field(&mut rest) {
-            last = Some(f);
-        }
-        number(last?, 10)
-    })
-    .unwrap_or(tid)
-}
-
 /// The status lines `parse` reads, in the order it handles them.
-const KEYS: [&[u8]; 5] = [b"Umask", b"Uid", b"Gid", b"CapEff", b"Groups"];
+const KEYS: [&[u8]; 6] = [b"Umask", b"Uid", b"Gid", b"CapEff", b"NSpid", b"Groups"];
 
 /// The next tab- or space-separated field of `rest`; `rest` moves past it.
 fn field<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
@@ -319,10 +293,11 @@ mod tests {
 
     #[test]
     fn parses_status() {
-        let s = b"Name:\tx\nUmask:\t0027\nUid:\t1000\t1001\t1002\t1003\nGid:\t5\t6\t7\t8\nGroups:\t4 24 27 \nCapEff:\t0000000000000400\n";
+        let s = b"Name:\tx\nUmask:\t0027\nUid:\t1000\t1001\t1002\t1003\nGid:\t5\t6\t7\t8\nGroups:\t4 24 27 \nNSpid:\t812\t1\nCapEff:\t0000000000000400\n";
         let mut c = Creds::zeroed();
         c.parse(s).unwrap();
         assert_eq!((c.fsuid, c.fsgid, c.umask, c.caps), (1003, 8, 0o027, 0x400));
+        assert_eq!(c.pid, 1);
         assert_eq!(c.groups(), &[4, 24, 27]);
         c.parse(b"Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\nCapEff:\t000001ffffffffff\n")
             .unwrap();

@@ -164,6 +164,16 @@ impl Worker {
         Ok(())
     }
 
+    /// Since when it has been on what it does (its set-up, or a path
+    /// notification); `None`: idle.
+    fn busy_since(&self) -> Option<u64> {
+        if self.ready {
+            self.record().map(|r| r.0)
+        } else {
+            Some(self.since)
+        }
+    }
+
     /// What the board says it is serving: (since, id, pid, nr).
     fn record(&self) -> Option<(u64, u64, u32, i32)> {
         let board = sys::shared::shared().ok()?;
@@ -227,12 +237,7 @@ impl Watch {
     /// When to look at the worker next (at least once a second: vigil is
     /// not told when it starts on a notification).
     pub fn deadline(&self, now: u64) -> Option<u64> {
-        let w = self.worker.as_ref()?;
-        let since = if w.ready {
-            w.record().map(|r| r.0)
-        } else {
-            Some(w.since)
-        };
+        let since = self.worker.as_ref()?.busy_since();
         let due = since.map_or(u64::MAX, |s| s.saturating_add(DEADLINE_NS));
         Some(due.min(now + LOOK_NS))
     }
@@ -258,7 +263,7 @@ impl Watch {
                 }
                 (6, READY) if !w.ready => {
                     let mut l = log::about(log::Level::Error, who);
-                    l.s("its monitor's worker cannot enter the service's mount namespace and root: ");
+                    l.s("its worker cannot enter its namespace and root: ");
                     l.end_errno(Errno::from_raw_os_error(code as i32));
                     self.worker = None;
                     Event::Unready
@@ -272,7 +277,7 @@ impl Watch {
                         Err(_) => sock::send(w.chan.as_raw_fd(), &[MEM, 0], &[]),
                     };
                     if sent.is_err() {
-                        return self.give_up(arch, who, "its monitor's worker died");
+                        return self.give_up(arch, who, "its worker died");
                     }
                     Event::Fine
                 }
@@ -284,12 +289,12 @@ impl Watch {
                         Event::Close(None)
                     } else {
                         let mut l = log::about(log::Level::Error, who);
-                        l.s("its monitor's worker died; the service is stopped");
+                        l.s("its worker died: stopped");
                         l.end();
                         Event::Misbehaved
                     }
                 }
-                _ => self.give_up(arch, who, "its monitor's worker died"),
+                _ => self.give_up(arch, who, "its worker died"),
             };
         }
         if revents & POLLIN != 0 {
@@ -313,19 +318,11 @@ impl Watch {
     /// Call once per loop turn: past its deadline, the worker is killed,
     /// its notification fails with EIO, and the caller stops the service.
     pub fn expire(&mut self, now: u64, arch: &Arch, who: &str) -> Event {
-        let Some(w) = self.worker.as_ref() else {
-            return Event::Fine;
-        };
-        let since = if w.ready {
-            w.record().map(|r| r.0)
-        } else {
-            Some(w.since)
-        };
-        match since {
+        match self.worker.as_ref().and_then(Worker::busy_since) {
             Some(s) if now >= s.saturating_add(DEADLINE_NS) => self.give_up(
                 arch,
                 who,
-                "not served within 10 s (the target holds its memory or files): its worker is killed",
+                "not served within 10 s: its worker is killed, the call fails with EIO",
             ),
             _ => Event::Fine,
         }
@@ -339,18 +336,13 @@ impl Watch {
         // Dropping it kills it; a task asleep in a remote fault is killable.
         drop(w);
         let mut l = log::about(log::Level::Error, who);
-        match job {
-            Some((_, id, pid, nr)) => {
-                l.s("pid ").u(pid as u64).s(" ");
-                l.s(arch.name(nr as u32).unwrap_or("?")).s(": ").s(why);
-                // Still pending, it fails; answered meanwhile, ENOENT.
-                let _ = seccomp::send(self.l.fd, id, 0, -Errno::IO.raw_os_error(), 0);
-                l.s("; the call fails with EIO and the service is stopped as misbehaving");
-            }
-            None => {
-                l.s(why).s("; the service is stopped as misbehaving");
-            }
+        if let Some((_, id, pid, nr)) = job {
+            l.s("pid ").u(pid as u64).s(" ");
+            l.s(arch.name(nr as u32).unwrap_or("?")).s(": ");
+            // Still pending, it fails; answered meanwhile, ENOENT.
+            let _ = seccomp::send(self.l.fd, id, 0, -Errno::IO.raw_os_error(), 0);
         }
+        l.s(why).s("; the service is stopped as misbehaving");
         l.end();
         Event::Misbehaved
     }
@@ -366,22 +358,15 @@ fn listener_unused(fd: i32) -> bool {
     matches!(poll::poll(&mut p, Some(0)), Ok(1) if p[0].revents & POLLHUP != 0)
 }
 
-/// SIGKILL `pid` and, if it leads a process group that is not ours (a
-/// service is a session of its own), that group.
+/// SIGKILL `pid` and, if it leads a process group (a service is a session
+/// of its own), that group. While `pid` lives, no other group can have
+/// its number: `kill(-pid)` reaches its own group or nothing (ESRCH).
 pub fn stop_misbehaving(pid: u32) {
-    use rustix::process::{getpgid, Pid};
     let kill = linux_raw_sys::general::SIGKILL as i32;
-    let Some(p) = Pid::from_raw(pid as i32) else {
-        return;
-    };
-    let group = getpgid(Some(p))
-        .map(|g| g.as_raw_nonzero().get())
-        .unwrap_or(0);
-    let ours = getpgid(None).map(|g| g.as_raw_nonzero().get()).unwrap_or(0);
-    if group > 1 && group != ours {
-        let _ = sys::kill(-group, kill);
+    if pid > 1 {
+        let _ = sys::kill(-(pid as i32), kill);
+        let _ = sys::kill(pid as i32, kill);
     }
-    let _ = sys::kill(pid as i32, kill);
 }
 
 // ---- the worker's side ------------------------------------------------
@@ -422,7 +407,7 @@ fn run(chan: OwnedFd, duty: Duty, slot: usize) -> ! {
     let needs_mem = r.unwrap_or(false);
     if needs_mem {
         let mut l = log::about(log::Level::Info, duty.who);
-        l.s("the monitor's worker may not read the target's memory (Yama's ptrace_scope?): vigil opens it for each path notification");
+        l.s("its worker may not read its memory: vigil opens it for each path call");
         l.end();
     }
     let mut listener = Listener {

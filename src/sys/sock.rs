@@ -30,10 +30,15 @@ struct MsgHdr {
     flags: i32,
 }
 
-/// Room for one `SCM_RIGHTS` header and `MAX_FDS` descriptors, aligned as
-/// `struct cmsghdr` wants.
-#[repr(C, align(8))]
-struct Control([u8; CMSG_HDR + MAX_FDS * 4]);
+/// One `SCM_RIGHTS` control message: `struct cmsghdr` and room for
+/// `MAX_FDS` descriptors (its `CMSG_SPACE`, 8-aligned).
+#[repr(C)]
+struct Rights {
+    len: usize,
+    level: i32,
+    kind: i32,
+    fds: [i32; MAX_FDS],
+}
 
 /// `socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC)`: message
 /// boundaries are kept, and a peer that is gone reads as EOF.
@@ -60,35 +65,29 @@ pub fn pair() -> Result<(OwnedFd, OwnedFd)> {
 /// Send `data` as one message, with copies of `fds` (at most `MAX_FDS`).
 /// Never raises SIGPIPE: a peer that is gone is EPIPE.
 pub fn send(sock: i32, data: &[u8], fds: &[i32]) -> Result<()> {
-    if fds.len() > MAX_FDS {
-        return Err(Errno::INVAL);
-    }
     let iov = [data.as_ptr() as usize, data.len()];
-    let mut ctl = Control([0; CMSG_HDR + MAX_FDS * 4]);
-    let used = if fds.is_empty() {
-        0
-    } else {
-        let len = CMSG_HDR + fds.len() * 4;
-        ctl.0[..8].copy_from_slice(&(len as u64).to_ne_bytes());
-        ctl.0[8..12].copy_from_slice(&SOL_SOCKET.to_ne_bytes());
-        ctl.0[12..16].copy_from_slice(&SCM_RIGHTS.to_ne_bytes());
-        for (i, fd) in fds.iter().enumerate() {
-            ctl.0[CMSG_HDR + i * 4..CMSG_HDR + i * 4 + 4].copy_from_slice(&fd.to_ne_bytes());
-        }
-        // CMSG_SPACE: the length rounded up to the header's alignment.
-        (len + 7) & !7
+    let mut ctl = Rights {
+        len: CMSG_HDR + fds.len() * 4,
+        level: SOL_SOCKET,
+        kind: SCM_RIGHTS,
+        fds: [-1; MAX_FDS],
     };
+    ctl.fds
+        .get_mut(..fds.len())
+        .ok_or(Errno::INVAL)?
+        .copy_from_slice(fds);
     let m = MsgHdr {
         name: 0,
         namelen: 0,
         iov: &iov,
         iovlen: 1,
-        control: if used == 0 {
-            core::ptr::null_mut()
+        control: &mut ctl as *mut Rights as *mut u8,
+        // CMSG_SPACE: the length rounded up to the header's alignment.
+        controllen: if fds.is_empty() {
+            0
         } else {
-            ctl.0.as_mut_ptr()
+            (ctl.len + 7) & !7
         },
-        controllen: used,
         flags: 0,
     };
     loop {
@@ -116,18 +115,22 @@ pub fn send(sock: i32, data: &[u8], fds: &[i32]) -> Result<()> {
 }
 
 /// Receive one message into `buf`: its length (0 at EOF), and the
-/// descriptors it carried into `fds` (close-on-exec, owned by the caller;
-/// those beyond `fds`' room are closed).
+/// descriptors it carried into `fds` (close-on-exec, owned by the caller).
 pub fn recv(sock: i32, buf: &mut [u8], fds: &mut [Option<OwnedFd>; MAX_FDS]) -> Result<usize> {
     let iov = [buf.as_mut_ptr() as usize, buf.len()];
-    let mut ctl = Control([0; CMSG_HDR + MAX_FDS * 4]);
+    let mut ctl = Rights {
+        len: 0,
+        level: 0,
+        kind: 0,
+        fds: [-1; MAX_FDS],
+    };
     let mut m = MsgHdr {
         name: 0,
         namelen: 0,
         iov: &iov,
         iovlen: 1,
-        control: ctl.0.as_mut_ptr(),
-        controllen: ctl.0.len(),
+        control: &mut ctl as *mut Rights as *mut u8,
+        controllen: core::mem::size_of::<Rights>(),
         flags: 0,
     };
     let n = loop {
@@ -150,23 +153,11 @@ pub fn recv(sock: i32, buf: &mut [u8], fds: &mut [Option<OwnedFd>; MAX_FDS]) -> 
             r => break r?,
         }
     };
-    let clen = m.controllen.min(ctl.0.len());
-    if clen >= CMSG_HDR {
-        let len = u64::from_ne_bytes(ctl.0[..8].try_into().unwrap_or([0; 8])) as usize;
-        let level = i32::from_ne_bytes([ctl.0[8], ctl.0[9], ctl.0[10], ctl.0[11]]);
-        let kind = i32::from_ne_bytes([ctl.0[12], ctl.0[13], ctl.0[14], ctl.0[15]]);
-        if level == SOL_SOCKET && kind == SCM_RIGHTS {
-            let count = (len.min(clen).saturating_sub(CMSG_HDR)) / 4;
-            for i in 0..count {
-                let at = CMSG_HDR + i * 4;
-                let fd =
-                    i32::from_ne_bytes([ctl.0[at], ctl.0[at + 1], ctl.0[at + 2], ctl.0[at + 3]]);
-                // SAFETY: the kernel installed this fd for us with the message.
-                let owned = unsafe { OwnedFd::from_raw_fd(fd) };
-                if let Some(slot) = fds.get_mut(i) {
-                    *slot = Some(owned);
-                }
-            }
+    if m.controllen >= CMSG_HDR && ctl.level == SOL_SOCKET && ctl.kind == SCM_RIGHTS {
+        let count = (ctl.len.saturating_sub(CMSG_HDR) / 4).min(MAX_FDS);
+        for (slot, &fd) in fds.iter_mut().zip(&ctl.fds[..count]) {
+            // SAFETY: the kernel installed this fd for us with the message.
+            *slot = Some(unsafe { OwnedFd::from_raw_fd(fd) });
         }
     }
     if m.flags & 0x8 != 0 {
