@@ -110,6 +110,8 @@ fn start(
         None
     };
     let mut filter = bpf::Program::new();
+    // The pids the filter must keep the program's hands off (signals,
+    // ptrace, pidfds, prlimit): vigil's, and its worker's, known here.
     if bpf::compile_into(policy, arch, &mut filter).is_err() {
         let mut l = log::start(log::Level::Error);
         l.s(name)

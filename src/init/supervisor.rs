@@ -197,6 +197,8 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                 }
             }
         }
+        // The pids the filter must keep the service's hands off (signals,
+        // ptrace, pidfds, prlimit): vigil's, and its worker's, known here.
         let filter = match policy.map(|p| bpf::compile(p, self.arch)) {
             None => None,
             Some(Ok(f)) => Some(f),
