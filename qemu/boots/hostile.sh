@@ -8,8 +8,11 @@
 #                    fork bomb under RLIMIT_NPROC, fd chaos + exec, signals
 #                    to PID 1, ptrace / pidfd_getfd / /proc/1/mem of PID 1,
 #                    a service's own seccomp filter, console flood, crash
-#                    loop, stdio FIFOs nobody opens; a probe service times a
-#                    notification every 100 ms throughout (bound: 1 s).
+#                    loop, stdio FIFOs nobody opens, a userfaultfd fault
+#                    held in a path argument for 60 s (one until vigil stops
+#                    it after 10 s, one until power-off); a probe service
+#                    times a notification every 100 ms throughout (bound:
+#                    1 s).
 #   hostile-limits   tests/qemu/hostile-limits.conf: out of pids, listener
 #                    table full, `vigil run` at RLIMIT_NOFILE 3..16 and
 #                    without /proc.
@@ -120,6 +123,20 @@ hostile_run() {
     has hostile.fifo-in-runs '\[fifo-in\] exited with status 0'
     lacks hostile.fifo-never-unmonitored '\[fifo-(in|out)\] exited with status 3'
     lacks hostile.no-fatal 'vigil: error: (poll|cannot boot)'
+    # A fault held in a path argument: vigil's loop (the probe) never
+    # waits; the worker is killed after 10 s and the service stopped; a
+    # second one still holding at power-off does not delay it.
+    in_order hostile.uffd-stopped-after-10s 'hostile: uffd: holding' \
+        'vigil: error: \[uffd\] pid [0-9]+ openat: not served within 10 s: its worker is killed, the call fails with EIO; the service is stopped as misbehaving' \
+        '\[uffd\] killed by signal 9'
+    lacks hostile.uffd-never-let-go 'hostile: uffd: held'
+    has hostile.uffd-late-holding 'hostile: uffd-late: holding'
+    in_order hostile.uffd-late-held-at-shutdown 'hostile: uffd-late: holding' 'vigil: shutdown \(SIGUSR2\)'
+    local off_ms
+    off_ms=$(sed -nE 's/^vigil: shutdown: power off \(([0-9]+) ms\).*/\1/p' "$LOG" | tail -n1)
+    check hostile.uffd-shutdown-not-delayed "$([ -n "$off_ms" ] && [ "$off_ms" -lt 4000 ] && echo 0 || echo 1)" \
+        "power off after '${off_ms:-?}' ms (grace 1 s)"
+    sed -nE 's/^(vigil: error: \[uffd\] .*)/    \1/p; s/^(vigil: shutdown: power off .*)/    \1/p' "$LOG"
 
     fi
 

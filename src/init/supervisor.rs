@@ -9,7 +9,8 @@ use super::shutdown::{self, Action};
 use crate::arch::Arch;
 use crate::bpf;
 use crate::log;
-use crate::notify::{self, Listener, Served};
+use crate::notify::worker::{self, Duty, Event, Watch};
+use crate::notify::Listener;
 use crate::out::Sink;
 use crate::policy::protect::Protect;
 use crate::policy::Policy;
@@ -30,11 +31,13 @@ pub const MAX_LISTENERS: usize = 64;
 /// Parsed policies kept for the notifications they answer.
 pub const MAX_LOADED: usize = 24;
 
-/// One listener and whose it is.
+/// One listener, its worker, and whose they are.
 pub struct ListenerSlot {
     pub fd: OwnedFd,
-    pub l: Listener,
+    pub w: Watch,
     pub svc: u8,
+    /// The service's main pid when the listener was made.
+    pub owner: i32,
 }
 
 /// Everything PID 1 supervises.
@@ -186,8 +189,34 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             return;
         }
         let policy = self.policy_of[i].and_then(|p| self.policies.get(p as usize));
+        let c = &svc.confine;
+        // The worker first: its pid is known before the filter is made.
+        let mut worker = None;
+        if let Some(p) = policy.filter(|p| worker::needed(p)) {
+            let duty = Duty {
+                policy: p,
+                arch: self.arch,
+                who: svc.name,
+                landlock: (c.landlock_read(), c.landlock_write()),
+            };
+            match worker::fork(duty) {
+                Ok(w) => worker = Some(w),
+                Err(e) => {
+                    self.fail_start(i, "cannot start its worker", Some(e));
+                    return;
+                }
+            }
+        }
+        // The pids the filter must keep the service's hands off (signals,
+        // ptrace, pidfds, prlimit): vigil's, and its worker's, known here.
         let mut protect = self.protect.clone();
-        protect.own_pid_ns = svc.confine.namespaces & g::CLONE_NEWPID != 0;
+        protect.own_pid_ns = c.namespaces & g::CLONE_NEWPID != 0;
+        if let Some(w) = &worker {
+            if protect.pids.push(w.pid as u32).is_ok() {
+                // kill(-1) spares only the namespace's init, not the worker.
+                protect.broadcast = true;
+            }
+        }
         let filter = match policy.map(|p| bpf::compile(p, self.arch, &protect)) {
             None => None,
             Some(Ok(f)) => Some(f),
@@ -201,7 +230,6 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             self.fail_start(i, "listener table full", None);
             return;
         }
-        let c = &svc.confine;
         let landlock = !c.landlock_read().is_empty() || !c.landlock_write().is_empty();
         if landlock && landlock::abi_version().is_err() {
             if c.has(Confine::LANDLOCK_REQUIRED) {
@@ -280,15 +308,31 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                 l.end();
                 if let Some(fd) = child.listener {
                     crate::notify::probe::listener(fd.as_raw_fd(), log::Level::Info);
-                    let l = Listener {
-                        fd: fd.as_raw_fd(),
-                        handover_pid: child.pid as u32,
+                    let mut w = Watch {
+                        l: Listener {
+                            fd: fd.as_raw_fd(),
+                            handover_pid: child.pid as u32,
+                        },
+                        worker,
                     };
+                    if let Some(wk) = w.worker.as_mut() {
+                        // The child still waits in its first execve: its
+                        // namespace and root are the ones vigil set up.
+                        let own = c.namespaces & g::CLONE_NEWNS != 0 || c.root.is_some();
+                        if let Err(e) = wk.setup(fd.as_raw_fd(), child.pid as u32, now, own) {
+                            let mut l = log::about(log::Level::Error, svc.name);
+                            l.s("cannot hand the listener to the worker: ");
+                            l.end_errno(e);
+                            w.worker = None;
+                            worker::stop_misbehaving(child.pid as u32);
+                        }
+                    }
                     // Checked for room above.
                     let _ = self.listeners.push(ListenerSlot {
                         fd,
-                        l,
+                        w,
                         svc: i as u8,
+                        owner: child.pid,
                     });
                 }
                 let _ = self.status.push((child.status, i as u8));
@@ -329,7 +373,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         let mut n = 1;
         for s in &self.listeners {
             fds[n] = PollFd {
-                fd: s.l.fd,
+                fd: s.w.poll_fd(),
                 events: POLLIN,
                 revents: 0,
             };
@@ -363,25 +407,45 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             }
         }
         // Listeners: one notification each per turn, so that no service
-        // can starve another by flooding.
+        // can starve another by flooding. A path notification goes to the
+        // listener's worker; vigil never waits for it.
+        let now = poll::now_ns();
         let mut closed = heapless::Vec::<usize, MAX_LISTENERS>::new();
         for (k, slot) in self.listeners.iter_mut().enumerate() {
             let ev = fds[1 + k].revents;
-            if ev & POLLIN != 0 {
-                self.deep = true;
-                let svc = &self.cfg.services[slot.svc as usize];
-                let policy =
-                    self.policy_of[slot.svc as usize].and_then(|p| self.policies.get(p as usize));
-                if let Some(p) = policy {
-                    if let Served::Failed(e) = notify::serve(&mut slot.l, p, self.arch, svc.name) {
+            let svc = &self.cfg.services[slot.svc as usize];
+            let policy =
+                self.policy_of[slot.svc as usize].and_then(|p| self.policies.get(p as usize));
+            let mut e = slot.w.expire(now, self.arch, svc.name);
+            if e == Event::Fine && ev != 0 {
+                self.deep |= ev & POLLIN != 0;
+                e = match policy {
+                    Some(p) => slot.w.event(ev, p, self.arch, svc.name),
+                    None if ev & (POLLHUP | POLLERR | POLLNVAL) != 0 => Event::Close(None),
+                    None => Event::Fine,
+                };
+            }
+            match e {
+                Event::Fine => {}
+                Event::Close(err) => {
+                    if let Some(err) = err {
                         let mut l = log::about(log::Level::Error, svc.name);
                         l.s("listener: ");
-                        l.end_errno(e);
-                        let _ = closed.push(k);
+                        l.end_errno(err);
                     }
+                    let _ = closed.push(k);
                 }
-            } else if ev & (POLLHUP | POLLERR | POLLNVAL) != 0 {
-                let _ = closed.push(k);
+                Event::Misbehaved | Event::Unready => {
+                    // Only while the pid is surely still the service's
+                    // (its main process has not been reaped): a stale pid
+                    // could be anyone's by now.
+                    if let State::Running { pid, .. } = self.rts[slot.svc as usize].state {
+                        if pid == slot.owner && pid > 0 {
+                            worker::stop_misbehaving(pid as u32);
+                        }
+                    }
+                    let _ = closed.push(k);
+                }
             }
         }
         for &k in closed.iter().rev() {
@@ -417,6 +481,12 @@ impl<'c, 'p> Supervisor<'c, 'p> {
     fn next_deadline(&self) -> Option<u64> {
         // Size: a loop, not an iterator chain (measured).
         let mut next = self.shutdown.as_ref().map(|p| p.deadline_ns);
+        let now = poll::now_ns();
+        for s in &self.listeners {
+            if let Some(at) = s.w.deadline(now) {
+                next = Some(next.map_or(at, |n| n.min(at)));
+            }
+        }
         for r in &self.rts {
             if let State::Backoff { at_ns } = r.state {
                 next = Some(next.map_or(at_ns, |n| n.min(at_ns)));

@@ -40,6 +40,17 @@ pub fn has(f: u32) -> bool {
     FEATURES.load(Ordering::Relaxed) & f == f
 }
 
+/// Every feature bit known so far (for a worker, which learns them from
+/// vigil rather than probing and logging again).
+pub fn features() -> u32 {
+    FEATURES.load(Ordering::Relaxed)
+}
+
+/// Take over `features()` of the process that probed.
+pub fn set_features(f: u32) {
+    FEATURES.store(f, Ordering::Relaxed);
+}
+
 /// The extra `seccomp` flags every service filter gets.
 pub fn filter_flags() -> u32 {
     if has(WAIT_KILLABLE) {

@@ -67,9 +67,9 @@ pub const KINDS: [(&str, &str, &str); 10] = [
 /// test there checks that the two lists agree). Under a paths rule any
 /// other call is only checked, then run by the kernel, which re-reads its
 /// path: so an added rule for one of those is a denial.
-pub const EMULATED: &str = "open openat creat mkdir mkdirat unlink unlinkat rmdir rename \
-    renameat renameat2 link linkat symlink symlinkat chmod fchmodat fchmodat2 chown lchown \
-    fchownat";
+pub const EMULATED: &str = "open openat openat2 creat mkdir mkdirat unlink unlinkat rmdir \
+    rename renameat renameat2 link linkat symlink symlinkat chmod fchmodat fchmodat2 chown \
+    lchown fchownat truncate mknod mknodat";
 
 /// Is `name` emulated under a paths rule?
 pub fn emulated(name: &str) -> bool {
@@ -332,9 +332,6 @@ fn add_equivalent<'a>(
     }
     let (action, why) = if emulated(name) {
         (g.action, Why::Same(kind))
-    } else if name == "openat2" {
-        // C libraries fall back to openat, which is emulated.
-        (Action::Errno(ENOSYS), Why::Denied(kind))
     } else {
         (Action::Errno(g.block.2), Why::Denied(kind))
     };

@@ -216,8 +216,9 @@ fn enter_root(root: &str, own_ns: bool) -> Result<(), Errno> {
     rustix::process::chdir(c"/")
 }
 
-/// Landlock: read-only and read-write path lists.
-fn restrict(sb: &Sandbox) -> Result<(), Errno> {
+/// Landlock: read-only and read-write path lists (also the monitor's
+/// Landlock actor's, with the service's lists).
+pub fn restrict(sb: &Sandbox) -> Result<(), Errno> {
     let version = landlock::abi_version()?;
     let all = landlock::fs_all(version);
     let rs = landlock::create_ruleset(all)?;

@@ -18,7 +18,9 @@ pub mod mem;
 pub mod poll;
 pub mod proc;
 pub mod seccomp;
+pub mod shared;
 pub mod signal;
+pub mod sock;
 pub mod stack;
 
 pub use rustix::io::Errno;

@@ -49,11 +49,16 @@ pub fn set_no_new_privs() -> Result<()> {
 
 /// `close_range(2)` from `first` to the end of the table.
 pub fn close_from(first: u32) -> Result<()> {
+    close_range(first, u32::MAX)
+}
+
+/// `close_range(2)` of `first..=last`.
+pub fn close_range(first: u32, last: u32) -> Result<()> {
     // SAFETY: closes fds only; the caller owns none of them any more.
     unsafe {
         syscall(
             nr::__NR_close_range,
-            [first as usize, u32::MAX as usize, 0, 0, 0, 0],
+            [first as usize, last as usize, 0, 0, 0, 0],
         )
         .map(drop)
     }

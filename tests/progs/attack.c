@@ -298,8 +298,9 @@ static void *reopen_thread(void *arg) {
     return 0;
 }
 
-/* The pidfd an event of `fan` carries for vigil's own open, or -1. */
-static int vigil_pidfd(int fan, pid_t vigil) {
+/* The pidfd an event of `fan` carries for an open by another process than
+ * us: vigil's, or its worker's (which serves path rules), or -1. */
+static int vigil_pidfd(int fan) {
     char buf[4096] __attribute__((aligned(8)));
     for (int tries = 0; tries < 100; tries++) {
         ssize_t n = read(fan, buf, sizeof buf);
@@ -316,7 +317,7 @@ static int vigil_pidfd(int fan, pid_t vigil) {
                     break;
                 if (h->info_type == FAN_EVENT_INFO_TYPE_PIDFD) {
                     int pidfd = *(int *)(info + sizeof *h);
-                    if (m->pid == vigil && pidfd >= 0)
+                    if (m->pid != getpid() && pidfd >= 0)
                         return pidfd;
                     if (pidfd >= 0)
                         close(pidfd);
@@ -339,7 +340,7 @@ static int do_fanotify(const char *file) {
         return setup_failed("fanotify_mark");
     pthread_t t;
     pthread_create(&t, 0, reopen_thread, (void *)file);
-    int pidfd = vigil_pidfd(fan, vigil);
+    int pidfd = vigil_pidfd(fan);
     opening = 0;
     pthread_join(t, 0);
     if (pidfd < 0)
