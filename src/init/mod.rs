@@ -3,6 +3,7 @@
 
 pub mod boot;
 pub mod config;
+pub mod root;
 pub mod services;
 pub mod shutdown;
 pub mod supervisor;

@@ -102,6 +102,9 @@ use crate::words;
 
 use crate::arch::Arch;
 
+/// The `sysroot` block's model lives with the rest of the root boot.
+pub use super::root::spec;
+
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, Context, MAX_ERRORS};
 pub use parse::{parse, parse_into};
 
@@ -169,6 +172,11 @@ pub struct Config<'a> {
     /// `service NAME { ... }` blocks, in declaration (= start) order: at
     /// most `MAX_SERVICES`; PID 1 appends the test program in the spare slot.
     pub services: Vec<Service<'a>, { MAX_SERVICES + 1 }>,
+    /// The `sysroot { ... }` block: the real root to switch to (see
+    /// `init::root`); all `None` without one.
+    pub sysroot: spec::Request<'a>,
+    /// The line of `sysroot {`, or 0.
+    pub sysroot_line: u32,
 }
 
 /// How much vigil logs.
@@ -515,6 +523,8 @@ impl<'a> Config<'a> {
             test_policy: PolicyRef::None,
             policies: Vec::new(),
             services: Vec::new(),
+            sysroot: spec::Request::NONE,
+            sysroot_line: 0,
         }
     }
 
@@ -530,6 +540,8 @@ impl<'a> Config<'a> {
         self.test_policy = PolicyRef::None;
         self.policies.clear();
         self.services.clear();
+        self.sysroot = spec::Request::NONE;
+        self.sysroot_line = 0;
     }
 
     /// The service called `name`.

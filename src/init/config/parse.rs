@@ -12,11 +12,15 @@ use super::{
     Rlimit, Service, Stdio, MAX_ARGS, MAX_HOSTNAME, MAX_LINE, MAX_PATHS, MAX_SERVICES,
 };
 
+#[path = "sysroot.rs"]
+mod sysroot;
+
 /// A line of `MAX_LINE` bytes has at most this many tokens.
 const MAX_TOKENS: usize = MAX_LINE / 2 + 1;
 
 /// Top-level directives, by index; the first `TOP_ONCE` may appear once.
-const TOP: &str = "hostname log grace emergency-shell test test-policy module policy service";
+const TOP: &str =
+    "hostname log grace emergency-shell test test-policy module policy service sysroot";
 const TOP_ONCE: usize = 6;
 
 /// Service directives, by index. The sandbox ones first, at the index
@@ -84,6 +88,8 @@ enum State {
     Top,
     /// Inside `Config::services[i]`.
     Service(usize),
+    /// Inside the `sysroot` block.
+    Sysroot,
     Body(Block),
 }
 
@@ -193,7 +199,7 @@ pub fn parse_into<'a>(text: &'a str, cfg: &mut Config<'a>) -> Result<(), ConfigE
             .saturating_add(1);
         match p.state {
             State::Body(_) => p.body_line(line, start),
-            State::Top | State::Service(_) => p.directive_line(line),
+            State::Top | State::Service(_) | State::Sysroot => p.directive_line(line),
         }
         start = p.next_start;
     }
@@ -223,6 +229,7 @@ impl<'a> Parser<'a, '_> {
         let before = self.r.errs.count();
         let opened = match self.state {
             State::Service(i) => self.service_directive(i, &toks),
+            State::Sysroot => sysroot::directive(self, &toks),
             _ => self.top_directive(&toks),
         };
         // A block that failed to open is skipped whole, so that its
@@ -366,7 +373,8 @@ impl<'a> Parser<'a, '_> {
                 }
             }
             7 => return self.named_policy(t),
-            _ => return self.open_service(t),
+            8 => return self.open_service(t),
+            _ => return sysroot::open(self, t),
         }
         false
     }
@@ -566,6 +574,7 @@ impl<'a> Parser<'a, '_> {
         // Size: one error call for both kinds of block (measured).
         let open = match self.state {
             State::Top => None,
+            State::Sysroot => Some((self.cfg.sysroot_line, 1)),
             State::Service(_) => Some((self.svc.open_line, self.svc.open_col)),
             // The line that opened it has its error already.
             State::Body(Block {
