@@ -3,4 +3,5 @@
 //! it, and then either hands PID 1 to `init=` or stays PID 1 and runs the
 //! services of the new root's config.
 
+pub mod devices;
 pub mod spec;
