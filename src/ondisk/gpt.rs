@@ -76,7 +76,7 @@ impl Header {
         if h.entries == 0 || h.entries > MAX_ENTRIES {
             return Err("GPT entry count out of range");
         }
-        if h.entry_size < 128 || h.entry_size > MAX_ENTRY_SIZE || h.entry_size % 8 != 0 {
+        if h.entry_size < 128 || h.entry_size > MAX_ENTRY_SIZE || !h.entry_size.is_multiple_of(8) {
             return Err("GPT entry size out of range");
         }
         if h.first_usable > h.last_usable || h.last_usable >= disk_sectors {

@@ -106,7 +106,7 @@ use crate::arch::Arch;
 pub use super::root::spec;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, Context, MAX_ERRORS};
-pub use parse::{parse, parse_into};
+pub use parse::{parse, parse_into, sysroot_request};
 
 /// Longest line accepted, in bytes (the policy language's limit).
 pub const MAX_LINE: usize = crate::policy::parse::MAX_LINE;
@@ -172,9 +172,11 @@ pub struct Config<'a> {
     /// `service NAME { ... }` blocks, in declaration (= start) order: at
     /// most `MAX_SERVICES`; PID 1 appends the test program in the spare slot.
     pub services: Vec<Service<'a>, { MAX_SERVICES + 1 }>,
-    /// The `sysroot { ... }` block: the real root to switch to (see
-    /// `init::root`); all `None` without one.
-    pub sysroot: spec::Request<'a>,
+    /// The lines of the `sysroot { ... }` block (the real root to switch
+    /// to, see `init::root`), checked; `sysroot()` reads them.
+    // Text, not a `spec::Request`: an all-zero `Config` must stay valid
+    // (it lives in `.bss`), and a `Request` of `None`s is not zeros.
+    pub sysroot: Option<PolicyText<'a>>,
     /// The line of `sysroot {`, or 0.
     pub sysroot_line: u32,
 }
@@ -523,7 +525,7 @@ impl<'a> Config<'a> {
             test_policy: PolicyRef::None,
             policies: Vec::new(),
             services: Vec::new(),
-            sysroot: spec::Request::NONE,
+            sysroot: None,
             sysroot_line: 0,
         }
     }
@@ -540,8 +542,14 @@ impl<'a> Config<'a> {
         self.test_policy = PolicyRef::None;
         self.policies.clear();
         self.services.clear();
-        self.sysroot = spec::Request::NONE;
+        self.sysroot = None;
         self.sysroot_line = 0;
+    }
+
+    /// The settings of the `sysroot` block (all `None` without one).
+    pub fn sysroot(&self) -> spec::Request<'a> {
+        self.sysroot
+            .map_or(spec::Request::NONE, parse::sysroot_request)
     }
 
     /// The service called `name`.

@@ -14,6 +14,7 @@ use super::{
 
 #[path = "sysroot.rs"]
 mod sysroot;
+pub use sysroot::sysroot_request;
 
 /// A line of `MAX_LINE` bytes has at most this many tokens.
 const MAX_TOKENS: usize = MAX_LINE / 2 + 1;
@@ -88,8 +89,8 @@ enum State {
     Top,
     /// Inside `Config::services[i]`.
     Service(usize),
-    /// Inside the `sysroot` block.
-    Sysroot,
+    /// Inside the `sysroot` block whose first line starts at this offset.
+    Sysroot(usize),
     Body(Block),
 }
 
@@ -138,8 +139,12 @@ struct Parser<'a, 'c> {
     state: State,
     svc: Scratch,
     top_seen: [u32; TOP_ONCE],
-    /// The byte offset of the next line.
+    /// The byte offset of the next line, and of this one.
     next_start: usize,
+    line_start: usize,
+    /// The `sysroot` block's settings, to check them (the config keeps
+    /// the block's text).
+    sysroot: super::spec::Request<'a>,
 }
 
 /// Where errors go, and the place they are at. Apart from the config, so
@@ -188,18 +193,21 @@ pub fn parse_into<'a>(text: &'a str, cfg: &mut Config<'a>) -> Result<(), ConfigE
         svc: Scratch::default(),
         top_seen: [0; TOP_ONCE],
         next_start: 0,
+        line_start: 0,
+        sysroot: super::spec::Request::NONE,
     };
     let mut start = 0usize;
     for raw in text.split('\n') {
         p.r.line = p.r.line.saturating_add(1);
         p.next_start = start.saturating_add(raw.len()).saturating_add(1);
+        p.line_start = start;
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         p.r.eol_col = u32::try_from(line.len())
             .unwrap_or(u32::MAX - 1)
             .saturating_add(1);
         match p.state {
             State::Body(_) => p.body_line(line, start),
-            State::Top | State::Service(_) | State::Sysroot => p.directive_line(line),
+            State::Top | State::Service(_) | State::Sysroot(_) => p.directive_line(line),
         }
         start = p.next_start;
     }
@@ -229,7 +237,7 @@ impl<'a> Parser<'a, '_> {
         let before = self.r.errs.count();
         let opened = match self.state {
             State::Service(i) => self.service_directive(i, &toks),
-            State::Sysroot => sysroot::directive(self, &toks),
+            State::Sysroot(start) => sysroot::directive(self, start, &toks),
             _ => self.top_directive(&toks),
         };
         // A block that failed to open is skipped whole, so that its
@@ -574,7 +582,7 @@ impl<'a> Parser<'a, '_> {
         // Size: one error call for both kinds of block (measured).
         let open = match self.state {
             State::Top => None,
-            State::Sysroot => Some((self.cfg.sysroot_line, 1)),
+            State::Sysroot(_) => Some((self.cfg.sysroot_line, 1)),
             State::Service(_) => Some((self.svc.open_line, self.svc.open_col)),
             // The line that opened it has its error already.
             State::Body(Block {

@@ -19,8 +19,10 @@
 //! }
 //! ```
 
-use super::super::spec::{self, Overlay, Wait};
-use super::{Parser, State, Tok, K};
+use super::super::spec::{self, Overlay, Request, Wait};
+use super::super::{ConfigErrors, PolicyText};
+use super::lex::Lexer;
+use super::{Context, Parser, Report, State, Tok, Vec, K, MAX_TOKENS};
 use crate::words;
 
 const DIRECTIVES: &str = "device fstype options read-write wait delay init overlay verity \
@@ -46,26 +48,57 @@ pub(super) fn open<'a>(p: &mut Parser<'a, '_>, t: &[Tok<'a>]) -> bool {
         return false;
     }
     p.cfg.sysroot_line = p.r.line;
-    p.state = State::Sysroot;
+    p.state = State::Sysroot(p.next_start);
     true
 }
 
-/// One line inside the block.
-pub(super) fn directive<'a>(p: &mut Parser<'a, '_>, t: &[Tok<'a>]) -> bool {
-    let Some(d) = t.first() else { return false };
-    let k = match words::find(DIRECTIVES, d.s) {
-        Some(k) if !d.quoted => k,
-        _ => {
-            p.r.err_tok(d, K::UnknownDirective);
-            return false;
-        }
-    };
-    if k == 12 {
+/// One line inside the block, whose first line starts at `start`.
+pub(super) fn directive<'a>(p: &mut Parser<'a, '_>, start: usize, t: &[Tok<'a>]) -> bool {
+    if t.first().is_some_and(|d| d.is("}")) {
         p.r.end(t, 1);
         p.state = State::Top;
+        p.cfg.sysroot = Some(PolicyText {
+            text: p.text.get(start..p.line_start).unwrap_or(""),
+            first_line: p.cfg.sysroot_line.saturating_add(1),
+        });
         return false;
     }
-    let req = &mut p.cfg.sysroot;
+    setting(&mut p.r, &mut p.sysroot, t);
+    false
+}
+
+/// The settings of a checked `sysroot` block's lines (see
+/// `Config::sysroot`).
+pub fn sysroot_request(block: PolicyText<'_>) -> Request<'_> {
+    let mut req = Request::NONE;
+    let mut r = Report {
+        errs: ConfigErrors::new(),
+        line: block.first_line,
+        eol_col: 1,
+        ctx: Context::None,
+    };
+    for line in block.text.split('\n') {
+        let mut toks: Vec<Tok, MAX_TOKENS> = Vec::new();
+        for t in Lexer::new(line.strip_suffix('\r').unwrap_or(line)).flatten() {
+            let _ = toks.push(t);
+        }
+        if !toks.is_empty() {
+            setting(&mut r, &mut req, &toks);
+        }
+    }
+    req
+}
+
+/// One setting into `req`; errors into `r`.
+fn setting<'a>(r: &mut Report<'a>, req: &mut Request<'a>, t: &[Tok<'a>]) {
+    let Some(d) = t.first() else { return };
+    let k = match words::find(DIRECTIVES, d.s) {
+        Some(k) if !d.quoted && k < 12 => k,
+        _ => {
+            r.err_tok(d, K::UnknownDirective);
+            return;
+        }
+    };
     let taken = match k {
         0 => req.device.is_some(),
         1 => req.fstype.is_some(),
@@ -81,15 +114,13 @@ pub(super) fn directive<'a>(p: &mut Parser<'a, '_>, t: &[Tok<'a>]) -> bool {
         _ => req.verity_options.is_some(),
     };
     if taken {
-        p.r.dup(d, "directive", 0);
-        return false;
+        r.dup(d, "directive", 0);
+        return;
     }
-    let r = &mut p.r;
-    let req = &mut p.cfg.sysroot;
     match k {
         0 | 9 | 10 => {
             let Some(a) = r.one(t, DEVICE) else {
-                return false;
+                return;
             };
             match spec::parse_dev(a.s) {
                 Ok(dev) => {
@@ -122,16 +153,13 @@ pub(super) fn directive<'a>(p: &mut Parser<'a, '_>, t: &[Tok<'a>]) -> bool {
         }
         4 => {
             let Some(a) = r.one(t, "a duration or `forever`") else {
-                return false;
+                return;
             };
-            req.wait = Some(if a.is("forever") {
-                Wait::Forever
+            req.wait = if a.is("forever") {
+                Some(Wait::Forever)
             } else {
-                match r.duration(a) {
-                    Some(ms) => Wait::Bounded(ms),
-                    None => return false,
-                }
-            });
+                r.duration(a).map(Wait::Bounded)
+            };
         }
         5 => {
             if let Some(ms) = r.duration_arg(t) {
@@ -145,16 +173,16 @@ pub(super) fn directive<'a>(p: &mut Parser<'a, '_>, t: &[Tok<'a>]) -> bool {
         }
         7 => {
             let Some(a) = r.arg(t, 1, "`tmpfs` or a device") else {
-                return false;
+                return;
             };
             if a.is("tmpfs") {
                 if r.end(t, 2) {
                     req.overlay = Some(Overlay::Tmpfs);
                 }
-                return false;
+                return;
             }
             if !r.end(t, 3) {
-                return false;
+                return;
             }
             match spec::parse_dev(a.s) {
                 Ok(dev) => {
@@ -183,7 +211,6 @@ pub(super) fn directive<'a>(p: &mut Parser<'a, '_>, t: &[Tok<'a>]) -> bool {
             }
         }
     }
-    false
 }
 
 #[cfg(test)]
@@ -200,7 +227,7 @@ mod tests {
              verity-options hash-offset=4096\n}\nhostname h\n",
         )
         .unwrap();
-        let r = c.sysroot;
+        let r = c.sysroot();
         assert_eq!(c.sysroot_line, 1);
         assert_eq!(r.device, Some(DevSpec::PartLabel("system")));
         assert_eq!(r.fstype, Some("squashfs"));
@@ -216,9 +243,13 @@ mod tests {
         assert_eq!(r.verity_options, Some("hash-offset=4096"));
         assert_eq!(c.hostname, Some("h"));
         let c = parse("sysroot {\n  overlay tmpfs\n  wait forever\n}\n").unwrap();
-        assert_eq!(c.sysroot.overlay, Some(Overlay::Tmpfs));
-        assert_eq!(c.sysroot.wait, Some(Wait::Forever));
-        assert!(!c.sysroot.wants_root());
+        assert_eq!(c.sysroot().overlay, Some(Overlay::Tmpfs));
+        assert_eq!(c.sysroot().wait, Some(Wait::Forever));
+        assert!(!c.sysroot().wants_root());
+        assert_eq!(
+            parse("hostname x\n").unwrap().sysroot(),
+            crate::init::root::spec::Request::NONE
+        );
     }
 
     fn errors(text: &str) -> String {

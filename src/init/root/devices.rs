@@ -409,16 +409,14 @@ pub fn read_at(fd: i32, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
 /// second disk with the same label (a USB stick) must not decide the boot.
 pub fn find(table: &mut [Dev], spec: &DevSpec) -> Result<Option<usize>, (usize, usize)> {
     let mut found = None;
-    for i in 0..table.len() {
-        if spec.needs_superblock() {
-            probe(&mut table[i]);
-        } else if matches!(spec, DevSpec::PartUuid(_) | DevSpec::PartLabel(_))
-            && table[i].partn != 0
-            && (table[i].partuuid.is_empty() || table[i].partname.is_empty())
+    for (i, d) in table.iter_mut().enumerate() {
+        let ids_missing = d.partn != 0 && (d.partuuid.is_empty() || d.partname.is_empty());
+        if spec.needs_superblock()
+            || matches!(spec, DevSpec::PartUuid(_) | DevSpec::PartLabel(_)) && ids_missing
         {
-            probe(&mut table[i]);
+            probe(d);
         }
-        if table[i].matches(spec) {
+        if d.matches(spec) {
             match found {
                 None => found = Some(i),
                 Some(j) => return Err((j, i)),

@@ -183,7 +183,7 @@ pub fn parse_verity_options(s: &str) -> Result<VerityOptions, &'static str> {
             o.hash_offset = v
                 .parse::<u64>()
                 .ok()
-                .filter(|n| n % 512 == 0)
+                .filter(|n| n.is_multiple_of(512))
                 .ok_or("hash-offset= takes a number of bytes, a multiple of 512")?;
         } else {
             o.on_corruption = match opt {
@@ -209,7 +209,7 @@ pub fn parse_verity_options(s: &str) -> Result<VerityOptions, &'static str> {
 /// A root hash: hexadecimal, of a whole number of bytes, at most 64.
 pub fn check_root_hash(h: &str) -> Result<(), &'static str> {
     if h.is_empty()
-        || h.len() % 2 != 0
+        || !h.len().is_multiple_of(2)
         || h.len() > 128
         || !h.bytes().all(|b| b.is_ascii_hexdigit())
     {
