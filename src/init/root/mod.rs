@@ -94,6 +94,7 @@ pub fn boot(req: &Request) -> Result<(), &'static str> {
         req.delay_ms.unwrap_or(0),
     )?;
     let mut root = wanted[0].found.take().ok_or("no root device")?;
+    devices::probe(&mut root);
     let mut what = Buf::<160>::new();
     devices::spec_text(&data_spec, &mut what);
     info(|l| {
