@@ -16,7 +16,8 @@
 #                  reads as EIO
 #   rr-data1/2     the config's sysroot block: squashfs + ext4 data overlay;
 #                  a file written in the first boot is read in the second
-#   failures       missing device (rootwait=2, devices listed), rootfstype
+#   failures       missing device (rootwait=2, devices listed), two disks
+#                  with the root's label (refused, not guessed), rootfstype
 #                  the kernel lacks, a corrupt superblock, a wrong roothash,
 #                  a missing init=: the reason, the emergency shell, power off
 
@@ -203,6 +204,11 @@ realroot_run() {
         'vigil: error: root: root device PARTLABEL=nope not found after [0-9]+ ms; block devices seen:' \
         'vigil: error: root:   vda1 .*PARTLABEL=sysroot: squashfs \(xz\)' \
         'vigil: error: cannot boot: root: the root device was not found'
+    # A second disk with the root's label (a USB stick plugged in): vigil
+    # refuses to guess rather than boot whichever the kernel named first.
+    realroot_fail rr-twice "$ro" "root=LABEL=vigilroot" --disk "$ext4" \
+        'vigil: error: root: root device LABEL=vigilroot matches both vd[ab] and vd[ab]: refusing to guess' \
+        'vigil: error: cannot boot: root: two devices match the root'
     realroot_fail rr-badfs "$ro" "root=/dev/vda rootfstype=xfs" \
         'vigil: error: root: mount /dev/vda on /sysroot as xfs \(read-only\): ENODEV \(the kernel has no such filesystem' \
         'vigil: error: cannot boot: root: the root filesystem cannot be mounted'
@@ -220,12 +226,14 @@ realroot_run() {
         'vigil: error: cannot boot: root: init= is missing from the new root'
 }
 
-# realroot_fail NAME DISK ROOT-ARGS ERE...: a boot that must fail with
-# these lines in order, then the emergency shell and a clean power-off.
+# realroot_fail NAME DISK ROOT-ARGS [--disk DISK2] ERE...: a boot that must
+# fail with these lines in order, then the emergency shell and a clean
+# power-off.
 realroot_fail() {
-    local name=$1 disk=$2 args=$3
+    local name=$1 disk=$2 args=$3 more=()
     shift 3
-    boot "$name" --disk "$disk" --timeout 60 --append "quiet vigil.config=/etc/rr/rr.conf $args"
+    [ "$1" = --disk ] && { more=(--disk "$2"); shift 2; }
+    boot "$name" --disk "$disk" "${more[@]}" --timeout 60 --append "quiet vigil.config=/etc/rr/rr.conf $args"
     sane "$name"
     rc_is "$name.no-result-line" 125 "$RC"
     in_order "$name.reason-shell-power-off" "$@" 'emergency shell ran' 'vigil: shutdown: power off \([0-9]+ ms\)'

@@ -55,7 +55,8 @@ pub struct Dev {
 }
 
 impl Dev {
-    fn new() -> Dev {
+    /// A device with nothing known yet.
+    pub fn new() -> Dev {
         Dev {
             name: Vec::new(),
             major: 0,
@@ -160,6 +161,12 @@ impl Dev {
                 out.s("no filesystem vigil knows");
             }
         }
+    }
+}
+
+impl Default for Dev {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
