@@ -6,6 +6,7 @@ mod boot;
 mod bpf;
 mod pid1;
 mod policy;
+mod realroot;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -35,7 +36,7 @@ pub struct Ctx {
 }
 
 const USAGE: &str = "usage: cargo run --release -p vigil-bench -- [--runs N] [--calls N] \
-[--secs S] [--procs 1,4,16] [--boots N] [--only 1,2,3,4,5] [--no-build] [--out FILE]";
+[--secs S] [--procs 1,4,16] [--boots N] [--only 1,2,3,4,5,7] [--no-build] [--out FILE]";
 
 fn parse_opts() -> Opts {
     let mut o = Opts {
@@ -44,7 +45,7 @@ fn parse_opts() -> Opts {
         secs: 2.0,
         procs: vec![1, 4, 16],
         out: None,
-        sections: vec![1, 2, 3, 4, 5],
+        sections: vec![1, 2, 3, 4, 5, 7],
         boots: 3,
         build: true,
     };
@@ -166,6 +167,7 @@ fn main() {
                 boot::boot(&ctx, &mut report);
                 pid1::boot(&ctx, &mut report);
             }
+            7 => realroot::realroot(&ctx, &mut report),
             _ => {}
         }
         // Partial results survive a later failure.
