@@ -123,9 +123,12 @@ pub fn mbr(data: &[u8]) {
 
 pub fn gpt(data: &[u8]) {
     let (sel, img) = split(data);
+    // vigil's bitwise CRC over a prefix (all of it would be most of the
+    // run time); the parse below checks it over whole tables.
+    let pre = &img[..img.len().min(512)];
     assert_eq!(
-        crc::crc32(0, img),
-        crc32_ref(img),
+        crc::crc32(0, pre),
+        crc32_ref(pre),
         "crc32 differs from the reference"
     );
     let sector = if sel & 0x80 != 0 { 4096 } else { 512 };
