@@ -233,9 +233,14 @@ realroot_fail() {
     local name=$1 disk=$2 args=$3 more=()
     shift 3
     [ "$1" = --disk ] && { more=(--disk "$2"); shift 2; }
-    boot "$name" --disk "$disk" "${more[@]}" --timeout 60 --append "quiet vigil.config=/etc/rr/rr.conf $args"
+    # In test-run mode: the test program never runs, and the console says
+    # why the boot could not go on (vigil-qemu: no result line).
+    boot "$name" --disk "$disk" "${more[@]}" --timeout 60 \
+        --append "quiet vigil.config=/etc/rr/rr.conf $args vigil.test=/bin/sh"
     sane "$name"
     rc_is "$name.no-result-line" 125 "$RC"
+    lacks "$name.test-not-run" '\[test\] started|vigil: test (exit|signal)='
+    has "$name.cannot-boot-line" '^vigil: error: cannot boot: root: ' 
     in_order "$name.reason-shell-power-off" "$@" 'emergency shell ran' 'vigil: shutdown: power off \([0-9]+ ms\)'
     lacks "$name.not-switched" 'vigil: root: switched to'
 }

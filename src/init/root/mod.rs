@@ -281,7 +281,7 @@ fn wait_for<'a>(
         if all {
             let since = *all_since.get_or_insert(now);
             if optional.as_ref().is_none_or(|o| o.found.is_some())
-                || now - since >= OPTIONAL_GRACE_NS
+                || now.saturating_sub(since) >= OPTIONAL_GRACE_NS
             {
                 return Ok(());
             }
@@ -317,7 +317,7 @@ fn wait_for<'a>(
         } else {
             100_000_000
         };
-        let mut t = backstop.min(next_report - now);
+        let mut t = backstop.min(next_report.saturating_sub(now));
         if let Some(d) = deadline {
             t = t.min(d.saturating_sub(now));
         }
@@ -340,9 +340,11 @@ fn events(sock: Option<i32>, ns: u64) {
         revents: 0,
     }];
     if let Ok(1) = poll::poll(&mut fds, Some(ns)) {
+        // What the events say does not matter: the scan that follows
+        // sees the devices. At most a few dozen per turn.
         let mut b = [0u8; 2048];
-        while let Ok(n) = rustix::io::read(sys::borrow(fd), &mut b) {
-            if n == 0 {
+        for _ in 0..64 {
+            if !matches!(rustix::io::read(sys::borrow(fd), &mut b), Ok(1..)) {
                 break;
             }
         }

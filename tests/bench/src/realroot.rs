@@ -111,7 +111,14 @@ pub fn realroot(ctx: &Ctx, r: &mut String) {
         c.args(["--cdev", "/dev/console=5:1"]);
         c.args(files);
         c.args(["--moddir", &moddir]);
-        c.args(["--module", "virtio_pci", "--module", "virtio_blk", "--module", "squashfs"]);
+        c.args([
+            "--module",
+            "virtio_pci",
+            "--module",
+            "virtio_blk",
+            "--module",
+            "squashfs",
+        ]);
         run_ok(&mut c, "vigil-qemu initramfs");
         out
     };
@@ -151,14 +158,25 @@ pub fn realroot(ctx: &Ctx, r: &mut String) {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         let t = stamp(&text, "bench: first exec");
         if t.is_none() {
-            eprintln!("vigil-bench: realroot {name} {i}: no first line in {}", log.display());
+            eprintln!(
+                "vigil-bench: realroot {name} {i}: no first line in {}",
+                log.display()
+            );
         }
         t
     };
     let modes: [(&str, &Path, &str); 3] = [
         ("busybox sh /init + switch_root", &bb, ""),
-        ("vigil, init= hand-over", &vig, "root=/dev/vda rootfstype=squashfs init=/bin/first"),
-        ("vigil, stays PID 1 (first service)", &vig, "root=/dev/vda rootfstype=squashfs"),
+        (
+            "vigil, init= hand-over",
+            &vig,
+            "root=/dev/vda rootfstype=squashfs init=/bin/first",
+        ),
+        (
+            "vigil, stays PID 1 (first service)",
+            &vig,
+            "root=/dev/vda rootfstype=squashfs",
+        ),
     ];
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); modes.len()];
     for i in 0..ctx.opts.boots {
@@ -177,11 +195,17 @@ pub fn realroot(ctx: &Ctx, r: &mut String) {
         ctx.opts.boots
     );
     if times.iter().any(Vec::is_empty) {
-        let _ = writeln!(r, "Measurement failed: see target/bench/realroot/boot-*.log\n");
+        let _ = writeln!(
+            r,
+            "Measurement failed: see target/bench/realroot/boot-*.log\n"
+        );
         return;
     }
     let meds: Vec<f64> = times.iter_mut().map(|v| median(v)).collect();
-    let _ = writeln!(r, "| /init | to the first program, ms | min-max | / busybox |\n|---|---:|---:|---:|");
+    let _ = writeln!(
+        r,
+        "| /init | to the first program, ms | min-max | / busybox |\n|---|---:|---:|---:|"
+    );
     for (k, (name, _, _)) in modes.iter().enumerate() {
         let v = &times[k];
         let _ = writeln!(
