@@ -46,6 +46,7 @@ struct Wanted<'a> {
 
 /// Find, check, mount and switch to the root `req` asks for. Returns once
 /// vigil runs in the new root; on an error (logged), the reason.
+#[inline(never)]
 pub fn boot(req: &Request) -> Result<(), &'static str> {
     let t0 = poll::now_ns();
     req.check().inspect_err(|why| {
@@ -374,6 +375,7 @@ fn list(table: &mut [Dev], extra: u32, level: log::Level) {
 
 /// The verity device over `data` with hashes on `hash`, checked by
 /// reading its first block back: it replaces `data` as the root.
+#[inline(never)]
 fn setup_verity(req: &Request, data: &Dev, hash: &Dev) -> Result<Dev, &'static str> {
     let root_hash = req.root_hash.unwrap_or("");
     let opts = spec::parse_verity_options(req.verity_options.unwrap_or(""))?;
@@ -440,6 +442,7 @@ fn setup_verity(req: &Request, data: &Dev, hash: &Dev) -> Result<Dev, &'static s
 /// Mount `dev` on `target`: as `fstype` if given, else as what its
 /// superblock says, else as each filesystem of the kernel in turn (as the
 /// kernel does).
+#[inline(never)]
 fn mount_dev(
     dev: &Dev,
     target: &str,

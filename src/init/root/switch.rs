@@ -43,6 +43,7 @@ pub fn preflight() -> Result<(), &'static str> {
 /// Move the kernel filesystems in, free the initramfs, and enter the new
 /// root. After an error here the machine is half-switched: the caller
 /// must not try to go on as before.
+#[inline(never)]
 pub fn switch(table: &[u8]) -> Result<(), (&'static str, Errno)> {
     for m in MOVED {
         if !crate::init::boot::is_mounted(table, m) {
