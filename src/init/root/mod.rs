@@ -225,7 +225,7 @@ pub fn boot(req: &Request) -> Result<(), &'static str> {
 #[inline(never)]
 fn wait_for<'a>(
     wanted: &mut [Wanted<'a>],
-    mut optional: Option<&mut Wanted<'a>>,
+    optional: Option<&mut Wanted<'a>>,
     wait: Wait,
     delay_ms: u32,
 ) -> Result<(), &'static str> {
@@ -236,6 +236,20 @@ fn wait_for<'a>(
             l.end_errno(e);
         })
         .ok();
+    let r = wait_on(sock, wanted, optional, wait, delay_ms);
+    if let Some(fd) = sock {
+        sys::proc::close(fd);
+    }
+    r
+}
+
+fn wait_on<'a>(
+    sock: Option<i32>,
+    wanted: &mut [Wanted<'a>],
+    mut optional: Option<&mut Wanted<'a>>,
+    wait: Wait,
+    delay_ms: u32,
+) -> Result<(), &'static str> {
     if delay_ms > 0 {
         info(|l| {
             l.s("root: waiting ")
