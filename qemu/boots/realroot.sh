@@ -8,7 +8,8 @@
 #                  root's /etc/vigil.conf (a notify rule, the sandbox
 #                  suite's jail escapes, a jail that keeps CAP_SYS_CHROOT
 #                  and still cannot leave: pivot_root), then rr-check.sh
-#   rr-label-init  root=LABEL=, init= hand-over; the config's overlay data
+#   rr-label-init  root=LABEL= on a SCSI disk (found after the module load,
+#                  an async scan), init= hand-over; the config's overlay data
 #                  partition is missing: tmpfs with a warning
 #   rr-verity      root=PARTUUID= squashfs through dm-verity
 #                  (systemd.verity_root_hash=PARTLABEL=), tmpfs overlay
@@ -107,16 +108,28 @@ SFD
     } >"$d/env"
 }
 
+# The module lines for NAME...: dependencies first, built-ins left out.
+realroot_modules() {
+    "$tool" modules --moddir "$MODULES" "$@" 2>/dev/null \
+        | awk '$2 != "builtin" { print "module /lib/modules/" $1 ".ko" }'
+}
+
 realroot_files() {
     local mods c
-    mods=$("$tool" modules --moddir "$MODULES" virtio_pci virtio_blk squashfs overlay dm_verity ext4 2>/dev/null \
-        | awk '$2 != "builtin" { print "module /lib/modules/" $1 ".ko" }')
     for c in rr data fallback; do
+        # The hand-over boot's disk is SCSI: sd_mod finds it after its
+        # module load returns (an async scan), so vigil has to wait for it.
+        if [ $c = fallback ]; then
+            mods=$(realroot_modules virtio_pci virtio_scsi sd_mod overlay ext4)
+        else
+            mods=$(realroot_modules virtio_pci virtio_blk squashfs overlay dm_verity ext4)
+        fi
         awk -v mods="$mods" '$1 == "@MODULES@" { print mods; next } { print }' \
             "tests/realroot/$c.conf" >"$kdir/rr-$c.conf"
         printf '%s\n' --file "/etc/rr/$c.conf=$kdir/rr-$c.conf"
     done
-    printf '%s\n' --module squashfs --module overlay --module dm_verity --module ext4
+    printf '%s\n' --module squashfs --module overlay --module dm_verity --module ext4 \
+        --module virtio_scsi --module sd_mod
 }
 
 realroot_run() {
@@ -143,7 +156,7 @@ realroot_run() {
         'vigil: root: mount /dev/vda on /sysroot as ext4 \(read-write\)' \
         'vigil: root: switched to /dev/vda in [0-9]+ ms' \
         'vigil: PID 1 up in [0-9]+ us, config /etc/vigil.conf of the new root'
-    tests rr.pid1-vigil-deleted rr.no-initramfs rr.kernel-mounts-moved rr.dynamic-is-dynamic \
+    tests rr.pid1-vigil-deleted rr.no-initramfs rr.pid1-no-sockets rr.kernel-mounts-moved rr.dynamic-is-dynamic \
         rr.dynamic-runs rr.fstype-ext4 rr.root-writable rrnotify.getppid
     has rr-ext4.notify-decision '\[notify\] pid [0-9]+ getppid: return 4242'
     for s in rrjail rrjailns; do
@@ -160,11 +173,14 @@ realroot_run() {
     check rr-ext4.write-on-disk "$([ "$got" = w ] && echo 0 || echo 1)" "debugfs read '$got'"
 
     # ---- root=LABEL=, init= hand-over, overlay fallback -----------------
-    boot rr-label-init --disk "$ro" --timeout 90 \
+    boot rr-label-init --timeout 90 --qemu-arg -device --qemu-arg virtio-scsi-pci,id=scsi0 \
+        --qemu-arg -drive --qemu-arg "file=$ro,format=raw,if=none,id=s0" \
+        --qemu-arg -device --qemu-arg scsi-hd,drive=s0,bus=scsi0.0 \
         --append "quiet vigil.config=/etc/rr/fallback.conf root=LABEL=vigilroot init=/sbin/rr-init"
     sane rr-label-init
     rc_is rr-label-init.no-result-line 125 "$RC"
-    in_order rr-label-init.hand-over 'vigil: root: LABEL=vigilroot is vda ' \
+    sed -nE 's/.*root: LABEL=vigilroot is sda .*\(after (.*)\)$/   (the SCSI disk came after \1)/p' "$LOG"
+    in_order rr-label-init.hand-over 'vigil: root: LABEL=vigilroot is sda ' \
         'vigil: warning: root: the overlay data device was not found: changes go to a tmpfs' \
         'vigil: root: switched to LABEL=vigilroot' 'vigil: root: handing PID 1 to /sbin/rr-init' \
         'rrinit: pid 1 ' 'rrinit: done'

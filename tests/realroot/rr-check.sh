@@ -11,6 +11,7 @@ fstype() { stat -f -c %T / ; }
 # PID 1 is vigil, whose initramfs file was deleted with the initramfs.
 t pid1-vigil-deleted sh -c 'readlink /proc/1/exe | grep -q "(deleted)"'
 t no-initramfs sh -c '[ ! -e /init ] && [ -e /etc/rr-root ]'
+t pid1-no-sockets sh -c '! ls -l /proc/1/fd | grep -q socket'
 t kernel-mounts-moved sh -c 'for m in /dev /proc /sys /run; do grep -q " $m " /proc/self/mounts || exit 1; done'
 # A dynamically linked Debian program (coreutils' env, with Debian's libc)
 # runs: proof of a real root, not another initramfs.

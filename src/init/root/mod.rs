@@ -36,6 +36,15 @@ const OPTIONAL_GRACE_NS: u64 = 2_000_000_000;
 /// How often `rootwait` says what it sees.
 const REPORT_NS: u64 = 30_000_000_000;
 
+/// How a wait went, for the log: its time, the scans of
+/// `/sys/class/block`, and the uevents that woke it.
+#[derive(Clone, Copy, Default)]
+struct Waited {
+    ms: u64,
+    scans: u32,
+    uevents: u32,
+}
+
 /// A device being looked for.
 struct Wanted<'a> {
     spec: DevSpec<'a>,
@@ -88,7 +97,7 @@ pub fn boot(req: &Request) -> Result<(), &'static str> {
         }),
         _ => None,
     };
-    wait_for(
+    let waited = wait_for(
         &mut wanted,
         data_dev.as_mut(),
         req.wait(),
@@ -102,6 +111,12 @@ pub fn boot(req: &Request) -> Result<(), &'static str> {
         l.s("root: ").put(what.as_bytes());
         l.s(" is ");
         root.describe(l);
+        l.s(" (after ")
+            .u(waited.ms)
+            .s(" ms, ")
+            .u(waited.scans as u64)
+            .s(" scans, ");
+        l.u(waited.uevents as u64).s(" uevents)");
     });
 
     if verity {
@@ -228,7 +243,7 @@ fn wait_for<'a>(
     optional: Option<&mut Wanted<'a>>,
     wait: Wait,
     delay_ms: u32,
-) -> Result<(), &'static str> {
+) -> Result<Waited, &'static str> {
     let sock = blk::uevent_socket()
         .inspect_err(|&e| {
             let mut l = log::start(log::Level::Debug);
@@ -249,7 +264,8 @@ fn wait_on<'a>(
     mut optional: Option<&mut Wanted<'a>>,
     wait: Wait,
     delay_ms: u32,
-) -> Result<(), &'static str> {
+) -> Result<Waited, &'static str> {
+    let mut w = Waited::default();
     if delay_ms > 0 {
         info(|l| {
             l.s("root: waiting ")
@@ -258,7 +274,7 @@ fn wait_on<'a>(
         });
         let until = poll::now_ns() + delay_ms as u64 * 1_000_000;
         while poll::now_ns() < until {
-            events(sock, until - poll::now_ns());
+            w.uevents += events(sock, until.saturating_sub(poll::now_ns()));
         }
     }
     let start = poll::now_ns();
@@ -268,6 +284,7 @@ fn wait_on<'a>(
     let mut next_report = start + REPORT_NS;
     loop {
         devices::scan(&mut table, &mut extra);
+        w.scans += 1;
         let mut all = true;
         for w in wanted.iter_mut().chain(optional.as_deref_mut()) {
             if w.found.is_some() {
@@ -298,7 +315,8 @@ fn wait_on<'a>(
             if optional.as_ref().is_none_or(|o| o.found.is_some())
                 || now.saturating_sub(since) >= OPTIONAL_GRACE_NS
             {
-                return Ok(());
+                w.ms = (now - start) / 1_000_000;
+                return Ok(w);
             }
         }
         let deadline = match wait {
@@ -339,16 +357,17 @@ fn wait_on<'a>(
         if all {
             t = t.min(OPTIONAL_GRACE_NS);
         }
-        events(sock, t);
+        w.uevents += events(sock, t);
     }
 }
 
-/// Wait up to `ns` for uevents, and drain them.
-fn events(sock: Option<i32>, ns: u64) {
+/// Wait up to `ns` for uevents, and drain them: how many came.
+fn events(sock: Option<i32>, ns: u64) -> u32 {
     let Some(fd) = sock else {
         let _ = poll::poll(&mut [], Some(ns));
-        return;
+        return 0;
     };
+    let mut n = 0;
     let mut fds = [PollFd {
         fd,
         events: POLLIN,
@@ -362,8 +381,10 @@ fn events(sock: Option<i32>, ns: u64) {
             if !matches!(rustix::io::read(sys::borrow(fd), &mut b), Ok(1..)) {
                 break;
             }
+            n += 1;
         }
     }
+    n
 }
 
 /// One line per device, content read.
