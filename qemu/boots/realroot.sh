@@ -250,11 +250,11 @@ realroot_fail() {
     shift 3
     [ "$1" = --disk ] && { more=(--disk "$2"); shift 2; }
     # In test-run mode: the test program never runs, and the console says
-    # why the boot could not go on (vigil-qemu: no result line).
+    # why the boot could not go on (vigil-qemu: 123, could not boot).
     boot "$name" --disk "$disk" "${more[@]}" --timeout 60 \
         --append "quiet vigil.config=/etc/rr/rr.conf $args vigil.test=/bin/sh"
     sane "$name"
-    rc_is "$name.no-result-line" 125 "$RC"
+    rc_is "$name.bad-guest" 123 "$RC"
     lacks "$name.test-not-run" '\[test\] started|vigil: test (exit|signal)='
     has "$name.cannot-boot-line" '^vigil: error: cannot boot: root: ' 
     in_order "$name.reason-shell-power-off" "$@" 'emergency shell ran' 'vigil: shutdown: power off \([0-9]+ ms\)'

@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+pub const EXIT_BAD_GUEST: i32 = 123;
 pub const EXIT_TIMEOUT: i32 = 124;
 pub const EXIT_NO_RESULT: i32 = 125;
 pub const EXIT_PANIC: i32 = 126;
@@ -32,6 +33,8 @@ pub enum Seen {
     Exit(i32),
     Signal(i32),
     Panic,
+    /// vigil could not boot (the reason).
+    CannotBoot(String),
 }
 
 pub fn scan_line(line: &str) -> Option<Seen> {
@@ -50,6 +53,18 @@ pub fn scan_line(line: &str) -> Option<Seen> {
     }
     if line.contains("Kernel panic") || line.contains("Attempted to kill init") {
         return Some(Seen::Panic);
+    }
+    if let Some(i) = line.find("vigil: error: cannot boot: ") {
+        return Some(Seen::CannotBoot(
+            line[i + "vigil: error: cannot boot: ".len()..]
+                .trim()
+                .into(),
+        ));
+    }
+    if let Some(i) = line.find("vigil: error: [") {
+        if line.ends_with("required oneshot failed: stopping the boot") {
+            return Some(Seen::CannotBoot(line[i + "vigil: error: ".len()..].into()));
+        }
     }
     None
 }
@@ -177,12 +192,16 @@ pub fn boot(a: &BootArgs) -> Result<i32, String> {
     let grace = Duration::from_secs(10);
     let mut result: Option<Seen> = None;
     let mut panicked = false;
+    let mut cannot_boot: Option<String> = None;
     let mut result_at: Option<Instant> = None;
     let mut killed = false;
     let status = loop {
         while let Ok(s) = rx.try_recv() {
             match s {
                 Seen::Panic => panicked = true,
+                Seen::CannotBoot(why) => {
+                    cannot_boot.get_or_insert(why);
+                }
                 s if result.is_none() => {
                     result = Some(s);
                     result_at = Some(Instant::now());
@@ -217,6 +236,9 @@ pub fn boot(a: &BootArgs) -> Result<i32, String> {
     while let Ok(s) = rx.try_recv() {
         match s {
             Seen::Panic => panicked = true,
+            Seen::CannotBoot(why) => {
+                cannot_boot.get_or_insert(why);
+            }
             s if result.is_none() => result = Some(s),
             _ => {}
         }
@@ -236,8 +258,10 @@ pub fn boot(a: &BootArgs) -> Result<i32, String> {
         match r {
             Seen::Exit(n) => (n.clamp(&0, &255).to_owned(), format!("test exit={n}")),
             Seen::Signal(n) => ((128 + n).min(255), format!("test signal={n}")),
-            Seen::Panic => unreachable!(),
+            Seen::Panic | Seen::CannotBoot(_) => unreachable!(),
         }
+    } else if let Some(why) = cannot_boot {
+        (EXIT_BAD_GUEST, format!("CANNOT BOOT: {why}"))
     } else if timed_out {
         (
             EXIT_TIMEOUT,
@@ -287,5 +311,17 @@ mod tests {
             Some(Seen::Panic)
         );
         assert_eq!(scan_line("hello"), None);
+        assert_eq!(
+            scan_line("vigil: error: cannot boot: root: the root device was not found"),
+            Some(Seen::CannotBoot(
+                "root: the root device was not found".into()
+            ))
+        );
+        assert_eq!(
+            scan_line("vigil: error: [must] required oneshot failed: stopping the boot"),
+            Some(Seen::CannotBoot(
+                "[must] required oneshot failed: stopping the boot".into()
+            ))
+        );
     }
 }

@@ -23,7 +23,8 @@ usage:
                   [--timeout SECS] [--log FILE] [--disk FILE]... [--mem MB]
                   [--smp N] [--qemu-arg ARG]...
       exit status: N for 'vigil: test exit=N', 128+N for 'signal=N',
-      124 timeout, 125 no result line, 126 kernel panic
+      123 vigil could not boot, 124 timeout, 125 no result line,
+      126 kernel panic
   vigil-qemu target ARCH KEY     print one value of targets/ARCH
 ";
 
