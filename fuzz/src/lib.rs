@@ -438,7 +438,7 @@ struct Fixed {
 }
 
 const DEFAULT_POLICY: &str = include_str!("../../policy/default.policy");
-const DEFAULT_CONFIG: &str = include_str!("../../src/defaults/vigil.conf");
+const DEMO_CONFIG: &str = include_str!("../../qemu/demo.conf");
 
 /// From tests/run.rs: the seccomp_unotify(2) man page's example.
 const MKDIR_PATHS: &str =
@@ -504,7 +504,7 @@ fn fixed() -> &'static Fixed {
             (&X86_64, NESTED_X86),
             (&AARCH64, NESTED_AARCH64),
         ];
-        let cfg = config::parse(DEFAULT_CONFIG).expect("the default config parses");
+        let cfg = config::parse(DEMO_CONFIG).expect("the demo config parses");
         for p in &cfg.policies {
             texts.push((&X86_64, p.body.text));
             texts.push((&AARCH64, p.body.text));

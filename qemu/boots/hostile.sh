@@ -93,7 +93,7 @@ hostile_run() {
     if hostile_want hostile; then
     boot hostile --append "$HOSTILE_APPEND quiet vigil.config=/etc/hostile.conf" --timeout 240
     sane hostile
-    rc_is hostile.no-result-line 125 "$RC"
+    rc_is hostile.clean-shutdown 0 "$RC"
     hostile_probe_checks hostile
     tests hostile.flood hostile.forkbomb.bounded hostile.fdchaos.answers hostile.fdchaos.after-exec \
         hostile.signals.survived
@@ -127,7 +127,7 @@ hostile_run() {
     if hostile_want limits; then
     boot hostile-limits --append "$HOSTILE_APPEND quiet vigil.config=/etc/hostile-limits.conf" --timeout 240
     sane hostile-limits
-    rc_is hostile-limits.no-result-line 125 "$RC"
+    rc_is hostile-limits.clean-shutdown 0 "$RC"
     hostile_probe_checks hostile-limits
     sed -nE 's/^hostile: ((pidhog|fdlimit|noproc|mkdirs|monitored)[^:]*: .*)/    \1/p' "$LOG"
     tests hostile.pidhog hostile.fdlimit hostile.noproc

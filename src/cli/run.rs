@@ -1,4 +1,4 @@
-//! `vigil run [--policy FILE] [--] PROG [ARGS...]`: run one program under a
+//! `vigil run [--policy FILE] [--log LEVEL] [--] PROG [ARGS...]`: run one program under a
 //! policy as its notification monitor and subreaper, the way tini runs one
 //! program: forward signals, reap everything, exit with its status.
 
@@ -44,6 +44,16 @@ pub fn main(args: &Args) -> i32 {
                 if policy_file.is_none() {
                     return usage("--policy needs a file");
                 }
+                i += 2;
+            }
+            b"--log" => {
+                let level = match args.get(i + 1) {
+                    Some(b"quiet") => log::Level::Error,
+                    Some(b"info") => log::Level::Info,
+                    Some(b"debug") => log::Level::Debug,
+                    _ => return usage("--log takes quiet, info or debug"),
+                };
+                log::set_max(level);
                 i += 2;
             }
             b"--" => {
@@ -155,7 +165,7 @@ fn supervise(
         handover_pid: child.pid as u32,
     });
     if let Some(l) = &listener {
-        notify::probe::listener(l.fd);
+        notify::probe::listener(l.fd, log::Level::Debug);
     }
     let mut status_open = true;
     let mut exit_code: Option<i32> = None;
@@ -300,7 +310,7 @@ fn check_sizes() -> Result<(), Errno> {
 fn usage(msg: &str) -> i32 {
     let mut l = log::start(log::Level::Error);
     l.s(msg)
-        .s(" (usage: vigil run [--policy FILE] [--] PROG [ARGS...])");
+        .s(" (usage: vigil run [--policy FILE] [--log quiet|info|debug] [--] PROG [ARGS...])");
     l.end();
     EXIT_USAGE
 }

@@ -137,13 +137,15 @@ pub struct Cmdline<'a> {
     pub config: Option<&'a str>,
     pub test: Option<&'a str>,
     pub args: Option<&'a str>,
+    /// `vigil.result=PATH`: the device of the result channel.
+    pub result: Option<&'a str>,
     pub log: Option<log::Level>,
     /// `vigil.log=quiet`: errors only.
     pub quiet: bool,
 }
 
 /// The `vigil.KEY=VALUE` keys that take a string, in `Cmdline`'s order.
-const KEYS: [&str; 3] = ["config", "test", "args"];
+const KEYS: [&str; 4] = ["config", "test", "args", "result"];
 /// `vigil.log=`: quiet, then the levels of `log::Level` it sets.
 const LOG_VALUES: [&str; 3] = ["quiet", "info", "debug"];
 
@@ -165,7 +167,7 @@ pub fn parse_cmdline<'a>(text: &'a str, mut bad: impl FnMut(&'a str, &'static st
         // Size: tables and one call of `bad` (inlined), not a `match` on
         // strings (measured).
         let why = if let Some(i) = KEYS.iter().position(|k| *k == key) {
-            *[&mut c.config, &mut c.test, &mut c.args][i] = Some(value);
+            *[&mut c.config, &mut c.test, &mut c.args, &mut c.result][i] = Some(value);
             continue;
         } else if key != "log" {
             "unknown vigil.* key"
@@ -214,10 +216,11 @@ mod tests {
     fn cmdline() {
         let mut bad = Vec::new();
         let c = parse_cmdline(
-            "console=ttyS0 vigil.test=/bin/t vigil.args=\"a b  c\" vigil.log=debug vigil.frob=1 quiet\n",
+            "console=ttyS0 vigil.test=/bin/t vigil.args=\"a b  c\" vigil.log=debug vigil.frob=1 quiet vigil.result=/dev/vport0p1\n",
             |w, _| bad.push(w),
         );
         assert_eq!(c.test, Some("/bin/t"));
+        assert_eq!(c.result, Some("/dev/vport0p1"));
         assert_eq!(c.args, Some("a b  c"));
         assert_eq!(c.log, Some(log::Level::Debug));
         assert_eq!(bad, vec!["vigil.frob=1"]);

@@ -2,6 +2,7 @@
 //! error is logged, and a fatal one ends in an orderly power-off.
 
 pub mod boot;
+pub mod channel;
 pub mod config;
 pub mod root;
 pub mod services;
@@ -109,10 +110,21 @@ pub fn main(args: &Args) -> ! {
     for m in &cfg.modules {
         load_module(m);
     }
-    // A real root, if the command line or the config asks for one.
-    let cfg = real_root(&cmdline_buf[..n], cfg, args, arch, &mut mounted, t0);
+    // The result channel before any service starts: then none can hold it.
+    if let Some(path) = cmdline.result {
+        if !channel::open(path) {
+            give_up("the result channel cannot be opened", None, &mounted, t0);
+        }
+    }
+    // A real root, if the command line or the config asks for one: then
+    // its config is the one.
+    let (cfg, name) = real_root(&cmdline_buf[..n], cfg, name, args, arch, &mut mounted, t0);
+    if !mount_all(cfg, name) {
+        give_up("a mount line failed", None, &mounted, t0);
+    }
 
-    // The test program of test-run mode: from the command line, or the config.
+    // The test program of test-run mode: from the command line, or the
+    // config's `test` line, or its `kind test` service.
     let mut args_buf: heapless::Vec<&str, { config::MAX_ARGS }> = heapless::Vec::new();
     let test_cmd = match cmdline.test {
         Some(path) => {
@@ -132,18 +144,24 @@ pub fn main(args: &Args) -> ! {
         }
         None => cfg.test.clone(),
     };
-
-    // The test program goes in the spare slot after the services.
-    let mut test = None;
-    if let Some(cmd) = test_cmd {
-        let mut t = config::Service::new("test", cmd.line);
-        t.exec = cmd;
-        t.kind = Kind::Oneshot;
-        t.required = false;
-        t.restart = Restart::Never;
-        t.policy = cfg.test_policy;
-        test = Some(cfg.services.len());
-        let _ = cfg.services.push(t);
+    let mut test = cfg.test_service();
+    match (test, test_cmd) {
+        // `vigil.test=` runs its program in the test service's sandbox.
+        (Some(i), Some(cmd)) => cfg.services[i].exec = cmd,
+        // Otherwise the test program goes in the spare slot after the
+        // services.
+        (None, Some(cmd)) => {
+            let mut t = config::Service::new("test", cmd.line);
+            t.exec = cmd;
+            t.kind = Kind::Oneshot;
+            t.test = true;
+            t.required = false;
+            t.restart = Restart::Never;
+            t.policy = cfg.test_policy;
+            test = Some(cfg.services.len());
+            let _ = cfg.services.push(t);
+        }
+        _ => {}
     }
     let cfg: &Config = cfg;
     let services = &cfg.services[..];
@@ -225,19 +243,21 @@ fn same_policy(a: &PolicyRef, b: &PolicyRef) -> bool {
 /// The real root stage: find, mount and switch to the root the command
 /// line (`root=` ...) or the config's `sysroot` block asks for, then hand
 /// PID 1 to `init=`, or load the new root's config (its `/etc/vigil.conf`,
-/// else the embedded one), set its hostname and load its modules. Without
-/// a root to switch to, the initramfs's config is the one. A failure
-/// powers off, after the emergency shell of the initramfs's config.
+/// else the embedded one), set its hostname and load its modules: that
+/// config and its name. Without a root to switch to, the initramfs's
+/// config is the one. A failure powers off, after the emergency shell of
+/// the initramfs's config.
 // Stack: out of line, its frames are not part of `main`'s.
 #[inline(never)]
 fn real_root(
     cmdline: &'static [u8],
     cfg: &'static mut Config<'static>,
+    name: &'static str,
     args: &Args,
     arch: &'static crate::arch::Arch,
     mounted: &mut boot::Mounted,
     t0: u64,
-) -> &'static mut Config<'static> {
+) -> (&'static mut Config<'static>, &'static str) {
     let mut from_cmdline = root::spec::Request::NONE;
     let mut broken = None;
     root::spec::parse_cmdline(cmdline, &mut from_cmdline, &mut broken, |word, why| {
@@ -247,7 +267,7 @@ fn real_root(
     });
     let req = from_cmdline.merge(&cfg.sysroot());
     if !req.wants_root() && broken.is_none() && cfg.sysroot_line == 0 {
-        return cfg;
+        return (cfg, name);
     }
     let shell = cfg.emergency_shell.clone();
     if let Some(why) = broken {
@@ -256,9 +276,9 @@ fn real_root(
         l.end();
         give_up("root: root= cannot be used", shell.as_ref(), mounted, t0);
     }
-    if !cfg.services.is_empty() {
+    if !cfg.services.is_empty() || !cfg.mounts.is_empty() {
         let mut l = log::start(log::Level::Info);
-        l.s("root: the initramfs config's services are not started: the new root's config says what runs");
+        l.s("root: the initramfs config's services and mount lines are left out: the new root's config says what runs");
         l.end();
     }
     if let Err(why) = root::boot(&req) {
@@ -311,19 +331,7 @@ fn real_root(
     for m in &new.modules {
         load_module(m);
     }
-    new
-}
-
-/// A boot that cannot go on: say why, give the emergency shell its turn,
-/// then power off in order.
-fn give_up(why: &str, shell: Option<&Cmd>, mounted: &boot::Mounted, t0: u64) -> ! {
-    let mut l = log::start(log::Level::Error);
-    l.s("cannot boot: ").s(why);
-    l.end();
-    if let Some(sh) = shell {
-        run_shell(sh);
-    }
-    shutdown::finish(Action::PowerOff, mounted, t0)
+    (new, name)
 }
 
 /// The config: `vigil.config=PATH`, else `/etc/vigil.conf` if present,
@@ -368,6 +376,67 @@ fn set_log_level(cfg: &Config, cmdline: &boot::Cmdline) {
         level = l;
     }
     log::set_max(level);
+}
+
+/// The config's `mount` lines, in order: false at the first that fails
+/// (logged with its place), for the boot not to run services without it.
+// Stack: out of line, its buffers are not part of `main`'s frame.
+#[inline(never)]
+fn mount_all(cfg: &Config, file: &str) -> bool {
+    for m in &cfg.mounts {
+        // A missing mount point is made, with its parents (a share inside
+        // a tmpfs mounted by an earlier line); errors show in the mount.
+        let t = m.target.as_bytes();
+        for end in (1..=t.len()).filter(|&i| i == t.len() || t[i] == b'/') {
+            let _ = rustix::fs::mkdir(&t[..end], rustix::fs::Mode::from_raw_mode(0o755));
+        }
+        let mut flags = 0;
+        let mut data = Buf::<{ config::MAX_LINE + 1 }>::new();
+        for o in m.options.split(',').filter(|o| !o.is_empty()) {
+            match o {
+                "ro" => flags |= g::MS_RDONLY,
+                "nosuid" => flags |= g::MS_NOSUID,
+                "nodev" => flags |= g::MS_NODEV,
+                "noexec" => flags |= g::MS_NOEXEC,
+                _ => {
+                    if !data.is_empty() {
+                        data.s(",");
+                    }
+                    data.s(o);
+                }
+            }
+        }
+        data.put(b"\0");
+        let data_c = core::ffi::CStr::from_bytes_until_nul(data.as_bytes()).unwrap_or(c"");
+        let r = crate::service::mount::mount(
+            m.source.as_bytes(),
+            m.target.as_bytes(),
+            m.fstype.as_bytes(),
+            flags,
+            Some(data_c),
+        );
+        let mut l = log::start(if r.is_ok() {
+            log::Level::Debug
+        } else {
+            log::Level::Error
+        });
+        l.s(file)
+            .s(":")
+            .u(m.line as u64)
+            .s(": mount ")
+            .s(m.fstype)
+            .s(" ");
+        l.s(m.source).s(" on ").s(m.target);
+        match r {
+            Ok(()) => l.end(),
+            Err(e) => {
+                l.s(": ");
+                l.end_errno(e);
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// `finit_module(2)` of one configured module; failures name the module.
@@ -436,13 +505,21 @@ fn load<'a>(
     }
 }
 
-/// A boot that cannot go on: say why, give the emergency shell its turn,
-/// then power off in order.
+/// A config that cannot boot: its errors, then `give_up`.
 fn fatal(msg: &str, shell: Option<&Cmd>, mounted: &boot::Mounted, t0: u64) -> ! {
     let _ = sys::write_all(2, msg.as_bytes());
+    give_up("the config is invalid", shell, mounted, t0)
+}
+
+/// A boot that cannot go on: say why (also on the result channel), give
+/// the emergency shell its turn, then power off in order.
+fn give_up(why: &str, shell: Option<&Cmd>, mounted: &boot::Mounted, t0: u64) -> ! {
     let mut l = log::start(log::Level::Error);
-    l.s("cannot boot: the config is invalid");
+    l.s("cannot boot: ").s(why);
     l.end();
+    let mut c = Buf::<80>::new();
+    c.s("error ").s(why);
+    channel::say(c.as_bytes());
     if let Some(sh) = shell {
         run_shell(sh);
     }

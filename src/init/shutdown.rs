@@ -243,6 +243,11 @@ pub fn finish(action: Action, mounted: &Mounted, start_ns: u64) -> ! {
     step("unmounted what vigil mounted");
     rustix::fs::sync();
     step(action.name());
+    super::channel::say(match action {
+        Action::Reboot => b"down reboot",
+        Action::Halt => b"down halt",
+        Action::PowerOff => b"down poweroff",
+    });
     let cmd = match action {
         Action::Reboot => rustix::system::RebootCommand::Restart,
         Action::Halt => rustix::system::RebootCommand::Halt,

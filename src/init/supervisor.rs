@@ -264,7 +264,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                 }
                 l.end();
                 if let Some(fd) = child.listener {
-                    crate::notify::probe::listener(fd.as_raw_fd());
+                    crate::notify::probe::listener(fd.as_raw_fd(), log::Level::Info);
                     let l = Listener {
                         fd: fd.as_raw_fd(),
                         handover_pid: child.pid as u32,
@@ -464,14 +464,25 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         let rt = &mut self.rts[i];
         if Some(i) == self.test {
             let mut line = crate::out::Buf::<48>::new();
-            line.s("vigil: test ");
+            line.s("test ");
             if code > 128 {
                 line.s("signal=").u((code - 128) as u64);
             } else {
                 line.s("exit=").u(code as u64);
             }
-            line.s("\n");
-            let _ = sys::write_all(2, line.as_bytes());
+            // The host believes the channel only; with one, the console
+            // line is a log line like the others (`vigil.log=quiet` hides
+            // it), without one it is the result and always printed.
+            super::channel::say(line.as_bytes());
+            if super::channel::is_open() {
+                let mut l = log::start(log::Level::Info);
+                l.put(line.as_bytes());
+                l.end();
+            } else {
+                let mut l = crate::out::Buf::<64>::new();
+                l.s("vigil: ").put(line.as_bytes());
+                let _ = sys::write_all(2, l.s("\n").as_bytes());
+            }
             rt.state = State::Done;
             self.begin_shutdown(Action::PowerOff, "the test program exited");
             return;
@@ -525,6 +536,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             let mut l = log::about(log::Level::Error, svc.name);
             l.s("required oneshot failed: stopping the boot");
             l.end();
+            super::channel::say(b"error a required oneshot failed");
             self.begin_shutdown(Action::PowerOff, "a required oneshot failed");
         }
     }

@@ -75,8 +75,9 @@ const NAMES: [(u32, &str); 4] = [
 /// A listener vigil now holds: ask it for `SYNC_WAKE_UP` (vigil runs on the
 /// target's CPU when it answers; older kernels: a slower wake-up, nothing
 /// else). The first one also answers for the ADDFD features, and the line
-/// is logged.
-pub fn listener(fd: i32) {
+/// is logged at `level` (PID 1 says it at info, `vigil run` at debug: a
+/// wrapper prints nothing of its own unless asked).
+pub fn listener(fd: i32, level: log::Level) {
     let mut f = FEATURES.load(Ordering::Relaxed);
     if seccomp::set_flags(fd, seccomp::USER_NOTIF_FD_SYNC_WAKE_UP).is_ok() {
         f |= SYNC_WAKE_UP;
@@ -91,7 +92,7 @@ pub fn listener(fd: i32) {
         f |= ADDFD_SEND;
     }
     FEATURES.store(f | LISTENED, Ordering::Relaxed);
-    let mut l = log::start(log::Level::Info);
+    let mut l = log::start(level);
     l.s("kernel:");
     for &(bit, name) in &NAMES {
         l.s(name).s(if f & bit != 0 { "yes" } else { "no" });

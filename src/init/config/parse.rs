@@ -8,8 +8,8 @@ use crate::words;
 use super::error::{ConfigError, ConfigErrorKind as K, ConfigErrors, Context};
 use super::lex::{self, LexError, Lexer, Tok};
 use super::{
-    Cmd, Config, Confine, Kind, LogLevel, NamedPolicy, PolicyRef, PolicyText, Resource, Restart,
-    Rlimit, Service, Stdio, MAX_ARGS, MAX_HOSTNAME, MAX_LINE, MAX_PATHS, MAX_SERVICES,
+    Cmd, Config, Confine, Kind, LogLevel, Mount, NamedPolicy, PolicyRef, PolicyText, Resource,
+    Restart, Rlimit, Service, Stdio, MAX_ARGS, MAX_HOSTNAME, MAX_LINE, MAX_PATHS, MAX_SERVICES,
 };
 
 #[path = "sysroot.rs"]
@@ -21,7 +21,7 @@ const MAX_TOKENS: usize = MAX_LINE / 2 + 1;
 
 /// Top-level directives, by index; the first `TOP_ONCE` may appear once.
 const TOP: &str =
-    "hostname log grace emergency-shell test test-policy module policy service sysroot";
+    "hostname log grace emergency-shell test test-policy module mount policy service sysroot";
 const TOP_ONCE: usize = 6;
 
 /// Service directives, by index. The sandbox ones first, at the index
@@ -106,6 +106,8 @@ struct Scratch {
     restart: Option<Restart>,
     /// `no-new-privs no` and `read-only-root yes`: line and column.
     nnp_off: Option<(u32, u32)>,
+    /// `kind test`: line and column.
+    test_at: Option<(u32, u32)>,
     ro_root: Option<(u32, u32)>,
     /// A line of the block could not be read (too long, bad quotes): it
     /// may have been the `exec`.
@@ -380,11 +382,47 @@ impl<'a> Parser<'a, '_> {
                     }
                 }
             }
-            7 => return self.named_policy(t),
-            8 => return self.open_service(t),
+            7 => self.mount(t),
+            8 => return self.named_policy(t),
+            9 => return self.open_service(t),
             _ => return sysroot::open(self, t),
         }
         false
+    }
+
+    /// `mount SOURCE TARGET TYPE [OPTIONS]`.
+    fn mount(&mut self, t: &[Tok<'a>]) {
+        let r = &mut self.r;
+        let (Some(source), Some(target), Some(fstype)) = (
+            r.arg(t, 1, "a source (a device, a share's tag, or `none`)"),
+            t.get(2),
+            t.get(3),
+        ) else {
+            if t.len() > 1 {
+                r.err(
+                    r.eol_col,
+                    K::Expected("a mount point and a filesystem type"),
+                    "",
+                );
+            }
+            return;
+        };
+        if !r.end(t, 5) {
+            return;
+        }
+        let Some(target) = r.abs_path(target, "mount point") else {
+            return;
+        };
+        let m = Mount {
+            source: source.s,
+            target,
+            fstype: fstype.s,
+            options: t.get(4).map_or("", |o| o.s),
+            line: r.line,
+        };
+        if self.cfg.mounts.push(m).is_err() {
+            self.r.too_many(&t[0], "mounts");
+        }
     }
 
     fn named_policy(&mut self, t: &[Tok<'a>]) -> bool {
@@ -530,6 +568,7 @@ impl<'a> Parser<'a, '_> {
     fn finish_service(&mut self, i: usize) {
         self.state = State::Top;
         let sc = &self.svc;
+        let second_test = self.cfg.services.iter().take(i).any(|o| o.test);
         let Some(s) = self.cfg.services.get_mut(i) else {
             self.r.ctx = Context::None;
             return;
@@ -541,7 +580,19 @@ impl<'a> Parser<'a, '_> {
             Kind::Oneshot => Restart::Never,
         });
         let mut required_on_daemon = None;
+        if let Some((line, col)) = sc.test_at {
+            // The test program is a oneshot nothing waits for: its end
+            // ends the boot.
+            s.test = true;
+            s.required = false;
+            s.restart = Restart::Never;
+            let why = "one test program at most: one `kind test` service, or a `test` line";
+            if second_test {
+                self.r.err_at(line, col, K::Range(why), "", 0);
+            }
+        }
         match (s.kind, sc.required) {
+            (Kind::Oneshot, _) if s.test => {}
             (Kind::Oneshot, r) => s.required = r.is_none_or(|(v, _, _)| v),
             (Kind::Daemon, r) => {
                 s.required = false;
@@ -616,6 +667,10 @@ impl<'a> Parser<'a, '_> {
                 }
             };
             set_policy(self.cfg, p.target, r);
+        }
+        if let (Some(t), true) = (&self.cfg.test, self.cfg.test_service().is_some()) {
+            let why = "one test program at most: one `kind test` service, or a `test` line";
+            self.r.err_at(t.line, 1, K::Range(why), "", 0);
         }
     }
 }
@@ -980,8 +1035,9 @@ impl<'a> Report<'a> {
                 set_cmd(&mut s.exec, t, line);
             }
             15 => {
-                let v = self.choice(t, "`daemon` or `oneshot`", "daemon oneshot")?;
+                let v = self.choice(t, "`daemon`, `oneshot` or `test`", "daemon oneshot test")?;
                 s.kind = if v == 0 { Kind::Daemon } else { Kind::Oneshot };
+                sc.test_at = (v == 2).then_some((line, d.col));
             }
             16 => {
                 let v = self.choice(t, "`yes` or `no`", "yes no")?;
