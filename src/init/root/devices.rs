@@ -311,6 +311,9 @@ pub fn scan(table: &mut Vec<Dev, MAX_DEVICES>, extra: &mut u32) {
             *extra += 1;
         }
     }
+    // In name order, for the list a person reads (disks before their
+    // partitions).
+    table.sort_unstable_by(|a, b| a.name.cmp(&b.name));
 }
 
 /// `/sys/class/block/NAME/LEAF`.
