@@ -18,6 +18,7 @@ t kernel-mounts-moved sh -c 'for m in /dev /proc /sys /run; do grep -q " $m " /p
 t dynamic-is-dynamic sh -c 'head -c 4096 /usr/bin/env | grep -q ld-linux'
 t dynamic-runs sh -c '[ "$(/usr/bin/env -i RR=42 /usr/bin/env)" = RR=42 ]'
 echo "rr: / is $(fstype), $(grep ' / ' /proc/self/mounts | tail -n1)"
+echo "rr: PID 1 $(grep VmRSS /proc/1/status | tr -s ' \t' ' ')"
 case $mode in
 ext4)
     t fstype-ext4 sh -c 'stat -f -c %T / | grep -q ext'
