@@ -118,7 +118,10 @@ pub fn main(args: &Args) -> ! {
     }
     // A real root, if the command line or the config asks for one: then
     // its config is the one.
-    let (cfg, name) = real_root(&cmdline_buf[..n], cfg, name, args, arch, &mut mounted, t0);
+    let (cfg, name) = match root_request(&cmdline_buf[..n], cfg) {
+        None => (cfg, name),
+        Some((req, broken)) => real_root(req, broken, cfg, args, arch, &mut mounted, t0),
+    };
     if !mount_all(cfg, name) {
         give_up("a mount line failed", None, &mounted, t0);
     }
@@ -250,25 +253,14 @@ fn same_policy(a: &PolicyRef, b: &PolicyRef) -> bool {
 // Stack: out of line, its frames are not part of `main`'s.
 #[inline(never)]
 fn real_root(
-    cmdline: &'static [u8],
+    req: root::spec::Request<'static>,
+    broken: Option<&'static str>,
     cfg: &'static mut Config<'static>,
-    name: &'static str,
     args: &Args,
     arch: &'static crate::arch::Arch,
     mounted: &mut boot::Mounted,
     t0: u64,
 ) -> (&'static mut Config<'static>, &'static str) {
-    let mut from_cmdline = root::spec::Request::NONE;
-    let mut broken = None;
-    root::spec::parse_cmdline(cmdline, &mut from_cmdline, &mut broken, |word, why| {
-        let mut l = log::start(log::Level::Warn);
-        l.s("kernel command line: `").esc(word).s("`: ").s(why);
-        l.end();
-    });
-    let req = from_cmdline.merge(&cfg.sysroot());
-    if !req.wants_root() && broken.is_none() && cfg.sysroot_line == 0 {
-        return (cfg, name);
-    }
     let shell = cfg.emergency_shell.clone();
     if let Some(why) = broken {
         let mut l = log::start(log::Level::Error);
@@ -332,6 +324,26 @@ fn real_root(
         load_module(m);
     }
     (new, name)
+}
+
+/// What the kernel command line and the config's `sysroot` block ask of
+/// the root (and why `root=` cannot be used, if so); `None` when they ask
+/// for no switch. Apart from `real_root`, so that a boot without one does
+/// not enter (and make resident) that function's stack.
+#[inline(never)]
+fn root_request(
+    cmdline: &'static [u8],
+    cfg: &Config<'static>,
+) -> Option<(root::spec::Request<'static>, Option<&'static str>)> {
+    let mut from_cmdline = root::spec::Request::NONE;
+    let mut broken = None;
+    root::spec::parse_cmdline(cmdline, &mut from_cmdline, &mut broken, |word, why| {
+        let mut l = log::start(log::Level::Warn);
+        l.s("kernel command line: `").esc(word).s("`: ").s(why);
+        l.end();
+    });
+    let req = from_cmdline.merge(&cfg.sysroot());
+    (req.wants_root() || broken.is_some() || cfg.sysroot_line != 0).then_some((req, broken))
 }
 
 /// The config: `vigil.config=PATH`, else `/etc/vigil.conf` if present,

@@ -69,6 +69,8 @@ pub(super) fn directive<'a>(p: &mut Parser<'a, '_>, start: usize, t: &[Tok<'a>])
 
 /// The settings of a checked `sysroot` block's lines (see
 /// `Config::sysroot`).
+// Stack: out of line, its token table is not part of its callers' frames.
+#[inline(never)]
 pub fn sysroot_request(block: PolicyText<'_>) -> Request<'_> {
     let mut req = Request::NONE;
     let mut r = Report {
