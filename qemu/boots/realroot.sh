@@ -11,6 +11,8 @@
 #   rr-label-init  root=LABEL= on a SCSI disk (found after the module load,
 #                  an async scan), init= hand-over; the config's overlay data
 #                  partition is missing: tmpfs with a warning
+#   rr-hotplug     root=/dev/vda plugged in (QEMU's monitor) while vigil
+#                  waits: woken by the disk's uevent
 #   rr-verity      root=PARTUUID= squashfs through dm-verity
 #                  (systemd.verity_root_hash=PARTLABEL=), tmpfs overlay
 #                  (systemd.volatile=overlay); a flipped byte in a file
@@ -189,6 +191,9 @@ realroot_run() {
     # PID 1 is rr-init now: vigil never shuts the machine down.
     lacks rr-label-init.no-vigil-after 'vigil: shutdown'
 
+    # ---- a disk plugged in while vigil waits: found by its uevent -------
+    realroot_hotplug
+
     # ---- squashfs + dm-verity + tmpfs overlay, by PARTUUID --------------
     boot rr-verity --disk "$gpt" --timeout 120 \
         --append "quiet $c root=PARTUUID=$PARTUUID roothash=$ROOTHASH systemd.verity_root_hash=PARTLABEL=vhash systemd.volatile=overlay $t vigil.args=/t/rr-check.sh,verity"
@@ -240,6 +245,43 @@ realroot_run() {
     realroot_fail rr-noinit "$ro" "root=/dev/vda init=/sbin/nope" \
         'vigil: error: root: init=/sbin/nope is not an executable file in the new root' \
         'vigil: error: cannot boot: root: init= is missing from the new root'
+}
+
+# The root's disk is hot-plugged (QEMU's monitor: drive_add, device_add)
+# once vigil says it is waiting for it: the kernel's uevent must wake the
+# wait before its one-second rescan would have.
+realroot_hotplug() {
+    local hot="$kdir/rr-hot.img" port=$((40000 + RANDOM % 20000)) raw bus="" qa=()
+    cp --sparse=always "$work/rr-$A/ext4.img" "$hot"
+    raw="$work/$A-$K-rr-hotplug.console"
+    if [ "$A" = aarch64 ]; then
+        # virt has no hotplug slot of its own: a PCIe root port is one.
+        qa=(--qemu-arg -device --qemu-arg pcie-root-port,id=rp1,chassis=1)
+        bus=",bus=rp1"
+    fi
+    (
+        for _ in $(seq 600); do
+            grep -q 'root: waiting for the root device /dev/vda' "$raw" 2>/dev/null && break
+            sleep 0.1
+        done
+        exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 0
+        printf 'drive_add 0 if=none,id=hot,file=%s,format=raw\n' "$hot" >&3
+        sleep 0.5
+        printf 'device_add virtio-blk-pci,drive=hot,id=hotdisk%s\n' "$bus" >&3
+        sleep 1
+        exec 3>&-
+    ) &
+    local watcher=$!
+    boot rr-hotplug --timeout 120 "${qa[@]}" \
+        --qemu-arg -monitor --qemu-arg "tcp:127.0.0.1:$port,server,nowait" \
+        --append "quiet vigil.config=/etc/rr/rr.conf root=/dev/vda rootfstype=ext4 rootwait=60 vigil.test=/bin/sh vigil.args=/t/rr-check.sh,hot"
+    wait "$watcher" 2>/dev/null
+    sane rr-hotplug
+    rc_is rr-hotplug.test-exit 0 "$RC"
+    in_order rr-hotplug.found-on-uevent 'vigil: root: waiting for the root device /dev/vda \(at most 60000 ms\)' \
+        'vigil: root: /dev/vda is vda .*\(after [0-9]+ ms, [2-9][0-9]* scans, [1-9][0-9]* uevents\)' \
+        'vigil: root: switched to /dev/vda'
+    tests rr.fstype-ext4 rr.dynamic-runs
 }
 
 # realroot_fail NAME DISK ROOT-ARGS [--disk DISK2] ERE...: a boot that must

@@ -323,6 +323,18 @@ fn wait_on<'a>(
             Wait::Bounded(ms) => Some(start + ms as u64 * 1_000_000),
             Wait::Forever => None,
         };
+        if !all && w.scans == 1 {
+            if let Some(m) = wanted.iter().find(|m| m.found.is_none()) {
+                info(|l| {
+                    l.s("root: waiting for the ").s(m.what).s(" ");
+                    devices::spec_text(&m.spec, l);
+                    match wait {
+                        Wait::Bounded(ms) => l.s(" (at most ").u(ms as u64).s(" ms)"),
+                        Wait::Forever => l.s(" (rootwait: no limit)"),
+                    };
+                });
+            }
+        }
         if !all && deadline.is_some_and(|d| now >= d) {
             let missing = wanted.iter().find(|w| w.found.is_none());
             let mut l = log::start(log::Level::Error);
