@@ -8,9 +8,9 @@
 #                  root's /etc/vigil.conf (a notify rule, the sandbox
 #                  suite's jail escapes, a jail that keeps CAP_SYS_CHROOT
 #                  and still cannot leave: pivot_root), then rr-check.sh
-#   rr-label-init  root=LABEL= on a SCSI disk (found after the module load,
-#                  an async scan), init= hand-over; the config's overlay data
-#                  partition is missing: tmpfs with a warning
+#   rr-label-init  root=LABEL= on a SCSI disk (virtio-scsi, sd_mod), init=
+#                  hand-over; the config's overlay data partition is
+#                  missing: tmpfs with a warning
 #   rr-hotplug     root=/dev/vda plugged in (QEMU's monitor) while vigil
 #                  waits: woken by the disk's uevent
 #   rr-verity      root=PARTUUID= squashfs through dm-verity
@@ -119,8 +119,7 @@ realroot_modules() {
 realroot_files() {
     local mods c
     for c in rr data fallback; do
-        # The hand-over boot's disk is SCSI: sd_mod finds it after its
-        # module load returns (an async scan), so vigil has to wait for it.
+        # The hand-over boot's disk is SCSI (another bus, another driver).
         if [ $c = fallback ]; then
             mods=$(realroot_modules virtio_pci virtio_scsi sd_mod overlay ext4)
         else
@@ -181,7 +180,6 @@ realroot_run() {
         --append "quiet vigil.config=/etc/rr/fallback.conf root=LABEL=vigilroot init=/sbin/rr-init"
     sane rr-label-init
     rc_is rr-label-init.no-result-line 125 "$RC"
-    sed -nE 's/.*root: LABEL=vigilroot is sda .*\(after (.*)\)$/   (the SCSI disk came after \1)/p' "$LOG"
     in_order rr-label-init.hand-over 'vigil: root: LABEL=vigilroot is sda ' \
         'vigil: warning: root: the overlay data device was not found: changes go to a tmpfs' \
         'vigil: root: switched to LABEL=vigilroot' 'vigil: root: handing PID 1 to /sbin/rr-init' \
