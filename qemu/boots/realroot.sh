@@ -4,15 +4,15 @@
 # sfdisk, veritysetup format); the root holds busybox, the suite's probes
 # and coreutils' env with Debian's libc of the guest arch (dynamically
 # linked: proof of a real root). Boots:
-#   rr-ext4        root=/dev/vda (ext4, rw): vigil stays PID 1, runs the
+#   rr-ext4        root=/dev/vda (ext4, rw), the disk plugged in through
+#                  QEMU's monitor while vigil waits (woken by its uevent):
+#                  vigil stays PID 1, runs the
 #                  root's /etc/vigil.conf (a notify rule, the sandbox
 #                  suite's jail escapes, a jail that keeps CAP_SYS_CHROOT
 #                  and still cannot leave: pivot_root), then rr-check.sh
 #   rr-label-init  root=LABEL= on a SCSI disk (virtio-scsi, sd_mod), init=
 #                  hand-over; the config's overlay data partition is
 #                  missing: tmpfs with a warning
-#   rr-hotplug     root=/dev/vda plugged in (QEMU's monitor) while vigil
-#                  waits: woken by the disk's uevent
 #   rr-verity      root=PARTUUID= squashfs through dm-verity
 #                  (systemd.verity_root_hash=PARTLABEL=), tmpfs overlay
 #                  (systemd.volatile=overlay); a flipped byte in a file
@@ -149,10 +149,13 @@ realroot_run() {
     local c="vigil.config=/etc/rr/rr.conf" t="vigil.test=/bin/sh"
 
     # ---- root=/dev/vda, ext4 read-write, vigil stays PID 1 --------------
-    boot rr-ext4 --disk "$ext4" --timeout 120 \
-        --append "quiet $c root=/dev/vda rootfstype=ext4 rw $t vigil.args=/t/rr-check.sh,ext4"
+    # The disk is plugged in (QEMU's monitor) once vigil says it waits for
+    # it: the kernel's uevent must wake the wait.
+    realroot_hotplug rr-ext4 "$ext4" "quiet $c root=/dev/vda rootfstype=ext4 rw rootwait=60 $t vigil.args=/t/rr-check.sh,ext4"
     sane rr-ext4
     rc_is rr-ext4.test-exit 0 "$RC"
+    in_order rr-ext4.found-on-uevent 'vigil: root: waiting for the root device /dev/vda \(at most 60000 ms\)' \
+        'vigil: root: /dev/vda is vda .*\(after [0-9]+ ms, [2-9][0-9]* scans, [1-9][0-9]* uevents\)'
     in_order rr-ext4.switched 'vigil: root: /dev/vda is vda ' \
         'vigil: root: mount /dev/vda on /sysroot as ext4 \(read-write\)' \
         'vigil: root: switched to /dev/vda in [0-9]+ ms' \
@@ -188,9 +191,6 @@ realroot_run() {
         rrinit.signal-mask-clear
     # PID 1 is rr-init now: vigil never shuts the machine down.
     lacks rr-label-init.no-vigil-after 'vigil: shutdown'
-
-    # ---- a disk plugged in while vigil waits: found by its uevent -------
-    realroot_hotplug
 
     # ---- squashfs + dm-verity + tmpfs overlay, by PARTUUID --------------
     boot rr-verity --disk "$gpt" --timeout 120 \
@@ -245,41 +245,34 @@ realroot_run() {
         'vigil: error: cannot boot: root: init= is missing from the new root'
 }
 
-# The root's disk is hot-plugged (QEMU's monitor: drive_add, device_add)
-# once vigil says it is waiting for it: the kernel's uevent must wake the
-# wait before its one-second rescan would have.
+# realroot_hotplug NAME DISK APPEND: boot with no disk, and plug DISK in
+# (QEMU's monitor: drive_add, device_add) once vigil says it is waiting
+# for the root device /dev/vda.
 realroot_hotplug() {
-    local hot="$kdir/rr-hot.img" port=$((40000 + RANDOM % 20000)) raw bus="" qa=()
-    cp --sparse=always "$work/rr-$A/ext4.img" "$hot"
-    raw="$work/$A-$K-rr-hotplug.console"
+    local name=$1 disk=$2 append=$3 port=$((40000 + RANDOM % 20000)) raw bus="" qa=()
+    raw="$work/$A-$K-$name.console"
+    rm -f "$raw"
     if [ "$A" = aarch64 ]; then
         # virt has no hotplug slot of its own: a PCIe root port is one.
         qa=(--qemu-arg -device --qemu-arg pcie-root-port,id=rp1,chassis=1)
         bus=",bus=rp1"
     fi
     (
-        for _ in $(seq 600); do
+        for _ in $(seq 900); do
             grep -q 'root: waiting for the root device /dev/vda' "$raw" 2>/dev/null && break
             sleep 0.1
         done
         exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 0
-        printf 'drive_add 0 if=none,id=hot,file=%s,format=raw\n' "$hot" >&3
+        printf 'drive_add 0 if=none,id=hot,file=%s,format=raw\n' "$disk" >&3
         sleep 0.5
         printf 'device_add virtio-blk-pci,drive=hot,id=hotdisk%s\n' "$bus" >&3
         sleep 1
         exec 3>&-
     ) &
     local watcher=$!
-    boot rr-hotplug --timeout 120 "${qa[@]}" \
-        --qemu-arg -monitor --qemu-arg "tcp:127.0.0.1:$port,server,nowait" \
-        --append "quiet vigil.config=/etc/rr/rr.conf root=/dev/vda rootfstype=ext4 rootwait=60 vigil.test=/bin/sh vigil.args=/t/rr-check.sh,hot"
+    boot "$name" --timeout 120 "${qa[@]}" \
+        --qemu-arg -monitor --qemu-arg "tcp:127.0.0.1:$port,server,nowait" --append "$append"
     wait "$watcher" 2>/dev/null
-    sane rr-hotplug
-    rc_is rr-hotplug.test-exit 0 "$RC"
-    in_order rr-hotplug.found-on-uevent 'vigil: root: waiting for the root device /dev/vda \(at most 60000 ms\)' \
-        'vigil: root: /dev/vda is vda .*\(after [0-9]+ ms, [2-9][0-9]* scans, [1-9][0-9]* uevents\)' \
-        'vigil: root: switched to /dev/vda'
-    tests rr.fstype-ext4 rr.dynamic-runs
 }
 
 # realroot_fail NAME DISK ROOT-ARGS [--disk DISK2] ERE...: a boot that must

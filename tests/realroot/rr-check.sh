@@ -38,9 +38,6 @@ data1)
     # Without verity, the tampered block is read as it is: wrong data, no error.
     t unverified-reads-tampered sh -c 'cat /data/tampered >/dev/null'
     ;;
-hot)
-    t fstype-ext4 sh -c 'stat -f -c %T / | grep -q ext'
-    ;;
 data2)
     t upper-on-disk sh -c 'grep -q "^/dev/vd[a-z][0-9]* /run/vigil/data ext4" /proc/self/mounts'
     t persist-read sh -c "[ \"\$(cat /var/rr-persist)\" = $nonce ]"
