@@ -32,6 +32,13 @@ mod words;
 mod sys {
     pub(crate) use super::mem;
 }
+#[path = "src/init/root/spec.rs"]
+#[allow(dead_code)]
+pub mod root_spec;
+/// The `sysroot` block's model, where `config` looks for it.
+pub mod root {
+    pub use super::root_spec as spec;
+}
 
 fn main() {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
@@ -140,7 +147,7 @@ fn main() {
                 ));
             }
             Ok(p) => {
-                if let Err(e) = bpf::compile(&p, a) {
+                if let Err(e) = bpf::compile(&p, a, &policy::protect::Protect::pid1(&[])) {
                     fail(&format!(
                         "{shown}: the default policy does not compile for {name}: {e:?}"
                     ));
@@ -160,7 +167,10 @@ fn main() {
         ["execve", "execveat"],
     );
     let same = match (policy::parse(&text, arch), policy::parse(&embedded, arch)) {
-        (Ok(a), Ok(b)) => bpf::compile(&a, arch).ok() == bpf::compile(&b, arch).ok(),
+        (Ok(a), Ok(b)) => {
+            bpf::compile(&a, arch, &policy::protect::Protect::pid1(&[])).ok()
+                == bpf::compile(&b, arch, &policy::protect::Protect::pid1(&[])).ok()
+        }
         _ => false,
     };
     if !same {

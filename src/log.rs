@@ -165,6 +165,16 @@ pub fn set_kmsg(fd: i32) {
     KMSG.store(fd, Ordering::Relaxed);
 }
 
+/// The fd console lines go to (a worker keeps it).
+pub fn console_fd() -> i32 {
+    CONSOLE.load(Ordering::Relaxed)
+}
+
+/// The `/dev/kmsg` fd, or -1 (a worker keeps it).
+pub fn kmsg_fd() -> i32 {
+    KMSG.load(Ordering::Relaxed)
+}
+
 /// A log line under construction, with its level: `start`, write to it
 /// (it derefs to a `Line`), then `end`.
 // Size: a closure per call site (its body, vtable and call shim) made the

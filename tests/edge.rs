@@ -258,11 +258,15 @@ fn last_task_dies_with_a_notification_pending() {
             .unwrap()
             .success())
     };
+    // The worker serves this listener (the policy has path rules).
+    let w = worker_of(v.id()).expect("vigil's worker") as i32;
     sig(v.id() as i32, "-STOP");
+    sig(w, "-STOP");
     v.stdin.as_mut().unwrap().write_all(b"go\n").unwrap();
     // Let the target reach its notified getppid (pending: vigil sleeps).
     std::thread::sleep(std::time::Duration::from_millis(100));
     sig(target, "-KILL");
+    sig(w, "-CONT");
     sig(v.id() as i32, "-CONT");
     let o = v.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(128 + 9), "{}", stderr(&o));

@@ -298,9 +298,60 @@ fn kernel_features_are_probed_and_logged_once() {
         yes((5, 14))
     );
     let p = policy("features", "default allow\n");
-    let o = run(&p, &["true"]);
+    let o = Command::new(vigil())
+        .args(["run", "--log", "debug", "--policy"])
+        .arg(&p)
+        .args(["--", "true"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
     assert_eq!(err.matches("vigil: kernel:").count(), 1, "{err}");
     assert!(err.lines().any(|l| l == want), "want {want:?} in:\n{err}");
+}
+
+/// A wrapper says nothing of its own unless something is wrong or it is
+/// asked: a program run under a policy that logs no decision leaves stderr
+/// to the program alone, with and without `--log info`; `--log quiet`
+/// hides even decision lines; a bad `--log` is a usage error.
+#[test]
+fn run_prints_nothing_of_its_own() {
+    let p = policy("silent", "default allow\n");
+    for extra in [&[][..], &["--log", "info"][..]] {
+        let o = Command::new(vigil())
+            .arg("run")
+            .args(extra)
+            .arg("--policy")
+            .arg(&p)
+            .args(["--", "sh", "-c", "echo out; echo err >&2"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(stdout(&o), "out\n");
+        assert_eq!(stderr(&o), "err\n", "{extra:?}");
+    }
+    let logged = policy("logged", "default allow\ngetppid: notify return 7\n");
+    let o = run(&logged, &["sh", "-c", "echo $PPID"]);
+    assert!(stderr(&o).contains("getppid: return 7"), "{}", stderr(&o));
+    let o = Command::new(vigil())
+        .args(["run", "--log", "quiet", "--policy"])
+        .arg(&logged)
+        .args(["--", "sh", "-c", "exit 3"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(stderr(&o), "");
+    let o = Command::new(vigil())
+        .args(["run", "--log", "loud", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--log takes quiet, info or debug"),
+        "{}",
+        stderr(&o)
+    );
 }

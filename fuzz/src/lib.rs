@@ -21,7 +21,20 @@ use vigil::policy::{
 use vigil::tables::{AARCH64, X86_64};
 
 /// The targets by name, for the smoke runner.
-pub const TARGETS: [(&str, fn(&[u8])); 3] = [("config", config), ("policy", policy), ("decide", decide)];
+pub const TARGETS: [(&str, fn(&[u8])); 9] = [
+    ("config", config),
+    ("policy", policy),
+    ("decide", decide),
+    ("mbr", disk::mbr),
+    ("gpt", disk::gpt),
+    ("ext4", disk::ext4),
+    ("squashfs", disk::squashfs),
+    ("verity", disk::verity),
+    ("rootspec", disk::rootspec),
+];
+
+mod disk;
+pub use disk::{ext4, gpt, mbr, rootspec, squashfs, verity};
 
 /// How much of the deep checks the inputs reached, for the smoke runner's
 /// report: parses that succeeded, filter runs compared with `verdict`,
@@ -277,16 +290,22 @@ fn check_policy_model(p: &Policy) {
         assert!(w[0].nr < w[1].nr, "rules not sorted and unique: {} then {}", w[0].nr, w[1].nr);
     }
     for r in &p.rules {
-        assert!(r.line >= 1 && r.col >= 1, "rule place {r:?}");
+        // Rules vigil adds to every policy have no place of their own.
+        let added = matches!(r.origin, policy::Origin::Added(_));
+        assert!(added || (r.line >= 1 && r.col >= 1), "rule place {r:?}");
         check_action(p, r.action);
         check_action(p, r.otherwise);
-        if let Some(c) = r.cond {
+        for c in [r.cond, p.guard(r.nr).map(|g| g.cond)].into_iter().flatten() {
             assert!(c.len >= 1, "empty condition {r:?}");
             assert!(c.range().end <= p.clauses.len(), "condition span {r:?}");
             for cl in &p.clauses[c.range()] {
                 assert!(cl.len >= 1 && cl.range().end <= p.cmps.len(), "clause span {cl:?}");
             }
         }
+    }
+    for g in &p.guards {
+        assert!(p.rule(g.nr).is_some(), "guard without a rule {g:?}");
+        assert!(errno_ok(g.errno), "guard errno {g:?}");
     }
     for c in &p.cmps {
         assert!(c.arg <= 5, "argument index {}", c.arg);
@@ -326,7 +345,19 @@ fn near(v: u64, r: &mut Rng) -> u64 {
 }
 
 fn check_filter(p: &Policy, arch: &Arch, data: &[u8]) {
-    let prog = match bpf::compile(p, arch) {
+    // As PID 1 compiles it, and as `vigil run` (its own pid and group, and
+    // kill(-1)) would, chosen by the input.
+    let mut pr = policy::protect::Protect::pid1(&[]);
+    if data.first().is_some_and(|b| b & 1 == 1) {
+        pr = policy::protect::Protect::default();
+        let _ = pr.pids.push(4242);
+        let _ = pr.pgrps.push(4000);
+        pr.uid = 1000;
+        pr.broadcast = true;
+    }
+    let mut guards = policy::protect::Guards::default();
+    assert!(policy::protect::guards(p, arch, &pr, &mut guards), "guards did not fit");
+    let prog = match bpf::compile(p, arch, &pr) {
         Ok(prog) => prog,
         Err(CompileError::TooLong) => return,
         Err(CompileError::Invalid) => panic!("compile: Invalid for a policy the parser accepted"),
@@ -339,7 +370,7 @@ fn check_filter(p: &Policy, arch: &Arch, data: &[u8]) {
     assert!(!listing.0.is_empty());
 
     let mut rng = Rng::of(data);
-    let mut values: Vec<u64> = p.cmps.iter().map(|c| c.value).collect();
+    let mut values: Vec<u64> = p.cmps.iter().chain(&guards.cmps).map(|c| c.value).collect();
     values.extend(p.cmps.iter().filter_map(|c| match c.op {
         policy::Op::MaskedEq(m) => Some(m),
         _ => None,
@@ -358,6 +389,12 @@ fn check_filter(p: &Policy, arch: &Arch, data: &[u8]) {
     let mut samples: Vec<SyscallData> = Vec::new();
     let at = |nr: u32, args| SyscallData { nr: nr as i32, arch: arch.audit, args };
     // Every named syscall with no arguments; conditional ones many times.
+    for g in &guards.items {
+        for _ in 0..8 {
+            let a = args_for(&mut rng, 1);
+            samples.push(at(g.nr, a));
+        }
+    }
     for r in &p.rules {
         samples.push(at(r.nr, [0; 6]));
         samples.push(at(r.nr.wrapping_add(1), [0; 6]));
@@ -405,7 +442,7 @@ fn check_filter(p: &Policy, arch: &Arch, data: &[u8]) {
     }
     count(&FILTER_RUNS, samples.len() as u64);
     for d in &samples {
-        let want = p.verdict(arch, d);
+        let want = p.verdict_guarded(arch, d, &guards);
         assert_eq!(bpf::ret_of(bpf::ret_value(want)), Some(want), "ret_of(ret_value({want:?}))");
         let got = interp::run(&prog, d);
         assert_eq!(
@@ -425,7 +462,7 @@ struct Fixed {
 }
 
 const DEFAULT_POLICY: &str = include_str!("../../policy/default.policy");
-const DEFAULT_CONFIG: &str = include_str!("../../src/defaults/vigil.conf");
+const DEMO_CONFIG: &str = include_str!("../../qemu/demo.conf");
 
 /// From tests/run.rs: the seccomp_unotify(2) man page's example.
 const MKDIR_PATHS: &str =
@@ -445,12 +482,12 @@ open, openat, creat: notify paths {
     allow /tmp/a/b/c/d
     otherwise errno EOPNOTSUPP
 }
-mkdir, mkdirat, rmdir: notify paths {
+mkdir, mkdirat: notify paths {
     allow /var/lib/app/
     deny /var/lib/app/locked
     allow /var/lib/app/locked/ok
 }
-unlink, unlinkat: notify paths {
+unlink, unlinkat, rmdir: notify paths {
     otherwise errno EROFS
 }
 getppid: notify return 4242
@@ -491,7 +528,7 @@ fn fixed() -> &'static Fixed {
             (&X86_64, NESTED_X86),
             (&AARCH64, NESTED_AARCH64),
         ];
-        let cfg = config::parse(DEFAULT_CONFIG).expect("the default config parses");
+        let cfg = config::parse(DEMO_CONFIG).expect("the demo config parses");
         for p in &cfg.policies {
             texts.push((&X86_64, p.body.text));
             texts.push((&AARCH64, p.body.text));

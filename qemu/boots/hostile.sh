@@ -9,8 +9,11 @@
 #                    to PID 1, ptrace / pidfd_getfd / /proc/1/mem of PID 1,
 #                    a service's own seccomp filter, console flood, crash
 #                    loop, stdio FIFOs nobody opens, the console's output
-#                    stopped with a write held behind it; a probe service
-#                    times a notification every 100 ms throughout (bound: 1 s).
+#                    stopped with a write held behind it, a userfaultfd fault
+#                    held in a path argument for 60 s (one until vigil stops
+#                    it after 10 s, one until power-off); a probe service
+#                    times a notification every 100 ms throughout (bound:
+#                    1 s).
 #   hostile-limits   tests/qemu/hostile-limits.conf: out of pids, listener
 #                    table full, `vigil run` at RLIMIT_NOFILE 3..16 and
 #                    without /proc.
@@ -97,7 +100,7 @@ hostile_run() {
     if hostile_want hostile; then
     boot hostile --append "$HOSTILE_APPEND quiet vigil.config=/etc/hostile.conf" --timeout 240
     sane hostile
-    rc_is hostile.no-result-line 125 "$RC"
+    rc_is hostile.clean-shutdown 0 "$RC"
     hostile_probe_checks hostile
     tests hostile.flood hostile.forkbomb.bounded hostile.fdchaos.answers hostile.fdchaos.after-exec \
         hostile.signals.survived
@@ -137,6 +140,20 @@ hostile_run() {
     held=$(sed -nE 's/^hostile: probe: phase console-hold +samples +([0-9]+) .*/\1/p' "$LOG" | head -n1)
     check hostile.console-hold-probed "$([ "${held:-0}" -ge 10 ] && echo 0 || echo 1)" \
         "the probe answered ${held:-no} times while the console was held, want >= 10"
+    # A fault held in a path argument: vigil's loop (the probe) never
+    # waits; the worker is killed after 10 s and the service stopped; a
+    # second one still holding at power-off does not delay it.
+    in_order hostile.uffd-stopped-after-10s 'hostile: uffd: holding' \
+        'vigil: error: \[uffd\] pid [0-9]+ openat: not served within 10 s: its worker is killed, the call fails with EIO; the service is stopped as misbehaving' \
+        '\[uffd\] killed by signal 9'
+    lacks hostile.uffd-never-let-go 'hostile: uffd: held'
+    has hostile.uffd-late-holding 'hostile: uffd-late: holding'
+    in_order hostile.uffd-late-held-at-shutdown 'hostile: uffd-late: holding' 'vigil: shutdown \(SIGUSR2\)'
+    local off_ms
+    off_ms=$(sed -nE 's/^vigil: shutdown: power off \(([0-9]+) ms\).*/\1/p' "$LOG" | tail -n1)
+    check hostile.uffd-shutdown-not-delayed "$([ -n "$off_ms" ] && [ "$off_ms" -lt 4000 ] && echo 0 || echo 1)" \
+        "power off after '${off_ms:-?}' ms (grace 1 s)"
+    sed -nE 's/^(vigil: error: \[uffd\] .*)/    \1/p; s/^(vigil: shutdown: power off .*)/    \1/p' "$LOG"
 
     fi
 
@@ -144,7 +161,7 @@ hostile_run() {
     if hostile_want limits; then
     boot hostile-limits --append "$HOSTILE_APPEND quiet vigil.config=/etc/hostile-limits.conf" --timeout 240
     sane hostile-limits
-    rc_is hostile-limits.no-result-line 125 "$RC"
+    rc_is hostile-limits.clean-shutdown 0 "$RC"
     hostile_probe_checks hostile-limits
     sed -nE 's/^hostile: ((pidhog|fdlimit|noproc|mkdirs|monitored)[^:]*: .*)/    \1/p' "$LOG"
     tests hostile.pidhog hostile.fdlimit hostile.noproc

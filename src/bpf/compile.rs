@@ -6,11 +6,12 @@ use super::emit::{Emitter, Target};
 use super::insn::{self, ALU, AND, JEQ, JGE, JGT, JMP, JSET, K};
 use super::{ret_value, CompileError, Program};
 use crate::arch::Arch;
-use crate::policy::{Cmp, Op, Policy, Ret, Rule, Span, MAX_CLAUSES, MAX_RULES};
+use crate::policy::protect::{self, Guards, Protect, MAX_GUARDS};
+use crate::policy::{Cmp, Op, Policy, Ret, Rule, Span, MAX_RULES};
 
 /// Syscall-number intervals: each starts at `.0` and runs to the next start.
 /// Every segment adds at most two.
-type Intervals = Vec<(u32, Target), { 2 * (MAX_RULES + 4) + 1 }>;
+type Intervals = Vec<(u32, Target), { 2 * (MAX_RULES + MAX_GUARDS + 4) + 1 }>;
 
 /// Numbers `.0...1` lead to `.3`; `.2` says which wins an overlap.
 type Segment = (u32, u64, u8, Target);
@@ -29,10 +30,10 @@ enum Known {
 
 const M32: u32 = u32::MAX;
 
-/// Compile `policy` for `arch`.
-pub fn compile(policy: &Policy, arch: &Arch) -> Result<Program, CompileError> {
+/// Compile `policy` for `arch`, protecting what `protect` says.
+pub fn compile(policy: &Policy, arch: &Arch, protect: &Protect) -> Result<Program, CompileError> {
     let mut prog = Program::new();
-    compile_into(policy, arch, &mut prog)?;
+    compile_into(policy, arch, protect, &mut prog)?;
     Ok(prog)
 }
 
@@ -40,32 +41,57 @@ pub fn compile(policy: &Policy, arch: &Arch) -> Result<Program, CompileError> {
 /// caller keeps it: no 32 KB program moved around on the stack.
 // Memory: out of line, so that `compile`'s frame holds one program only.
 #[inline(never)]
-pub fn compile_into(policy: &Policy, arch: &Arch, prog: &mut Program) -> Result<(), CompileError> {
+pub fn compile_into(
+    policy: &Policy,
+    arch: &Arch,
+    protect: &Protect,
+    prog: &mut Program,
+) -> Result<(), CompileError> {
     validate(policy)?;
-    let mut clauses = Vec::new();
-    classify_clauses(policy, &mut clauses);
+    let mut guards = Guards::default();
+    if !protect::guards(policy, arch, protect, &mut guards) {
+        return Err(CompileError::Invalid);
+    }
     let mut e = Emitter::new(prog);
     let kill = Target::Ret(ret_value(Ret::Kill));
     let notify = Target::Ret(ret_value(Ret::Notify));
+    let default = Target::Ret(ret_value(Ret::of(policy.default)));
 
     // The argument checks go last, so that the dispatch tree, which every
     // syscall runs through, stays compact. Emitted back to front, so that
-    // they end up in syscall order. `blocks` is in that order too: last
-    // rule first.
-    let mut blocks: Vec<Target, MAX_RULES> = Vec::new();
-    for rule in policy.rules.iter().rev() {
-        let t = if arch.forced_notify.contains(&rule.nr) {
+    // they end up in syscall order: every syscall with a rule or a guard,
+    // last first, with where it leads.
+    let mut blocks: Vec<(u32, Target), { MAX_RULES + MAX_GUARDS }> = Vec::new();
+    let (rules, items) = (&policy.rules[..], &guards.items[..]);
+    let (mut i, mut j) = (rules.len(), items.len());
+    while i > 0 || j > 0 {
+        let rn = i.checked_sub(1).map(|k| rules[k].nr);
+        let gn = j.checked_sub(1).map(|k| items[k].nr);
+        let nr = rn.max(gn).unwrap_or(0);
+        let rule = (rn == Some(nr)).then(|| &rules[i - 1]);
+        let guard = (gn == Some(nr)).then(|| &items[j - 1]);
+        i -= rule.is_some() as usize;
+        j -= guard.is_some() as usize;
+        let t = if arch.forced_notify.contains(&nr) {
             kill
         } else {
-            rule_block(&mut e, policy, &clauses, rule)
+            let mut t = rule.map_or(default, |r| rule_block(&mut e, policy, r));
+            if let Some(g) = guard {
+                let no = Target::Ret(ret_value(Ret::Errno(g.errno)));
+                t = match g.cond {
+                    None => no,
+                    Some(c) => cond_block(&mut e, &guards.clauses, &guards.cmps, c, no, t),
+                };
+            }
+            t
         };
-        let _ = blocks.push(t);
+        let _ = blocks.push((nr, t));
     }
 
     // Every number, in order, with what it leads to. Where segments
     // overlap, the first in this order wins: the other ABI's ranges, the
     // forced syscalls, the rules.
-    let mut segs: Vec<Segment, { MAX_RULES + 4 }> = Vec::new();
+    let mut segs: Vec<Segment, { MAX_RULES + MAX_GUARDS + 4 }> = Vec::new();
     let split_x32 = arch.x32_bit == X32_RANGE;
     if split_x32 {
         let _ = segs.push((X32_RANGE, 2 * X32_RANGE as u64, 0, kill));
@@ -74,8 +100,8 @@ pub fn compile_into(policy: &Policy, arch: &Arch, prog: &mut Program) -> Result<
     for &nr in &arch.forced_notify {
         let _ = segs.push((nr, nr as u64 + 1, 1, notify));
     }
-    for (rule, t) in policy.rules.iter().zip(blocks.iter().rev()) {
-        let _ = segs.push((rule.nr, rule.nr as u64 + 1, 2, *t));
+    for &(nr, t) in blocks.iter().rev() {
+        let _ = segs.push((nr, nr as u64 + 1, 2, t));
     }
     // An insertion sort: the rules come sorted, only the few segments
     // before them are out of place (and core's sort is 3 KB of code).
@@ -87,7 +113,6 @@ pub fn compile_into(policy: &Policy, arch: &Arch, prog: &mut Program) -> Result<
             j -= 1;
         }
     }
-    let default = Target::Ret(ret_value(Ret::of(policy.default)));
     let mut iv = Intervals::new();
     let mut next: u64 = 0;
     // By reference: moving the vector out would copy it whole.
@@ -123,12 +148,16 @@ pub fn compile_into(policy: &Policy, arch: &Arch, prog: &mut Program) -> Result<
 fn validate(p: &Policy) -> Result<(), CompileError> {
     let sorted = p.rules.windows(2).all(|w| w[0].nr < w[1].nr);
     let within = |s: Span, len: usize| s.start as usize + s.len as usize <= len;
-    let rules_ok = p.rules.iter().filter_map(|r| r.cond).all(|c| {
-        within(c, p.clauses.len())
-            && p.clauses[c.range()]
-                .iter()
-                .all(|cl| within(*cl, p.cmps.len()))
-    });
+    let conds = p.rules.iter().filter_map(|r| r.cond);
+    let guards = p.guards.iter().map(|g| g.cond);
+    let guarded = p.guards.iter().all(|g| p.rule(g.nr).is_some());
+    let rules_ok = guarded
+        && conds.chain(guards).all(|c| {
+            within(c, p.clauses.len())
+                && p.clauses[c.range()]
+                    .iter()
+                    .all(|cl| within(*cl, p.cmps.len()))
+        });
     let args_ok = p.cmps.iter().all(|c| c.arg < 6);
     if sorted && rules_ok && args_ok {
         Ok(())
@@ -137,63 +166,71 @@ fn validate(p: &Policy) -> Result<(), CompileError> {
     }
 }
 
-/// Some comparisons hold for every argument or for none.
 fn cmp_known(c: &Cmp) -> Option<bool> {
-    match c.op {
-        Op::Eq | Op::Ne => None,
-        Op::Lt if c.value == 0 => Some(false),
-        Op::Le if c.value == u64::MAX => Some(true),
-        Op::Gt if c.value == u64::MAX => Some(false),
-        Op::Ge if c.value == 0 => Some(true),
-        Op::Lt | Op::Le | Op::Gt | Op::Ge => None,
-        Op::MaskedEq(m) if c.value & !m != 0 => Some(false),
-        Op::MaskedEq(0) => Some(true),
-        Op::MaskedEq(_) => None,
-    }
+    c.known()
 }
 
-// Size: filled in place, not returned by value (measured).
-fn classify_clauses(p: &Policy, out: &mut Vec<Known, MAX_CLAUSES>) {
-    for cl in &p.clauses {
-        let mut k = Known::True;
-        // A clause pointing outside the pool is never used (see `validate`).
-        for c in p.cmps.get(cl.range()).unwrap_or(&[]) {
-            match cmp_known(c) {
-                Some(true) => {}
-                Some(false) => {
-                    k = Known::False;
-                    break;
-                }
-                None => k = Known::Depends,
-            }
+/// What clause `cl` of `cmps` is without the arguments.
+fn clause_known(cmps: &[Cmp], cl: Span) -> Known {
+    let mut k = Known::True;
+    // A clause pointing outside the pool is never used (see `validate`).
+    for c in cmps.get(cl.range()).unwrap_or(&[]) {
+        match cmp_known(c) {
+            Some(true) => {}
+            Some(false) => return Known::False,
+            None => k = Known::Depends,
         }
-        let _ = out.push(k);
     }
+    k
 }
 
 /// Where the syscall of `rule` goes: a `ret` if its action is constant,
-/// else a newly emitted argument check.
+/// else a newly emitted argument check (after its guard, if it has one).
 // Size: out of line, the compiler is 128 bytes smaller (measured).
 #[inline(never)]
-fn rule_block(e: &mut Emitter, p: &Policy, known: &[Known], rule: &Rule) -> Target {
+fn rule_block(e: &mut Emitter, p: &Policy, rule: &Rule) -> Target {
     let yes = Target::Ret(ret_value(Ret::of(rule.action)));
-    let Some(cond) = rule.cond else {
-        return yes;
+    let mut t = match rule.cond {
+        None => yes,
+        Some(cond) => {
+            let no = Target::Ret(ret_value(Ret::of(rule.otherwise)));
+            if yes == no {
+                yes
+            } else {
+                cond_block(e, &p.clauses, &p.cmps, cond, yes, no)
+            }
+        }
     };
-    let no = Target::Ret(ret_value(Ret::of(rule.otherwise)));
-    if yes == no {
-        return yes;
+    if let Some(g) = p.guard(rule.nr) {
+        let deny = Target::Ret(ret_value(Ret::Errno(g.errno)));
+        t = cond_block(e, &p.clauses, &p.cmps, g.cond, deny, t);
     }
-    let range = cond.range();
-    if known[range.clone()].contains(&Known::True) {
+    t
+}
+
+/// The check of condition `cond` (an OR of `clauses`, each an AND of
+/// `cmps`): to `yes` if it holds, else to `no`.
+fn cond_block(
+    e: &mut Emitter,
+    clauses: &[Span],
+    cmps: &[Cmp],
+    cond: Span,
+    yes: Target,
+    no: Target,
+) -> Target {
+    let clauses = clauses.get(cond.range()).unwrap_or(&[]);
+    if clauses
+        .iter()
+        .any(|&cl| clause_known(cmps, cl) == Known::True)
+    {
         return yes;
     }
     // Clauses back to front: each one's failure leads to the next.
     let mut fail = no;
-    for (cl, k) in p.clauses[range.clone()].iter().zip(&known[range]).rev() {
-        if *k == Known::Depends {
+    for &cl in clauses.iter().rev() {
+        if clause_known(cmps, cl) == Known::Depends {
             let mut pass = yes;
-            for c in p.cmps[cl.range()].iter().rev() {
+            for c in cmps.get(cl.range()).unwrap_or(&[]).iter().rev() {
                 if cmp_known(c).is_none() {
                     pass = cmp(e, c, pass, fail);
                 }

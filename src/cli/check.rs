@@ -1,9 +1,10 @@
 //! `vigil check FILE` and `vigil compile FILE`: a policy's errors like a
 //! compiler's, or its filter as readable disassembly.
 
-use super::{load_policy, text, Fd, EXIT_USAGE};
+use super::{explain, load_policy, text, Fd, EXIT_USAGE};
 use crate::bpf;
 use crate::out::{Buf, Sink};
+use crate::policy::protect::{self, Guards, Protect};
 use crate::sys::{self, Args};
 use crate::tables;
 
@@ -32,7 +33,9 @@ pub fn main(args: &Args, compile: bool) -> i32 {
         return EXIT_USAGE;
     };
     let mut prog = bpf::Program::new();
-    if let Err(e) = bpf::compile_into(policy, arch, &mut prog) {
+    // As PID 1 protects itself; `vigil run` puts its own pid in place of 1.
+    let protect = Protect::pid1(&[]);
+    if let Err(e) = bpf::compile_into(policy, arch, &protect, &mut prog) {
         let mut out = Buf::<256>::new();
         out.s(name)
             .s(": error: the policy does not compile for ")
@@ -42,9 +45,17 @@ pub fn main(args: &Args, compile: bool) -> i32 {
         let _ = sys::write_all(2, out.as_bytes());
         return EXIT_USAGE;
     }
+    let mut guards = Guards::default();
+    protect::guards(policy, arch, &protect, &mut guards);
     if compile {
-        bpf::disasm(&prog, arch, &mut Fd::new(1));
+        let mut out = Fd::new(1);
+        explain::notes(policy, arch, &guards, explain::Style::Listing, &mut out);
+        bpf::disasm(&prog, arch, &mut out);
     } else {
+        let mut err = Fd::new(2);
+        explain::notes(policy, arch, &guards, explain::Style::Check(name), &mut err);
+        explain::warnings(policy, arch, name, &mut err);
+        drop(err);
         let mut out = Buf::<256>::new();
         out.s(name)
             .s(": ok for ")

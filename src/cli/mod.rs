@@ -1,6 +1,7 @@
 //! The command line: `vigil run`, `vigil check`, `vigil compile`.
 
 pub mod check;
+pub mod explain;
 pub mod run;
 
 use crate::arch::Arch;
@@ -16,7 +17,8 @@ pub const DEFAULT_POLICY: &str = include_str!(env!("VIGIL_POLICY_FILE"));
 /// Largest policy or config file vigil reads.
 pub const MAX_FILE: usize = 64 * 1024;
 
-const USAGE: &str = "usage: vigil run [--policy FILE] [--] PROG [ARGS...]
+const USAGE: &str =
+    "usage: vigil run [--policy FILE] [--log quiet|info|debug] [--keep-fds] [--] PROG [ARGS...]
        vigil check FILE [--arch x86_64|aarch64]
        vigil compile FILE [--arch x86_64|aarch64]
 ";

@@ -1,4 +1,4 @@
-//! `vigil run [--policy FILE] [--] PROG [ARGS...]`: run one program under a
+//! `vigil run [--policy FILE] [--log LEVEL] [--keep-fds] [--] PROG [ARGS...]`: run one program under a
 //! policy as its notification monitor and subreaper, the way tini runs one
 //! program: forward signals, reap everything, exit with its status.
 
@@ -6,13 +6,16 @@ use rustix::fd::AsRawFd;
 
 use super::{load_policy, text, EXIT_USAGE};
 use crate::bpf;
+use crate::init::limits::{self, Inherited};
 use crate::log;
-use crate::notify::{self, Listener, Served};
+use crate::notify::worker::{self, Duty, Event, Watch, Worker};
+use crate::notify::{self, Listener};
 use crate::out::{Buf, Sink};
+use crate::policy::protect::Protect;
 use crate::policy::Policy;
 use crate::service::spawn::{self, Spawn};
 use crate::sys::exec::ExecBuf;
-use crate::sys::poll::{self, PollFd, POLLERR, POLLHUP, POLLIN, POLLNVAL};
+use crate::sys::poll::{self, PollFd, POLLIN};
 use crate::sys::signal::{self, SigSet};
 use crate::sys::{self, seccomp, Args, Errno};
 use crate::tables;
@@ -35,15 +38,35 @@ const SIGNALS: SigSet = SigSet::of(&[
 // which PID 1 keeps under `init::main` for good.
 #[inline(never)]
 pub fn main(args: &Args) -> i32 {
+    // Limits that could kill vigil are lifted first (the program gets
+    // them back); no core dump, no ptrace or /proc/PID/mem of vigil
+    // without CAP_SYS_PTRACE.
+    let watch = limits::at_start();
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     let mut policy_file = None;
+    let mut keep_fds = false;
     let mut i = 2;
     while let Some(a) = args.get(i) {
         match a {
+            b"--keep-fds" => {
+                keep_fds = true;
+                i += 1;
+            }
             b"--policy" => {
                 policy_file = args.get(i + 1);
                 if policy_file.is_none() {
                     return usage("--policy needs a file");
                 }
+                i += 2;
+            }
+            b"--log" => {
+                let level = match args.get(i + 1) {
+                    Some(b"quiet") => log::Level::Error,
+                    Some(b"info") => log::Level::Info,
+                    Some(b"debug") => log::Level::Debug,
+                    _ => return usage("--log takes quiet, info or debug"),
+                };
+                log::set_max(level);
                 i += 2;
             }
             b"--" => {
@@ -63,17 +86,30 @@ pub fn main(args: &Args) -> i32 {
     let Some((policy, name)) = load_policy(policy_file, arch) else {
         return EXIT_USAGE;
     };
-    let (child, sigfd) = match start(policy, name, arch, args, first) {
+    let how = How {
+        keep_fds,
+        limits: watch.as_ref().map(|w| w.inherited()),
+    };
+    let (child, sigfd, worker) = match start(policy, name, arch, args, first, how) {
         Ok(started) => started,
         Err(code) => return code,
     };
     // Compiling the filter and spawning went deep; the loop stays shallow.
     sys::stack::release_below(512 * 1024);
-    supervise(policy, arch, child, sigfd, prog)
+    supervise(policy, arch, child, sigfd, worker, prog, watch)
+}
+
+/// How the program is started, beside its policy.
+#[derive(Clone, Copy)]
+struct How {
+    /// `--keep-fds`: pass vigil's inherited fds from 3 up, as tini does.
+    keep_fds: bool,
+    limits: Option<&'static Inherited>,
 }
 
 /// Compile the filter, set up signals and start the program under it: the
-/// child and the signalfd, or the exit status to give up with.
+/// child, the signalfd and the monitor's worker (a policy with path rules
+/// has one), or the exit status to give up with.
 // Size and memory: out of line, so that its large frame (the filter, the
 // argument buffer) is gone before the loop runs.
 #[inline(never)]
@@ -83,10 +119,39 @@ fn start(
     arch: &'static crate::arch::Arch,
     args: &Args,
     first: usize,
-) -> Result<(spawn::Child, i32), i32> {
+    how: How,
+) -> Result<(spawn::Child, i32, Option<Worker>), i32> {
     let prog = args.get(first).unwrap_or(b"");
+    let who = text(prog.rsplit(|&b| b == b'/').next().unwrap_or(prog));
+    // The worker first, so that its pid is known before the filter is
+    // made; it waits for the listener.
+    let worker = if worker::needed(policy) {
+        let duty = Duty {
+            policy,
+            arch,
+            who,
+            landlock: (&[], &[]),
+        };
+        match worker::fork(duty) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                let mut l = log::start(log::Level::Error);
+                l.s("cannot start the worker: ");
+                l.end_errno(e);
+                return Err(1);
+            }
+        }
+    } else {
+        None
+    };
     let mut filter = bpf::Program::new();
-    if bpf::compile_into(policy, arch, &mut filter).is_err() {
+    // The pids the filter must keep the program's hands off (signals,
+    // ptrace, pidfds, prlimit): vigil's, and its worker's, known here.
+    let mut protect = guarding_self();
+    if let Some(w) = &worker {
+        let _ = protect.pids.push(w.pid as u32);
+    }
+    if bpf::compile_into(policy, arch, &protect, &mut filter).is_err() {
         let mut l = log::start(log::Level::Error);
         l.s(name)
             .s(": the policy needs more than 4096 BPF instructions");
@@ -129,8 +194,14 @@ fn start(
     let mut spec = Spawn::plain(path.as_bytes(), &exec);
     spec.filter = Some(&filter);
     spec.filter_flags = filter_flags;
+    // A session of its own: no signal to vigil's process group reaches
+    // it by way of the program, and the program's job control is its own.
+    spec.new_session = true;
+    spec.close_fds = !how.keep_fds;
+    spec.limits = how.limits;
+    spec.dumpable = true;
     match spawn::spawn(&spec) {
-        Ok(c) => Ok((c, sigfd)),
+        Ok(c) => Ok((c, sigfd, worker)),
         Err(e) => {
             let mut l = log::start(log::Level::Error);
             let (what, e) = e.describe();
@@ -141,21 +212,59 @@ fn start(
     }
 }
 
+/// What the filter protects: vigil itself, by pid and process group, and
+/// from `kill(-1)`, which reaches it (it is not the init of the program's
+/// pid namespace).
+fn guarding_self() -> Protect {
+    let mut p = Protect::default();
+    let _ = p
+        .pids
+        .push(rustix::process::getpid().as_raw_nonzero().get() as u32);
+    let g = crate::sys::proc::pgrp();
+    if g != 0 {
+        let _ = p.pgrps.push(g);
+    }
+    p.uid = rustix::process::getuid().as_raw();
+    p.broadcast = true;
+    p
+}
+
 /// The poll loop: signals, the listener, the status pipe.
 fn supervise(
     policy: &Policy,
     arch: &crate::arch::Arch,
     child: spawn::Child,
     sigfd: i32,
+    worker: Option<Worker>,
     prog: &[u8],
+    mut limit_watch: Option<limits::Watch>,
 ) -> i32 {
     let who = text(prog.rsplit(|&b| b == b'/').next().unwrap_or(prog));
-    let mut listener = child.listener.as_ref().map(|fd| Listener {
-        fd: fd.as_raw_fd(),
-        handover_pid: child.pid as u32,
+    let mut watch = child.listener.as_ref().map(|fd| Watch {
+        l: Listener {
+            fd: fd.as_raw_fd(),
+            handover_pid: child.pid as u32,
+        },
+        worker: None,
     });
-    if let Some(l) = &listener {
-        notify::probe::listener(l.fd);
+    // The program could not be served: it is stopped, and vigil says so
+    // with 126 (it could not be started) rather than with its status.
+    let mut unserved = false;
+    if let Some(w) = watch.as_mut() {
+        notify::probe::listener(w.l.fd, log::Level::Debug);
+        w.worker = worker;
+        if let Some(wk) = w.worker.as_mut() {
+            // The program still waits in its first execve; it shares
+            // vigil's mount namespace and root.
+            if let Err(e) = wk.setup(w.l.fd, child.pid as u32, poll::now_ns(), false) {
+                let mut l = log::start(log::Level::Error);
+                l.s("cannot hand the listener to the worker: ");
+                l.end_errno(e);
+                w.worker = None;
+                worker::stop_misbehaving(child.pid as u32);
+                unserved = true;
+            }
+        }
     }
     let mut status_open = true;
     let mut exit_code: Option<i32> = None;
@@ -166,9 +275,9 @@ fn supervise(
             revents: 0,
         }; 3];
         let mut n = 1;
-        let li = listener.map(|l| {
+        let li = watch.as_ref().map(|w| {
             fds[n] = PollFd {
-                fd: l.fd,
+                fd: w.poll_fd(),
                 events: POLLIN,
                 revents: 0,
             };
@@ -184,23 +293,50 @@ fn supervise(
             n += 1;
             n - 1
         });
-        if let Err(e) = poll::poll(&mut fds[..n], None) {
+        let now = poll::now_ns();
+        let timeout = watch
+            .as_ref()
+            .and_then(|w| w.deadline(now))
+            .map(|d| d.saturating_sub(now));
+        if let Err(e) = poll::poll(&mut fds[..n], timeout) {
             let mut l = log::start(log::Level::Error);
             l.s("poll: ");
             l.end_errno(e);
             return 1;
         }
-        if let (Some(i), Some(l)) = (li, listener.as_mut()) {
-            let ev = fds[i].revents;
-            if ev & POLLIN != 0 {
-                if let Served::Failed(e) = notify::serve(l, policy, arch, who) {
-                    let mut m = log::start(log::Level::Error);
-                    m.s("listener: ");
-                    m.end_errno(e);
+        if let Some(w) = limit_watch.as_mut() {
+            w.check(poll::now_ns());
+        }
+        if let (Some(i), Some(w)) = (li, watch.as_mut()) {
+            let now = poll::now_ns();
+            let mut e = w.expire(now, arch, who);
+            if e == Event::Fine {
+                e = w.event(fds[i].revents, policy, arch, who);
+            }
+            match e {
+                Event::Fine => {}
+                // No task uses the filter any more, or it broke.
+                Event::Close(err) => {
+                    if let Some(err) = err {
+                        let mut m = log::start(log::Level::Error);
+                        m.s("listener: ");
+                        m.end_errno(err);
+                    }
+                    watch = None;
                 }
-            } else if ev & (POLLHUP | POLLERR | POLLNVAL) != 0 {
-                // No task uses the filter any more.
-                listener = None;
+                Event::Misbehaved => {
+                    if exit_code.is_none() {
+                        worker::stop_misbehaving(child.pid as u32);
+                    }
+                    watch = None;
+                }
+                Event::Unready => {
+                    // Its worker could not be set up (and said why): the
+                    // program never ran.
+                    worker::stop_misbehaving(child.pid as u32);
+                    unserved = true;
+                    watch = None;
+                }
             }
         }
         if let Some(i) = si {
@@ -219,6 +355,10 @@ fn supervise(
             while let Ok(Some((pid, st))) =
                 rustix::process::wait(rustix::process::WaitOptions::NOHANG)
             {
+                if st.stopped() || st.continued() {
+                    // A tracee of vigil's (PTRACE_TRACEME): not an exit.
+                    continue;
+                }
                 if pid.as_raw_nonzero().get() == child.pid {
                     exit_code = Some(match (st.exit_status(), st.terminating_signal()) {
                         (Some(c), _) => c,
@@ -229,6 +369,7 @@ fn supervise(
             }
         }
         if let Some(code) = exit_code {
+            let code = if unserved { 126 } else { code };
             // The child is gone, so its end of the pipe is closed: what it
             // said before dying (a failed exec) can be read without waiting.
             while status_open {
@@ -300,7 +441,7 @@ fn check_sizes() -> Result<(), Errno> {
 fn usage(msg: &str) -> i32 {
     let mut l = log::start(log::Level::Error);
     l.s(msg)
-        .s(" (usage: vigil run [--policy FILE] [--] PROG [ARGS...])");
+        .s(" (usage: vigil run [--policy FILE] [--log quiet|info|debug] [--keep-fds] [--] PROG [ARGS...])");
     l.end();
     EXIT_USAGE
 }

@@ -118,9 +118,40 @@ pub fn is_mounted(table: &[u8], target: &str) -> bool {
         .any(|line| line.split(|&b| b == b' ').nth(1) == Some(target.as_bytes()))
 }
 
+/// The inode numbers of the initial (the machine's own) pid and uts
+/// namespaces, fixed by the kernel (`include/linux/proc_ns.h`).
+const PROC_PID_INIT_INO: u64 = 0xefff_fffc;
+const PROC_UTS_INIT_INO: u64 = 0xefff_fffe;
+
+/// Is our namespace of this kind the machine's own? `Err` where /proc
+/// cannot tell (ENOENT: a kernel without namespaces of that kind).
+fn initial_ns(path: &[u8], ino: u64) -> Result<bool, sys::Errno> {
+    Ok(rustix::fs::stat(path)?.st_ino == ino)
+}
+
+/// Is vigil PID 1 of a container (a pid namespace on a running machine),
+/// rather than of the machine? Then the machine's mounts are not vigil's
+/// to unmount or remount, nor its hostname and modules to change. When
+/// /proc cannot say, a container is assumed (its mounts are left alone),
+/// except on a kernel without pid namespaces, which cannot have one.
+pub fn in_container() -> bool {
+    match initial_ns(b"/proc/self/ns/pid", PROC_PID_INIT_INO) {
+        Ok(initial) => !initial,
+        Err(sys::Errno::NOENT) => false,
+        Err(_) => true,
+    }
+}
+
+/// Is our uts namespace the machine's own (a hostname set in it would be
+/// the machine's)?
+pub fn machine_uts() -> bool {
+    initial_ns(b"/proc/self/ns/uts", PROC_UTS_INIT_INO).unwrap_or(true)
+}
+
 /// Make `/dev/console` our stdin, stdout and stderr, unless the kernel
-/// (or whoever started us) already gave us open ones.
-pub fn open_console() {
+/// (or whoever started us) already gave us open ones; and log to the
+/// kernel's log too if `kmsg` (not in a container: it is the machine's).
+pub fn open_console(kmsg: bool) {
     let open = sys::proc::dup_lowest(1).map(sys::proc::close).is_ok();
     let console = if open {
         Err(sys::Errno::EXIST)
@@ -146,6 +177,9 @@ pub fn open_console() {
             l.end_errno(e);
         }
     }
+    if !kmsg {
+        return;
+    }
     if let Ok(fd) = sys::open(b"/dev/kmsg", rustix::fs::OFlags::WRONLY) {
         log::set_kmsg(fd);
     }
@@ -157,13 +191,15 @@ pub struct Cmdline<'a> {
     pub config: Option<&'a str>,
     pub test: Option<&'a str>,
     pub args: Option<&'a str>,
+    /// `vigil.result=PATH`: the device of the result channel.
+    pub result: Option<&'a str>,
     pub log: Option<log::Level>,
     /// `vigil.log=quiet`: errors only.
     pub quiet: bool,
 }
 
 /// The `vigil.KEY=VALUE` keys that take a string, in `Cmdline`'s order.
-const KEYS: [&str; 3] = ["config", "test", "args"];
+const KEYS: [&str; 4] = ["config", "test", "args", "result"];
 /// `vigil.log=`: quiet, then the levels of `log::Level` it sets.
 const LOG_VALUES: [&str; 3] = ["quiet", "info", "debug"];
 
@@ -194,7 +230,7 @@ pub fn parse_cmdline<'a>(
         // Size: tables and one call of `bad` (inlined), not a `match` on
         // strings (measured).
         let why = if let Some(i) = KEYS.iter().position(|k| *k == key) {
-            *[&mut c.config, &mut c.test, &mut c.args][i] = Some(value);
+            *[&mut c.config, &mut c.test, &mut c.args, &mut c.result][i] = Some(value);
             continue;
         } else if key != "log" {
             "unknown vigil.* key"
@@ -243,10 +279,11 @@ mod tests {
     fn cmdline() {
         let mut bad = Vec::new();
         let c = parse_cmdline(
-            b"console=ttyS0 vigil.test=/bin/t vigil.args=\"a b  c\" vigil.log=debug vigil.frob=1 quiet\n",
+            b"console=ttyS0 vigil.test=/bin/t vigil.args=\"a b  c\" vigil.log=debug vigil.frob=1 quiet vigil.result=/dev/vport0p1\n",
             |w, _| bad.push(w),
         );
         assert_eq!(c.test, Some("/bin/t"));
+        assert_eq!(c.result, Some("/dev/vport0p1"));
         assert_eq!(c.args, Some("a b  c"));
         assert_eq!(c.log, Some(log::Level::Debug));
         assert_eq!(bad, vec![&b"vigil.frob=1"[..]]);

@@ -2,7 +2,10 @@
 //! error is logged, and a fatal one ends in an orderly power-off.
 
 pub mod boot;
+pub mod channel;
 pub mod config;
+pub mod limits;
+pub mod root;
 pub mod services;
 pub mod shutdown;
 pub mod supervisor;
@@ -39,8 +42,13 @@ static POLICIES: Once<[Policy<'static>; MAX_LOADED]> =
 /// (`parse_into` sets the real defaults), so that it lands in `.bss`.
 static CONFIG: Once<Config<'static>> = Once::new(Config::zeroed());
 
+/// The config text and parsed config of the real root, after a switch
+/// (`root`): the initramfs's stay where they are, unused.
+static ROOT_FILE: Once<[u8; MAX_FILE]> = Once::new([0; MAX_FILE]);
+static ROOT_CONFIG: Once<Config<'static>> = Once::new(Config::zeroed());
+
 /// Signals PID 1 takes through its signalfd.
-const SIGNALS: SigSet = SigSet::of(&[
+pub const SIGNALS: SigSet = SigSet::of(&[
     g::SIGCHLD,
     g::SIGTERM,
     g::SIGINT,
@@ -55,11 +63,17 @@ pub fn main(args: &Args) -> ! {
         0 => poll::now_ns(),
         t => t,
     };
+    // Limits that could kill PID 1 are lifted before anything else; no
+    // core dump, no ptrace or /proc/1/mem without CAP_SYS_PTRACE.
+    let watch = limits::at_start();
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     let mask = SIGNALS;
     let _ = signal::set_mask(mask);
     let sigfd = signal::signalfd(mask).unwrap_or(-1);
-    let mounted = boot::mount_early();
-    boot::open_console();
+    let mut mounted = boot::mount_early();
+    let container = boot::in_container();
+    shutdown::set_container(container);
+    boot::open_console(!container);
     // Log lines go to a non-blocking description of our own of the same
     // console (`log::set_console_nonblocking`): services share fds 0-2.
     if let Ok(fd) = sys::open(
@@ -73,8 +87,14 @@ pub fn main(args: &Args) -> ! {
     if let Ok(fd) = sys::open(b"/dev/null", rustix::fs::OFlags::RDWR) {
         crate::service::spawn::hold_null(fd);
     }
-    // Ctrl-Alt-Del becomes SIGINT to us instead of an instant reboot.
-    let _ = rustix::system::reboot(rustix::system::RebootCommand::CadOff);
+    if container {
+        let mut l = log::start(log::Level::Info);
+        l.s("PID 1 of a container: the machine's mounts, hostname and modules are left alone");
+        l.end();
+    } else {
+        // Ctrl-Alt-Del becomes SIGINT to us instead of an instant reboot.
+        let _ = rustix::system::reboot(rustix::system::RebootCommand::CadOff);
+    }
 
     // Static, as the config text below: the policies borrow from both.
     let cmdline_buf = CMDLINE.take().map_or(&mut [][..], |b| &mut b[..]);
@@ -106,17 +126,43 @@ pub fn main(args: &Args) -> ! {
     l.end();
 
     if let Some(h) = cfg.hostname {
-        if let Err(e) = rustix::system::sethostname(h.as_bytes()) {
+        if container && boot::machine_uts() {
+            let mut l = log::start(log::Level::Warn);
+            l.s("hostname: not set: this container shares the machine's uts namespace");
+            l.end();
+        } else if let Err(e) = rustix::system::sethostname(h.as_bytes()) {
             let mut l = log::start(log::Level::Warn);
             l.s("hostname: ");
             l.end_errno(e);
         }
     }
-    for m in &cfg.modules {
-        load_module(m);
+    if container && !cfg.modules.is_empty() {
+        let mut l = log::start(log::Level::Warn);
+        l.s("modules: not loaded: in a container they would be the machine's kernel's");
+        l.end();
+    } else {
+        for m in &cfg.modules {
+            load_module(m);
+        }
+    }
+    // The result channel before any service starts: then none can hold it.
+    if let Some(path) = cmdline.result {
+        if !channel::open(path) {
+            give_up("the result channel cannot be opened", None, &mounted, t0);
+        }
+    }
+    // A real root, if the command line or the config asks for one: then
+    // its config is the one.
+    let (cfg, name) = match root_request(&cmdline_buf[..n], cfg) {
+        None => (cfg, name),
+        Some((req, broken)) => real_root(req, broken, cfg, args, arch, &mut mounted, t0),
+    };
+    if !mount_all(cfg, name) {
+        give_up("a mount line failed", None, &mounted, t0);
     }
 
-    // The test program of test-run mode: from the command line, or the config.
+    // The test program of test-run mode: from the command line, or the
+    // config's `test` line, or its `kind test` service.
     let mut args_buf: heapless::Vec<&str, { config::MAX_ARGS }> = heapless::Vec::new();
     let test_cmd = match cmdline.test {
         Some(path) => {
@@ -136,18 +182,24 @@ pub fn main(args: &Args) -> ! {
         }
         None => cfg.test.clone(),
     };
-
-    // The test program goes in the spare slot after the services.
-    let mut test = None;
-    if let Some(cmd) = test_cmd {
-        let mut t = config::Service::new("test", cmd.line);
-        t.exec = cmd;
-        t.kind = Kind::Oneshot;
-        t.required = false;
-        t.restart = Restart::Never;
-        t.policy = cfg.test_policy;
-        test = Some(cfg.services.len());
-        let _ = cfg.services.push(t);
+    let mut test = cfg.test_service();
+    match (test, test_cmd) {
+        // `vigil.test=` runs its program in the test service's sandbox.
+        (Some(i), Some(cmd)) => cfg.services[i].exec = cmd,
+        // Otherwise the test program goes in the spare slot after the
+        // services.
+        (None, Some(cmd)) => {
+            let mut t = config::Service::new("test", cmd.line);
+            t.exec = cmd;
+            t.kind = Kind::Oneshot;
+            t.test = true;
+            t.required = false;
+            t.restart = Restart::Never;
+            t.policy = cfg.test_policy;
+            test = Some(cfg.services.len());
+            let _ = cfg.services.push(t);
+        }
+        _ => {}
     }
     let cfg: &Config = cfg;
     let services = &cfg.services[..];
@@ -208,6 +260,9 @@ pub fn main(args: &Args) -> ! {
         filter_flags: crate::notify::probe::probe(),
         env: Some(args),
         deep: false,
+        protect: guarding_pid1(),
+        limits: watch,
+        test_status: None,
     };
     for (i, p) in policy_of.iter().enumerate() {
         if *p == Some(u8::MAX) {
@@ -231,7 +286,18 @@ pub fn main(args: &Args) -> ! {
     }
     let action = sup.run();
     let start = sup.shutdown.map(|p| p.start_ns).unwrap_or(t0);
-    shutdown::finish(action, &mounted, start)
+    shutdown::finish(action, &mounted, start, sup.test_status)
+}
+
+/// What every service's filter protects: PID 1, and its process group
+/// where the service's namespace can name it.
+fn guarding_pid1() -> crate::policy::protect::Protect {
+    let mut p = crate::policy::protect::Protect::pid1(&[]);
+    let g = sys::proc::pgrp();
+    if g != 0 {
+        let _ = p.pgrps.push(g);
+    }
+    p
 }
 
 fn same_policy(a: &PolicyRef, b: &PolicyRef) -> bool {
@@ -240,6 +306,109 @@ fn same_policy(a: &PolicyRef, b: &PolicyRef) -> bool {
         (PolicyRef::Named(x), PolicyRef::Named(y)) => x == y,
         _ => false,
     }
+}
+
+/// The real root stage: find, mount and switch to the root the command
+/// line (`root=` ...) or the config's `sysroot` block asks for, then hand
+/// PID 1 to `init=`, or load the new root's config (its `/etc/vigil.conf`,
+/// else the embedded one), set its hostname and load its modules: that
+/// config and its name. Without a root to switch to, the initramfs's
+/// config is the one. A failure powers off, after the emergency shell of
+/// the initramfs's config.
+// Stack: out of line, its frames are not part of `main`'s.
+#[inline(never)]
+fn real_root(
+    req: root::spec::Request<'static>,
+    broken: Option<&'static str>,
+    cfg: &'static mut Config<'static>,
+    args: &Args,
+    arch: &'static crate::arch::Arch,
+    mounted: &mut boot::Mounted,
+    t0: u64,
+) -> (&'static mut Config<'static>, &'static str) {
+    let shell = cfg.emergency_shell.clone();
+    if let Some(why) = broken {
+        let mut l = log::start(log::Level::Error);
+        l.s("root: root= cannot be used: ").s(why);
+        l.end();
+        give_up("root: root= cannot be used", shell.as_ref(), mounted, t0);
+    }
+    if !cfg.services.is_empty() || !cfg.mounts.is_empty() {
+        let mut l = log::start(log::Level::Info);
+        l.s("root: the initramfs config's services and mount lines are left out: the new root's config says what runs");
+        l.end();
+    }
+    if let Err(why) = root::boot(&req) {
+        let mut m = Buf::<128>::new();
+        m.s("root: ").s(why);
+        give_up(m.as_str(), shell.as_ref(), mounted, t0);
+    }
+    // What vigil mounted is now in the new root (`/dev`, `/proc`, `/sys`,
+    // `/run`), or gone (`/tmp`); mount what the new root lacks.
+    let mut table = [0u8; 4096];
+    let n = sys::read_file(b"/proc/self/mounts", &mut table).unwrap_or(0);
+    for i in 0..mounted.0.len() {
+        if let Some(t) = mounted.target(i) {
+            mounted.0[i] = boot::is_mounted(&table[..n], t);
+        }
+    }
+    let again = boot::mount_early();
+    for (m, a) in mounted.0.iter_mut().zip(again.0) {
+        *m |= a;
+    }
+    if let Some(init) = req.init {
+        let e = root::hand_over(init, args);
+        let mut l = log::start(log::Level::Error);
+        l.s("root: exec ").s(init).s(": ");
+        l.end_errno(e);
+        give_up(
+            "root: init= cannot be executed",
+            shell.as_ref(),
+            mounted,
+            t0,
+        );
+    }
+    let file_buf = ROOT_FILE.take().map_or(&mut [][..], |b| &mut b[..]);
+    let (src, name) = load_config(&boot::Cmdline::default(), file_buf);
+    let Some(new) = ROOT_CONFIG.take() else {
+        give_up("the root config cell was taken twice", None, mounted, t0)
+    };
+    let bare = boot::Cmdline::default();
+    load(src, new, &bare, arch, name, mounted, t0);
+    let mut l = log::start(log::Level::Info);
+    l.s("PID 1 up in ")
+        .u((poll::now_ns() - t0) / 1000)
+        .s(" us, config ")
+        .s(name)
+        .s(" of the new root");
+    l.end();
+    if let Some(h) = new.hostname {
+        let _ = rustix::system::sethostname(h.as_bytes());
+    }
+    for m in &new.modules {
+        load_module(m);
+    }
+    (new, name)
+}
+
+/// What the kernel command line and the config's `sysroot` block ask of
+/// the root (and why `root=` cannot be used, if so); `None` when they ask
+/// for no switch. Apart from `real_root`, so that a boot without one does
+/// not enter (and make resident) that function's stack.
+#[inline(never)]
+fn root_request(
+    cmdline: &'static [u8],
+    cfg: &Config<'static>,
+) -> Option<(root::spec::Request<'static>, Option<&'static str>)> {
+    let mut from_cmdline = root::spec::Request::NONE;
+    let mut broken = None;
+    root::spec::parse_cmdline(cmdline, &mut from_cmdline, &mut broken, |word, why| {
+        let mut l = log::start(log::Level::Warn);
+        l.s("kernel command line: `").esc(word).s("`: ").s(why);
+        l.end();
+    });
+    let req = from_cmdline.merge(&cfg.sysroot());
+    (req.wants_root() || broken.is_some() || cfg.sysroot_line != 0).then_some((req, broken))
 }
 
 /// The config: `vigil.config=PATH`, else `/etc/vigil.conf` if present,
@@ -284,6 +453,67 @@ fn set_log_level(cfg: &Config, cmdline: &boot::Cmdline) {
         level = l;
     }
     log::set_max(level);
+}
+
+/// The config's `mount` lines, in order: false at the first that fails
+/// (logged with its place), for the boot not to run services without it.
+// Stack: out of line, its buffers are not part of `main`'s frame.
+#[inline(never)]
+fn mount_all(cfg: &Config, file: &str) -> bool {
+    for m in &cfg.mounts {
+        // A missing mount point is made, with its parents (a share inside
+        // a tmpfs mounted by an earlier line); errors show in the mount.
+        let t = m.target.as_bytes();
+        for end in (1..=t.len()).filter(|&i| i == t.len() || t[i] == b'/') {
+            let _ = rustix::fs::mkdir(&t[..end], rustix::fs::Mode::from_raw_mode(0o755));
+        }
+        let mut flags = 0;
+        let mut data = Buf::<{ config::MAX_LINE + 1 }>::new();
+        for o in m.options.split(',').filter(|o| !o.is_empty()) {
+            match o {
+                "ro" => flags |= g::MS_RDONLY,
+                "nosuid" => flags |= g::MS_NOSUID,
+                "nodev" => flags |= g::MS_NODEV,
+                "noexec" => flags |= g::MS_NOEXEC,
+                _ => {
+                    if !data.is_empty() {
+                        data.s(",");
+                    }
+                    data.s(o);
+                }
+            }
+        }
+        data.put(b"\0");
+        let data_c = core::ffi::CStr::from_bytes_until_nul(data.as_bytes()).unwrap_or(c"");
+        let r = crate::service::mount::mount(
+            m.source.as_bytes(),
+            m.target.as_bytes(),
+            m.fstype.as_bytes(),
+            flags,
+            Some(data_c),
+        );
+        let mut l = log::start(if r.is_ok() {
+            log::Level::Debug
+        } else {
+            log::Level::Error
+        });
+        l.s(file)
+            .s(":")
+            .u(m.line as u64)
+            .s(": mount ")
+            .s(m.fstype)
+            .s(" ");
+        l.s(m.source).s(" on ").s(m.target);
+        match r {
+            Ok(()) => l.end(),
+            Err(e) => {
+                l.s(": ");
+                l.end_errno(e);
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// `finit_module(2)` of one configured module; failures name the module.
@@ -352,17 +582,25 @@ fn load<'a>(
     }
 }
 
-/// A boot that cannot go on: say why, give the emergency shell its turn,
-/// then power off in order.
+/// A config that cannot boot: its errors, then `give_up`.
 fn fatal(msg: &str, shell: Option<&Cmd>, mounted: &boot::Mounted, t0: u64) -> ! {
     let _ = sys::write_all(2, msg.as_bytes());
+    give_up("the config is invalid", shell, mounted, t0)
+}
+
+/// A boot that cannot go on: say why (also on the result channel), give
+/// the emergency shell its turn, then power off in order.
+fn give_up(why: &str, shell: Option<&Cmd>, mounted: &boot::Mounted, t0: u64) -> ! {
     let mut l = log::start(log::Level::Error);
-    l.s("cannot boot: the config is invalid");
+    l.s("cannot boot: ").s(why);
     l.end();
+    let mut c = Buf::<80>::new();
+    c.s("error ").s(why);
+    channel::say(c.as_bytes());
     if let Some(sh) = shell {
         run_shell(sh);
     }
-    shutdown::finish(Action::PowerOff, mounted, t0)
+    shutdown::finish(Action::PowerOff, mounted, t0, Some(1))
 }
 
 /// Run the emergency shell on the console and wait for it.

@@ -9,6 +9,7 @@ use crate::log;
 use crate::out::Sink;
 use crate::service::mount;
 use crate::sys::{self, poll};
+use core::sync::atomic::{AtomicBool, Ordering};
 use linux_raw_sys::general as g;
 
 /// What the machine does at the end.
@@ -159,13 +160,15 @@ fn release_disks() {
         let (Some(src), Some(target)) = (f.next(), f.next()) else {
             continue;
         };
-        if !src.starts_with(b"/dev/") || target == b"/" {
+        if !src.starts_with(b"/dev/") {
             continue;
         }
         let mut path = crate::out::Buf::<512>::new();
         unescape(target, &mut path);
         let p = path.as_bytes();
-        if mount::unmount(p, rustix::mount::UnmountFlags::empty()).is_ok() {
+        // A real root on a disk (see `init::root`) cannot be unmounted:
+        // it is remounted read-only below.
+        if p != b"/" && mount::unmount(p, rustix::mount::UnmountFlags::empty()).is_ok() {
             let mut l = log::start(log::Level::Info);
             l.s("shutdown: unmounted ").esc(p);
             l.end();
@@ -210,9 +213,27 @@ fn ms(ns: u64) -> u64 {
     ns / 1_000_000
 }
 
+/// vigil is PID 1 of a container (`boot::in_container`).
+static CONTAINER: AtomicBool = AtomicBool::new(false);
+
+pub fn set_container(yes: bool) {
+    CONTAINER.store(yes, Ordering::Relaxed);
+}
+
 /// The last steps, after the services are gone: strays, sync, unmount,
 /// `reboot(2)`. Never returns.
-pub fn finish(action: Action, mounted: &Mounted, start_ns: u64) -> ! {
+///
+/// In a container, the machine's mounts are not touched (only what vigil
+/// mounted itself is unmounted): a remount without MS_BIND changes the
+/// whole filesystem, the machine's root included. `reboot(2)` there ends
+/// the pid namespace: the kernel kills vigil with SIGHUP (reboot) or SIGINT
+/// (halt, power off), which is how the container's parent learns which
+/// (LXC restarts on SIGHUP). With `exit` (the test program's status, or 1
+/// for a config that cannot boot), or where `reboot(2)` is refused (no
+/// CAP_SYS_BOOT), vigil exits instead: with `exit`, else 0 for halt and
+/// power off and 129 (128 + SIGHUP) for reboot.
+pub fn finish(action: Action, mounted: &Mounted, start_ns: u64, exit: Option<i32>) -> ! {
+    let container = CONTAINER.load(Ordering::Relaxed);
     let step = |what: &str| {
         let t = ms(poll::now_ns().saturating_sub(start_ns));
         let mut l = log::start(log::Level::Info);
@@ -224,8 +245,12 @@ pub fn finish(action: Action, mounted: &Mounted, start_ns: u64) -> ! {
     step("killed remaining processes");
     rustix::fs::sync();
     step("synced");
-    release_disks();
-    step("unmounted or remounted read-only the disks services mounted");
+    if container {
+        step("in a container: the machine's mounts are left alone");
+    } else {
+        release_disks();
+        step("unmounted or remounted read-only the disks services mounted");
+    }
     let mut n = 0;
     for target in (0..mounted.0.len()).rev().filter_map(|i| mounted.target(i)) {
         match mount::unmount(target.as_bytes(), rustix::mount::UnmountFlags::DETACH) {
@@ -244,6 +269,14 @@ pub fn finish(action: Action, mounted: &Mounted, start_ns: u64) -> ! {
     // What still waits for the console; a little, not for good (a service
     // may have stopped its output and left it so).
     log::flush_last(b"");
+    super::channel::say(match action {
+        Action::Reboot => b"down reboot",
+        Action::Halt => b"down halt",
+        Action::PowerOff => b"down poweroff",
+    });
+    if let (true, Some(code)) = (container, exit) {
+        sys::proc::exit(code);
+    }
     let cmd = match action {
         Action::Reboot => rustix::system::RebootCommand::Restart,
         Action::Halt => rustix::system::RebootCommand::Halt,
@@ -251,11 +284,18 @@ pub fn finish(action: Action, mounted: &Mounted, start_ns: u64) -> ! {
     };
     let e = rustix::system::reboot(cmd);
     // Still here: not allowed to reboot (not really PID 1, or no
-    // CAP_SYS_BOOT). An init must not exit: wait for the end.
+    // CAP_SYS_BOOT). The machine's init must not exit: wait for the end.
+    // A container's may: its namespace ends with it.
     let mut l = log::start(log::Level::Error);
     l.s("reboot: ");
     if let Err(e) = e {
         log::errno(&mut l, e);
+    }
+    if container {
+        let code = if action == Action::Reboot { 129 } else { 0 };
+        l.s(": exiting with status ").u(code as u64);
+        l.end();
+        sys::proc::exit(code);
     }
     l.end();
     loop {

@@ -9,8 +9,10 @@ use super::shutdown::{self, Action};
 use crate::arch::Arch;
 use crate::bpf;
 use crate::log;
-use crate::notify::{self, Listener, Served};
+use crate::notify::worker::{self, Duty, Event, Watch};
+use crate::notify::Listener;
 use crate::out::Sink;
+use crate::policy::protect::Protect;
 use crate::policy::Policy;
 use crate::service::cgroup;
 use crate::service::sandbox::{Need, Sandbox};
@@ -29,11 +31,13 @@ pub const MAX_LISTENERS: usize = 64;
 /// Parsed policies kept for the notifications they answer.
 pub const MAX_LOADED: usize = 24;
 
-/// One listener and whose it is.
+/// One listener, its worker, and whose they are.
 pub struct ListenerSlot {
     pub fd: OwnedFd,
-    pub l: Listener,
+    pub w: Watch,
     pub svc: u8,
+    /// The service's main pid when the listener was made.
+    pub owner: i32,
 }
 
 /// Everything PID 1 supervises.
@@ -52,7 +56,7 @@ pub struct Supervisor<'c, 'p> {
     /// Listener hand-overs in progress: the child's pid and its service.
     /// Part of the poll loop, so that a child slow to reach its `execve`
     /// (throttled by its cgroup, blocked on a file) holds up nothing else.
-    pub handovers: heapless::Vec<(Handover, i32, u8), MAX_SLOTS>,
+    pub handovers: heapless::Vec<(Handover, i32, u8, Option<worker::Worker>), MAX_SLOTS>,
     /// Index of the test program in `cfg.services`.
     pub test: Option<usize>,
     pub shutdown: Option<shutdown::Plan>,
@@ -63,6 +67,12 @@ pub struct Supervisor<'c, 'p> {
     pub env: Option<&'c Args>,
     /// A notification was served since the stack was last given back.
     pub deep: bool,
+    /// What every filter protects: PID 1 (and its helpers).
+    pub protect: Protect,
+    /// vigil's own resource limits, watched.
+    pub limits: Option<crate::init::limits::Watch>,
+    /// The test program's exit status, once it has exited.
+    pub test_status: Option<i32>,
 }
 
 /// After this long with nothing to do, the stack pages that serving
@@ -96,6 +106,9 @@ impl<'c, 'p> Supervisor<'c, 'p> {
     pub fn run(&mut self) -> Action {
         loop {
             let now = poll::now_ns();
+            if let Some(w) = self.limits.as_mut() {
+                w.check(now);
+            }
             if self.shutdown.is_none() {
                 self.start_due(now);
             }
@@ -183,7 +196,35 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             return;
         }
         let policy = self.policy_of[i].and_then(|p| self.policies.get(p as usize));
-        let filter = match policy.map(|p| bpf::compile(p, self.arch)) {
+        let c = &svc.confine;
+        // The worker first: its pid is known before the filter is made.
+        let mut worker = None;
+        if let Some(p) = policy.filter(|p| worker::needed(p)) {
+            let duty = Duty {
+                policy: p,
+                arch: self.arch,
+                who: svc.name,
+                landlock: (c.landlock_read(), c.landlock_write()),
+            };
+            match worker::fork(duty) {
+                Ok(w) => worker = Some(w),
+                Err(e) => {
+                    self.fail_start(i, "cannot start its worker", Some(e));
+                    return;
+                }
+            }
+        }
+        // The pids the filter must keep the service's hands off (signals,
+        // ptrace, pidfds, prlimit): vigil's, and its worker's, known here.
+        let mut protect = self.protect.clone();
+        protect.own_pid_ns = c.namespaces & g::CLONE_NEWPID != 0;
+        if let Some(w) = &worker {
+            if protect.pids.push(w.pid as u32).is_ok() {
+                // kill(-1) spares only the namespace's init, not the worker.
+                protect.broadcast = true;
+            }
+        }
+        let filter = match policy.map(|p| bpf::compile(p, self.arch, &protect)) {
             None => None,
             Some(Ok(f)) => Some(f),
             Some(Err(e)) => {
@@ -196,7 +237,6 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             self.fail_start(i, "listener table full", None);
             return;
         }
-        let c = &svc.confine;
         let landlock = !c.landlock_read().is_empty() || !c.landlock_write().is_empty();
         if landlock && landlock::abi_version().is_err() {
             if c.has(Confine::LANDLOCK_REQUIRED) {
@@ -256,6 +296,9 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                 cgroup: (!cg.is_empty()).then(|| cg.as_bytes()),
                 mask: c.has(Confine::MASKED),
             },
+            close_fds: true,
+            limits: self.limits.as_ref().map(|w| w.inherited()),
+            dumpable: false,
         };
         let (pid, status) = match spawn::fork(&spec) {
             Ok(forked) => forked,
@@ -279,7 +322,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         if filter.is_some() {
             match Handover::new(pid, now, spawn::HANDOVER_ASYNC_NS) {
                 Ok(h) => {
-                    let _ = self.handovers.push((h, pid, i as u8));
+                    let _ = self.handovers.push((h, pid, i as u8, worker.take()));
                 }
                 // Never unmonitored: it dies before its exec (and is
                 // reaped as an exit).
@@ -301,7 +344,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
     fn handovers_due(&mut self, now: u64) {
         let mut k = 0;
         while k < self.handovers.len() {
-            let (h, pid, svc) = &mut self.handovers[k];
+            let (h, pid, svc, _) = &mut self.handovers[k];
             let (pid, i) = (*pid, *svc as usize);
             if h.next_ns() > now {
                 k += 1;
@@ -313,16 +356,33 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                     continue;
                 }
                 Ok(Some(fd)) => {
-                    crate::notify::probe::listener(fd.as_raw_fd());
-                    let l = Listener {
-                        fd: fd.as_raw_fd(),
-                        handover_pid: pid as u32,
+                    crate::notify::probe::listener(fd.as_raw_fd(), log::Level::Info);
+                    let mut w = Watch {
+                        l: Listener {
+                            fd: fd.as_raw_fd(),
+                            handover_pid: pid as u32,
+                        },
+                        worker: self.handovers[k].3.take(),
                     };
+                    if let Some(wk) = w.worker.as_mut() {
+                        // The child still waits in its first execve: its
+                        // namespace and root are the ones vigil set up.
+                        let c = &self.cfg.services[i].confine;
+                        let own = c.namespaces & g::CLONE_NEWNS != 0 || c.root.is_some();
+                        if let Err(e) = wk.setup(fd.as_raw_fd(), pid as u32, now, own) {
+                            let mut l = log::about(log::Level::Error, self.cfg.services[i].name);
+                            l.s("cannot hand the listener to the worker: ");
+                            l.end_errno(e);
+                            w.worker = None;
+                            worker::stop_misbehaving(pid as u32);
+                        }
+                    }
                     // Room was reserved when the child was forked.
                     let _ = self.listeners.push(ListenerSlot {
                         fd,
-                        l,
+                        w,
                         svc: i as u8,
+                        owner: pid,
                     });
                 }
                 Err(e) => self.handover_failed(i, pid, e),
@@ -367,7 +427,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         let mut n = 1;
         for s in &self.listeners {
             fds[n] = PollFd {
-                fd: s.l.fd,
+                fd: s.w.poll_fd(),
                 events: POLLIN,
                 revents: 0,
             };
@@ -409,25 +469,45 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             }
         }
         // Listeners: one notification each per turn, so that no service
-        // can starve another by flooding.
+        // can starve another by flooding. A path notification goes to the
+        // listener's worker; vigil never waits for it.
+        let now = poll::now_ns();
         let mut closed = heapless::Vec::<usize, MAX_LISTENERS>::new();
         for (k, slot) in self.listeners.iter_mut().enumerate() {
             let ev = fds[1 + k].revents;
-            if ev & POLLIN != 0 {
-                self.deep = true;
-                let svc = &self.cfg.services[slot.svc as usize];
-                let policy =
-                    self.policy_of[slot.svc as usize].and_then(|p| self.policies.get(p as usize));
-                if let Some(p) = policy {
-                    if let Served::Failed(e) = notify::serve(&mut slot.l, p, self.arch, svc.name) {
+            let svc = &self.cfg.services[slot.svc as usize];
+            let policy =
+                self.policy_of[slot.svc as usize].and_then(|p| self.policies.get(p as usize));
+            let mut e = slot.w.expire(now, self.arch, svc.name);
+            if e == Event::Fine && ev != 0 {
+                self.deep |= ev & POLLIN != 0;
+                e = match policy {
+                    Some(p) => slot.w.event(ev, p, self.arch, svc.name),
+                    None if ev & (POLLHUP | POLLERR | POLLNVAL) != 0 => Event::Close(None),
+                    None => Event::Fine,
+                };
+            }
+            match e {
+                Event::Fine => {}
+                Event::Close(err) => {
+                    if let Some(err) = err {
                         let mut l = log::about(log::Level::Error, svc.name);
                         l.s("listener: ");
-                        l.end_errno(e);
-                        let _ = closed.push(k);
+                        l.end_errno(err);
                     }
+                    let _ = closed.push(k);
                 }
-            } else if ev & (POLLHUP | POLLERR | POLLNVAL) != 0 {
-                let _ = closed.push(k);
+                Event::Misbehaved | Event::Unready => {
+                    // Only while the pid is surely still the service's
+                    // (its main process has not been reaped): a stale pid
+                    // could be anyone's by now.
+                    if let State::Running { pid, .. } = self.rts[slot.svc as usize].state {
+                        if pid == slot.owner && pid > 0 {
+                            worker::stop_misbehaving(pid as u32);
+                        }
+                    }
+                    let _ = closed.push(k);
+                }
             }
         }
         for &k in closed.iter().rev() {
@@ -478,9 +558,15 @@ impl<'c, 'p> Supervisor<'c, 'p> {
     fn next_deadline(&self) -> Option<u64> {
         // Size: a loop, not an iterator chain (measured).
         let mut next = self.shutdown.as_ref().map(|p| p.deadline_ns);
-        for (h, _, _) in &self.handovers {
-            let at = h.next_ns();
+        for h in &self.handovers {
+            let at = h.0.next_ns();
             next = Some(next.map_or(at, |n| n.min(at)));
+        }
+        let now = poll::now_ns();
+        for s in &self.listeners {
+            if let Some(at) = s.w.deadline(now) {
+                next = Some(next.map_or(at, |n| n.min(at)));
+            }
         }
         for r in &self.rts {
             if let State::Backoff { at_ns } = r.state {
@@ -513,6 +599,11 @@ impl<'c, 'p> Supervisor<'c, 'p> {
     pub fn reap(&mut self) {
         while let Ok(Some((pid, st))) = rustix::process::wait(rustix::process::WaitOptions::NOHANG)
         {
+            if st.stopped() || st.continued() {
+                // A child that made vigil its tracer (PTRACE_TRACEME)
+                // reports its stops: it has not exited.
+                continue;
+            }
             let pid = pid.as_raw_nonzero().get();
             self.drop_handover(pid);
             let code = match (st.exit_status(), st.terminating_signal()) {
@@ -549,17 +640,33 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         };
         if Some(i) == self.test {
             let mut line = crate::out::Buf::<48>::new();
-            line.s("vigil: test ");
+            line.s("test ");
             if code > 128 {
                 line.s("signal=").u((code - 128) as u64);
             } else {
                 line.s("exit=").u(code as u64);
             }
             line.s("\n");
-            // After the lines before it, and whole; the console is waited
-            // for a little, never for good (a service may hold it).
-            log::flush_last(line.as_bytes());
+            // The host believes the channel only; with one, the console
+            // line is a log line like the others (`vigil.log=quiet` hides
+            // it), without one it is the result and always printed.
+            // Either way after the lines before it, and whole; the console
+            // is waited for a little, never for good (a service may hold
+            // it).
+            super::channel::say(&line.as_bytes()[..line.as_bytes().len() - 1]);
+            if super::channel::is_open() {
+                if log::enabled(log::Level::Info) {
+                    let mut l = crate::out::Buf::<64>::new();
+                    l.s("vigil: ").put(line.as_bytes());
+                    log::flush_last(l.as_bytes());
+                }
+            } else {
+                let mut l = crate::out::Buf::<64>::new();
+                l.s("vigil: ").put(line.as_bytes());
+                log::flush_last(l.as_bytes());
+            }
             rt.state = State::Done;
+            self.test_status = Some(code);
             self.begin_shutdown(Action::PowerOff, "the test program exited");
             return;
         }
@@ -615,6 +722,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             let mut l = log::about(log::Level::Error, svc.name);
             l.s("required oneshot failed: stopping the boot");
             l.end();
+            super::channel::say(b"error a required oneshot failed");
             self.begin_shutdown(Action::PowerOff, "a required oneshot failed");
         }
     }

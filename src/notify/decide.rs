@@ -89,6 +89,54 @@ pub fn by_paths(
     Decision::Continue
 }
 
+/// May a rename or link move `from` to `to`? It must not change what any
+/// paths block of the policy says about what moves: both places get the
+/// same verdict (allowed or not) from every block, and no prefix of a
+/// block that says otherwise lies inside either of them (renaming `/a/sub`
+/// while `deny /a/sub/private` stands would move the denied directory out
+/// from under its rule). The errno to refuse with, if not.
+pub fn moves_across(policy: &Policy, from: &[u8], to: &[u8]) -> Option<u16> {
+    for r in &policy.replies {
+        let Reply::Paths {
+            start,
+            len,
+            otherwise,
+        } = *r
+        else {
+            continue;
+        };
+        let end = (start as usize + len as usize).min(policy.paths.len());
+        let rules = &policy.paths[(start as usize).min(end)..end];
+        let verdict = |p: &[u8]| match by_paths(policy, start, len, otherwise, &[p]) {
+            Decision::Errno(e) => Some(e),
+            _ => None,
+        };
+        let (vf, vt) = (verdict(from), verdict(to));
+        if vf.is_some() != vt.is_some() {
+            return vf.or(vt);
+        }
+        for (p, v) in [(from, vf), (to, vt)] {
+            for rule in rules {
+                if lies_within(rule.prefix, p) && rule.deny.is_some() != v.is_some() {
+                    return rule.deny.or(v);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Does `prefix` cover something at or beneath `path` (so that moving
+/// `path` moves it)?
+pub fn lies_within(prefix: &str, path: &[u8]) -> bool {
+    let r = prefix.as_bytes();
+    let r = match r.strip_suffix(b"/") {
+        Some(t) if !t.is_empty() => t,
+        _ => r,
+    };
+    path == b"/" || r == path || (r.starts_with(path) && r.get(path.len()) == Some(&b'/'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,14 +166,7 @@ mod tests {
                 deny: Some(13),
             })
             .unwrap();
-        let rule = |nr, action| Rule {
-            nr,
-            action,
-            cond: None,
-            otherwise: Action::Allow,
-            line: 1,
-            col: 1,
-        };
+        let rule = Rule::plain;
         p.rules.push(rule(59, Action::Errno(1))).unwrap(); // execve
         p.rules.push(rule(83, Action::Notify(1))).unwrap(); // mkdir
         p.rules.push(rule(110, Action::Notify(0))).unwrap(); // getppid
@@ -156,6 +197,38 @@ mod tests {
             by_registers(&p, &X86_64, 83, &a, false),
             Step::Paths { .. }
         ));
+    }
+
+    #[test]
+    fn moves_that_change_a_verdict_are_refused() {
+        let mut p = policy();
+        // allow /tmp/, deny /tmp/no (13), otherwise 95.
+        assert_eq!(moves_across(&p, b"/tmp/a", b"/tmp/b"), None);
+        // /tmp/x holds /tmp/x... no rule beneath: fine. /tmp holds /tmp/no.
+        assert_eq!(moves_across(&p, b"/tmp/sub", b"/tmp/sub2"), None);
+        assert!(lies_within("/tmp/no", b"/tmp") && lies_within("/tmp/no", b"/"));
+        assert!(lies_within("/tmp/no", b"/tmp/no") && lies_within("/tmp/no/", b"/tmp/no"));
+        assert!(!lies_within("/tmp/no", b"/tmp/n") && !lies_within("/tmp", b"/tmp/no"));
+        // Denied on one side, allowed on the other.
+        assert_eq!(moves_across(&p, b"/tmp/no/x", b"/tmp/x"), Some(13));
+        assert_eq!(moves_across(&p, b"/etc/x", b"/tmp/x"), Some(95));
+        // A second block that allows /tmp/no: a rename it allows still may
+        // not move what the first block denies.
+        p.paths
+            .push(PathRule {
+                prefix: "/",
+                deny: None,
+            })
+            .unwrap();
+        p.replies
+            .push(Reply::Paths {
+                start: 2,
+                len: 1,
+                otherwise: 1,
+            })
+            .unwrap();
+        assert_eq!(moves_across(&p, b"/tmp/no/x", b"/tmp/x"), Some(13));
+        assert_eq!(moves_across(&p, b"/tmp/a", b"/tmp/b"), None);
     }
 
     #[test]

@@ -1,25 +1,35 @@
 //! Emulated path syscalls: when a `paths` rule allows one of the calls
-//! below, vigil performs it itself, as the target, and answers with the
-//! result; the kernel never runs the target's own call (no CONTINUE), so
-//! the target cannot change what the call does after vigil looked.
+//! below, the monitor performs it itself, as the target, and answers with
+//! the result; the kernel never runs the target's own call (no CONTINUE),
+//! so the target cannot change what the call does after the monitor looked.
+//! This runs in the service's worker (`worker`), in the service's mount
+//! namespace and root as vigil set them up.
 //!
-//! Steps, in order: read the path strings; NOTIF_ID_VALID; open the
-//! target's root, cwd/dirfd and read its credentials from /proc;
-//! NOTIF_ID_VALID (the pid was still ours when /proc was read); take on its
-//! fs ids, groups and umask; locate every path (`resolve`) and check the
-//! policy on the physical paths; NOTIF_ID_VALID; do the operation; answer
-//! (an opened fd goes in with ADDFD, atomically with the answer where the
-//! kernel has ADDFD_FLAG_SEND).
+//! Steps, in order: read the path strings (and `openat2`'s `open_how`,
+//! once); NOTIF_ID_VALID; open the target's root, cwd/dirfd and read its
+//! credentials from /proc, and refuse (EXDEV, logged) a target whose mount
+//! namespace or root is no longer the one it started with, or whose
+//! starting directory is not where its path names it in them; NOTIF_ID_VALID
+//! (the pid was still ours when /proc was read); take on its fs ids,
+//! groups, umask and capabilities; locate every path (`resolve`) and check
+//! the policy on the physical paths (a rename or link also may not move
+//! anything across a rule, and a device node is never made); NOTIF_ID_VALID;
+//! do the operation (in the Landlock actor if the service has Landlock
+//! rules); answer (an opened fd goes in with ADDFD, atomically with the
+//! answer where the kernel has ADDFD_FLAG_SEND).
 
-use rustix::fd::{AsRawFd, OwnedFd};
-use rustix::fs::{AtFlags, Mode, OFlags, RenameFlags, ResolveFlags};
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use rustix::fd::{AsFd, AsRawFd, OwnedFd};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags, ResolveFlags};
 use rustix::process::{Gid, Uid};
 
 use super::decide::{self, Decision};
 use super::path::{self, Path};
-use super::resolve::{self, Entry};
+use super::reach::{self, Id};
+use super::resolve::{self, Entry, How};
 use super::target::{self, Creds};
-use super::{describe, probe, Served};
+use super::{actor, describe, probe, Served};
 use crate::arch::Arch;
 use crate::log;
 use crate::out::{Buf, Sink};
@@ -29,7 +39,8 @@ use crate::sys::{self, Errno};
 use linux_raw_sys::general as g;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Op {
+#[repr(u8)]
+pub enum Op {
     Open,
     Mkdir,
     Unlink,
@@ -38,18 +49,38 @@ enum Op {
     Symlink,
     Chmod,
     Chown,
+    Truncate,
+    Mknod,
 }
+
+/// Every `Op`, by its number (for the actor's messages).
+pub const OPS: [Op; 10] = [
+    Op::Open,
+    Op::Mkdir,
+    Op::Unlink,
+    Op::Rename,
+    Op::Link,
+    Op::Symlink,
+    Op::Chmod,
+    Op::Chown,
+    Op::Truncate,
+    Op::Mknod,
+];
 
 /// One call's operation and its register arguments.
 #[derive(Clone, Copy, Debug)]
-struct Spec {
-    op: Op,
-    flags: u32,
-    mode: u32,
-    uid: u32,
-    gid: u32,
+pub struct Spec {
+    pub op: Op,
+    pub flags: u32,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// truncate's length, mknod's device.
+    pub arg: u64,
+    /// openat2's RESOLVE_* flags.
+    pub resolve: u64,
     /// Follow a symlink in the last component of path 0 / path 1.
-    follow: [bool; 2],
+    pub follow: [bool; 2],
 }
 
 /// Is `name` emulated when a paths rule allows it?
@@ -70,30 +101,36 @@ const _: () = assert!(RMDIR as u32 == g::AT_REMOVEDIR);
 const _: () = assert!(LCHOWN as u32 == g::AT_SYMLINK_NOFOLLOW);
 
 /// Per emulated call: its name (NUL-padded), operation, and which
-/// registers hold flags, mode, uid and gid; plus flags it always has.
-// Size: those flags fit a u16, and so each entry 16 bytes, not 20.
-const SPECS: [([u8; 9], Op, [u8; 4], u16); 21] = [
-    (*b"open\0\0\0\0\0", Op::Open, [1, 2, NO, NO], 0),
-    (*b"openat\0\0\0", Op::Open, [2, 3, NO, NO], 0),
-    (*b"creat\0\0\0\0", Op::Open, [NO, 1, NO, NO], CREAT),
-    (*b"mkdir\0\0\0\0", Op::Mkdir, [NO, 1, NO, NO], 0),
-    (*b"mkdirat\0\0", Op::Mkdir, [NO, 2, NO, NO], 0),
-    (*b"unlink\0\0\0", Op::Unlink, [NO; 4], 0),
-    (*b"rmdir\0\0\0\0", Op::Unlink, [NO; 4], RMDIR),
-    (*b"unlinkat\0", Op::Unlink, [2, NO, NO, NO], 0),
-    (*b"rename\0\0\0", Op::Rename, [NO; 4], 0),
-    (*b"renameat\0", Op::Rename, [NO; 4], 0),
-    (*b"renameat2", Op::Rename, [4, NO, NO, NO], 0),
-    (*b"link\0\0\0\0\0", Op::Link, [NO; 4], 0),
-    (*b"linkat\0\0\0", Op::Link, [4, NO, NO, NO], 0),
-    (*b"symlink\0\0", Op::Symlink, [NO; 4], 0),
-    (*b"symlinkat", Op::Symlink, [NO; 4], 0),
-    (*b"chmod\0\0\0\0", Op::Chmod, [NO, 1, NO, NO], 0),
-    (*b"fchmodat\0", Op::Chmod, [NO, 2, NO, NO], 0),
-    (*b"fchmodat2", Op::Chmod, [3, 2, NO, NO], 0),
-    (*b"chown\0\0\0\0", Op::Chown, [NO, NO, 1, 2], 0),
-    (*b"lchown\0\0\0", Op::Chown, [NO, NO, 1, 2], LCHOWN),
-    (*b"fchownat\0", Op::Chown, [4, NO, 2, 3], 0),
+/// registers hold flags, mode, uid, gid and the extra argument (truncate's
+/// length, mknod's device); plus flags it always has. `openat2`'s flags,
+/// mode and resolve flags are in memory (`read_how`).
+// Size: those flags fit a u16.
+const SPECS: [([u8; 9], Op, [u8; 5], u16); 25] = [
+    (*b"open\0\0\0\0\0", Op::Open, [1, 2, NO, NO, NO], 0),
+    (*b"openat\0\0\0", Op::Open, [2, 3, NO, NO, NO], 0),
+    (*b"openat2\0\0", Op::Open, [NO; 5], 0),
+    (*b"creat\0\0\0\0", Op::Open, [NO, 1, NO, NO, NO], CREAT),
+    (*b"mkdir\0\0\0\0", Op::Mkdir, [NO, 1, NO, NO, NO], 0),
+    (*b"mkdirat\0\0", Op::Mkdir, [NO, 2, NO, NO, NO], 0),
+    (*b"unlink\0\0\0", Op::Unlink, [NO; 5], 0),
+    (*b"rmdir\0\0\0\0", Op::Unlink, [NO; 5], RMDIR),
+    (*b"unlinkat\0", Op::Unlink, [2, NO, NO, NO, NO], 0),
+    (*b"rename\0\0\0", Op::Rename, [NO; 5], 0),
+    (*b"renameat\0", Op::Rename, [NO; 5], 0),
+    (*b"renameat2", Op::Rename, [4, NO, NO, NO, NO], 0),
+    (*b"link\0\0\0\0\0", Op::Link, [NO; 5], 0),
+    (*b"linkat\0\0\0", Op::Link, [4, NO, NO, NO, NO], 0),
+    (*b"symlink\0\0", Op::Symlink, [NO; 5], 0),
+    (*b"symlinkat", Op::Symlink, [NO; 5], 0),
+    (*b"chmod\0\0\0\0", Op::Chmod, [NO, 1, NO, NO, NO], 0),
+    (*b"fchmodat\0", Op::Chmod, [NO, 2, NO, NO, NO], 0),
+    (*b"fchmodat2", Op::Chmod, [3, 2, NO, NO, NO], 0),
+    (*b"chown\0\0\0\0", Op::Chown, [NO, NO, 1, 2, NO], 0),
+    (*b"lchown\0\0\0", Op::Chown, [NO, NO, 1, 2, NO], LCHOWN),
+    (*b"fchownat\0", Op::Chown, [4, NO, 2, 3, NO], 0),
+    (*b"truncate\0", Op::Truncate, [NO, NO, NO, NO, 1], 0),
+    (*b"mknod\0\0\0\0", Op::Mknod, [NO, 1, NO, NO, 2], 0),
+    (*b"mknodat\0\0", Op::Mknod, [NO, 2, NO, NO, 3], 0),
 ];
 
 fn spec(name: &str, a: &[u64; 6]) -> Option<Spec> {
@@ -101,17 +138,25 @@ fn spec(name: &str, a: &[u64; 6]) -> Option<Spec> {
     let (_, op, regs, always) = SPECS.iter().find(|(k, ..)| {
         n.len() <= k.len() && k[..n.len()] == *n && k.get(n.len()).is_none_or(|&c| c == 0)
     })?;
-    let r = |i: usize| a.get(regs[i] as usize).map_or(0, |&v| v as u32);
+    let r = |i: usize| a.get(regs[i] as usize).map_or(0, |&v| v);
     let mut s = Spec {
         op: *op,
-        flags: *always as u32 | r(0),
-        mode: r(1),
-        uid: r(2),
-        gid: r(3),
+        flags: *always as u32 | r(0) as u32,
+        mode: r(1) as u32,
+        uid: r(2) as u32,
+        gid: r(3) as u32,
+        arg: r(4),
+        resolve: 0,
         follow: [false; 2],
     };
+    s.follow[0] = follows(&s);
+    Some(s)
+}
+
+/// Does the call follow a symlink in its (first) path's last component?
+fn follows(s: &Spec) -> bool {
     let nofollow = s.flags & g::AT_SYMLINK_NOFOLLOW != 0;
-    s.follow[0] = match s.op {
+    match s.op {
         // O_CREAT|O_EXCL never follows; O_NOFOLLOW is left to the kernel.
         Op::Open => {
             s.flags & g::O_NOFOLLOW == 0
@@ -119,9 +164,95 @@ fn spec(name: &str, a: &[u64; 6]) -> Option<Spec> {
         }
         Op::Link => s.flags & g::AT_SYMLINK_FOLLOW != 0,
         Op::Chmod | Op::Chown => !nofollow,
+        Op::Truncate => true,
         _ => false,
-    };
-    Some(s)
+    }
+}
+
+/// `openat2`'s `struct open_how` (arguments 2 and 3), read once into our
+/// memory and checked as the kernel checks it, into `s`.
+fn read_how(n: &Notif, s: &mut Spec) -> Result<(), Errno> {
+    // OPEN_HOW_SIZE_VER0; a larger struct must be zero beyond what we know.
+    let size = n.args[3];
+    if size < 24 {
+        return Err(Errno::INVAL);
+    }
+    if size > 4096 {
+        return Err(Errno::TOOBIG);
+    }
+    let mut b = [0u8; 4096];
+    let b = &mut b[..size as usize];
+    let mut got = 0;
+    while got < b.len() {
+        match reach::read(n.pid as i32, n.args[2] + got as u64, &mut b[got..])? {
+            0 => return Err(Errno::FAULT),
+            k => got += k,
+        }
+    }
+    if b[24..].iter().any(|&x| x != 0) {
+        return Err(Errno::TOOBIG);
+    }
+    let word = |i: usize| u64::from_ne_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+    let (flags, mode, res) = (word(0), word(8), word(16));
+    let known = ResolveFlags::all().bits();
+    let beneath_in_root = (ResolveFlags::BENEATH | ResolveFlags::IN_ROOT).bits();
+    let creating = flags & (g::O_CREAT | g::__O_TMPFILE) as u64 != 0;
+    let path_only = (g::O_PATH | g::O_DIRECTORY | g::O_NOFOLLOW | g::O_CLOEXEC) as u64;
+    if flags & !((OPEN_FLAGS | g::O_CLOEXEC) as u64) != 0
+        || res & !known != 0
+        || res & beneath_in_root == beneath_in_root
+        || (creating && mode & !0o7777 != 0)
+        || (!creating && mode != 0)
+        || (flags & g::O_PATH as u64 != 0 && flags & !path_only != 0)
+    {
+        return Err(Errno::INVAL);
+    }
+    if res & ResolveFlags::CACHED.bits() != 0 {
+        // "Not from the cache alone": the caller retries without the flag.
+        return Err(Errno::AGAIN);
+    }
+    s.flags = flags as u32;
+    s.mode = mode as u32;
+    s.resolve = res;
+    s.follow[0] = follows(s);
+    Ok(())
+}
+
+/// The worker's own mount namespace and root, which are the service's as
+/// vigil set them up: (namespace, root) identities, 0 until known.
+static HOME: [AtomicU64; 6] = [const { AtomicU64::new(0) }; 6];
+
+/// Note the namespace and root this process serves from (a worker, once
+/// it entered its service's).
+pub fn remember_home() -> Result<(), Errno> {
+    let ns = reach::id_of(b"self/ns/mnt")?;
+    let root = reach::id_at(rustix::fs::CWD, c"/")?;
+    for (slot, v) in HOME
+        .iter()
+        .zip([ns.mnt, ns.dev, ns.ino, root.mnt, root.dev, root.ino])
+    {
+        slot.store(v, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+fn home() -> Result<(Id, Id), Errno> {
+    if HOME[2].load(Ordering::Relaxed) == 0 {
+        remember_home()?;
+    }
+    let v = |i: usize| HOME[i].load(Ordering::Relaxed);
+    Ok((
+        Id {
+            mnt: v(0),
+            dev: v(1),
+            ino: v(2),
+        },
+        Id {
+            mnt: v(3),
+            dev: v(4),
+            ino: v(5),
+        },
+    ))
 }
 
 /// Serve one notification of an emulated syscall under a paths rule.
@@ -138,14 +269,17 @@ pub fn serve(
     who: &str,
     rules: (u16, u16, u16),
 ) -> Served {
-    let Some(s) = spec(name, &n.args) else {
+    let Some(mut s) = spec(name, &n.args) else {
         return send(fd, n.id, Err(Errno::NOSYS));
     };
     let mut paths = [Path::new(), Path::new()];
     let mut link_target = Path::new();
     let args = groups::path_args(name);
     let np = args.len().min(2);
-    let res = read_all(n, s, args, &mut paths, &mut link_target);
+    let mut res = read_all(n, s, args, &mut paths, &mut link_target);
+    if res.is_ok() && name == "openat2" {
+        res = read_how(n, &mut s);
+    }
     // Trust nothing read from a pid that may have been reused meanwhile.
     if !seccomp::id_valid(fd, n.id) {
         return Served::Gone;
@@ -158,30 +292,34 @@ pub fn serve(
     let mut start: [Option<OwnedFd>; 2] = [None, None];
     let seen = look(
         n,
+        &s,
         args,
-        &paths[..np],
+        &mut paths[..np],
         &mut root_path,
         &mut creds,
         &mut start,
     );
     let root = match seen {
         Ok(r) => r,
-        Err((e, proc_failed)) => {
+        Err(refusal) => {
             // A target killed meanwhile (its /proc entry gone, ENOENT or
             // ESRCH) is no failure of vigil's: nothing to say or answer.
             if !seccomp::id_valid(fd, n.id) {
                 return Served::Gone;
             }
-            // vigil cannot see the target (no /proc, out of fds, ...): the
-            // call fails closed, and says so whatever the decision log.
-            if proc_failed {
-                let mut l = log::about(log::Level::Error, who);
-                l.s("pid ").u(n.pid as u64).s(" ").s(name);
-                l.s(": cannot read the target's root or credentials in /proc: ");
-                log::errno(&mut l, e);
-                l.s(": denied");
-                l.end();
-            }
+            // vigil cannot see the target (no /proc, out of fds, ...), or
+            // the target is not where it started: the call fails closed,
+            // and says so whatever the decision log.
+            let (e, why) = match refusal {
+                Refusal::Target(e) => return send(fd, n.id, Err(e)),
+                Refusal::Proc(e) => (e, "cannot read the target's root or credentials in /proc: "),
+                Refusal::Moved(why) => (Errno::XDEV, why),
+            };
+            let mut l = log::about(log::Level::Error, who);
+            l.s("pid ").u(n.pid as u64).s(" ").s(name).s(": ").s(why);
+            log::errno(&mut l, e);
+            l.s(": denied");
+            l.end();
             return send(fd, n.id, Err(e));
         }
     };
@@ -197,14 +335,28 @@ pub fn serve(
     for i in 0..np {
         let from = start[i].as_ref().unwrap_or(&root);
         let (raw, rp) = (paths[i].as_bytes(), root_path.as_bytes());
-        match resolve::locate(&root, rp, from, raw, s.follow[i], &mut phys[i]) {
+        let how = How {
+            follow: s.follow[i],
+            resolve: ResolveFlags::from_bits_retain(s.resolve),
+        };
+        match resolve::locate(&root, rp, from, raw, how, &mut phys[i]) {
             Ok(e) => found[i] = Some(e),
             Err(e) => {
                 drop(worn);
                 // Say why only where the target may look: elsewhere the
                 // rule's own answer, not whether something exists.
-                let d = lexical(n, args, &paths[..np], policy, rules);
-                let d = if d == Decision::Continue && e != Errno::XDEV {
+                // openat2 with BENEATH or IN_ROOT never looked outside its
+                // dirfd, which the target holds already: its errors say
+                // nothing new. EXDEV is the answer to an escape openat2
+                // was told to refuse (those and NO_XDEV), not a secret.
+                let confined = s.resolve & ANCHORED != 0;
+                let xdev = s.resolve & (ANCHORED | ResolveFlags::NO_XDEV.bits()) != 0;
+                let d = if confined {
+                    Decision::Continue
+                } else {
+                    lexical(n, args, &paths[..np], policy, rules)
+                };
+                let d = if d == Decision::Continue && (e != Errno::XDEV || xdev) {
                     Err(e)
                 } else {
                     Err(errno_of(d, rules.2))
@@ -214,13 +366,21 @@ pub fn serve(
         }
     }
     let views: [&[u8]; 2] = [phys[0].as_bytes(), phys[1].as_bytes()];
-    let d = decide::by_paths(policy, rules.0, rules.1, rules.2, &views[..np]);
+    let mut d = decide::by_paths(policy, rules.0, rules.1, rules.2, &views[..np]);
+    let mut why = "";
+    if d == Decision::Continue {
+        if let Some(e) = refused(policy, &s, &views[..np]) {
+            (d, why) = e;
+        }
+    }
     if policy.log_decisions {
         let mut l = log::about(log::Level::Info, who);
         describe(&mut l, n, arch, d, &views[..np]);
-        if d == Decision::Continue {
-            l.s(" (emulated)");
-        }
+        l.s(if d == Decision::Continue {
+            " (emulated)"
+        } else {
+            why
+        });
         l.end();
     }
     if d != Decision::Continue {
@@ -232,12 +392,36 @@ pub fn serve(
     if !seccomp::id_valid(fd, n.id) {
         return Served::Gone;
     }
-    let r = perform(s, &found, link_target.as_bytes());
+    let r = if actor::active() {
+        actor::perform(&s, &found, link_target.as_bytes(), &creds)
+    } else {
+        perform(&s, &found, link_target.as_bytes())
+    };
     drop(worn);
     match r {
         Ok(Some(file)) => install(fd, n.id, file, s.flags & g::O_CLOEXEC),
         Ok(None) => send(fd, n.id, Ok(0)),
         Err(e) => send(fd, n.id, Err(e)),
+    }
+}
+
+/// What the paths rule allowed but vigil still refuses: a rename or link
+/// that would move something across a rule, and device nodes (a device
+/// node in an allowed directory is the whole device, whatever the rules
+/// say about paths). The decision and the reason for the log.
+fn refused(policy: &Policy, s: &Spec, phys: &[&[u8]]) -> Option<(Decision, &'static str)> {
+    match (s.op, phys) {
+        (Op::Rename | Op::Link, [from, to]) => decide::moves_across(policy, from, to)
+            .map(|e| (Decision::Errno(e), " (it would move a path across a rule)")),
+        (Op::Mknod, _) => {
+            let kind = s.mode & g::S_IFMT;
+            let device = kind == g::S_IFBLK || (kind == g::S_IFCHR && s.arg != 0);
+            device.then_some((
+                Decision::Errno(Errno::PERM.raw_os_error() as u16),
+                " (a device node)",
+            ))
+        }
+        _ => None,
     }
 }
 
@@ -276,16 +460,6 @@ fn read_all(
 ) -> Result<(), Errno> {
     for (pa, out) in args.iter().zip(paths) {
         path::read_cstr(n.pid as i32, n.args[pa.path as usize], out)?;
-        // The target names its own /proc entry: make it the target's,
-        // not vigil's.
-        for own in [&b"/proc/self"[..], b"/proc/thread-self"] {
-            let p = out.as_bytes();
-            if p.starts_with(own) && matches!(p.get(own.len()), None | Some(b'/')) {
-                let mut q = Path::new();
-                q.s("/proc/").u(n.pid as u64).put(&p[own.len()..]);
-                *out = q;
-            }
-        }
     }
     if s.op == Op::Symlink {
         path::read_cstr(n.pid as i32, n.args[0], link_target)?;
@@ -293,27 +467,81 @@ fn read_all(
     Ok(())
 }
 
+/// openat2's flags that confine a lookup to its dirfd.
+const ANCHORED: u64 = ResolveFlags::BENEATH.bits() | ResolveFlags::IN_ROOT.bits();
+
+/// Why `look` gave up.
+enum Refusal {
+    /// vigil's own view of the target in /proc failed.
+    Proc(Errno),
+    /// The target's fault (a bad dirfd, ...): the errno is its answer.
+    Target(Errno),
+    /// The target is no longer in the mount namespace or root it started
+    /// in, or starts from a directory outside them: why.
+    Moved(&'static str),
+}
+
 /// Open from /proc what vigil needs of the target: its root (returned,
-/// its path into `root_path`), its credentials and, for relative paths,
-/// the cwd or dirfd they start from. The error says whether it was vigil's
-/// own view of the target's /proc entries that failed (not a bad dirfd of
-/// the target's).
+/// its path into `root_path`), its credentials and, for relative paths
+/// (and openat2's IN_ROOT and NO_XDEV), the cwd or dirfd they start from;
+/// and check that the target is where it started (its mount namespace and
+/// root are the worker's, which are the service's as vigil set it up), and
+/// that a starting directory is the directory its path names there.
 // Size: filled in place; returned by value, these were copied; and plain
 // arguments, not one struct of them (measured).
 fn look(
     n: &Notif,
+    s: &Spec,
     args: &[groups::PathArg],
-    paths: &[Path],
+    paths: &mut [Path],
     root_path: &mut Path,
     creds: &mut Creds,
     start: &mut [Option<OwnedFd>; 2],
-) -> Result<OwnedFd, (Errno, bool)> {
-    let root = resolve::root(n.pid, root_path).map_err(|e| (e, true))?;
-    creds.read(n.pid).map_err(|e| (e, true))?;
+) -> Result<OwnedFd, Refusal> {
+    let (ns, home_root) = home().map_err(Refusal::Proc)?;
+    let here = reach::id_of(reach::rel(n.pid, "ns/mnt").as_bytes()).map_err(Refusal::Proc)?;
+    if here != ns {
+        return Err(Refusal::Moved(
+            "its mount namespace is not the one it started with: ",
+        ));
+    }
+    let root = resolve::root(n.pid, root_path).map_err(Refusal::Proc)?;
+    if reach::id_at(root.as_fd(), c"").map_err(Refusal::Proc)? != home_root {
+        return Err(Refusal::Moved("its root is not the one it started with: "));
+    }
+    creds.read(n.pid).map_err(Refusal::Proc)?;
+    // The target names its own /proc entry: make it the target's, not the
+    // worker's, by its pid in its own pid namespace (whose /proc a service
+    // with `namespaces pid` has mounted).
+    for p in paths.iter_mut() {
+        for own in [&b"/proc/self"[..], b"/proc/thread-self"] {
+            let b = p.as_bytes();
+            if b.starts_with(own) && matches!(b.get(own.len()), None | Some(b'/')) {
+                let mut q = Path::new();
+                // No NSpid line (before 4.1): one pid namespace.
+                let pid = if creds.pid == 0 { n.pid } else { creds.pid };
+                q.s("/proc/").u(pid as u64).put(&b[own.len()..]);
+                *p = q;
+            }
+        }
+    }
+    let anchored = ResolveFlags::IN_ROOT | ResolveFlags::NO_XDEV;
+    let need_start = s.resolve & anchored.bits() != 0;
+
     for ((pa, raw), start) in args.iter().zip(paths).zip(start) {
-        if raw.as_bytes().first() != Some(&b'/') {
+        if need_start || raw.as_bytes().first() != Some(&b'/') {
             let dirfd = pa.dirfd.map(|d| n.args[d as usize]);
-            *start = Some(resolve::start(n.pid, dirfd).map_err(|e| (e, false))?);
+            let dir = resolve::start(n.pid, dirfd).map_err(Refusal::Target)?;
+            match resolve::in_place(&dir, &root, root_path.as_bytes()) {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Err(Refusal::Moved(
+                        "its dirfd or cwd is not the one its path names: ",
+                    ))
+                }
+                Err(e) => return Err(Refusal::Target(e)),
+            }
+            *start = Some(dir);
         }
     }
     Ok(root)
@@ -338,8 +566,13 @@ const OPEN_FLAGS: u32 = g::O_ACCMODE
     | g::O_PATH
     | g::O_TMPFILE;
 
-/// Run the operation on the located entries; an opened file for open.
-fn perform(s: Spec, e: &[Option<Entry>; 2], link_target: &[u8]) -> Result<Option<OwnedFd>, Errno> {
+/// Run the operation on the located entries (as the target: the caller
+/// wears its credentials); an opened file for open.
+pub fn perform(
+    s: &Spec,
+    e: &[Option<Entry>; 2],
+    link_target: &[u8],
+) -> Result<Option<OwnedFd>, Errno> {
     let a = e[0].as_ref().ok_or(Errno::INVAL)?;
     let mut nb = [0u8; 257];
     let name = a.cname(&mut nb);
@@ -380,6 +613,17 @@ fn perform(s: Spec, e: &[Option<Entry>; 2], link_target: &[u8]) -> Result<Option
             }
             attrs(a, name, s)
         }
+        Op::Truncate => truncate(a, name, s.arg),
+        Op::Mknod => {
+            let kind = match s.mode & g::S_IFMT {
+                0 => g::S_IFREG,
+                k => k,
+            };
+            // `refused` keeps device nodes out (a whiteout, a char device
+            // 0:0, is none); the kernel refuses unknown kinds.
+            let t = FileType::from_raw_mode(kind);
+            rustix::fs::mknodat(&a.dir, name, t, mode(s.mode), s.arg)
+        }
     }?;
     Ok(None)
 }
@@ -388,7 +632,7 @@ fn mode(m: u32) -> Mode {
     Mode::from_raw_mode(m & 0o7777)
 }
 
-fn open(a: &Entry, name: &core::ffi::CStr, s: Spec) -> Result<OwnedFd, Errno> {
+fn open(a: &Entry, name: &core::ffi::CStr, s: &Spec) -> Result<OwnedFd, Errno> {
     let mut f = s.flags & OPEN_FLAGS;
     if f & g::O_PATH != 0 {
         // What openat keeps of O_PATH's company.
@@ -405,14 +649,16 @@ fn open(a: &Entry, name: &core::ffi::CStr, s: Spec) -> Result<OwnedFd, Errno> {
     // vigil's copy is always close-on-exec; the target's follows its flag.
     let of = OFlags::from_bits_retain((f & !g::O_CLOEXEC) | g::O_CLOEXEC);
     // `locate` followed any final symlink: refuse one swapped in since.
-    let mut rf = ResolveFlags::NO_MAGICLINKS;
+    // openat2's own NO_XDEV and NO_SYMLINKS hold for the last step too.
+    let theirs = ResolveFlags::NO_XDEV | ResolveFlags::NO_SYMLINKS;
+    let mut rf = ResolveFlags::NO_MAGICLINKS | (ResolveFlags::from_bits_retain(s.resolve) & theirs);
     if s.follow[0] {
         rf |= ResolveFlags::NO_SYMLINKS;
     }
-    // Never block vigil's one thread in open (a FIFO without a peer, a
-    // lease): open non-blocking, then clear the flag if the target did not
-    // ask for it. Costs: a FIFO opened for writing with no reader fails
-    // with ENXIO instead of waiting.
+    // Never block in open (a FIFO without a peer, a lease): open
+    // non-blocking, then clear the flag if the target did not ask for it.
+    // Costs: a FIFO opened for writing with no reader fails with ENXIO
+    // instead of waiting.
     let nb = if f & g::O_PATH == 0 {
         OFlags::NONBLOCK
     } else {
@@ -429,38 +675,84 @@ fn open(a: &Entry, name: &core::ffi::CStr, s: Spec) -> Result<OwnedFd, Errno> {
         }
         r => r,
     }?;
+    if f & g::O_PATH != 0 {
+        return substitute(file);
+    }
     if !nb.is_empty() && f & g::O_NONBLOCK == 0 {
-        let fl = rustix::fs::fcntl_getfl(&file)?;
-        rustix::fs::fcntl_setfl(&file, fl & !OFlags::NONBLOCK)?;
+        // F_SETFL sets exactly these; the rest of the flags stay.
+        let settable = g::O_APPEND | g::FASYNC | g::O_DIRECT | g::O_NOATIME;
+        rustix::fs::fcntl_setfl(&file, OFlags::from_bits_retain(f & settable))?;
     }
     Ok(file)
 }
 
-/// chmod and chown through an O_PATH fd of the entry itself, so that
-/// nothing is followed after the check.
-fn attrs(a: &Entry, name: &core::ffi::CStr, s: Spec) -> Result<(), Errno> {
+/// What the target gets for an O_PATH open: seccomp's ADDFD cannot hand
+/// over an O_PATH descriptor (EBADF), so the same directory or regular
+/// file, reopened read-only (the read permission is checked as for any
+/// open). Other kinds (a FIFO, a device) cannot be opened without acting
+/// on them: EOPNOTSUPP.
+fn substitute(file: OwnedFd) -> Result<OwnedFd, Errno> {
+    let kind = rustix::fs::fstat(&file)?.st_mode & g::S_IFMT;
+    if kind != g::S_IFDIR && kind != g::S_IFREG {
+        return Err(Errno::OPNOTSUPP);
+    }
+    reopen(&file, OFlags::RDONLY | OFlags::NOCTTY | OFlags::NONBLOCK)
+}
+
+/// The entry itself as an O_PATH fd, refusing a symlink swapped in after
+/// `locate` followed (or not) the last component: as if it were a loop.
+fn pinned(a: &Entry, name: &core::ffi::CStr, follow: bool) -> Result<(OwnedFd, u32), Errno> {
     let of = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let f = rustix::fs::openat(&a.dir, name, of, Mode::empty())?;
-    let is_link = rustix::fs::fstat(&f)?.st_mode & 0o170000 == 0o120000;
-    if is_link && s.follow[0] {
-        // Swapped in after `locate` looked: as if it were a loop.
+    let kind = rustix::fs::fstat(&f)?.st_mode & g::S_IFMT;
+    if kind == g::S_IFLNK && follow {
         return Err(Errno::LOOP);
     }
+    Ok((f, kind))
+}
+
+/// `f` (an O_PATH fd) reopened through vigil's /proc: the same inode,
+/// with a full permission check for `flags`.
+fn reopen(f: &OwnedFd, flags: OFlags) -> Result<OwnedFd, Errno> {
+    let mut p = Buf::<48>::new();
+    p.s("self/fd/").u(f.as_raw_fd() as u64);
+    reach::open(p.as_bytes(), flags)
+}
+
+/// chmod and chown through an O_PATH fd of the entry itself, so that
+/// nothing is followed after the check.
+fn attrs(a: &Entry, name: &core::ffi::CStr, s: &Spec) -> Result<(), Errno> {
+    let (f, kind) = pinned(a, name, s.follow[0])?;
     if s.op == Op::Chown {
         let id = |v: u32| (v != u32::MAX).then_some(v);
         let (u, gr) = (id(s.uid).map(Uid::from_raw), id(s.gid).map(Gid::from_raw));
         return rustix::fs::chownat(&f, c"", u, gr, AtFlags::EMPTY_PATH);
     }
-    if is_link {
+    if kind == g::S_IFLNK {
         // Linux has no modes on symlinks.
         return Err(Errno::OPNOTSUPP);
     }
     // chmod needs a real path; /proc/self/fd/N reaches exactly this inode.
     let mut p = Buf::<48>::new();
-    p.s("/proc/self/fd/").u(f.as_raw_fd() as u64);
+    p.s("self/fd/").u(f.as_raw_fd() as u64);
     let mut b = [0u8; 48];
     let c = sys::nul_terminated(p.as_bytes(), &mut b)?;
-    rustix::fs::chmodat(rustix::fs::CWD, c, mode(s.mode), AtFlags::empty())
+    rustix::fs::chmodat(reach::proc()?, c, mode(s.mode), AtFlags::empty())
+}
+
+/// truncate(2): opened for writing (the permission truncate needs) and
+/// cut with ftruncate. Only regular files, as truncate itself.
+fn truncate(a: &Entry, name: &core::ffi::CStr, len: u64) -> Result<(), Errno> {
+    let (f, kind) = pinned(a, name, true)?;
+    if kind == g::S_IFDIR {
+        return Err(Errno::ISDIR);
+    }
+    if kind != g::S_IFREG || (len as i64) < 0 {
+        return Err(Errno::INVAL);
+    }
+    // Non-blocking: a lease on the file gives EAGAIN, not a wait.
+    let w = reopen(&f, OFlags::WRONLY | OFlags::NONBLOCK | OFlags::NOCTTY)?;
+    rustix::fs::ftruncate(&w, len)
 }
 
 /// Put `file` into the target as the answer.
@@ -498,11 +790,27 @@ fn send(fd: i32, id: u64, r: Result<i64, Errno>) -> Served {
 mod tests {
     use super::*;
 
+    /// The policy layer decides which added equivalents may be emulated
+    /// (`policy::harden::EMULATED`): it must know exactly these.
+    #[test]
+    fn the_policy_knows_what_is_emulated() {
+        use crate::tables::{AARCH64, X86_64};
+        for (name, _) in X86_64.syscalls().chain(AARCH64.syscalls()) {
+            assert_eq!(
+                handles(name),
+                crate::policy::harden::emulated(name),
+                "{name}: update policy::harden::EMULATED"
+            );
+        }
+    }
+
     #[test]
     fn specs() {
         let mut a = [0u64; 6];
         assert!(handles("openat") && handles("rmdir") && handles("fchownat"));
-        assert!(!handles("stat") && !handles("execve") && !handles("openat2"));
+        assert!(!handles("stat") && !handles("execve") && !handles("utimensat"));
+        assert!(handles("openat2") && handles("truncate") && handles("mknodat"));
+        assert!(handles("fchmodat2") && !handles("ftruncate"));
         a[2] = (g::O_CREAT | g::O_EXCL) as u64;
         assert!(!spec("openat", &a).unwrap().follow[0]);
         a[2] = g::O_CREAT as u64;
@@ -514,5 +822,10 @@ mod tests {
         a[4] = g::AT_SYMLINK_FOLLOW as u64;
         assert!(spec("linkat", &a).unwrap().follow[0]);
         assert_eq!(spec("rmdir", &a).unwrap().flags, g::AT_REMOVEDIR);
+        // truncate follows, and takes its length; mknodat its device.
+        let t = spec("truncate", &[0, 77, 0, 0, 0, 0]).unwrap();
+        assert!(t.follow[0] && t.arg == 77 && t.op == Op::Truncate);
+        let m = spec("mknodat", &[0, 0, 0o10644, 0x801, 0, 0]).unwrap();
+        assert!(!m.follow[0] && m.arg == 0x801 && m.mode == 0o10644);
     }
 }

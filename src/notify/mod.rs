@@ -1,14 +1,20 @@
 //! The notification monitor: receive, decide, check the id, answer.
 //!
-//! One call of `serve` handles one pending notification and never blocks:
-//! the caller only calls it after `poll` reported POLLIN.
+//! `receive` handles one pending notification and never blocks: the caller
+//! only calls it after `poll` reported POLLIN. What registers decide it
+//! answers at once; a notification that a paths rule decides goes to the
+//! listener's worker (`worker`), which reads the target's memory, a thing
+//! that can take as long as the target likes, in a process of its own.
 
+pub mod actor;
 pub mod decide;
 pub mod emulate;
 pub mod path;
 pub mod probe;
+pub mod reach;
 pub mod resolve;
 pub mod target;
+pub mod worker;
 
 use crate::arch::Arch;
 use crate::log::{self, Line};
@@ -39,14 +45,23 @@ pub enum Served {
     Failed(Errno),
 }
 
-/// Receive and answer one notification on `l`.
-pub fn serve(l: &mut Listener, policy: &Policy, arch: &Arch, who: &str) -> Served {
+/// What `receive` did with a notification.
+#[derive(Clone, Copy, Debug)]
+pub enum Next {
+    /// Answered (or gone, or nothing was pending).
+    Done(Served),
+    /// A paths rule decides it: hand it to the worker (`serve_paths`).
+    Paths(Notif, (u16, u16, u16)),
+}
+
+/// Receive one notification on `l` and answer it if registers decide it.
+pub fn receive(l: &mut Listener, policy: &Policy, arch: &Arch, who: &str) -> Next {
     let mut n = Notif::default();
     match seccomp::recv(l.fd, &mut n) {
         Ok(()) => {}
-        Err(Errno::NOENT) => return Served::Gone,
-        Err(Errno::INTR) | Err(Errno::AGAIN) => return Served::Nothing,
-        Err(e) => return Served::Failed(e),
+        Err(Errno::NOENT) => return Next::Done(Served::Gone),
+        Err(Errno::INTR) | Err(Errno::AGAIN) => return Next::Done(Served::Nothing),
+        Err(e) => return Next::Done(Served::Failed(e)),
     }
     let nr = n.nr as u32;
     let handover = l.handover_pid != 0 && l.handover_pid == n.pid;
@@ -54,32 +69,23 @@ pub fn serve(l: &mut Listener, policy: &Policy, arch: &Arch, who: &str) -> Serve
         l.handover_pid = 0;
     }
     match decide::by_registers(policy, arch, nr, &n.args, handover) {
-        Step::Done(d) => answer(l.fd, &n, d, handover, policy, arch, who, &[]),
+        Step::Done(d) => Next::Done(answer(l.fd, &n, d, handover, policy, arch, who, &[])),
         Step::Paths {
             start,
             len,
             otherwise,
-        } => serve_paths(
-            l.fd,
-            &n,
-            handover,
-            policy,
-            arch,
-            who,
-            (start, len, otherwise),
-        ),
+        } => Next::Paths(n, (start, len, otherwise)),
     }
 }
 
-/// Answer a notification that a paths rule decides.
+/// Answer a notification that a paths rule decides (in a worker: this
+/// reads the target's memory).
 // Memory: out of line, so that its path buffers (tens of KB of frame, every
-// page of it touched) are only entered for path syscalls, not for every
-// notification.
+// page of it touched) are only entered for path syscalls.
 #[inline(never)]
-fn serve_paths(
+pub fn serve_paths(
     fd: i32,
     n: &Notif,
-    handover: bool,
     policy: &Policy,
     arch: &Arch,
     who: &str,
@@ -90,11 +96,6 @@ fn serve_paths(
         return emulate::serve(fd, n, name, policy, arch, who, rules);
     }
     let fail = |e: Errno| Decision::Errno(e.raw_os_error() as u16);
-    if name == "openat2" {
-        // Its resolve flags are not emulated, and CONTINUE would
-        // be unsafe: C libraries fall back to (emulated) openat.
-        return answer(fd, n, fail(Errno::NOSYS), false, policy, arch, who, &[]);
-    }
     let mut paths = [Path::new(), Path::new()];
     let read = read_paths(n, name, &mut paths);
     // The pid may have died and been reused while we read: only trust
@@ -110,7 +111,7 @@ fn serve_paths(
     let views = &views[..npaths];
     let (start, len, otherwise) = rules;
     let d = decide::by_paths(policy, start, len, otherwise, views);
-    answer(fd, n, d, handover, policy, arch, who, views)
+    answer(fd, n, d, false, policy, arch, who, views)
 }
 
 /// Read and make absolute every path argument of the syscall.

@@ -4,8 +4,9 @@
 //! Lexical normalisation does not follow symlinks: that is why an allowed
 //! path is only a hint under `continue` (see the README's safety model).
 
+use super::reach;
 use crate::out::{Buf, Sink};
-use crate::sys::{self, Errno};
+use crate::sys::Errno;
 
 pub const PATH_MAX: usize = 4096;
 const PAGE: u64 = 4096;
@@ -24,7 +25,7 @@ pub fn read_cstr(pid: i32, addr: u64, out: &mut Path) -> Result<(), Errno> {
     let mut at = addr;
     while out.len() < PATH_MAX {
         let room = (PAGE - at % PAGE).min((PATH_MAX - out.len()) as u64) as usize;
-        let n = sys::read_remote(pid, at, &mut chunk[..room])?;
+        let n = reach::read(pid, at, &mut chunk[..room])?;
         if n == 0 {
             return Err(Errno::FAULT);
         }
@@ -39,7 +40,8 @@ pub fn read_cstr(pid: i32, addr: u64, out: &mut Path) -> Result<(), Errno> {
 }
 
 /// Make `raw` absolute the way the target would see it: against its cwd,
-/// or the directory `dirfd` names, both read from `/proc/PID`.
+/// or the directory `dirfd` names, both read from `/proc/PID` (named as
+/// the reader's root sees them: a worker's root is its service's).
 pub fn absolute(pid: i32, dirfd: Option<u64>, raw: &[u8], out: &mut Path) -> Result<(), Errno> {
     out.clear();
     // One buffer for the link's target, then for the normalised path:
@@ -48,7 +50,7 @@ pub fn absolute(pid: i32, dirfd: Option<u64>, raw: &[u8], out: &mut Path) -> Res
     if raw.first() != Some(&b'/') {
         let mut link = Buf::<48>::new();
         start_link(&mut link, pid as u32, dirfd)?;
-        let n = sys::readlink(link.as_bytes(), &mut tmp)?;
+        let n = reach::readlink(link.as_bytes(), &mut tmp)?;
         out.put(&tmp[..n]);
         out.s("/");
     }
@@ -62,10 +64,11 @@ pub fn absolute(pid: i32, dirfd: Option<u64>, raw: &[u8], out: &mut Path) -> Res
     Ok(())
 }
 
-/// Into `link`: the /proc link to the directory a relative path of `pid`
-/// starts from, its cwd (dirfd `None` or AT_FDCWD) or its fd `dirfd`.
+/// Into `link`: the link under vigil's /proc to the directory a relative
+/// path of `pid` starts from, its cwd (dirfd `None` or AT_FDCWD) or its fd
+/// `dirfd`.
 pub fn start_link(link: &mut Buf<48>, pid: u32, dirfd: Option<u64>) -> Result<(), Errno> {
-    link.s("/proc/").u(pid as u64);
+    link.u(pid as u64);
     match dirfd.map(|d| d as i32) {
         None | Some(AT_FDCWD) => link.s("/cwd"),
         Some(fd) if fd >= 0 => link.s("/fd/").u(fd as u64),

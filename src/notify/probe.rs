@@ -40,6 +40,17 @@ pub fn has(f: u32) -> bool {
     FEATURES.load(Ordering::Relaxed) & f == f
 }
 
+/// Every feature bit known so far (for a worker, which learns them from
+/// vigil rather than probing and logging again).
+pub fn features() -> u32 {
+    FEATURES.load(Ordering::Relaxed)
+}
+
+/// Take over `features()` of the process that probed.
+pub fn set_features(f: u32) {
+    FEATURES.store(f, Ordering::Relaxed);
+}
+
 /// The extra `seccomp` flags every service filter gets.
 pub fn filter_flags() -> u32 {
     if has(WAIT_KILLABLE) {
@@ -75,8 +86,9 @@ const NAMES: [(u32, &str); 4] = [
 /// A listener vigil now holds: ask it for `SYNC_WAKE_UP` (vigil runs on the
 /// target's CPU when it answers; older kernels: a slower wake-up, nothing
 /// else). The first one also answers for the ADDFD features, and the line
-/// is logged.
-pub fn listener(fd: i32) {
+/// is logged at `level` (PID 1 says it at info, `vigil run` at debug: a
+/// wrapper prints nothing of its own unless asked).
+pub fn listener(fd: i32, level: log::Level) {
     let mut f = FEATURES.load(Ordering::Relaxed);
     if seccomp::set_flags(fd, seccomp::USER_NOTIF_FD_SYNC_WAKE_UP).is_ok() {
         f |= SYNC_WAKE_UP;
@@ -91,7 +103,7 @@ pub fn listener(fd: i32) {
         f |= ADDFD_SEND;
     }
     FEATURES.store(f | LISTENED, Ordering::Relaxed);
-    let mut l = log::start(log::Level::Info);
+    let mut l = log::start(level);
     l.s("kernel:");
     for &(bit, name) in &NAMES {
         l.s(name).s(if f & bit != 0 { "yes" } else { "no" });

@@ -1,15 +1,22 @@
-//! The target's filesystem credentials and umask, read from
-//! `/proc/PID/status`, and vigil wearing them for the length of one
+//! The target's filesystem credentials, capabilities and umask, read from
+//! `/proc/PID/status`, and the monitor wearing them for the length of one
 //! emulated operation.
 //!
 //! Changing the fsuid from 0 to another id also drops the filesystem
-//! capabilities (CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_CHOWN, ...) from vigil's
+//! capabilities (CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_CHOWN, ...) from the
 //! effective set, and setting it back to 0 restores them (capabilities(7),
 //! "Effect of user ID changes on capabilities"): a target running as uid
-//! 1000 gets exactly uid 1000's access, even though vigil is root.
+//! 1000 gets exactly uid 1000's access, even though the monitor is root.
+//! The effective set is then cut to the target's own (`CapEff`), so a root
+//! target that dropped CAP_DAC_OVERRIDE cannot read through the monitor
+//! what it could not read itself. A target in another user namespace than
+//! the monitor's has capabilities only over that namespace's objects: its
+//! emulated calls run with none.
 
-use crate::out::{Buf, Sink};
-use crate::sys::{self, creds, Errno};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use super::reach;
+use crate::sys::{caps, creds, Errno};
 
 /// Supplementary groups beyond this many are refused (EACCES), not cut.
 pub const MAX_GROUPS: usize = 128;
@@ -21,6 +28,10 @@ pub struct Creds {
     pub groups: [u32; MAX_GROUPS],
     pub ngroups: usize,
     pub umask: u32,
+    /// The effective capabilities the operation runs with.
+    pub caps: u64,
+    /// Its pid in its own (innermost) pid namespace (`NSpid:`).
+    pub pid: u32,
 }
 
 impl Creds {
@@ -38,30 +49,51 @@ impl Creds {
             groups: [0; MAX_GROUPS],
             ngroups: 0,
             umask: 0,
+            caps: 0,
+            pid: 0,
         }
     }
 
-    /// Read thread `tid`'s credentials (creds are per thread).
+    /// Read thread `tid`'s credentials (creds are per thread), and keep
+    /// its capabilities only if it shares the monitor's user namespace.
     pub fn read(&mut self, tid: u32) -> Result<(), Errno> {
-        let mut p = Buf::<48>::new();
-        p.s("/proc/").u(tid as u64).s("/status");
+        let f = reach::open(
+            reach::rel(tid, "status").as_bytes(),
+            rustix::fs::OFlags::RDONLY,
+        )?;
         let mut buf = [0u8; 4096];
-        let n = match sys::read_file(p.as_bytes(), &mut buf) {
-            Ok(n) => n,
+        let mut n = 0;
+        loop {
+            match rustix::io::read(&f, &mut buf[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(Errno::INTR) => {}
+                Err(e) => return Err(e),
+            }
             // A status larger than the buffer means a huge Groups line.
-            Err(Errno::FBIG) => return Err(Errno::ACCESS),
-            Err(e) => return Err(e),
-        };
-        self.parse(&buf[..n]).ok_or(Errno::ACCESS)
+            if n == buf.len() {
+                return Err(Errno::ACCESS);
+            }
+        }
+        self.parse(&buf[..n]).ok_or(Errno::ACCESS)?;
+        if self.caps != 0 {
+            let theirs = reach::id_of(reach::rel(tid, "ns/user").as_bytes())?;
+            if theirs.ino != own_userns()? {
+                self.caps = 0;
+            }
+        }
+        Ok(())
     }
 
-    /// Parse the `Umask:`, `Uid:`, `Gid:` (4th field: the fs id) and
-    /// `Groups:` lines of a status file into `self`.
+    /// Parse the `Umask:`, `Uid:`, `Gid:` (4th field: the fs id),
+    /// `Groups:`, `CapEff:` and `NSpid:` lines of a status file into
+    /// `self`.
     pub fn parse(&mut self, text: &[u8]) -> Option<()> {
         let c = self;
         c.fsuid = u32::MAX;
         c.fsgid = u32::MAX;
         c.ngroups = 0;
+        c.caps = u64::MAX;
         // Kernels before 4.7 have no Umask line: assume the usual.
         c.umask = 0o022;
         let mut seen_groups = false;
@@ -81,6 +113,16 @@ impl Creds {
                     let id = number(field(&mut rest)?, 10)?;
                     *[&mut c.fsuid, &mut c.fsgid][k - 1] = id;
                 }
+                Some(3) => {
+                    let hex = field(&mut rest)?;
+                    c.caps = crate::policy::parse::digits(hex, 16)?;
+                }
+                // The last field: the innermost namespace's.
+                Some(4) => {
+                    while let Some(f) = field(&mut rest) {
+                        c.pid = number(f, 10)?;
+                    }
+                }
                 Some(_) => {
                     seen_groups = true;
                     while let Some(f) = field(&mut rest) {
@@ -94,12 +136,59 @@ impl Creds {
                 None => {}
             }
         }
-        (c.fsuid != u32::MAX && c.fsgid != u32::MAX && seen_groups).then_some(())
+        (c.fsuid != u32::MAX && c.fsgid != u32::MAX && c.caps != u64::MAX && seen_groups)
+            .then_some(())
     }
 }
 
+/// The inode of this process's user namespace (it never changes).
+fn own_userns() -> Result<u64, Errno> {
+    static OWN: AtomicU64 = AtomicU64::new(0);
+    match OWN.load(Ordering::Relaxed) {
+        0 => {
+            let ino = reach::id_of(b"self/ns/user")?.ino;
+            OWN.store(ino, Ordering::Relaxed);
+            Ok(ino)
+        }
+        ino => Ok(ino),
+    }
+}
+
+/// This process's own capability sets (it never changes them for good).
+fn own_caps() -> Result<(u64, u64, u64), Errno> {
+    static OWN: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+    if OWN[3].load(Ordering::Relaxed) == 0 {
+        let (e, p, i) = caps::get()?;
+        for (slot, v) in OWN.iter().zip([e, p, i, 1]) {
+            slot.store(v, Ordering::Relaxed);
+        }
+    }
+    let v = |k: usize| OWN[k].load(Ordering::Relaxed);
+    Ok((v(0), v(1), v(2)))
+}
+
+/// This process's own fs ids, read once (`wear` always puts them back):
+/// 1 + fsuid, 1 + fsgid (0: not read yet, so that they live in `.bss`).
+static OWN_IDS: [AtomicU32; 2] = [const { AtomicU32::new(0) }; 2];
+
+fn own_ids(w: &mut Worn) {
+    if OWN_IDS[0].load(Ordering::Relaxed) == 0 {
+        OWN_IDS[0].store(creds::setfsuid(u32::MAX).wrapping_add(1), Ordering::Relaxed);
+        OWN_IDS[1].store(creds::setfsgid(u32::MAX).wrapping_add(1), Ordering::Relaxed);
+    }
+    w.fsuid = OWN_IDS[0].load(Ordering::Relaxed).wrapping_sub(1);
+    w.fsgid = OWN_IDS[1].load(Ordering::Relaxed).wrapping_sub(1);
+    w.ngroups = creds::getgroups(&mut w.groups).unwrap_or(0);
+}
+
+/// The capabilities a change of fsuid from 0 to another id clears from
+/// the effective set, and the way back restores from the permitted one:
+/// CHOWN, DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER, FSETID, LINUX_IMMUTABLE,
+/// MAC_OVERRIDE, MKNOD (capabilities(7)).
+const FS_CAPS: u64 = 1 << 0 | 1 << 1 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 9 | 1 << 32 | 1 << 27;
+
 /// The status lines `parse` reads, in the order it handles them.
-const KEYS: [&[u8]; 4] = [b"Umask", b"Uid", b"Gid", b"Groups"];
+const KEYS: [&[u8]; 6] = [b"Umask", b"Uid", b"Gid", b"CapEff", b"NSpid", b"Groups"];
 
 /// The next tab- or space-separated field of `rest`; `rest` moves past it.
 fn field<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
@@ -122,6 +211,8 @@ pub struct Worn {
     ngroups: usize,
     umask: u32,
     switched_groups: bool,
+    /// The monitor's own capability sets, if they were cut.
+    caps: Option<(u64, u64, u64)>,
 }
 
 /// Take on `t`'s fs ids, groups and umask until the returned guard drops.
@@ -130,35 +221,65 @@ pub struct Worn {
 // Size: out of line, the binary is smaller (measured).
 #[inline(never)]
 pub fn wear(t: &Creds) -> Result<Worn, Errno> {
+    let own = own_caps().map_err(|_| Errno::ACCESS)?;
     let mut w = Worn {
-        fsuid: creds::setfsuid(u32::MAX),
-        fsgid: creds::setfsgid(u32::MAX),
+        fsuid: 0,
+        fsgid: 0,
         groups: [0; MAX_GROUPS],
         ngroups: 0,
-        umask: creds::umask(t.umask),
+        umask: 0,
         switched_groups: false,
+        caps: None,
     };
-    w.ngroups = creds::getgroups(&mut w.groups).unwrap_or(0);
+    own_ids(&mut w);
+    w.umask = creds::umask(t.umask);
     // From here on the guard restores whatever was changed.
     if w.groups[..w.ngroups] != *t.groups() {
         creds::setgroups(t.groups()).map_err(|_| Errno::ACCESS)?;
         w.switched_groups = true;
     }
     // Group first: once the fsuid is not 0, CAP_SETGID still holds, but
-    // keep the order that works for every combination.
-    creds::setfsgid(t.fsgid);
-    creds::setfsuid(t.fsuid);
-    // setfsuid cannot fail loudly: read back.
-    if creds::setfsgid(u32::MAX) != t.fsgid || creds::setfsuid(u32::MAX) != t.fsuid {
-        return Err(Errno::ACCESS);
+    // keep the order that works for every combination. setfsuid cannot
+    // fail loudly: read back (where the id changes).
+    if t.fsgid != w.fsgid {
+        creds::setfsgid(t.fsgid);
+        if creds::setfsgid(u32::MAX) != t.fsgid {
+            return Err(Errno::ACCESS);
+        }
+    }
+    if t.fsuid != w.fsuid {
+        creds::setfsuid(t.fsuid);
+        if creds::setfsuid(u32::MAX) != t.fsuid {
+            return Err(Errno::ACCESS);
+        }
+    }
+    // Last: setgroups and setfsuid need CAP_SETGID and CAP_SETUID. After
+    // the fsuid change, so that a target's own CAP_DAC_OVERRIDE (ambient,
+    // with a uid of its own) comes back even though the fsuid cleared it.
+    let now = if t.fsuid != 0 {
+        own.0 & !FS_CAPS
+    } else {
+        own.0
+    };
+    if now != t.caps & own.1 {
+        w.caps = Some(own);
+        caps::set(t.caps & own.1, own.1, own.2).map_err(|_| Errno::ACCESS)?;
     }
     Ok(w)
 }
 
 impl Drop for Worn {
     fn drop(&mut self) {
-        creds::setfsuid(self.fsuid);
-        creds::setfsgid(self.fsgid);
+        // First, so that the calls below have CAP_SETUID and CAP_SETGID.
+        if let Some((e, p, i)) = self.caps {
+            let _ = caps::set(e, p, i);
+        }
+        if creds::setfsuid(self.fsuid) != self.fsuid {
+            creds::setfsuid(self.fsuid);
+        }
+        if creds::setfsgid(self.fsgid) != self.fsgid {
+            creds::setfsgid(self.fsgid);
+        }
         if self.switched_groups {
             let _ = creds::setgroups(&self.groups[..self.ngroups]);
         }
@@ -172,16 +293,22 @@ mod tests {
 
     #[test]
     fn parses_status() {
-        let s = b"Name:\tx\nUmask:\t0027\nUid:\t1000\t1001\t1002\t1003\nGid:\t5\t6\t7\t8\nGroups:\t4 24 27 \n";
+        let s = b"Name:\tx\nUmask:\t0027\nUid:\t1000\t1001\t1002\t1003\nGid:\t5\t6\t7\t8\nGroups:\t4 24 27 \nNSpid:\t812\t1\nCapEff:\t0000000000000400\n";
         let mut c = Creds::zeroed();
         c.parse(s).unwrap();
-        assert_eq!((c.fsuid, c.fsgid, c.umask), (1003, 8, 0o027));
+        assert_eq!((c.fsuid, c.fsgid, c.umask, c.caps), (1003, 8, 0o027, 0x400));
+        assert_eq!(c.pid, 1);
         assert_eq!(c.groups(), &[4, 24, 27]);
-        c.parse(b"Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\n")
+        c.parse(b"Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\nCapEff:\t000001ffffffffff\n")
             .unwrap();
         assert_eq!(c.groups(), &[] as &[u32]);
+        assert_eq!(c.caps, 0x1ff_ffff_ffff);
         assert!(c
-            .parse(b"Uid:\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\n")
+            .parse(b"Uid:\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\nCapEff:\t0\n")
+            .is_none());
+        // No CapEff line: refused, not "no capabilities" nor "all".
+        assert!(c
+            .parse(b"Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\n")
             .is_none());
     }
 

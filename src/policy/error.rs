@@ -42,6 +42,9 @@ pub enum ErrorKind {
     TooMany(&'static str),
     /// A second `otherwise` in one paths block; `other_line` is the first.
     DuplicateOtherwise,
+    /// A call of a kind of file operation (the text) under another paths
+    /// block than the one at `other_line` on a call of the same kind.
+    KindConflict(&'static str),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,14 +150,15 @@ second `default` (the first is at line %l)
 `%t` takes no path argument; a paths block needs one
 path prefix `%t` must be absolute and normalised (no `.`, `..` or `//`)
 too many %w for vigil's fixed tables
-second `otherwise` in this block (the first is at line %l)";
+second `otherwise` in this block (the first is at line %l)
+`%t` can %w as the calls of the paths block at line %l can, but has another paths block: put them in one";
 
 impl ErrorKind {
     /// The message, as a template for `fill`, and the text `%w` stands for.
     pub fn template(self) -> (&'static str, &'static str) {
         use ErrorKind as K;
         let what = match self {
-            K::Expected(what) | K::TooMany(what) => what,
+            K::Expected(what) | K::TooMany(what) | K::KindConflict(what) => what,
             _ => "",
         };
         let index = match self {
@@ -175,6 +179,7 @@ impl ErrorKind {
             K::RelativePrefix => 14,
             K::TooMany(_) => 15,
             K::DuplicateOtherwise => 16,
+            K::KindConflict(_) => 17,
         };
         (crate::words::nth(TEMPLATES, b'\n', index), what)
     }
@@ -333,6 +338,12 @@ mod tests {
                 "otherwise",
                 4,
                 "second `otherwise` in this block (the first is at line 4)",
+            ),
+            (
+                K::KindConflict("make directories"),
+                "mkdirat",
+                2,
+                "`mkdirat` can make directories as the calls of the paths block at line 2 can, but has another paths block: put them in one",
             ),
         ];
         for &(kind, token, other, want) in cases {

@@ -4,8 +4,10 @@
 
 pub mod error;
 pub mod groups;
+pub mod harden;
 pub mod model;
 pub mod parse;
+pub mod protect;
 
 #[allow(unused_imports)]
 pub use error::{Error, ErrorKind, Errors, MAX_ERRORS};

@@ -7,6 +7,7 @@
 
 use heapless::Vec;
 
+use super::protect::Guards;
 use crate::arch::Arch;
 
 /// Most syscall rules one policy can hold (more than any arch has syscalls).
@@ -19,6 +20,8 @@ pub const MAX_CMPS: usize = 512;
 pub const MAX_REPLIES: usize = 64;
 /// Most path rules over the whole policy.
 pub const MAX_PATHS: usize = 128;
+/// Most guards vigil adds to one policy (`harden`: four calls at most).
+pub const MAX_POLICY_GUARDS: usize = 8;
 /// Highest errno a filter can return (`SECCOMP_RET_DATA` is 16 bits, the
 /// kernel clamps to `MAX_ERRNO`).
 pub const MAX_ERRNO: u16 = 4095;
@@ -110,31 +113,84 @@ impl Span {
 
 /// One syscall's rule. `cond` is an OR of clauses (`Policy::clauses`), each
 /// an AND of comparisons (`Policy::cmps`). Without a condition, `action`
-/// always applies; with one, `otherwise` applies when it is false.
+/// always applies; with one, `otherwise` applies when it is false. A
+/// guard of its syscall's (`Policy::guard`), which vigil adds (see
+/// `harden`), is checked before all that.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rule {
     pub nr: u32,
     pub action: Action,
     pub cond: Option<Span>,
     pub otherwise: Action,
-    /// Where the rule was written (1-based), for messages.
+    /// Where the rule was written (1-based), or the line that made vigil
+    /// add it (0 for rules every policy gets), for messages.
     pub line: u32,
     pub col: u32,
+    pub origin: Origin,
+}
+
+/// Where a rule comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// The syscall is named on its own: vigil adds nothing to its rule
+    /// but the protection of the monitor (`protect`).
+    Named,
+    /// Through a `@group`.
+    Group,
+    /// vigil added the rule (`harden::Why` says why).
+    Added(u8),
+}
+
+/// A condition under which a rule's syscall fails, whatever the rule says;
+/// added by vigil, never written. Beside the rules, not in them: a few
+/// calls have one, and every rule's bytes count in PID 1's memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Guard {
+    /// The syscall, which has a rule.
+    pub nr: u32,
+    pub cond: Span,
+    pub errno: u16,
+    /// Why it was added (`harden::Why`).
+    pub why: u8,
+}
+
+impl Rule {
+    /// An unconditional rule, as a group would give it.
+    pub const fn plain(nr: u32, action: Action) -> Rule {
+        Rule {
+            nr,
+            action,
+            cond: None,
+            otherwise: action,
+            line: 1,
+            col: 1,
+            origin: Origin::Group,
+        }
+    }
 }
 
 /// A whole policy for one architecture.
+///
+/// Memory: PID 1 keeps its policies in zeroed `.bss`, where only the pages
+/// a policy writes become resident. The fields are in this order (C
+/// layout) so that a small policy writes few pages: the header and the
+/// small pools first, together, then the rules, then the large pool of
+/// comparisons (left untouched by a policy without conditions).
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub struct Policy<'a> {
     pub default: Action,
     /// One log line per notification decision (`decision-log on|off`).
     pub log_decisions: bool,
-    /// Sorted by `nr`, one rule per syscall.
-    pub rules: Vec<Rule, MAX_RULES>,
+    /// What vigil added in front of some rules (`harden`).
+    pub guards: Vec<Guard, MAX_POLICY_GUARDS>,
+    pub replies: Vec<Reply, MAX_REPLIES>,
     /// Each clause is a span of `cmps`, all of which must hold.
     pub clauses: Vec<Span, MAX_CLAUSES>,
-    pub cmps: Vec<Cmp, MAX_CMPS>,
-    pub replies: Vec<Reply, MAX_REPLIES>,
     pub paths: Vec<PathRule<'a>, MAX_PATHS>,
+    /// Sorted by `nr`, one rule per syscall.
+    pub rules: Vec<Rule, MAX_RULES>,
+    pub cmps: Vec<Cmp, MAX_CMPS>,
 }
 
 /// The part of `struct seccomp_data` a decision can rest on.
@@ -189,11 +245,12 @@ impl<'a> Policy<'a> {
         Policy {
             default: Action::Kill,
             log_decisions: true,
-            rules: Vec::new(),
-            clauses: Vec::new(),
-            cmps: Vec::new(),
+            guards: Vec::new(),
             replies: Vec::new(),
+            clauses: Vec::new(),
             paths: Vec::new(),
+            rules: Vec::new(),
+            cmps: Vec::new(),
         }
     }
 
@@ -204,11 +261,12 @@ impl<'a> Policy<'a> {
         Policy {
             default: Action::Kill,
             log_decisions: false,
-            rules: Vec::new(),
-            clauses: Vec::new(),
-            cmps: Vec::new(),
+            guards: Vec::new(),
             replies: Vec::new(),
+            clauses: Vec::new(),
             paths: Vec::new(),
+            rules: Vec::new(),
+            cmps: Vec::new(),
         }
     }
 
@@ -224,6 +282,7 @@ impl<'a> Policy<'a> {
         clear_if_used(&mut self.cmps);
         clear_if_used(&mut self.replies);
         clear_if_used(&mut self.paths);
+        clear_if_used(&mut self.guards);
     }
 
     /// The rule for syscall `nr`, if the policy names it.
@@ -232,6 +291,11 @@ impl<'a> Policy<'a> {
             .binary_search_by_key(&nr, |r| r.nr)
             .ok()
             .map(|i| &self.rules[i])
+    }
+
+    /// The guard vigil added in front of syscall `nr`'s rule, if any.
+    pub fn guard(&self, nr: u32) -> Option<&Guard> {
+        self.guards.iter().find(|g| g.nr == nr)
     }
 
     /// The reply of a `Notify` action.
@@ -256,17 +320,45 @@ impl<'a> Policy<'a> {
     pub fn action(&self, nr: u32, args: &[u64; 6]) -> Action {
         match self.rule(nr) {
             None => self.default,
-            Some(r) => match r.cond {
-                None => r.action,
-                Some(c) if self.cond_holds(c, args) => r.action,
-                Some(_) => r.otherwise,
+            Some(r) => match (self.guard(nr), r.cond) {
+                (Some(g), _) if self.cond_holds(g.cond, args) => Action::Errno(g.errno),
+                (_, None) => r.action,
+                (_, Some(c)) if self.cond_holds(c, args) => r.action,
+                (_, Some(_)) => r.otherwise,
             },
         }
     }
 
-    /// What the compiled filter must return for `data`: the reference the
-    /// BPF compiler is tested against.
+    /// Can the syscall of `nr` run in the kernel for some arguments, the
+    /// way the rule (or the default) stands? A guard matters only then.
+    pub fn may_run(&self, nr: u32) -> bool {
+        match self.rule(nr) {
+            None => self.runs(self.default),
+            Some(r) => self.runs(r.action) || (r.cond.is_some() && self.runs(r.otherwise)),
+        }
+    }
+
+    /// Does `action` let the kernel run the syscall (for some arguments)?
+    pub fn runs(&self, action: Action) -> bool {
+        match action {
+            Action::Allow | Action::Log => true,
+            Action::Notify(_) => matches!(
+                self.reply(action),
+                Some(Reply::Continue | Reply::Paths { .. })
+            ),
+            Action::Errno(_) | Action::Kill | Action::Trap => false,
+        }
+    }
+
+    /// What the compiled filter must return for `data` when it protects
+    /// nothing (`Protect::none`): the reference the BPF compiler is tested
+    /// against.
     pub fn verdict(&self, arch: &Arch, data: &SyscallData) -> Ret {
+        self.verdict_guarded(arch, data, &Guards::default())
+    }
+
+    /// `verdict` for a filter compiled with `guards` (`protect::guards`).
+    pub fn verdict_guarded(&self, arch: &Arch, data: &SyscallData, guards: &Guards) -> Ret {
         let nr = data.nr as u32;
         if data.arch != arch.audit || nr & arch.x32_bit != 0 {
             return Ret::Kill;
@@ -276,11 +368,29 @@ impl<'a> Policy<'a> {
             // ones, so it asks vigil, which applies the action itself.
             return Ret::Notify;
         }
+        if let Some(e) = guards.check(nr, &data.args) {
+            return Ret::Errno(e);
+        }
         Ret::of(self.action(nr, &data.args))
     }
 }
 
 impl Cmp {
+    /// Some comparisons hold for every argument or for none.
+    pub fn known(&self) -> Option<bool> {
+        match self.op {
+            Op::Eq | Op::Ne => None,
+            Op::Lt if self.value == 0 => Some(false),
+            Op::Le if self.value == u64::MAX => Some(true),
+            Op::Gt if self.value == u64::MAX => Some(false),
+            Op::Ge if self.value == 0 => Some(true),
+            Op::Lt | Op::Le | Op::Gt | Op::Ge => None,
+            Op::MaskedEq(m) if self.value & !m != 0 => Some(false),
+            Op::MaskedEq(0) => Some(true),
+            Op::MaskedEq(_) => None,
+        }
+    }
+
     pub fn holds(&self, arg: u64) -> bool {
         match self.op {
             Op::Eq => arg == self.value,

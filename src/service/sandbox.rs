@@ -331,8 +331,9 @@ fn populate_dev() -> Result<(), Errno> {
     )
 }
 
-/// Landlock: read-only and read-write path lists.
-fn restrict(sb: &Sandbox) -> Result<(), Errno> {
+/// Landlock: read-only and read-write path lists (also the monitor's
+/// Landlock actor's, with the service's lists).
+pub fn restrict(sb: &Sandbox) -> Result<(), Errno> {
     let version = landlock::abi_version()?;
     let all = landlock::fs_all(version);
     let rs = landlock::create_ruleset(all)?;

@@ -18,6 +18,7 @@ use rustix::fs::OFlags;
 
 use super::sandbox::{self, Sandbox};
 use crate::bpf::Insn;
+use crate::init::limits::Inherited;
 use crate::out::{Buf, Sink};
 use crate::sys::exec::ExecBuf;
 use crate::sys::poll::{self, PollFd, POLLIN};
@@ -55,6 +56,17 @@ pub struct Spawn<'a> {
     pub new_session: bool,
     /// Confinement: namespaces, mounts, root, Landlock, capabilities.
     pub sandbox: Sandbox<'a>,
+    /// Close every inherited fd from 3 up before exec (stdio aside).
+    pub close_fds: bool,
+    /// The resource limits vigil was started with, which the child gets
+    /// back where vigil lifted its own (`init::limits`).
+    pub limits: Option<&'a Inherited>,
+    /// Make the child dumpable again before its filter: vigil is not
+    /// (`PR_SET_DUMPABLE 0`), the child inherits that, and an unprivileged
+    /// vigil could not take its listener (`pidfd_getfd`) otherwise. PID 1
+    /// leaves it: a child that changed its uid stays undumpable, so other
+    /// processes of that uid cannot trace it before its filter is in.
+    pub dumpable: bool,
 }
 
 impl<'a> Spawn<'a> {
@@ -76,6 +88,9 @@ impl<'a> Spawn<'a> {
             rlimits: &[],
             new_session: false,
             sandbox: Sandbox::default(),
+            close_fds: false,
+            limits: None,
+            dumpable: false,
         }
     }
 }
@@ -382,6 +397,7 @@ fn child(s: &Spawn, w: i32, in_cgroup: bool) -> ! {
     if s.new_session {
         let _ = rustix::process::setsid();
     }
+    crate::init::limits::restore_inherited(s.limits);
     for &(res, soft, hard) in s.rlimits {
         if let Err(e) = proc::set_rlimit(res, soft, hard) {
             fail(e);
@@ -423,10 +439,17 @@ fn child(s: &Spawn, w: i32, in_cgroup: bool) -> ! {
             fail(Errno::BADF);
         }
     }
+    if s.close_fds {
+        // Everything but stdio and the status pipe.
+        proc::close_all_but(w);
+    }
     if s.sandbox.no_new_privs {
         if let Err(e) = proc::set_no_new_privs() {
             fail(e);
         }
+    }
+    if s.dumpable {
+        let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::Dumpable);
     }
     if let Some(prog) = s.filter {
         // The listener will get the lowest free number: find it now, while

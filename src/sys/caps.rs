@@ -64,3 +64,50 @@ pub fn set_ambient(caps: u64) -> Result<()> {
     }
     Ok(())
 }
+
+/// `capget(2)` of this thread: (effective, permitted, inheritable).
+pub fn get() -> Result<(u64, u64, u64)> {
+    let hdr = [VERSION_3, 0];
+    let mut data = [0u32; 6];
+    // SAFETY: hdr is a valid v3 header, data two writable data structs.
+    unsafe {
+        syscall(
+            nr::__NR_capget,
+            [
+                hdr.as_ptr() as usize,
+                data.as_mut_ptr() as usize,
+                0,
+                0,
+                0,
+                0,
+            ],
+        )?;
+    }
+    let join = |lo: u32, hi: u32| (hi as u64) << 32 | lo as u64;
+    Ok((
+        join(data[0], data[3]),
+        join(data[1], data[4]),
+        join(data[2], data[5]),
+    ))
+}
+
+/// `capset(2)` of this thread with these three sets.
+pub fn set(eff: u64, prm: u64, inh: u64) -> Result<()> {
+    let hdr = [VERSION_3, 0];
+    let data = [
+        eff as u32,
+        prm as u32,
+        inh as u32,
+        (eff >> 32) as u32,
+        (prm >> 32) as u32,
+        (inh >> 32) as u32,
+    ];
+    // SAFETY: hdr and data are a valid v3 header and two data structs.
+    unsafe {
+        syscall(
+            nr::__NR_capset,
+            [hdr.as_ptr() as usize, data.as_ptr() as usize, 0, 0, 0, 0],
+        )
+        .map(drop)
+    }
+}

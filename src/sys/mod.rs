@@ -9,6 +9,7 @@
 #[cfg_attr(target_arch = "aarch64", path = "aarch64.rs")]
 mod arch;
 
+pub mod blk;
 pub mod caps;
 pub mod cell;
 pub mod creds;
@@ -18,7 +19,9 @@ pub mod mem;
 pub mod poll;
 pub mod proc;
 pub mod seccomp;
+pub mod shared;
 pub mod signal;
+pub mod sock;
 pub mod stack;
 
 pub use rustix::io::Errno;

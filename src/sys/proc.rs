@@ -49,13 +49,44 @@ pub fn set_no_new_privs() -> Result<()> {
 
 /// `close_range(2)` from `first` to the end of the table.
 pub fn close_from(first: u32) -> Result<()> {
+    close_range(first, u32::MAX)
+}
+
+/// `close_range(2)` of `first..=last`.
+pub fn close_range(first: u32, last: u32) -> Result<()> {
     // SAFETY: closes fds only; the caller owns none of them any more.
     unsafe {
         syscall(
             nr::__NR_close_range,
-            [first as usize, u32::MAX as usize, 0, 0, 0, 0],
+            [first as usize, last as usize, 0, 0, 0, 0],
         )
         .map(drop)
+    }
+}
+
+/// Close every fd from 3 up but `keep`: with `close_range(2)`, or one by
+/// one up to the fd limit where the kernel lacks it (before 5.9).
+pub fn close_all_but(keep: i32) {
+    let range = |first: usize, last: usize| {
+        // SAFETY: closes fds only; the caller owns none of them any more.
+        unsafe { syscall(nr::__NR_close_range, [first, last, 0, 0, 0, 0]).is_ok() }
+    };
+    let (k, end) = (keep as usize, u32::MAX as usize);
+    let ok = match k {
+        0..=2 => range(3, end),
+        3 => range(4, end),
+        _ => range(3, k - 1) && range(k + 1, end),
+    };
+    if !ok {
+        let max = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+            .current
+            .unwrap_or(1 << 20)
+            .min(1 << 20) as i32;
+        for fd in 3..max {
+            if fd != keep {
+                close(fd);
+            }
+        }
     }
 }
 
@@ -219,4 +250,12 @@ pub fn fork_into_cgroup(namespaces: u32, cgroup: i32) -> Result<i32> {
         )
         .map(|p| p as i32)
     }
+}
+
+/// `getpgid(0)`: our process group, 0 where it lies outside our pid
+/// namespace (PID 1 started by the kernel, or by a container runtime).
+/// (rustix's `getpgrp` wraps it in a non-zero type, which 0 would break.)
+pub fn pgrp() -> u32 {
+    // SAFETY: integer arguments only.
+    unsafe { syscall(nr::__NR_getpgid, [0, 0, 0, 0, 0, 0]).map_or(0, |g| g as u32) }
 }

@@ -6,6 +6,8 @@
  *                                   100 ms; latency per phase (/run/h/phase)
  *   hostile phase NAME AT SECS      wait for the probe's start, run phase NAME
  *                                   from AT s to AT+SECS s (see `phases`)
+ *   hostile uffd NAME SECS          hold a userfaultfd fault in an openat's path
+ *                                   for SECS s
  *   hostile ...                     single attacks and checks, see main()
  *
  * Output: `TEST hostile.NAME: ok` or `TEST hostile.NAME: FAIL why` lines
@@ -17,6 +19,8 @@
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -26,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -959,8 +964,59 @@ static int console_stop(long kb)
     return 0;
 }
 
+/* uffd NAME SECS: the path argument of an openat on a page registered with
+ * userfaultfd, whose fault nobody serves for SECS seconds. A monitor that
+ * reads the path itself sleeps in that fault meanwhile. */
+static char *uffd_page;
+static const char *uffd_name;
+
+static void *uffd_opener(void *arg)
+{
+    (void)arg;
+    long r = syscall(SYS_openat, AT_FDCWD, uffd_page, O_RDONLY);
+    say("%s: openat=%ld errno=%s", uffd_name, r, r < 0 ? strerrorname_np(errno) : "0");
+    return NULL;
+}
+
+static int uffd_hold(const char *name, long secs)
+{
+    long psize = sysconf(_SC_PAGESIZE);
+    uffd_name = name;
+    int u = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+    if (u < 0) {
+        say("%s: no userfaultfd: %s", name, strerrorname_np(errno));
+        return 1;
+    }
+    struct uffdio_api api = { .api = UFFD_API };
+    uffd_page = mmap(NULL, psize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    struct uffdio_register reg = {
+        .range = { .start = (unsigned long)uffd_page, .len = psize },
+        .mode = UFFDIO_REGISTER_MODE_MISSING,
+    };
+    if (ioctl(u, UFFDIO_API, &api) < 0 || uffd_page == MAP_FAILED
+        || ioctl(u, UFFDIO_REGISTER, &reg) < 0) {
+        say("%s: no userfaultfd: %s", name, strerrorname_np(errno));
+        return 1;
+    }
+    pthread_t t;
+    pthread_create(&t, NULL, uffd_opener, NULL);
+    struct pollfd p = { .fd = u, .events = POLLIN };
+    int got = poll(&p, 1, 5000);
+    say("%s: holding%s", name, got == 1 ? "" : " (no fault seen)");
+    sleep_ms(secs * 1000);
+    say("%s: held %ld s, letting go", name, secs);
+    char *src = mmap(NULL, psize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    strcpy(src, "/nonexistent");
+    struct uffdio_copy c = { .dst = (unsigned long)uffd_page, .src = (unsigned long)src, .len = psize };
+    ioctl(u, UFFDIO_COPY, &c);
+    pthread_join(t, NULL);
+    return 0;
+}
+
 static int dispatch(const char *m, int n, char **a)
 {
+    if (!strcmp(m, "uffd") && n >= 2)
+        return uffd_hold(a[0], atol(a[1]));
     if (!strcmp(m, "probe"))
         return probe(n, a);
     if (!strcmp(m, "flood") && n >= 1)

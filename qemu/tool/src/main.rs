@@ -3,14 +3,20 @@
 
 mod boot;
 mod cpio;
+mod elf;
+mod matrix;
 mod modules;
+mod run;
 mod targets;
+mod unpack;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const USAGE: &str = "\
+const USAGE_HEAD: &str = "\
 usage:
+";
+const USAGE_TAIL: &str = "\
   vigil-qemu initramfs --out FILE [--file DEST=SRC]... [--dir DEST]...
                        [--symlink DEST=TARGET]... [--cdev DEST=MAJOR:MINOR]...
                        [--moddir DIR --module NAME...]
@@ -21,11 +27,22 @@ usage:
       print the modules to load for NAME..., dependencies first
   vigil-qemu boot --arch ARCH --kernel FILE --initrd FILE [--append ARGS]
                   [--timeout SECS] [--log FILE] [--disk FILE]... [--mem MB]
-                  [--smp N] [--qemu-arg ARG]...
-      exit status: N for 'vigil: test exit=N', 128+N for 'signal=N',
-      124 timeout, 125 no result line, 126 kernel panic
+                  [--smp N] [--channel FILE] [--qemu-arg ARG]...
+      exit status: N for the test's exit=N, 128+N for signal=N, 0 for an
+      orderly shutdown without a test, 123 vigil could not boot, 124
+      timeout, 125 QEMU failed or no result, 126 kernel panic. --channel:
+      the result comes from a virtio-serial port PID 1 holds (written to
+      FILE), never from the console.
   vigil-qemu target ARCH KEY     print one value of targets/ARCH
 ";
+
+fn usage() -> String {
+    format!(
+        "{USAGE_HEAD}{}{}{USAGE_TAIL}",
+        run::RUN_USAGE,
+        matrix::MATRIX_USAGE
+    )
+}
 
 struct Args {
     rest: std::vec::IntoIter<String>,
@@ -145,18 +162,7 @@ fn cmd_modules(mut a: Args) -> Result<i32, String> {
 }
 
 fn cmd_boot(mut a: Args) -> Result<i32, String> {
-    let mut b = boot::BootArgs {
-        arch: String::new(),
-        kernel: PathBuf::new(),
-        initrd: PathBuf::new(),
-        append: String::new(),
-        timeout: 60,
-        log: None,
-        disks: Vec::new(),
-        qemu_args: Vec::new(),
-        mem: "256".into(),
-        smp: "1".into(),
-    };
+    let mut b = boot::BootArgs::new("");
     while let Some(f) = a.rest.next() {
         match f.as_str() {
             "--arch" => b.arch = a.value(&f)?,
@@ -179,6 +185,7 @@ fn cmd_boot(mut a: Args) -> Result<i32, String> {
             "--disk" => b.disks.push(a.value(&f)?.into()),
             "--mem" => b.mem = a.value(&f)?,
             "--smp" => b.smp = a.value(&f)?,
+            "--channel" => b.channel = Some(a.value(&f)?.into()),
             "--qemu-arg" => b.qemu_args.push(a.value(&f)?),
             _ => return Err(format!("boot: unknown argument '{f}'")),
         }
@@ -186,7 +193,42 @@ fn cmd_boot(mut a: Args) -> Result<i32, String> {
     if b.arch.is_empty() || b.kernel.as_os_str().is_empty() || b.initrd.as_os_str().is_empty() {
         return Err("boot: --arch, --kernel and --initrd are required".into());
     }
-    boot::boot(&b)
+    if let Some(c) = &b.channel {
+        // A fresh file: what is in it is this boot's.
+        std::fs::write(c, "").map_err(|e| format!("--channel {}: {e}", c.display()))?;
+    }
+    boot::run_boot(&b).map(|v| v.code())
+}
+
+fn cmd_run(a: Args) -> Result<i32, String> {
+    let args = match run::parse_args(a.rest.collect()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("vigil-qemu: {e}");
+            return Ok(boot::EXIT_USAGE);
+        }
+    };
+    let (code, class, what) = match run::run(&args) {
+        Ok(v) => (v.code(), v.class(), v.describe()),
+        Err(f) => {
+            eprintln!("vigil-qemu: {}", f.message());
+            let class = if f.code() == boot::EXIT_USAGE {
+                "bad-input"
+            } else {
+                "qemu-failed"
+            };
+            (
+                f.code(),
+                class,
+                f.message().lines().next().unwrap_or("").to_string(),
+            )
+        }
+    };
+    if let Some(p) = &args.status_file {
+        std::fs::write(p, format!("{code} {class} {what}\n"))
+            .map_err(|e| format!("--status-file {}: {e}", p.display()))?;
+    }
+    Ok(code)
 }
 
 fn cmd_target(mut a: Args) -> Result<i32, String> {
@@ -199,7 +241,7 @@ fn cmd_target(mut a: Args) -> Result<i32, String> {
 fn main() -> ExitCode {
     let mut argv: Vec<String> = std::env::args().skip(1).collect();
     if argv.is_empty() || argv[0] == "-h" || argv[0] == "--help" {
-        eprint!("{USAGE}");
+        eprint!("{}", usage());
         return ExitCode::from(if argv.is_empty() { 2 } else { 0 });
     }
     let sub = argv.remove(0);
@@ -210,8 +252,10 @@ fn main() -> ExitCode {
         "initramfs" => cmd_initramfs(a),
         "modules" => cmd_modules(a),
         "boot" => cmd_boot(a),
+        "run" => cmd_run(a),
+        "matrix" => matrix::cmd(a.rest.collect()),
         "target" => cmd_target(a),
-        _ => Err(format!("unknown subcommand '{sub}'\n{USAGE}")),
+        _ => Err(format!("unknown subcommand '{sub}'\n{}", usage())),
     };
     match r {
         Ok(c) => ExitCode::from(c.clamp(0, 255) as u8),
@@ -220,7 +264,7 @@ fn main() -> ExitCode {
             // For boot, a rig failure is "no result" (125), like a guest
             // that never reported; other subcommands fail with 2.
             ExitCode::from(if sub == "boot" {
-                boot::EXIT_NO_RESULT as u8
+                boot::EXIT_QEMU as u8
             } else {
                 2
             })

@@ -6,7 +6,7 @@ use crate::policy::{MAX_CLAUSES, MAX_CMPS};
 
 /// `samples` random syscalls against the filter of `p`; how many ran.
 pub fn agree(p: &Policy, arch: &Arch, rng: &mut Rng, samples: usize) -> usize {
-    let prog = compile(p, arch).unwrap_or_else(|e| panic!("{e:?} for {p:?}"));
+    let prog = compile(p, arch, &Protect::none()).unwrap_or_else(|e| panic!("{e:?} for {p:?}"));
     interp::check(&prog).unwrap();
     for _ in 0..samples {
         let d = rng.syscall(arch, p);
@@ -20,6 +20,52 @@ pub fn agree(p: &Policy, arch: &Arch, rng: &mut Rng, samples: usize) -> usize {
         }
     }
     samples
+}
+
+/// `agree` for the filter of `p` compiled under `pr`, against
+/// `verdict_guarded`: half the syscalls are the guarded ones.
+pub fn agree_protected(
+    p: &Policy,
+    arch: &Arch,
+    pr: &Protect,
+    rng: &mut Rng,
+    samples: usize,
+) -> usize {
+    let prog = compile(p, arch, pr).unwrap_or_else(|e| panic!("{e:?} for {p:?}"));
+    interp::check(&prog).unwrap();
+    let mut g = Guards::default();
+    assert!(protect::guards(p, arch, pr, &mut g));
+    for _ in 0..samples {
+        let d = if rng.chance(50) {
+            rng.guarded_syscall(arch, pr)
+        } else {
+            rng.syscall(arch, p)
+        };
+        let want = ret_value(p.verdict_guarded(arch, &d, &g));
+        let got = interp::run(&prog, &d).unwrap();
+        if got != want {
+            panic!(
+                "{d:?}: filter {got:#x}, policy {want:#x}\n{pr:?}\n{p:?}\n{}",
+                listing(&prog, arch)
+            );
+        }
+    }
+    samples
+}
+
+#[test]
+fn random_policies_and_contexts_agree_with_verdict() {
+    let mut cases = 0;
+    for arch in [&X86_64, &AARCH64] {
+        let mut rng = Rng::new(arch.audit as u64 ^ 12);
+        for i in 0..600 {
+            let n = rng.pick(&[0, 1, 5, 20, 60, 150]);
+            let p = rng.policy(arch, n, if i % 3 == 0 { 0 } else { 40 });
+            let pr = rng.protect();
+            cases += agree_protected(&p, arch, &pr, &mut rng, 60);
+        }
+    }
+    assert!(cases >= 70_000);
 }
 
 #[test]
@@ -70,7 +116,7 @@ fn a_rule_for_every_syscall() {
             }
             p.rules.push(r).unwrap();
         }
-        let prog = compile(&p, arch).unwrap();
+        let prog = compile(&p, arch, &Protect::none()).unwrap();
         println!(
             "{}: {} rules, {} instructions",
             arch.name,
@@ -111,7 +157,7 @@ fn three_hundred_conditional_rules() {
     for arch in [&X86_64, &AARCH64] {
         let mut rng = Rng::new(300);
         let p = many_conditions(arch, &mut rng, 300);
-        let prog = compile(&p, arch).unwrap();
+        let prog = compile(&p, arch, &Protect::none()).unwrap();
         println!(
             "{}: {} rules, {} instructions",
             arch.name,
@@ -156,7 +202,10 @@ fn absurd_policies_are_too_long() {
             });
         }
         p.rules.sort_unstable_by_key(|r| r.nr);
-        assert_eq!(compile(&p, arch), Err(CompileError::TooLong));
+        assert_eq!(
+            compile(&p, arch, &Protect::none()),
+            Err(CompileError::TooLong)
+        );
     }
 }
 
@@ -166,14 +215,26 @@ fn broken_policies_are_errors() {
     let mut p = Policy::new();
     p.rules.push(rule(5, Action::Allow)).unwrap();
     p.rules.push(rule(3, Action::Allow)).unwrap();
-    assert_eq!(compile(&p, arch), Err(CompileError::Invalid));
+    assert_eq!(
+        compile(&p, arch, &Protect::none()),
+        Err(CompileError::Invalid)
+    );
     p.rules[1].nr = 5;
-    assert_eq!(compile(&p, arch), Err(CompileError::Invalid));
+    assert_eq!(
+        compile(&p, arch, &Protect::none()),
+        Err(CompileError::Invalid)
+    );
     p.rules.pop();
     p.rules[0].cond = Some(Span { start: 0, len: 1 });
-    assert_eq!(compile(&p, arch), Err(CompileError::Invalid));
+    assert_eq!(
+        compile(&p, arch, &Protect::none()),
+        Err(CompileError::Invalid)
+    );
     p.clauses.push(Span { start: 0, len: 2 }).unwrap();
-    assert_eq!(compile(&p, arch), Err(CompileError::Invalid));
+    assert_eq!(
+        compile(&p, arch, &Protect::none()),
+        Err(CompileError::Invalid)
+    );
     p.cmps
         .push(Cmp {
             arg: 6,
@@ -188,9 +249,12 @@ fn broken_policies_are_errors() {
             value: 0,
         })
         .unwrap();
-    assert_eq!(compile(&p, arch), Err(CompileError::Invalid));
+    assert_eq!(
+        compile(&p, arch, &Protect::none()),
+        Err(CompileError::Invalid)
+    );
     p.cmps[0].arg = 5;
-    assert!(compile(&p, arch).is_ok());
+    assert!(compile(&p, arch, &Protect::none()).is_ok());
 }
 
 /// Policies no parser would make: rules at the ends of the number space,

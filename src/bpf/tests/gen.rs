@@ -156,9 +156,72 @@ impl Rng {
                 r.cond = self.cond(&mut p);
                 r.otherwise = self.action();
             }
+            // A guard, as `harden` adds them.
+            if self.chance(cond_percent / 4) && !p.guards.is_full() {
+                if let Some(cond) = self.cond(&mut p) {
+                    let errno = self.pick(&[1, 38, 4095]);
+                    let g = Guard {
+                        nr,
+                        cond,
+                        errno,
+                        why: 0,
+                    };
+                    p.guards.push(g).unwrap();
+                }
+            }
             p.rules.push(r).unwrap();
         }
         p
+    }
+
+    /// Who a filter protects, at random: pids, groups, uid, or nothing.
+    pub fn protect(&mut self) -> Protect {
+        if self.chance(10) {
+            return Protect::none();
+        }
+        let mut pr = Protect::default();
+        for _ in 0..1 + self.below(MAX_PIDS) {
+            let _ = pr
+                .pids
+                .push(self.pick(&[1, 2, 4242, 0x7fff_ffff, u32::MAX - 5]));
+        }
+        for _ in 0..self.below(MAX_PGRPS + 1) {
+            let _ = pr.pgrps.push(self.pick(&[1, 300, 4242]));
+        }
+        pr.uid = self.pick(&[0, 1000]);
+        pr.broadcast = self.chance(50);
+        pr
+    }
+
+    /// A syscall the guards of `pr` are about, with arguments at their
+    /// edges (protected pids, their negatives, high bits set, commands).
+    pub fn guarded_syscall(&mut self, arch: &Arch, pr: &Protect) -> SyscallData {
+        let names: Vec<&str> = GUARDED.split(' ').collect();
+        let nr = arch.nr(self.pick(&names)).unwrap_or(0);
+        let mut values: Vec<u64> = vec![0, 1, 2, 3, 8, 15, 0x8901, 0x8902, u32::MAX as u64];
+        for &v in pr.pids.iter().chain(&pr.pgrps) {
+            values.extend([v as u64, v.wrapping_neg() as u64, (v as i32) as i64 as u64]);
+        }
+        values.push(pr.uid as u64);
+        let mut args = [0u64; 6];
+        for a in &mut args {
+            let v = if self.chance(80) {
+                self.pick(&values)
+            } else {
+                self.value()
+            };
+            *a = match self.below(6) {
+                0 => v | 1 << 32,
+                1 => v | 0xffff_ffff_0000_0000,
+                2 => v.wrapping_add(1),
+                _ => v,
+            };
+        }
+        SyscallData {
+            nr: nr as i32,
+            arch: arch.audit,
+            args,
+        }
     }
 
     /// A syscall aimed at `p`'s rules and the edges of their comparisons.

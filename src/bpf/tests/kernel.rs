@@ -77,7 +77,7 @@ fn kernel_runs_a_small_filter() {
     p.default = Action::Allow;
     let nr = arch.nr("getppid").unwrap();
     p.rules.push(rule(nr, Action::Errno(42))).unwrap();
-    let prog = compile(&p, arch).unwrap();
+    let prog = compile(&p, arch, &Protect::none()).unwrap();
     fn always_42() -> i32 {
         match (getppid(0), getppid(7), getpid()) {
             (-42, -42, pid) if pid > 0 => 0,
@@ -117,7 +117,7 @@ fn kernel_takes_a_long_filter() {
             );
         }
     }
-    let prog = compile(&p, arch).unwrap();
+    let prog = compile(&p, arch, &Protect::none()).unwrap();
     assert!(prog.len() > 1000, "{}", prog.len());
     assert!(
         prog.iter().any(|i| i.code == JMP | JA),

@@ -10,17 +10,14 @@ use super::insn::*;
 use super::*;
 use crate::arch::Arch;
 use crate::out::Sink;
-use crate::policy::{Action, Cmp, Op, Policy, Rule, Span, SyscallData};
+pub use crate::policy::protect::{self, Guards, Protect, GUARDED, MAX_PGRPS, MAX_PIDS};
+use crate::policy::{Action, Cmp, Guard, Op, Policy, Rule, Span, SyscallData};
 use crate::tables::{AARCH64, X86_64};
 
 pub fn rule(nr: u32, action: Action) -> Rule {
     Rule {
-        nr,
-        action,
-        cond: None,
         otherwise: Action::Allow,
-        line: 1,
-        col: 1,
+        ..Rule::plain(nr, action)
     }
 }
 
@@ -125,7 +122,7 @@ fn small_policy() {
         &[&[fd_is_1], &[stderr]],
     );
     p.rules.push(rule(getppid, Action::Errno(42))).unwrap();
-    let prog = compile(&p, a).unwrap();
+    let prog = compile(&p, a, &Protect::none()).unwrap();
     let text = listing(&prog, a);
     assert_eq!(run(&prog, &data(a, read, [0; 6])), RET_ALLOW, "{text}");
     assert_eq!(
@@ -188,7 +185,7 @@ fn small_policy() {
 fn empty_policy_kills_all_but_exec() {
     for a in [&X86_64, &AARCH64] {
         let p = Policy::new();
-        let prog = compile(&p, a).unwrap();
+        let prog = compile(&p, a, &Protect::none()).unwrap();
         assert_eq!(run(&prog, &data(a, 0, [0; 6])), RET_KILL_PROCESS);
         assert_eq!(
             run(&prog, &data(a, a.forced_notify[0], [0; 6])),

@@ -49,7 +49,7 @@ fn plainly_allowed(p: &Policy, arch: &Arch, nr: u32) -> bool {
     }
     match p.rule(nr) {
         None => p.default == Action::Allow,
-        Some(r) => r.action == Action::Allow && r.cond.is_none(),
+        Some(r) => r.action == Action::Allow && r.cond.is_none() && p.guard(nr).is_none(),
     }
 }
 
@@ -66,7 +66,7 @@ fn always_allowed_syscalls_are_cacheable() {
             if i == 0 {
                 p = many_conditions(arch, &mut rng, 300);
             }
-            let prog = compile(&p, arch).unwrap();
+            let prog = compile(&p, arch, &Protect::none()).unwrap();
             let (mut cached, mut conditional) = (0, 0);
             for nr in 0..600 {
                 let plain = plainly_allowed(&p, arch, nr);
@@ -103,7 +103,7 @@ fn always_allowed_syscalls_are_cacheable() {
 /// The most instructions any syscall number runs through, for syscalls with
 /// a constant outcome and for those with an argument check.
 fn worst_paths(p: &Policy, arch: &Arch, rng: &mut Rng) -> (usize, usize) {
-    let prog = compile(p, arch).unwrap();
+    let prog = compile(p, arch, &Protect::none()).unwrap();
     let (mut constant, mut checked) = (0, 0);
     let mut nrs: Vec<u32> = (0..1100).collect();
     nrs.extend([u32::MAX, 0x4000_0000, 0x3fff_ffff, 0x8000_0000]);
@@ -161,7 +161,7 @@ fn report_path_lengths() {
         let mut p = rng.policy(arch, 140, 0);
         p.rules.truncate(100);
         p.default = Action::Kill;
-        let prog = compile(&p, arch).unwrap();
+        let prog = compile(&p, arch, &Protect::none()).unwrap();
         let (constant, _) = worst_paths(&p, arch, &mut rng);
         let d = SyscallData {
             nr: 5000,
@@ -175,5 +175,62 @@ fn report_path_lengths() {
             p.rules.len(),
             prog.len()
         );
+    }
+}
+
+/// The bench's realistic policy (section 2 of `vigil-bench`), as written.
+#[path = "../../../tests/bench/src/policy.rs"]
+#[allow(dead_code)]
+mod bench_policy;
+
+/// The worst and mean number of instructions over every syscall number
+/// 0-511 with the bench's argument vectors, and the path of getppid.
+fn bench_paths(prog: &[Insn], arch: &Arch) -> (usize, f64, usize) {
+    let samples = bench_policy::arg_samples();
+    let (mut worst, mut sum, mut n) = (0, 0, 0);
+    for nr in 0..512 {
+        for a in &samples {
+            let (_, k) = interp::run_counted(prog, &data(arch, nr, *a)).unwrap();
+            worst = worst.max(k);
+            sum += k;
+            n += 1;
+        }
+    }
+    let getppid = arch.nr("getppid").unwrap();
+    let (_, g) = interp::run_counted(prog, &data(arch, getppid, [0; 6])).unwrap();
+    (worst, sum as f64 / n as f64, g)
+}
+
+/// What vigil's protection costs the bench's policy: the guarded calls it
+/// allows (fcntl, kill, wait4, ...) get an argument check; getppid, the
+/// hot path, stays cacheable and no longer.
+#[test]
+fn protection_keeps_the_bench_hot_path() {
+    let text = bench_policy::vigil_text();
+    let arch = &X86_64;
+    let p = crate::policy::parse(&text, arch).unwrap();
+    let getppid = arch.nr("getppid").unwrap();
+    let mut run = Protect::pid1(&[4242]);
+    run.pgrps.push(4242).unwrap();
+    let mut rows = Vec::new();
+    for (what, pr) in [
+        ("unprotected (before)", Protect::none()),
+        ("PID 1", Protect::pid1(&[])),
+        ("vigil run", run),
+    ] {
+        let prog = compile(&p, arch, &pr).unwrap();
+        assert!(const_allow(&prog, arch.audit, getppid), "{what}");
+        let (worst, mean, g) = bench_paths(&prog, arch);
+        println!(
+            "bench policy, {what}: {} instructions, worst path {worst}, mean {mean:.1}, getppid {g}",
+            prog.len()
+        );
+        rows.push((worst, g));
+    }
+    // getppid's path (run only on its first call: cached after) and the
+    // worst path grow by at most one level of the search tree.
+    for &(worst, g) in &rows[1..] {
+        assert!(g <= rows[0].1 + 1, "{rows:?}");
+        assert!(worst <= rows[0].0 + 4, "{rows:?}");
     }
 }

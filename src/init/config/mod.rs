@@ -13,6 +13,8 @@
 //! grace DURATION                     # default 3s; DURATION = 100ms, 5s, 2m
 //! emergency-shell PATH [ARGS...]
 //! module PATH [PARAMS...]            # repeatable, loaded in order
+//! mount SOURCE TARGET TYPE [OPTIONS] # repeatable, mounted in order after
+//!                                    # the modules; a failure stops the boot
 //! test PATH [ARGS...]
 //! test-policy NAME|default|none      # or `test-policy {` ... `}`
 //! policy NAME {                      # a named policy, body in the
@@ -20,7 +22,8 @@
 //! }
 //! service NAME {
 //!     exec PATH [ARGS...]            # required, PATH absolute
-//!     kind daemon|oneshot            # default daemon
+//!     kind daemon|oneshot|test       # default daemon; `test`: the test
+//!                                    # program (one at most, no `test` line)
 //!     required yes|no                # oneshot only, default yes
 //!     env KEY=VALUE                  # repeatable
 //!     cwd PATH
@@ -110,8 +113,11 @@ use crate::words;
 
 use crate::arch::Arch;
 
+/// The `sysroot` block's model lives with the rest of the root boot.
+pub use super::root::spec;
+
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, Context, MAX_ERRORS};
-pub use parse::{parse, parse_into};
+pub use parse::{parse, parse_into, sysroot_request};
 
 /// Longest line accepted, in bytes (the policy language's limit).
 pub const MAX_LINE: usize = crate::policy::parse::MAX_LINE;
@@ -129,6 +135,8 @@ pub const MAX_GROUPS: usize = 8;
 pub const MAX_RLIMITS: usize = 8;
 /// Most `module` lines.
 pub const MAX_MODULES: usize = 16;
+/// Most `mount` lines.
+pub const MAX_MOUNTS: usize = 16;
 /// Longest hostname the kernel accepts (`HOST_NAME_MAX`).
 pub const MAX_HOSTNAME: usize = 64;
 
@@ -167,6 +175,8 @@ pub struct Config<'a> {
     /// `module PATH [PARAMS...]` lines, in order. The arguments are the
     /// module parameters, to be joined with spaces.
     pub modules: Vec<Cmd<'a>, MAX_MODULES>,
+    /// `mount SOURCE TARGET TYPE [OPTIONS]` lines, in order.
+    pub mounts: Vec<Mount<'a>, MAX_MOUNTS>,
     /// `test PATH [ARGS...]`: the main program of test-run mode.
     pub test: Option<Cmd<'a>>,
     /// `test-policy ...`: the policy of the test program (no filter if not
@@ -177,6 +187,13 @@ pub struct Config<'a> {
     /// `service NAME { ... }` blocks, in declaration (= start) order: at
     /// most `MAX_SERVICES`; PID 1 appends the test program in the spare slot.
     pub services: Vec<Service<'a>, { MAX_SERVICES + 1 }>,
+    /// The lines of the `sysroot { ... }` block (the real root to switch
+    /// to, see `init::root`), checked; `sysroot()` reads them.
+    // Text, not a `spec::Request`: an all-zero `Config` must stay valid
+    // (it lives in `.bss`), and a `Request` of `None`s is not zeros.
+    pub sysroot: Option<PolicyText<'a>>,
+    /// The line of `sysroot {`, or 0.
+    pub sysroot_line: u32,
 }
 
 /// How much vigil logs.
@@ -198,6 +215,20 @@ pub struct Cmd<'a> {
     /// The arguments after the path (`argv[1..]`).
     pub args: Vec<&'a str, MAX_ARGS>,
     /// The line the command was written on (1-based).
+    pub line: u32,
+}
+
+/// `mount SOURCE TARGET TYPE [OPTIONS]`: a filesystem PID 1 mounts at
+/// boot (a share of the host, a disk), after loading the modules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mount<'a> {
+    pub source: &'a str,
+    /// Absolute; made (one level) if missing.
+    pub target: &'a str,
+    pub fstype: &'a str,
+    /// Comma-separated: `ro`, `nosuid`, `nodev` and `noexec` are flags,
+    /// the rest goes to the filesystem as its data. Empty if not given.
+    pub options: &'a str,
     pub line: u32,
 }
 
@@ -366,6 +397,9 @@ pub struct Service<'a> {
     /// `exec PATH [ARGS...]`.
     pub exec: Cmd<'a>,
     pub kind: Kind,
+    /// `kind test`: the test program of test-run mode. It is a oneshot
+    /// that nothing waits for: never required, never restarted.
+    pub test: bool,
     /// For a oneshot: does its failure stop the boot (and shut vigil down)?
     /// Always false for a daemon.
     pub required: bool,
@@ -475,6 +509,7 @@ impl<'a> Service<'a> {
                 line: 0,
             },
             kind: Kind::Daemon,
+            test: false,
             required: false,
             env: Vec::new(),
             cwd: None,
@@ -525,10 +560,13 @@ impl<'a> Config<'a> {
             grace_ms: 0,
             emergency_shell: None,
             modules: Vec::new(),
+            mounts: Vec::new(),
             test: None,
             test_policy: PolicyRef::None,
             policies: Vec::new(),
             services: Vec::new(),
+            sysroot: None,
+            sysroot_line: 0,
         }
     }
 
@@ -540,15 +578,29 @@ impl<'a> Config<'a> {
         self.grace_ms = DEFAULT_GRACE_MS;
         self.emergency_shell = None;
         self.modules.clear();
+        self.mounts.clear();
         self.test = None;
         self.test_policy = PolicyRef::None;
         self.policies.clear();
         self.services.clear();
+        self.sysroot = None;
+        self.sysroot_line = 0;
+    }
+
+    /// The settings of the `sysroot` block (all `None` without one).
+    pub fn sysroot(&self) -> spec::Request<'a> {
+        self.sysroot
+            .map_or(spec::Request::NONE, parse::sysroot_request)
     }
 
     /// The service called `name`.
     pub fn service(&self, name: &str) -> Option<&Service<'a>> {
         self.services.iter().find(|s| s.name == name)
+    }
+
+    /// The test program's service (`kind test`), by index.
+    pub fn test_service(&self) -> Option<usize> {
+        self.services.iter().position(|s| s.test)
     }
 
     /// The index of the named policy `name`.

@@ -8,15 +8,20 @@ use crate::words;
 use super::error::{ConfigError, ConfigErrorKind as K, ConfigErrors, Context};
 use super::lex::{self, LexError, Lexer, Tok};
 use super::{
-    Cmd, Config, Confine, Kind, LogLevel, NamedPolicy, PolicyRef, PolicyText, Resource, Restart,
-    Rlimit, Service, Stdio, MAX_ARGS, MAX_HOSTNAME, MAX_LINE, MAX_PATHS, MAX_SERVICES,
+    Cmd, Config, Confine, Kind, LogLevel, Mount, NamedPolicy, PolicyRef, PolicyText, Resource,
+    Restart, Rlimit, Service, Stdio, MAX_ARGS, MAX_HOSTNAME, MAX_LINE, MAX_PATHS, MAX_SERVICES,
 };
+
+#[path = "sysroot.rs"]
+mod sysroot;
+pub use sysroot::sysroot_request;
 
 /// A line of `MAX_LINE` bytes has at most this many tokens.
 const MAX_TOKENS: usize = MAX_LINE / 2 + 1;
 
 /// Top-level directives, by index; the first `TOP_ONCE` may appear once.
-const TOP: &str = "hostname log grace emergency-shell test test-policy module policy service";
+const TOP: &str =
+    "hostname log grace emergency-shell test test-policy module mount policy service sysroot";
 const TOP_ONCE: usize = 6;
 
 /// Service directives, by index. The sandbox ones first, at the index
@@ -88,6 +93,8 @@ enum State {
     Top,
     /// Inside `Config::services[i]`.
     Service(usize),
+    /// Inside the `sysroot` block whose first line starts at this offset.
+    Sysroot(usize),
     Body(Block),
 }
 
@@ -103,6 +110,8 @@ struct Scratch {
     restart: Option<Restart>,
     /// `no-new-privs no` and `read-only-root yes`: line and column.
     nnp_off: Option<(u32, u32)>,
+    /// `kind test`: line and column.
+    test_at: Option<(u32, u32)>,
     ro_root: Option<(u32, u32)>,
     /// `user`: line and column (a `user` needs a `group`).
     user_at: Option<(u32, u32)>,
@@ -141,8 +150,12 @@ struct Parser<'a, 'c> {
     state: State,
     svc: Scratch,
     top_seen: [u32; TOP_ONCE],
-    /// The byte offset of the next line.
+    /// The byte offset of the next line, and of this one.
     next_start: usize,
+    line_start: usize,
+    /// The `sysroot` block's settings, to check them (the config keeps
+    /// the block's text).
+    sysroot: super::spec::Request<'a>,
 }
 
 /// Where errors go, and the place they are at. Apart from the config, so
@@ -191,18 +204,21 @@ pub fn parse_into<'a>(text: &'a str, cfg: &mut Config<'a>) -> Result<(), ConfigE
         svc: Scratch::default(),
         top_seen: [0; TOP_ONCE],
         next_start: 0,
+        line_start: 0,
+        sysroot: super::spec::Request::NONE,
     };
     let mut start = 0usize;
     for raw in text.split('\n') {
         p.r.line = p.r.line.saturating_add(1);
         p.next_start = start.saturating_add(raw.len()).saturating_add(1);
+        p.line_start = start;
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         p.r.eol_col = u32::try_from(line.len())
             .unwrap_or(u32::MAX - 1)
             .saturating_add(1);
         match p.state {
             State::Body(_) => p.body_line(line, start),
-            State::Top | State::Service(_) => p.directive_line(line),
+            State::Top | State::Service(_) | State::Sysroot(_) => p.directive_line(line),
         }
         start = p.next_start;
     }
@@ -232,6 +248,7 @@ impl<'a> Parser<'a, '_> {
         let before = self.r.errs.count();
         let opened = match self.state {
             State::Service(i) => self.service_directive(i, &toks),
+            State::Sysroot(start) => sysroot::directive(self, start, &toks),
             _ => self.top_directive(&toks),
         };
         // A block that failed to open is skipped whole, so that its
@@ -374,10 +391,47 @@ impl<'a> Parser<'a, '_> {
                     }
                 }
             }
-            7 => return self.named_policy(t),
-            _ => return self.open_service(t),
+            7 => self.mount(t),
+            8 => return self.named_policy(t),
+            9 => return self.open_service(t),
+            _ => return sysroot::open(self, t),
         }
         false
+    }
+
+    /// `mount SOURCE TARGET TYPE [OPTIONS]`.
+    fn mount(&mut self, t: &[Tok<'a>]) {
+        let r = &mut self.r;
+        let (Some(source), Some(target), Some(fstype)) = (
+            r.arg(t, 1, "a source (a device, a share's tag, or `none`)"),
+            t.get(2),
+            t.get(3),
+        ) else {
+            if t.len() > 1 {
+                r.err(
+                    r.eol_col,
+                    K::Expected("a mount point and a filesystem type"),
+                    "",
+                );
+            }
+            return;
+        };
+        if !r.end(t, 5) {
+            return;
+        }
+        let Some(target) = r.abs_path(target, "mount point") else {
+            return;
+        };
+        let m = Mount {
+            source: source.s,
+            target,
+            fstype: fstype.s,
+            options: t.get(4).map_or("", |o| o.s),
+            line: r.line,
+        };
+        if self.cfg.mounts.push(m).is_err() {
+            self.r.too_many(&t[0], "mounts");
+        }
     }
 
     fn named_policy(&mut self, t: &[Tok<'a>]) -> bool {
@@ -523,6 +577,7 @@ impl<'a> Parser<'a, '_> {
     fn finish_service(&mut self, i: usize) {
         self.state = State::Top;
         let sc = &self.svc;
+        let second_test = self.cfg.services.iter().take(i).any(|o| o.test);
         let Some(s) = self.cfg.services.get_mut(i) else {
             self.r.ctx = Context::None;
             return;
@@ -534,7 +589,19 @@ impl<'a> Parser<'a, '_> {
             Kind::Oneshot => Restart::Never,
         });
         let mut required_on_daemon = None;
+        if let Some((line, col)) = sc.test_at {
+            // The test program is a oneshot nothing waits for: its end
+            // ends the boot.
+            s.test = true;
+            s.required = false;
+            s.restart = Restart::Never;
+            let why = "one test program at most: one `kind test` service, or a `test` line";
+            if second_test {
+                self.r.err_at(line, col, K::Range(why), "", 0);
+            }
+        }
         match (s.kind, sc.required) {
+            (Kind::Oneshot, _) if s.test => {}
             (Kind::Oneshot, r) => s.required = r.is_none_or(|(v, _, _)| v),
             (Kind::Daemon, r) => {
                 s.required = false;
@@ -602,6 +669,7 @@ impl<'a> Parser<'a, '_> {
         // Size: one error call for both kinds of block (measured).
         let open = match self.state {
             State::Top => None,
+            State::Sysroot(_) => Some((self.cfg.sysroot_line, 1)),
             State::Service(_) => Some((self.svc.open_line, self.svc.open_col)),
             // The line that opened it has its error already.
             State::Body(Block {
@@ -635,6 +703,10 @@ impl<'a> Parser<'a, '_> {
                 }
             };
             set_policy(self.cfg, p.target, r);
+        }
+        if let (Some(t), true) = (&self.cfg.test, self.cfg.test_service().is_some()) {
+            let why = "one test program at most: one `kind test` service, or a `test` line";
+            self.r.err_at(t.line, 1, K::Range(why), "", 0);
         }
     }
 }
@@ -1000,8 +1072,9 @@ impl<'a> Report<'a> {
                 set_cmd(&mut s.exec, t, line);
             }
             15 => {
-                let v = self.choice(t, "`daemon` or `oneshot`", "daemon oneshot")?;
+                let v = self.choice(t, "`daemon`, `oneshot` or `test`", "daemon oneshot test")?;
                 s.kind = if v == 0 { Kind::Daemon } else { Kind::Oneshot };
+                sc.test_at = (v == 2).then_some((line, d.col));
             }
             16 => {
                 let v = self.choice(t, "`yes` or `no`", "yes no")?;

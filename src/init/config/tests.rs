@@ -4,7 +4,7 @@ use crate::tables;
 use std::vec::Vec;
 use ConfigErrorKind as K;
 
-const DEMO: &str = include_str!("../../defaults/vigil.conf");
+const DEMO: &str = include_str!("../../../qemu/demo.conf");
 
 fn ok(text: &str) -> Config<'_> {
     match parse(text) {
@@ -470,7 +470,12 @@ fn service_errors() {
     );
     assert_eq!(
         one(&svc(" kind forever\n")),
-        (3, 7, K::Expected("`daemon` or `oneshot`"), "forever")
+        (
+            3,
+            7,
+            K::Expected("`daemon`, `oneshot` or `test`"),
+            "forever"
+        )
     );
     assert_eq!(
         one(&svc(" required yes\n")),
@@ -1262,3 +1267,64 @@ fn user_namespace_needs_ids_outside() {
         (5, 5, K::Range(why), "")
     );
 }
+
+#[test]
+fn mounts_in_order() {
+    let c = ok("mount share0 /mnt virtiofs ro,nodev\nmount none /host/proc proc\n");
+    assert_eq!(c.mounts.len(), 2);
+    let m = c.mounts[0];
+    assert_eq!(
+        (m.source, m.target, m.fstype, m.options, m.line),
+        ("share0", "/mnt", "virtiofs", "ro,nodev", 1)
+    );
+    assert_eq!(
+        (c.mounts[1].target, c.mounts[1].options),
+        ("/host/proc", "")
+    );
+    assert_eq!(
+        one("mount share0 mnt 9p\n"),
+        (1, 14, K::RelativePath("mount point"), "mnt")
+    );
+    assert_eq!(
+        one("mount share0 /mnt\n"),
+        (
+            1,
+            18,
+            K::Expected("a mount point and a filesystem type"),
+            ""
+        )
+    );
+    assert_eq!(one("mount a /b c d e\n").2, K::TrailingInput);
+    let many: String = (0..=MAX_MOUNTS)
+        .map(|i| format!("mount t{i} /m{i} 9p\n"))
+        .collect();
+    assert_eq!(one(&many).2, K::TooMany("mounts"));
+}
+
+#[test]
+fn kind_test_is_the_test_program() {
+    let c = ok("service t {\n    exec /bin/t -v\n    kind test\n    root /host\n}\n");
+    let s = &c.services[0];
+    assert!(s.test);
+    assert_eq!(s.kind, Kind::Oneshot);
+    assert!(!s.required);
+    assert_eq!(s.restart, Restart::Never);
+    assert_eq!(c.test_service(), Some(0));
+    assert_eq!(ok(DEMO_FREE).test_service(), None);
+    let why = "one test program at most: one `kind test` service, or a `test` line";
+    assert_eq!(
+        one("service a {\n exec /a\n kind test\n}\nservice b {\n exec /b\n kind test\n}\n"),
+        (7, 2, K::Range(why), "")
+    );
+    assert_eq!(
+        one("test /bin/x\nservice a {\n exec /a\n kind test\n}\n"),
+        (1, 1, K::Range(why), "")
+    );
+    assert_eq!(
+        one("service a {\n exec /a\n kind test\n}\ntest /bin/x\n"),
+        (5, 1, K::Range(why), "")
+    );
+    assert!(message(&svc("    kind tset\n")).contains("expected `daemon`, `oneshot` or `test`"));
+}
+
+const DEMO_FREE: &str = "service a {\n exec /a\n}\n";
