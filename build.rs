@@ -32,13 +32,6 @@ mod words;
 mod sys {
     pub(crate) use super::mem;
 }
-#[path = "src/init/root/spec.rs"]
-#[allow(dead_code)]
-pub mod root_spec;
-/// The `sysroot` block's model, where `config` looks for it.
-pub mod root {
-    pub use super::root_spec as spec;
-}
 
 fn main() {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());

@@ -14,7 +14,6 @@ pub mod cli;
 pub mod init;
 pub mod log;
 pub mod notify;
-pub mod ondisk;
 pub mod out;
 pub mod policy;
 pub mod service;

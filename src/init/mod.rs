@@ -5,7 +5,6 @@ pub mod boot;
 pub mod channel;
 pub mod config;
 pub mod limits;
-pub mod root;
 pub mod services;
 pub mod shutdown;
 pub mod supervisor;
@@ -42,13 +41,8 @@ static POLICIES: Once<[Policy<'static>; MAX_LOADED]> =
 /// (`parse_into` sets the real defaults), so that it lands in `.bss`.
 static CONFIG: Once<Config<'static>> = Once::new(Config::zeroed());
 
-/// The config text and parsed config of the real root, after a switch
-/// (`root`): the initramfs's stay where they are, unused.
-static ROOT_FILE: Once<[u8; MAX_FILE]> = Once::new([0; MAX_FILE]);
-static ROOT_CONFIG: Once<Config<'static>> = Once::new(Config::zeroed());
-
 /// Signals PID 1 takes through its signalfd.
-pub const SIGNALS: SigSet = SigSet::of(&[
+const SIGNALS: SigSet = SigSet::of(&[
     g::SIGCHLD,
     g::SIGTERM,
     g::SIGINT,
@@ -70,7 +64,7 @@ pub fn main(args: &Args) -> ! {
     let mask = SIGNALS;
     let _ = signal::set_mask(mask);
     let sigfd = signal::signalfd(mask).unwrap_or(-1);
-    let mut mounted = boot::mount_early();
+    let mounted = boot::mount_early();
     let container = boot::in_container();
     shutdown::set_container(container);
     boot::open_console(!container);
@@ -151,12 +145,6 @@ pub fn main(args: &Args) -> ! {
             give_up("the result channel cannot be opened", None, &mounted, t0);
         }
     }
-    // A real root, if the command line or the config asks for one: then
-    // its config is the one.
-    let (cfg, name) = match root_request(&cmdline_buf[..n], cfg) {
-        None => (cfg, name),
-        Some((req, broken)) => real_root(req, broken, cfg, args, arch, &mut mounted, t0),
-    };
     if !mount_all(cfg, name) {
         give_up("a mount line failed", None, &mounted, t0);
     }
@@ -306,109 +294,6 @@ fn same_policy(a: &PolicyRef, b: &PolicyRef) -> bool {
         (PolicyRef::Named(x), PolicyRef::Named(y)) => x == y,
         _ => false,
     }
-}
-
-/// The real root stage: find, mount and switch to the root the command
-/// line (`root=` ...) or the config's `sysroot` block asks for, then hand
-/// PID 1 to `init=`, or load the new root's config (its `/etc/vigil.conf`,
-/// else the embedded one), set its hostname and load its modules: that
-/// config and its name. Without a root to switch to, the initramfs's
-/// config is the one. A failure powers off, after the emergency shell of
-/// the initramfs's config.
-// Stack: out of line, its frames are not part of `main`'s.
-#[inline(never)]
-fn real_root(
-    req: root::spec::Request<'static>,
-    broken: Option<&'static str>,
-    cfg: &'static mut Config<'static>,
-    args: &Args,
-    arch: &'static crate::arch::Arch,
-    mounted: &mut boot::Mounted,
-    t0: u64,
-) -> (&'static mut Config<'static>, &'static str) {
-    let shell = cfg.emergency_shell.clone();
-    if let Some(why) = broken {
-        let mut l = log::start(log::Level::Error);
-        l.s("root: root= cannot be used: ").s(why);
-        l.end();
-        give_up("root: root= cannot be used", shell.as_ref(), mounted, t0);
-    }
-    if !cfg.services.is_empty() || !cfg.mounts.is_empty() {
-        let mut l = log::start(log::Level::Info);
-        l.s("root: the initramfs config's services and mount lines are left out: the new root's config says what runs");
-        l.end();
-    }
-    if let Err(why) = root::boot(&req) {
-        let mut m = Buf::<128>::new();
-        m.s("root: ").s(why);
-        give_up(m.as_str(), shell.as_ref(), mounted, t0);
-    }
-    // What vigil mounted is now in the new root (`/dev`, `/proc`, `/sys`,
-    // `/run`), or gone (`/tmp`); mount what the new root lacks.
-    let mut table = [0u8; 4096];
-    let n = sys::read_file(b"/proc/self/mounts", &mut table).unwrap_or(0);
-    for i in 0..mounted.0.len() {
-        if let Some(t) = mounted.target(i) {
-            mounted.0[i] = boot::is_mounted(&table[..n], t);
-        }
-    }
-    let again = boot::mount_early();
-    for (m, a) in mounted.0.iter_mut().zip(again.0) {
-        *m |= a;
-    }
-    if let Some(init) = req.init {
-        let e = root::hand_over(init, args);
-        let mut l = log::start(log::Level::Error);
-        l.s("root: exec ").s(init).s(": ");
-        l.end_errno(e);
-        give_up(
-            "root: init= cannot be executed",
-            shell.as_ref(),
-            mounted,
-            t0,
-        );
-    }
-    let file_buf = ROOT_FILE.take().map_or(&mut [][..], |b| &mut b[..]);
-    let (src, name) = load_config(&boot::Cmdline::default(), file_buf);
-    let Some(new) = ROOT_CONFIG.take() else {
-        give_up("the root config cell was taken twice", None, mounted, t0)
-    };
-    let bare = boot::Cmdline::default();
-    load(src, new, &bare, arch, name, mounted, t0);
-    let mut l = log::start(log::Level::Info);
-    l.s("PID 1 up in ")
-        .u((poll::now_ns() - t0) / 1000)
-        .s(" us, config ")
-        .s(name)
-        .s(" of the new root");
-    l.end();
-    if let Some(h) = new.hostname {
-        let _ = rustix::system::sethostname(h.as_bytes());
-    }
-    for m in &new.modules {
-        load_module(m);
-    }
-    (new, name)
-}
-
-/// What the kernel command line and the config's `sysroot` block ask of
-/// the root (and why `root=` cannot be used, if so); `None` when they ask
-/// for no switch. Apart from `real_root`, so that a boot without one does
-/// not enter (and make resident) that function's stack.
-#[inline(never)]
-fn root_request(
-    cmdline: &'static [u8],
-    cfg: &Config<'static>,
-) -> Option<(root::spec::Request<'static>, Option<&'static str>)> {
-    let mut from_cmdline = root::spec::Request::NONE;
-    let mut broken = None;
-    root::spec::parse_cmdline(cmdline, &mut from_cmdline, &mut broken, |word, why| {
-        let mut l = log::start(log::Level::Warn);
-        l.s("kernel command line: `").esc(word).s("`: ").s(why);
-        l.end();
-    });
-    let req = from_cmdline.merge(&cfg.sysroot());
-    (req.wants_root() || broken.is_some() || cfg.sysroot_line != 0).then_some((req, broken))
 }
 
 /// The config: `vigil.config=PATH`, else `/etc/vigil.conf` if present,

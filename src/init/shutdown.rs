@@ -160,15 +160,13 @@ fn release_disks() {
         let (Some(src), Some(target)) = (f.next(), f.next()) else {
             continue;
         };
-        if !src.starts_with(b"/dev/") {
+        if !src.starts_with(b"/dev/") || target == b"/" {
             continue;
         }
         let mut path = crate::out::Buf::<512>::new();
         unescape(target, &mut path);
         let p = path.as_bytes();
-        // A real root on a disk (see `init::root`) cannot be unmounted:
-        // it is remounted read-only below.
-        if p != b"/" && mount::unmount(p, rustix::mount::UnmountFlags::empty()).is_ok() {
+        if mount::unmount(p, rustix::mount::UnmountFlags::empty()).is_ok() {
             let mut l = log::start(log::Level::Info);
             l.s("shutdown: unmounted ").esc(p);
             l.end();

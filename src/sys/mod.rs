@@ -9,7 +9,6 @@
 #[cfg_attr(target_arch = "aarch64", path = "aarch64.rs")]
 mod arch;
 
-pub mod blk;
 pub mod caps;
 pub mod cell;
 pub mod creds;

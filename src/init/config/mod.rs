@@ -113,11 +113,8 @@ use crate::words;
 
 use crate::arch::Arch;
 
-/// The `sysroot` block's model lives with the rest of the root boot.
-pub use super::root::spec;
-
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, Context, MAX_ERRORS};
-pub use parse::{parse, parse_into, sysroot_request};
+pub use parse::{parse, parse_into};
 
 /// Longest line accepted, in bytes (the policy language's limit).
 pub const MAX_LINE: usize = crate::policy::parse::MAX_LINE;
@@ -187,13 +184,6 @@ pub struct Config<'a> {
     /// `service NAME { ... }` blocks, in declaration (= start) order: at
     /// most `MAX_SERVICES`; PID 1 appends the test program in the spare slot.
     pub services: Vec<Service<'a>, { MAX_SERVICES + 1 }>,
-    /// The lines of the `sysroot { ... }` block (the real root to switch
-    /// to, see `init::root`), checked; `sysroot()` reads them.
-    // Text, not a `spec::Request`: an all-zero `Config` must stay valid
-    // (it lives in `.bss`), and a `Request` of `None`s is not zeros.
-    pub sysroot: Option<PolicyText<'a>>,
-    /// The line of `sysroot {`, or 0.
-    pub sysroot_line: u32,
 }
 
 /// How much vigil logs.
@@ -565,8 +555,6 @@ impl<'a> Config<'a> {
             test_policy: PolicyRef::None,
             policies: Vec::new(),
             services: Vec::new(),
-            sysroot: None,
-            sysroot_line: 0,
         }
     }
 
@@ -583,14 +571,6 @@ impl<'a> Config<'a> {
         self.test_policy = PolicyRef::None;
         self.policies.clear();
         self.services.clear();
-        self.sysroot = None;
-        self.sysroot_line = 0;
-    }
-
-    /// The settings of the `sysroot` block (all `None` without one).
-    pub fn sysroot(&self) -> spec::Request<'a> {
-        self.sysroot
-            .map_or(spec::Request::NONE, parse::sysroot_request)
     }
 
     /// The service called `name`.

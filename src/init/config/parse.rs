@@ -12,16 +12,11 @@ use super::{
     Restart, Rlimit, Service, Stdio, MAX_ARGS, MAX_HOSTNAME, MAX_LINE, MAX_PATHS, MAX_SERVICES,
 };
 
-#[path = "sysroot.rs"]
-mod sysroot;
-pub use sysroot::sysroot_request;
-
 /// A line of `MAX_LINE` bytes has at most this many tokens.
 const MAX_TOKENS: usize = MAX_LINE / 2 + 1;
 
 /// Top-level directives, by index; the first `TOP_ONCE` may appear once.
-const TOP: &str =
-    "hostname log grace emergency-shell test test-policy module mount policy service sysroot";
+const TOP: &str = "hostname log grace emergency-shell test test-policy module mount policy service";
 const TOP_ONCE: usize = 6;
 
 /// Service directives, by index. The sandbox ones first, at the index
@@ -93,8 +88,6 @@ enum State {
     Top,
     /// Inside `Config::services[i]`.
     Service(usize),
-    /// Inside the `sysroot` block whose first line starts at this offset.
-    Sysroot(usize),
     Body(Block),
 }
 
@@ -150,12 +143,8 @@ struct Parser<'a, 'c> {
     state: State,
     svc: Scratch,
     top_seen: [u32; TOP_ONCE],
-    /// The byte offset of the next line, and of this one.
+    /// The byte offset of the next line.
     next_start: usize,
-    line_start: usize,
-    /// The `sysroot` block's settings, to check them (the config keeps
-    /// the block's text).
-    sysroot: super::spec::Request<'a>,
 }
 
 /// Where errors go, and the place they are at. Apart from the config, so
@@ -204,21 +193,18 @@ pub fn parse_into<'a>(text: &'a str, cfg: &mut Config<'a>) -> Result<(), ConfigE
         svc: Scratch::default(),
         top_seen: [0; TOP_ONCE],
         next_start: 0,
-        line_start: 0,
-        sysroot: super::spec::Request::NONE,
     };
     let mut start = 0usize;
     for raw in text.split('\n') {
         p.r.line = p.r.line.saturating_add(1);
         p.next_start = start.saturating_add(raw.len()).saturating_add(1);
-        p.line_start = start;
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         p.r.eol_col = u32::try_from(line.len())
             .unwrap_or(u32::MAX - 1)
             .saturating_add(1);
         match p.state {
             State::Body(_) => p.body_line(line, start),
-            State::Top | State::Service(_) | State::Sysroot(_) => p.directive_line(line),
+            State::Top | State::Service(_) => p.directive_line(line),
         }
         start = p.next_start;
     }
@@ -248,7 +234,6 @@ impl<'a> Parser<'a, '_> {
         let before = self.r.errs.count();
         let opened = match self.state {
             State::Service(i) => self.service_directive(i, &toks),
-            State::Sysroot(start) => sysroot::directive(self, start, &toks),
             _ => self.top_directive(&toks),
         };
         // A block that failed to open is skipped whole, so that its
@@ -393,8 +378,7 @@ impl<'a> Parser<'a, '_> {
             }
             7 => self.mount(t),
             8 => return self.named_policy(t),
-            9 => return self.open_service(t),
-            _ => return sysroot::open(self, t),
+            _ => return self.open_service(t),
         }
         false
     }
@@ -669,7 +653,6 @@ impl<'a> Parser<'a, '_> {
         // Size: one error call for both kinds of block (measured).
         let open = match self.state {
             State::Top => None,
-            State::Sysroot(_) => Some((self.cfg.sysroot_line, 1)),
             State::Service(_) => Some((self.svc.open_line, self.svc.open_col)),
             // The line that opened it has its error already.
             State::Body(Block {

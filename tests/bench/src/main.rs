@@ -6,7 +6,6 @@ mod boot;
 mod bpf;
 mod pid1;
 mod policy;
-mod realroot;
 mod vmrun;
 
 use std::fmt::Write as _;
@@ -37,7 +36,7 @@ pub struct Ctx {
 }
 
 const USAGE: &str = "usage: cargo run --release -p vigil-bench -- [--runs N] [--calls N] \
-[--secs S] [--procs 1,4,16] [--boots N] [--only 1,2,3,4,5,6,7] [--no-build] [--out FILE]";
+[--secs S] [--procs 1,4,16] [--boots N] [--only 1,2,3,4,5,6] [--no-build] [--out FILE]";
 
 fn parse_opts() -> Opts {
     let mut o = Opts {
@@ -46,7 +45,7 @@ fn parse_opts() -> Opts {
         secs: 2.0,
         procs: vec![1, 4, 16],
         out: None,
-        sections: vec![1, 2, 3, 4, 5, 6, 7],
+        sections: vec![1, 2, 3, 4, 5, 6],
         boots: 3,
         build: true,
     };
@@ -169,7 +168,6 @@ fn main() {
                 pid1::boot(&ctx, &mut report);
             }
             6 => vmrun::vm_run(&ctx, &mut report),
-            7 => realroot::realroot(&ctx, &mut report),
             _ => {}
         }
         // Partial results survive a later failure.
