@@ -70,11 +70,17 @@ pub fn main(args: &Args) -> ! {
     boot::open_console(!container);
     // Log lines go to a non-blocking description of our own of the same
     // console (`log::set_console_nonblocking`): services share fds 0-2.
-    if let Ok(fd) = sys::open(
-        b"/proc/self/fd/2",
-        rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::NOCTTY | rustix::fs::OFlags::NONBLOCK,
-    ) {
-        log::set_console_nonblocking(fd);
+    // A terminal only: a new description of a regular file (a container's
+    // log) would have an offset of its own and overwrite the services'.
+    let on_tty = rustix::fs::fstat(sys::borrow(2))
+        .is_ok_and(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_char_device());
+    if on_tty {
+        if let Ok(fd) = sys::open(
+            b"/proc/self/fd/2",
+            rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::NOCTTY | rustix::fs::OFlags::NONBLOCK,
+        ) {
+            log::set_console_nonblocking(fd);
+        }
     }
     // Services' `null` stdio are copies of this, opened before any of
     // them can replace the node.

@@ -429,7 +429,15 @@ fn run(chan: OwnedFd, duty: Duty, slot: usize) -> ! {
                 revents: 0,
             },
         ];
-        if poll::poll(&mut p, None).is_err() {
+        // Our log lines share PID 1's non-blocking console: the ones it
+        // could not take wait in our own page, retried every 10 ms.
+        let logs = log::pending();
+        let timeout = logs.then_some(10_000_000);
+        let polled = poll::poll(&mut p, timeout);
+        if logs {
+            log::flush();
+        }
+        if polled.is_err() {
             continue;
         }
         if p[1].revents != 0 {
