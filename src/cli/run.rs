@@ -313,7 +313,7 @@ fn supervise(
         let notified = li.is_some_and(|i| fds[i].revents != 0);
         if let Some(w) = limit_watch
             .as_mut()
-            .filter(|_| !notified || wakes % 64 == 0)
+            .filter(|_| !notified || wakes.is_multiple_of(64))
         {
             w.check(poll::now_ns());
         }
