@@ -149,7 +149,8 @@ fn start(
     // ptrace, pidfds, prlimit): vigil's, and its worker's, known here.
     let mut protect = guarding_self();
     if let Some(w) = &worker {
-        let _ = protect.pids.push(w.pid as u32);
+        // Room for it: the list holds vigil alone.
+        let _ = protect.add_helper(w.pid as u32);
     }
     if bpf::compile_into(policy, arch, &protect, &mut filter).is_err() {
         let mut l = log::start(log::Level::Error);
