@@ -149,7 +149,8 @@ fn start(
     // ptrace, pidfds, prlimit): vigil's, and its worker's, known here.
     let mut protect = guarding_self();
     if let Some(w) = &worker {
-        let _ = protect.pids.push(w.pid as u32);
+        // Room for it: the list holds vigil alone.
+        let _ = protect.add_helper(w.pid as u32);
     }
     if bpf::compile_into(policy, arch, &protect, &mut filter).is_err() {
         let mut l = log::start(log::Level::Error);
@@ -268,6 +269,7 @@ fn supervise(
     }
     let mut status_open = true;
     let mut exit_code: Option<i32> = None;
+    let mut wakes: u32 = 0;
     loop {
         let mut fds = [PollFd {
             fd: sigfd,
@@ -293,22 +295,31 @@ fn supervise(
             n += 1;
             n - 1
         });
-        let now = poll::now_ns();
-        let timeout = watch
-            .as_ref()
-            .and_then(|w| w.deadline(now))
-            .map(|d| d.saturating_sub(now));
+        // The clock is read only where a worker has a deadline: a
+        // register decision's round trip pays for no extra syscall.
+        let worker = watch.as_ref().is_some_and(|w| w.worker.is_some());
+        let timeout = watch.as_ref().filter(|_| worker).and_then(|w| {
+            let now = poll::now_ns();
+            w.deadline(now).map(|d| d.saturating_sub(now))
+        });
         if let Err(e) = poll::poll(&mut fds[..n], timeout) {
             let mut l = log::start(log::Level::Error);
             l.s("poll: ");
             l.end_errno(e);
             return 1;
         }
-        if let Some(w) = limit_watch.as_mut() {
+        // The limits, at most once a second: looked at on every 64th wake,
+        // or on any wake but a notification's.
+        wakes = wakes.wrapping_add(1);
+        let notified = li.is_some_and(|i| fds[i].revents != 0);
+        if let Some(w) = limit_watch
+            .as_mut()
+            .filter(|_| !notified || wakes.is_multiple_of(64))
+        {
             w.check(poll::now_ns());
         }
         if let (Some(i), Some(w)) = (li, watch.as_mut()) {
-            let now = poll::now_ns();
+            let now = if worker { poll::now_ns() } else { 0 };
             let mut e = w.expire(now, arch, who);
             if e == Event::Fine {
                 e = w.event(fds[i].revents, policy, arch, who);

@@ -219,10 +219,8 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         let mut protect = self.protect.clone();
         protect.own_pid_ns = c.namespaces & g::CLONE_NEWPID != 0;
         if let Some(w) = &worker {
-            if protect.pids.push(w.pid as u32).is_ok() {
-                // kill(-1) spares only the namespace's init, not the worker.
-                protect.broadcast = true;
-            }
+            // Room for it: the list holds PID 1 alone.
+            let _ = protect.add_helper(w.pid as u32);
         }
         let filter = match policy.map(|p| bpf::compile(p, self.arch, &protect)) {
             None => None,

@@ -65,11 +65,18 @@ impl Protect {
         let mut p = Protect::default();
         let _ = p.pids.push(1);
         for &h in helpers.iter().take(MAX_PIDS - 1) {
-            let _ = p.pids.push(h);
+            let _ = p.add_helper(h);
         }
-        // kill(-1) spares only the namespace's init, not its helpers.
-        p.broadcast = p.pids.len() > 1;
         p
+    }
+
+    /// Protect helper process `pid` (a worker) too. `kill(-1)` reaches a
+    /// helper, which is never the init of the service's pid namespace. A
+    /// full list hands the pid back.
+    pub fn add_helper(&mut self, pid: u32) -> Result<(), u32> {
+        self.pids.push(pid)?;
+        self.broadcast = true;
+        Ok(())
     }
 }
 
