@@ -7,7 +7,11 @@
  *   hostile phase NAME AT SECS      wait for the probe's start, run phase NAME
  *                                   from AT s to AT+SECS s (see `phases`)
  *   hostile uffd NAME SECS          hold a userfaultfd fault in an openat's path
- *                                   for SECS s
+ *                                   for SECS s (/run/h/pid-NAME: its pid;
+ *                                   /run/h/holding-NAME: its line is out)
+ *   hostile wait-file MS PATH       until PATH is there, not empty
+ *   hostile wait-gone MS PIDFILE    until the process PIDFILE names is gone
+ *   hostile settle MS               until the hostile boot's scenarios are over
  *   hostile ...                     single attacks and checks, see main()
  *
  * Output: `TEST hostile.NAME: ok` or `TEST hostile.NAME: FAIL why` lines
@@ -614,6 +618,7 @@ static int console_flood(long kb)
             done += n;
     }
     say("console-flood: %ld bytes to the console in %ld ms", done, (now_us() - t) / 1000);
+    write_file("/run/h/done-console", "1");
     return 0;
 }
 
@@ -842,16 +847,51 @@ static int make_fifos(char **paths)
     return bad;
 }
 
-/* wait-file MS PATH: until PATH exists (exit 1 after MS ms). */
+/* wait-file MS PATH: until PATH exists and is not empty (exit 1 after MS
+ * ms). */
 static int wait_file(long ms, const char *path)
 {
     long end = now_us() + ms * 1000;
-    while (access(path, F_OK) != 0) {
+    struct stat st;
+    while (stat(path, &st) != 0 || st.st_size == 0) {
         if (now_us() > end)
             return 1;
         sleep_ms(50);
     }
     return 0;
+}
+
+/* wait-gone MS PIDFILE: until the process named in PIDFILE is gone (its
+ * file waited for too; exit 1 after MS ms). */
+static int wait_gone(long ms, const char *path)
+{
+    long end = now_us() + ms * 1000;
+    char buf[16];
+    while (read_file(path, buf, sizeof buf) < 0) {
+        if (now_us() > end)
+            return 1;
+        sleep_ms(50);
+    }
+    pid_t pid = atoi(buf);
+    while (pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH)) {
+        if (now_us() > end)
+            return 1;
+        sleep_ms(50);
+    }
+    return 0;
+}
+
+/* settle MS: until what the boot's checks look for has happened, however
+ * late the console's writers (stalled behind cpuhog's write) made it: the
+ * floods' and the hold's ends, uffd-late's holding line, uffd stopped. */
+static int settle(long ms)
+{
+    const char *files[] = { "/run/h/done-console", "/run/h/done-console-hold",
+                            "/run/h/holding-uffd-late" };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+        bad |= wait_file(ms, files[i]);
+    return bad | wait_gone(ms, "/run/h/pid-uffd");
 }
 
 /* durable DIR: write records and files until killed; say on the console
@@ -939,6 +979,7 @@ static int console_hold(long ms, long kb)
         waitpid(p, &st, 0);
     say("console-hold: output stopped for %ld ms (TCOON %d), %ld KB written behind it by pid %d "
         "(status %d)", (now_us() - t) / 1000, on, kb, (int)p, st);
+    write_file("/run/h/done-console-hold", "1");
     return 0;
 }
 
@@ -998,11 +1039,23 @@ static int uffd_hold(const char *name, long secs)
         say("%s: no userfaultfd: %s", name, strerrorname_np(errno));
         return 1;
     }
+    /* Before the fault (which holds our worker, and with it every path
+     * call of ours): who we are, for the service that ends the boot. */
+    char pidf[64], pid[16];
+    snprintf(pidf, sizeof pidf, "/run/h/pid-%s", name);
+    snprintf(pid, sizeof pid, "%d", (int)getpid());
+    write_file(pidf, pid);
+    /* Opened now, written once our holding line is out: the fault keeps
+     * every later open of ours waiting. */
+    snprintf(pidf, sizeof pidf, "/run/h/holding-%s", name);
+    int mark = open(pidf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     pthread_t t;
     pthread_create(&t, NULL, uffd_opener, NULL);
     struct pollfd p = { .fd = u, .events = POLLIN };
     int got = poll(&p, 1, 5000);
     say("%s: holding%s", name, got == 1 ? "" : " (no fault seen)");
+    if (mark >= 0 && write(mark, "1", 1) == 1)
+        close(mark);
     sleep_ms(secs * 1000);
     say("%s: held %ld s, letting go", name, secs);
     char *src = mmap(NULL, psize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -1066,6 +1119,10 @@ static int dispatch(const char *m, int n, char **a)
         return make_fifos(a);
     if (!strcmp(m, "wait-file") && n >= 2)
         return wait_file(atol(a[0]), a[1]);
+    if (!strcmp(m, "wait-gone") && n >= 2)
+        return wait_gone(atol(a[0]), a[1]);
+    if (!strcmp(m, "settle") && n >= 1)
+        return settle(atol(a[0]));
     if (!strcmp(m, "durable") && n >= 1)
         return durable(a[0]);
     if (!strcmp(m, "touch") && n >= 1)
