@@ -621,6 +621,12 @@ fn container_pid1_leaves_the_host_alone() {
     assert_eq!(hostname(), host_before, "{log}");
     assert!(start.elapsed() < Duration::from_secs(30));
     assert!(log.contains("PID 1 of a container"), "{log}");
+    // In the machine's cgroup namespace, a cgroup2 mount would set the
+    // machine's cgroup2 options (nsdelegate) for everyone.
+    assert!(
+        log.contains("cgroup2: not mounted: this container shares the machine's cgroup namespace"),
+        "{log}"
+    );
     assert!(
         log.contains("in a container: the machine's mounts are left alone"),
         "{log}"

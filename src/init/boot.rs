@@ -74,6 +74,15 @@ pub fn mount_early() -> Mounted {
         if mounted {
             continue;
         }
+        if fstype == "cgroup2" && shares_machine_cgroups() {
+            // A cgroup2 mount sets the one hierarchy's options (nsdelegate
+            // on or off) for the whole machine when made from its cgroup
+            // namespace: not a container's to decide.
+            let mut l = log::start(log::Level::Warn);
+            l.s("cgroup2: not mounted: this container shares the machine's cgroup namespace");
+            l.end();
+            continue;
+        }
         let _ = rustix::fs::mkdir(target.as_bytes(), Mode::from_raw_mode(0o755));
         let mut r = mount(
             src.as_bytes(),
@@ -118,10 +127,11 @@ pub fn is_mounted(table: &[u8], target: &str) -> bool {
         .any(|line| line.split(|&b| b == b' ').nth(1) == Some(target.as_bytes()))
 }
 
-/// The inode numbers of the initial (the machine's own) pid and uts
-/// namespaces, fixed by the kernel (`include/linux/proc_ns.h`).
+/// The inode numbers of the initial (the machine's own) pid, uts and
+/// cgroup namespaces, fixed by the kernel (`include/linux/proc_ns.h`).
 const PROC_PID_INIT_INO: u64 = 0xefff_fffc;
 const PROC_UTS_INIT_INO: u64 = 0xefff_fffe;
+const PROC_CGROUP_INIT_INO: u64 = 0xefff_fffb;
 
 /// Is our namespace of this kind the machine's own? `Err` where /proc
 /// cannot tell (ENOENT: a kernel without namespaces of that kind).
@@ -140,6 +150,12 @@ pub fn in_container() -> bool {
         Err(sys::Errno::NOENT) => false,
         Err(_) => true,
     }
+}
+
+/// Is vigil PID 1 of a container in the machine's own cgroup namespace
+/// (`/proc` is mounted by now)?
+fn shares_machine_cgroups() -> bool {
+    in_container() && initial_ns(b"/proc/self/ns/cgroup", PROC_CGROUP_INIT_INO).unwrap_or(false)
 }
 
 /// Is our uts namespace the machine's own (a hostname set in it would be
