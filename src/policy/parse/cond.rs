@@ -1,9 +1,14 @@
 //! Conditions: `COND` of the grammar, an OR of ANDs of argument
 //! comparisons, appended to the policy's pools.
 
-use super::lex::which;
+use super::lex::keywords;
 use super::{Parser, Res};
 use crate::policy::{Cmp, ErrorKind, Op, Span};
+
+keywords! {
+    /// A comparison's operator, or the `&` of a masked one.
+    OpWord { Eq = "==", Ne = "!=", Lt = "<", Le = "<=", Gt = ">", Ge = ">=", Mask = "&" }
+}
 
 impl<'a> Parser<'a, '_> {
     /// `COND`: appended to the pools, or an equal condition already there.
@@ -65,14 +70,14 @@ impl<'a> Parser<'a, '_> {
             _ => return Err(self.expected(a, "an argument (`arg0` .. `arg5`)")),
         };
         let o = self.lx.next();
-        let op = match which(o, "==|!=|<|<=|>|>=|&") {
-            1 => Op::Eq,
-            2 => Op::Ne,
-            3 => Op::Lt,
-            4 => Op::Le,
-            5 => Op::Gt,
-            6 => Op::Ge,
-            7 => {
+        let op = match OpWord::of(o) {
+            Some(OpWord::Eq) => Op::Eq,
+            Some(OpWord::Ne) => Op::Ne,
+            Some(OpWord::Lt) => Op::Lt,
+            Some(OpWord::Le) => Op::Le,
+            Some(OpWord::Gt) => Op::Gt,
+            Some(OpWord::Ge) => Op::Ge,
+            Some(OpWord::Mask) => {
                 let mask = self.number(false)?;
                 let eq = self.lx.next();
                 if eq != "==" {
@@ -80,7 +85,7 @@ impl<'a> Parser<'a, '_> {
                 }
                 Op::MaskedEq(mask)
             }
-            _ => {
+            None => {
                 return Err(self.expected(
                     o,
                     "a comparison (`==`, `!=`, `<`, `<=`, `>`, `>=` or `& MASK ==`)",

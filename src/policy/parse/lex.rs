@@ -85,11 +85,71 @@ impl<'a> Lexer<'a> {
     }
 }
 
-/// Which of the `|`-separated `words` `s` is, counting from 1 (0: none).
-/// (Cheaper in code than a `match` on strings.)
-#[inline(never)]
-pub(super) fn which(s: &str, words: &str) -> usize {
-    words.split('|').position(|w| w == s).map_or(0, |i| i + 1)
+/// Keywords with names. One declaration gives an enum, its words as one
+/// space-separated string and the lookup of a token in it, so that the
+/// parser matches on `ActionWord::Kill`, not on the position of `kill` in
+/// a list, and a word cannot drift from its variant.
+///
+/// ```ignore
+/// keywords! {
+///     /// What a line of a paths block starts with.
+///     BlockWord { Close = "}", Allow = "allow" }
+/// }
+/// ```
+///
+/// The words are one string searched by `words::find` (the lookup the
+/// other keyword tables use), not a `match` on strings: a `match` compares
+/// each word in code of its own. A compile-time check refuses a word that
+/// is empty or holds a space, either of which would shift the words
+/// against the variants.
+macro_rules! keywords {
+    (
+        $(#[$meta:meta])*
+        $name:ident { $first:ident = $first_word:literal $(, $variant:ident = $word:literal)* $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        enum $name {
+            $first,
+            $($variant,)*
+        }
+
+        impl $name {
+            /// Every keyword, in the order of `WORDS`.
+            const ALL: &'static [$name] = &[$name::$first, $($name::$variant,)*];
+            /// The words, separated by single spaces.
+            const WORDS: &'static str = concat!($first_word $(, " ", $word)*);
+
+            /// The keyword `token` is, if it is one.
+            fn of(token: &str) -> Option<$name> {
+                $crate::words::find(Self::WORDS, token).and_then(|i| Self::ALL.get(i).copied())
+            }
+        }
+
+        const _: () = assert!(
+            $crate::policy::parse::lex::words_agree($name::WORDS, $name::ALL.len()),
+            "a keyword is empty or holds a space",
+        );
+    };
+}
+pub(super) use keywords;
+
+/// Does `words` hold `count` non-empty words separated by single spaces?
+pub(super) const fn words_agree(words: &str, count: usize) -> bool {
+    let w = words.as_bytes();
+    let mut n = 1;
+    let mut i = 0;
+    while i < w.len() {
+        let edge = i == 0 || i + 1 == w.len() || w[i - 1] == b' ';
+        if w[i] == b' ' {
+            if edge {
+                return false;
+            }
+            n += 1;
+        }
+        i += 1;
+    }
+    !w.is_empty() && n == count
 }
 
 impl<'a> Parser<'a, '_> {

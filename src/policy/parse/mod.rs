@@ -37,8 +37,19 @@ mod rule;
 mod tests;
 
 pub use lex::digits;
-use lex::{which, Lexer, Tok};
+use lex::{keywords, Lexer, Tok};
 use paths::{ends_with_brace, Block, DEFAULT_PATHS_ERRNO};
+
+keywords! {
+    /// What a line outside a paths block starts with, when not a rule's
+    /// first name.
+    DirectiveWord { Close = "}", Default = "default", DecisionLog = "decision-log" }
+}
+
+keywords! {
+    /// The value of `decision-log`.
+    Switch { On = "on", Off = "off" }
+}
 
 /// Longest line the parser accepts, in bytes.
 pub const MAX_LINE: usize = 256;
@@ -244,10 +255,10 @@ impl<'a> Parser<'a, '_> {
     fn directive(&mut self, line: &'a str) -> Res<()> {
         self.lx = Lexer::new(line, false);
         let first = self.lx.next();
-        match which(first, "}|default|decision-log") {
+        match DirectiveWord::of(first) {
             _ if first.is_empty() => Ok(()),
-            1 => Err(self.fail(first, ErrorKind::StrayClose)),
-            2 => {
+            Some(DirectiveWord::Close) => Err(self.fail(first, ErrorKind::StrayClose)),
+            Some(DirectiveWord::Default) => {
                 let action = self.plain_action()?;
                 self.end()?;
                 if self.default_line != 0 {
@@ -258,16 +269,16 @@ impl<'a> Parser<'a, '_> {
                 self.policy.default = action;
                 Ok(())
             }
-            3 => {
+            Some(DirectiveWord::DecisionLog) => {
                 let t = self.lx.next();
-                self.policy.log_decisions = match which(t, "on|off") {
-                    1 => true,
-                    2 => false,
-                    _ => return Err(self.expected(t, "`on` or `off`")),
+                self.policy.log_decisions = match Switch::of(t) {
+                    Some(Switch::On) => true,
+                    Some(Switch::Off) => false,
+                    None => return Err(self.expected(t, "`on` or `off`")),
                 };
                 self.end()
             }
-            _ => self.rule(first),
+            None => self.rule(first),
         }
     }
 

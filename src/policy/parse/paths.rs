@@ -1,7 +1,7 @@
 //! Paths blocks: `SYSCALLS: notify paths {`, its `allow`, `deny` and
 //! `otherwise` lines, and the `}` that closes it.
 
-use super::lex::{which, Lexer, Tok};
+use super::lex::{keywords, Lexer, Tok};
 use super::rule::syscalls;
 use super::{Failed, Parser, Res};
 use crate::policy::{groups, Action, ErrorKind, Origin, PathRule, Reply, Rule};
@@ -25,6 +25,11 @@ pub(super) fn normalised(p: &str) -> bool {
         }
     }
     true
+}
+
+keywords! {
+    /// What a line of a paths block starts with.
+    BlockWord { Close = "}", Allow = "allow", Deny = "deny", Otherwise = "otherwise" }
 }
 
 /// A paths block's errno when it has no `otherwise` line (`EACCES`).
@@ -97,13 +102,13 @@ impl<'a> Parser<'a, '_> {
     pub(super) fn block_line(&mut self, line: &'a str) -> Res<()> {
         self.lx = Lexer::new(line, true);
         let t = self.lx.next();
-        match which(t, "}|allow|deny|otherwise") {
+        match BlockWord::of(t) {
             _ if t.is_empty() => Ok(()),
-            1 => {
+            Some(BlockWord::Close) => {
                 self.close_block();
                 self.end()
             }
-            n @ (2 | 3) => {
+            Some(word @ (BlockWord::Allow | BlockWord::Deny)) => {
                 let prefix = self.lx.next();
                 if prefix.is_empty() {
                     return Err(self.expected(prefix, "a path prefix"));
@@ -113,7 +118,7 @@ impl<'a> Parser<'a, '_> {
                 if !prefix.starts_with('/') || !normalised(prefix) {
                     return Err(self.fail(prefix, ErrorKind::RelativePrefix));
                 }
-                let deny = if n == 2 {
+                let deny = if word == BlockWord::Allow {
                     None
                 } else {
                     let e = self.lx.next();
@@ -133,7 +138,7 @@ impl<'a> Parser<'a, '_> {
                 }
                 Ok(())
             }
-            4 => {
+            Some(BlockWord::Otherwise) => {
                 let e = self.lx.next();
                 if e != "errno" {
                     return Err(self.expected(e, "`errno`"));
@@ -153,7 +158,7 @@ impl<'a> Parser<'a, '_> {
                 b.otherwise_line = here;
                 Ok(())
             }
-            _ => Err(self.expected(
+            None => Err(self.expected(
                 t,
                 "`allow PREFIX`, `deny PREFIX`, `otherwise errno E` or `}`",
             )),

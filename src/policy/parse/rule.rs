@@ -3,7 +3,7 @@
 
 use heapless::Vec;
 
-use super::lex::{is_word, which, Tok};
+use super::lex::{is_word, keywords, Tok};
 use super::{Parser, Res, MAX_LINE};
 use crate::policy::{groups, Action, ErrorKind, Origin, Reply, Rule};
 
@@ -26,6 +26,16 @@ fn same_rule(a: &Rule, a_how: How, b: &Rule, b_how: How) -> bool {
         && (a.cond.is_none()
             || (a_how.else_default == b_how.else_default
                 && (a_how.else_default || a.otherwise == b.otherwise)))
+}
+
+keywords! {
+    /// The first word of an action.
+    ActionWord { Allow = "allow", Kill = "kill", Log = "log", Trap = "trap", Errno = "errno", Notify = "notify" }
+}
+
+keywords! {
+    /// The first word of what `notify` asks of vigil.
+    ReplyWord { Return = "return", Errno = "errno", Continue = "continue", Paths = "paths" }
 }
 
 /// An action as written: a paths block is only known to be one so far.
@@ -182,19 +192,19 @@ impl<'a> Parser<'a, '_> {
 
     fn action(&mut self, paths_ok: bool) -> Res<Act> {
         let t = self.lx.next();
-        let action = match which(t, "allow|kill|log|trap|errno|notify") {
-            1 => Action::Allow,
-            2 => Action::Kill,
-            3 => Action::Log,
-            4 => Action::Trap,
-            5 => Action::Errno(self.errno()?),
-            6 => {
+        let action = match ActionWord::of(t) {
+            Some(ActionWord::Allow) => Action::Allow,
+            Some(ActionWord::Kill) => Action::Kill,
+            Some(ActionWord::Log) => Action::Log,
+            Some(ActionWord::Trap) => Action::Trap,
+            Some(ActionWord::Errno) => Action::Errno(self.errno()?),
+            Some(ActionWord::Notify) => {
                 let r = self.lx.next();
-                let reply = match which(r, "return|errno|continue|paths") {
-                    1 => Reply::Return(self.number(true)? as i64),
-                    2 => Reply::Errno(self.errno()?),
-                    3 => Reply::Continue,
-                    4 if paths_ok => {
+                let reply = match ReplyWord::of(r) {
+                    Some(ReplyWord::Return) => Reply::Return(self.number(true)? as i64),
+                    Some(ReplyWord::Errno) => Reply::Errno(self.errno()?),
+                    Some(ReplyWord::Continue) => Reply::Continue,
+                    Some(ReplyWord::Paths) if paths_ok => {
                         let b = self.lx.next();
                         if b == "if" {
                             let what = "`{` (a paths block takes no condition)";
@@ -205,16 +215,16 @@ impl<'a> Parser<'a, '_> {
                         }
                         return Ok(Act::Paths);
                     }
-                    4 => {
+                    Some(ReplyWord::Paths) => {
                         return Err(self.expected(r, "`return`, `errno` or `continue` (a paths block can only be a rule's sole action)"))
                     }
-                    _ => {
+                    None => {
                         return Err(self.expected(r, "`return N`, `errno E`, `continue` or `paths {`"))
                     }
                 };
                 Action::Notify(self.reply(reply, r)?)
             }
-            _ => {
+            None => {
                 return Err(self.expected(
                     t,
                     "an action (`allow`, `kill`, `log`, `trap`, `errno E` or `notify ...`)",
