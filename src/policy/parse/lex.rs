@@ -90,7 +90,7 @@ impl<'a> Lexer<'a> {
 /// parser matches on `ActionWord::Kill`, not on the position of `kill` in
 /// a list, and a word cannot drift from its variant.
 ///
-/// ```ignore
+/// ```text
 /// keywords! {
 ///     /// What a line of a paths block starts with.
 ///     BlockWord { Close = "}", Allow = "allow" }
