@@ -12,7 +12,12 @@ use std::process::{Child, Command, Stdio};
 /// A fresh directory for one test, and a policy emulating every path
 /// syscall: everything allowed but `DIR/forbidden`.
 fn setup(name: &str) -> (PathBuf, PathBuf) {
-    let d = tmp().join(format!("edge-{name}"));
+    setup_in(&tmp(), name)
+}
+
+/// `setup`, with the directory under `base`.
+fn setup_in(base: &std::path::Path, name: &str) -> (PathBuf, PathBuf) {
+    let d = base.join(format!("edge-{name}"));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(d.join("forbidden")).unwrap();
     let p = policy(
@@ -88,7 +93,9 @@ fn runs_as_the_target_uid_with_its_umask() {
         eprintln!("skipped: needs root to run a target as another uid");
         return;
     }
-    let (d, p) = setup("creds");
+    // The target, uid 65534, must reach its directory.
+    let world = WorldDir::new("edge-creds");
+    let (d, p) = setup_in(&world, "creds");
     let root_only = d.join("root-only");
     std::fs::write(&root_only, "root").unwrap();
     std::fs::set_permissions(

@@ -44,7 +44,12 @@ fn places(name: &str) -> (PathBuf, PathBuf) {
 /// `vigil run` in a process group of its own (signals the tests send to
 /// vigil's group stay there), stdin closed, with a deadline.
 fn vigil_run(args: &[&str], extra: impl FnOnce(&mut Command)) -> Output {
-    let mut c = Command::new(vigil());
+    vigil_run_of(&vigil(), args, extra)
+}
+
+/// `vigil_run` with the binary at `vigil` (a copy another uid can reach).
+fn vigil_run_of(vigil: &Path, args: &[&str], extra: impl FnOnce(&mut Command)) -> Output {
+    let mut c = Command::new(vigil);
     c.arg("run").args(args).stdin(Stdio::null());
     c.process_group(0);
     extra(&mut c);
@@ -366,13 +371,16 @@ fn unprivileged_vigil_is_not_dumpable() {
     if unsafe { libc::getuid() } != 0 {
         return;
     }
-    let p = policy(
-        "harden-user",
-        "default allow\ngetppid: notify return 4242\n",
-    );
+    // vigil itself runs as uid 1000 here: its binary, the policy and the
+    // program must be within that uid's reach.
+    let world = WorldDir::new("harden-user");
+    let vigil = world.program(&vigil());
+    let p = world.join("harden-user.policy");
+    std::fs::write(&p, "default allow\ngetppid: notify return 4242\n").unwrap();
     let _ = std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    let prog = prog("getppid");
-    let o = vigil_run(
+    let prog = world.program(&prog("getppid"));
+    let o = vigil_run_of(
+        &vigil,
         &[
             "--policy",
             p.to_str().unwrap(),
@@ -384,7 +392,8 @@ fn unprivileged_vigil_is_not_dumpable() {
         },
     );
     assert_eq!(stdout(&o).trim(), "4242", "{}", stderr(&o));
-    let o = vigil_run(
+    let o = vigil_run_of(
+        &vigil,
         &[
             "--",
             "/bin/sh",

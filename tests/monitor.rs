@@ -160,8 +160,10 @@ fn a_fault_held_past_the_deadline_stops_the_program() {
 
 /// DIR/allowed/x (a mount point to be), DIR/secret/data (readable by all:
 /// only the policy keeps it), and the natural policy allowing DIR/allowed.
-fn alias_setup(name: &str) -> (PathBuf, PathBuf) {
-    let d = fresh(name);
+/// The aliasing tests' directory and policy. Their target becomes uid
+/// 1000 before it acts on the directory: it lives where that uid can reach.
+fn alias_setup(name: &str) -> (WorldDir, PathBuf) {
+    let d = WorldDir::new(&format!("mon-{name}"));
     std::fs::create_dir_all(d.join("allowed/x")).unwrap();
     std::fs::create_dir_all(d.join("secret")).unwrap();
     std::fs::write(d.join("secret/data"), "SECRET\n").unwrap();
@@ -397,7 +399,8 @@ fn a_root_target_without_capabilities_gets_none_through_vigil() {
         eprintln!("skipped: needs root");
         return;
     }
-    let d = fresh("caps");
+    // Without CAP_DAC_OVERRIDE, the target must reach its files itself.
+    let d = WorldDir::new("mon-caps");
     let f = d.join("theirs");
     std::fs::write(&f, "SECRET\n").unwrap();
     let own = |p: &Path, mode: &str| {

@@ -97,3 +97,54 @@ pub fn worker_of(vigil: u32) -> Option<u32> {
     }
     None
 }
+
+/// A fresh directory every uid can reach, for the files of a target that
+/// runs as another uid or without capabilities: the program it executes
+/// and its scratch files. Not under `target/`, which sits in the checkout:
+/// a checkout inside a 0700 directory (a home directory, often) is out of
+/// such a target's reach. `/tmp` rather than `$TMPDIR`, which may be
+/// private too. Mode 0755 whatever the umask (a test opens wider what the
+/// target must write to); removed when dropped, unless the test failed,
+/// so that a failure leaves its files to look at.
+pub struct WorldDir(PathBuf);
+
+impl WorldDir {
+    pub fn new(name: &str) -> WorldDir {
+        use std::os::unix::fs::PermissionsExt;
+        let base = Path::new("/tmp");
+        let mode = base.metadata().expect("/tmp").permissions().mode();
+        assert!(
+            mode & 0o001 != 0,
+            "/tmp is not world-traversable ({mode:o})"
+        );
+        let d = base.join(format!("vigil-test-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir(&d).unwrap();
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
+        WorldDir(d)
+    }
+
+    /// A copy of the program `exe` in this directory, executable by all.
+    pub fn program(&self, exe: &Path) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let to = self.0.join(exe.file_name().unwrap());
+        std::fs::copy(exe, &to).unwrap();
+        std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o755)).unwrap();
+        to
+    }
+}
+
+impl std::ops::Deref for WorldDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for WorldDir {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}

@@ -1,5 +1,9 @@
 //! The realistic policy of section 2, written once and rendered both in
 //! vigil's policy language and as rules for the libseccomp peer.
+//!
+//! `tests/golden.rs` includes this file and compiles `vigil_text()` for
+//! both arches against committed copies: a change here is a change there
+//! (regenerate them as that file says).
 
 /// `(arg, op, value, mask)`: `op` is one of `== != < <= > >=` or `&==`
 /// (masked equality: `arg & mask == value`).
