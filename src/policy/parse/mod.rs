@@ -36,8 +36,9 @@ mod rule;
 #[cfg(test)]
 mod tests;
 
+use crate::words::keywords;
 pub use lex::digits;
-use lex::{keywords, Lexer, Tok};
+use lex::{Lexer, Tok};
 use paths::{ends_with_brace, Block, DEFAULT_PATHS_ERRNO};
 
 keywords! {
