@@ -1,7 +1,28 @@
 //! Word lists in one string: the keyword sets of the policy and config
 //! languages (declared with `keywords!`, one lookup convention for both),
 //! their message templates and the disassembler's mnemonics. One `&str` per
-//! table, not a slice of them: a third of the bytes.
+//! table, not a slice of them: a third of the bytes. Also what both
+//! languages share below them: the line limit and the digit reader.
+
+/// Longest line the policy and the config languages accept, in bytes.
+pub const MAX_LINE: usize = 256;
+
+/// `s`, all digits in `radix` (at least one), if it fits: the numbers of
+/// both languages and those of /proc/PID/status.
+// Size: one loop for all of them (measured).
+#[inline(never)]
+pub fn digits(s: &[u8], radix: u32) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    let mut v: u64 = 0;
+    // Bytes, not chars: a non-ASCII byte is no digit either.
+    for &b in s {
+        let d = (b as char).to_digit(radix)?;
+        v = v.checked_mul(radix as u64)?.checked_add(d as u64)?;
+    }
+    Some(v)
+}
 
 /// `s` split at the first `sep`: what comes before it, and after it (empty
 /// if there is no `sep`).

@@ -501,7 +501,7 @@ fn null() -> Result<i32, Errno> {
 /// session, and a terminal must not become its controlling one by this.
 fn open_stdio(path: &[u8], write: bool) -> Result<i32, Errno> {
     use rustix::fs::{Mode, ResolveFlags};
-    let mut b = [0u8; crate::notify::path::PATH_MAX];
+    let mut b = [0u8; crate::sys::PATH_MAX];
     let c = sys::nul_terminated(path, &mut b)?;
     let base = OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
     let flags = if write {

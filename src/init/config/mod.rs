@@ -117,7 +117,7 @@ pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, Context, MAX_ERRORS}
 pub use parse::{parse, parse_into};
 
 /// Longest line accepted, in bytes (the policy language's limit).
-pub const MAX_LINE: usize = crate::policy::parse::MAX_LINE;
+pub use crate::words::MAX_LINE;
 /// Most services one config can declare.
 pub const MAX_SERVICES: usize = 32;
 /// Most named policies one config can define.

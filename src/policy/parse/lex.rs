@@ -3,6 +3,7 @@
 
 use super::{Parser, Res};
 use crate::policy::{ErrorKind, MAX_ERRNO};
+use crate::words::digits;
 
 /// A token: a slice of the current line, whose place in the line is its
 /// column (see `Parser::col`); empty at the end of the line (or at a
@@ -125,23 +126,6 @@ fn parse_unsigned(s: &str) -> Option<u64> {
         [b'0', b'o' | b'O', rest @ ..] => digits(rest, 8),
         all => digits(all, 10),
     }
-}
-
-/// `s`, all digits in `radix` (at least one), if it fits.
-// Size: one loop for the policy's numbers and those of /proc/PID/status
-// (measured).
-#[inline(never)]
-pub fn digits(s: &[u8], radix: u32) -> Option<u64> {
-    if s.is_empty() {
-        return None;
-    }
-    let mut v: u64 = 0;
-    // Bytes, not chars: a non-ASCII byte is no digit either.
-    for &b in s {
-        let d = (b as char).to_digit(radix)?;
-        v = v.checked_mul(radix as u64)?.checked_add(d as u64)?;
-    }
-    Some(v)
 }
 
 /// The magnitude of `-decimal`, if `s` is one.
