@@ -20,18 +20,12 @@ mod bpf;
 #[path = "src/init/config/mod.rs"]
 #[allow(unused_imports)]
 mod config;
-/// `out::Buf`'s storage, where `out` looks for it.
-#[path = "src/sys/mem.rs"]
-mod mem;
 #[path = "src/out.rs"]
 mod out;
 #[path = "src/policy/mod.rs"]
 mod policy;
 #[path = "src/words.rs"]
 mod words;
-mod sys {
-    pub(crate) use super::mem;
-}
 
 fn main() {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());

@@ -3,7 +3,10 @@
 //!
 //! Layers, bottom up: `sys` (raw syscalls, the only `unsafe`) -> `bpf`
 //! (policy -> filter) -> `notify` (listener, memory reads, replies) ->
-//! `service` (spawn, restart) -> `init` (mounts, signals, shutdown) -> `cli`.
+//! `service` (spawn, restart) -> `init` (PID 1: mounts, signals, shutdown)
+//! and `cli` (the commands) side by side, neither importing the other:
+//! `main.rs` picks one. What both modes need (`input`: files and the
+//! embedded defaults; `limits`: vigil's own rlimits) sits below them.
 
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -12,6 +15,8 @@ pub mod arch;
 pub mod bpf;
 pub mod cli;
 pub mod init;
+pub mod input;
+pub mod limits;
 pub mod log;
 pub mod notify;
 pub mod out;

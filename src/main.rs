@@ -8,7 +8,16 @@
 
 #[cfg(not(test))]
 mod entry {
-    vigil::entry_point!(vigil::cli::main);
+    vigil::entry_point!(main);
+
+    /// The mode: PID 1 boots and supervises (and never returns), any other
+    /// process runs a command.
+    fn main(args: &vigil::sys::Args) -> i32 {
+        if rustix::process::getpid().is_init() {
+            vigil::init::main(args);
+        }
+        vigil::cli::main(args)
+    }
     vigil::mem_functions!();
 
     #[panic_handler]

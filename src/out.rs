@@ -146,9 +146,10 @@ fn escape(bytes: &[u8], at: usize, out: &mut [u8; 64]) -> (usize, usize) {
     (bytes.len(), n)
 }
 
-/// A fixed-size line buffer.
+/// A fixed-size line buffer. Making one writes nothing (heapless's `Vec`
+/// leaves its storage uninitialised): no zeroing of `N` bytes per line.
 pub struct Buf<const N: usize> {
-    bytes: crate::sys::mem::Prefix<N>,
+    bytes: heapless::Vec<u8, N>,
 }
 
 impl<const N: usize> Default for Buf<N> {
@@ -160,12 +161,12 @@ impl<const N: usize> Default for Buf<N> {
 impl<const N: usize> Buf<N> {
     pub const fn new() -> Self {
         Buf {
-            bytes: crate::sys::mem::Prefix::new(),
+            bytes: heapless::Vec::new(),
         }
     }
 
     pub fn as_bytes(&self) -> &[u8] {
-        self.bytes.as_bytes()
+        &self.bytes
     }
 
     /// The contents as text; vigil only writes UTF-8, but a cut may split a
@@ -179,7 +180,7 @@ impl<const N: usize> Buf<N> {
     }
 
     pub fn clear(&mut self) {
-        self.bytes.truncate(0);
+        self.bytes.clear();
     }
 
     pub fn len(&self) -> usize {
@@ -193,7 +194,19 @@ impl<const N: usize> Buf<N> {
 
 impl<const N: usize> Sink for Buf<N> {
     fn put(&mut self, bytes: &[u8]) {
-        self.bytes.push(bytes);
+        put(self.bytes.as_mut_view(), bytes);
+    }
+}
+
+/// `Buf::put` for every `N`: as much of `bytes` as fits.
+// Size: one copy of the code through the capacity-free view, not one per
+// `N`.
+#[inline(never)]
+fn put(v: &mut heapless::vec::VecView<u8>, bytes: &[u8]) {
+    for &b in bytes {
+        if v.push(b).is_err() {
+            break;
+        }
     }
 }
 

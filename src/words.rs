@@ -1,6 +1,28 @@
-//! Word lists in one string: the keyword tables of the policy and config
-//! languages, their message templates and the disassembler's mnemonics.
-//! One `&str` per table, not a slice of them: a third of the bytes.
+//! Word lists in one string: the keyword sets of the policy and config
+//! languages (declared with `keywords!`, one lookup convention for both),
+//! their message templates and the disassembler's mnemonics. One `&str` per
+//! table, not a slice of them: a third of the bytes. Also what both
+//! languages share below them: the line limit and the digit reader.
+
+/// Longest line the policy and the config languages accept, in bytes.
+pub const MAX_LINE: usize = 256;
+
+/// `s`, all digits in `radix` (at least one), if it fits: the numbers of
+/// both languages and those of /proc/PID/status.
+// Size: one loop for all of them (measured).
+#[inline(never)]
+pub fn digits(s: &[u8], radix: u32) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    let mut v: u64 = 0;
+    // Bytes, not chars: a non-ASCII byte is no digit either.
+    for &b in s {
+        let d = (b as char).to_digit(radix)?;
+        v = v.checked_mul(radix as u64)?.checked_add(d as u64)?;
+    }
+    Some(v)
+}
 
 /// `s` split at the first `sep`: what comes before it, and after it (empty
 /// if there is no `sep`).
@@ -96,5 +118,135 @@ fn find_in_is_split_position() {
             assert_eq!(find_in(t, w, false), plain, "{t:?} {w:?}");
             assert_eq!(find_in(t, w, true), fold, "{t:?} {w:?}");
         }
+    }
+}
+
+/// Keywords with names. One declaration gives an enum, its words as one
+/// space-separated string and the lookup of a token in it, so that a parser
+/// matches on `ActionWord::Kill`, not on the position of `kill` in a list,
+/// and a word cannot drift from its variant. Both languages (policy and
+/// config) declare their keyword sets with it: one lookup convention.
+///
+/// ```text
+/// keywords! {
+///     /// What a line of a paths block starts with.
+///     BlockWord { Close = "}", Allow = "allow" }
+/// }
+/// ```
+///
+/// An optional visibility before the name is the enum's and its items'.
+/// The words are one string searched by `find`, not a `match` on strings:
+/// a `match` compares each word in code of its own. `ALL` pairs each word
+/// with its variant (for tests and messages; a table the binary only holds
+/// where it is used). A compile-time check refuses a word that is empty or
+/// holds a space, either of which would shift the words against the
+/// variants.
+macro_rules! keywords {
+    (
+        $(#[$meta:meta])*
+        $vis:vis $name:ident {
+            $first:ident = $first_word:literal $(, $variant:ident = $word:literal)* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        $vis enum $name {
+            $first,
+            $($variant,)*
+        }
+
+        #[allow(dead_code)]
+        impl $name {
+            /// Every keyword, in the order of `WORDS`.
+            const VARIANTS: &'static [$name] = &[$name::$first, $($name::$variant,)*];
+            /// How many keywords there are.
+            $vis const COUNT: usize = $name::VARIANTS.len();
+            /// The words, separated by single spaces.
+            $vis const WORDS: &'static str = concat!($first_word $(, " ", $word)*);
+            /// Every keyword with its word, in order.
+            $vis const ALL: [(&'static str, $name); $name::COUNT] =
+                [($first_word, $name::$first), $(($word, $name::$variant),)*];
+
+            /// The keyword `token` is, if it is one.
+            $vis fn of(token: &str) -> Option<$name> {
+                $crate::words::find(Self::WORDS, token)
+                    .and_then(|i| Self::VARIANTS.get(i).copied())
+            }
+
+            /// The keyword's word.
+            $vis fn word(self) -> &'static str {
+                $crate::words::nth(Self::WORDS, b' ', self as usize)
+            }
+        }
+
+        impl $crate::words::Keyword for $name {
+            const WORDS: &'static str = $name::WORDS;
+            const VARIANTS: &'static [$name] = $name::VARIANTS;
+        }
+
+        const _: () = assert!(
+            $crate::words::words_agree($name::WORDS, $name::COUNT),
+            "a keyword is empty or holds a space",
+        );
+    };
+}
+pub(crate) use keywords;
+
+/// A set of keywords declared by `keywords!`, for code that reads any of
+/// them (a directive's one-word argument, say).
+pub trait Keyword: Copy + 'static {
+    /// The words, separated by single spaces.
+    const WORDS: &'static str;
+    /// The keywords, in the order of `WORDS`.
+    const VARIANTS: &'static [Self];
+}
+
+/// Does `words` hold `count` non-empty words separated by single spaces?
+pub const fn words_agree(words: &str, count: usize) -> bool {
+    let w = words.as_bytes();
+    let mut n = 1;
+    let mut i = 0;
+    while i < w.len() {
+        let edge = i == 0 || i + 1 == w.len() || w[i - 1] == b' ';
+        if w[i] == b' ' {
+            if edge {
+                return false;
+            }
+            n += 1;
+        }
+        i += 1;
+    }
+    !w.is_empty() && n == count
+}
+
+#[cfg(test)]
+#[test]
+fn keyword_lists_are_checked() {
+    assert!(words_agree("allow kill", 2));
+    assert!(words_agree("}", 1));
+    assert!(!words_agree("allow kill", 3));
+    for bad in ["", " a", "a ", "a  b"] {
+        assert!(!words_agree(bad, bad.split(' ').count()), "{bad:?}");
+    }
+}
+
+#[cfg(test)]
+mod keyword_tests {
+    keywords! {
+        /// A set to test the declaration with.
+        Word { One = "one", Two = "two", Close = "}" }
+    }
+
+    #[test]
+    fn words_and_variants_agree() {
+        assert_eq!(Word::WORDS, "one two }");
+        assert_eq!(Word::COUNT, 3);
+        for (w, k) in Word::ALL {
+            assert_eq!(Word::of(w), Some(k));
+            assert_eq!(k.word(), w);
+        }
+        assert_eq!(Word::of("three"), None);
+        assert_eq!(Word::of(""), None);
+        assert_eq!(Word::of("one two"), None);
     }
 }

@@ -680,7 +680,7 @@ pub fn decide(data: &[u8]) {
     let raw: Vec<&[u8]> = memory.split(|&b| b == 0).take(8).collect();
     let mut normalized: Vec<Vec<u8>> = Vec::new();
     for r in &raw {
-        let mut out = vec![0u8; vigil::notify::path::PATH_MAX];
+        let mut out = vec![0u8; vigil::sys::PATH_MAX];
         let n = normalize(r, &mut out);
         let n = &out[..n];
         check_normalized(n, r);

@@ -1,8 +1,9 @@
 //! `vigil check FILE` and `vigil compile FILE`: a policy's errors like a
 //! compiler's, or its filter as readable disassembly.
 
-use super::{explain, load_policy, text, Fd, EXIT_USAGE};
+use super::{explain, load_policy, Fd, EXIT_USAGE};
 use crate::bpf;
+use crate::input::text;
 use crate::out::{Buf, Sink};
 use crate::policy::protect::{self, Guards, Protect};
 use crate::sys::{self, Args};

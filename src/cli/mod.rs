@@ -5,17 +5,11 @@ pub mod explain;
 pub mod run;
 
 use crate::arch::Arch;
-use crate::log;
+use crate::input::{read_text, text, DEFAULT_POLICY, MAX_FILE};
 use crate::out::{Buf, Sink};
 use crate::policy::{self, Policy};
 use crate::sys::cell::Once;
 use crate::sys::{self, Args};
-
-/// The embedded default policy (`build.rs` checked it parses).
-pub const DEFAULT_POLICY: &str = include_str!(env!("VIGIL_POLICY_FILE"));
-
-/// Largest policy or config file vigil reads.
-pub const MAX_FILE: usize = 64 * 1024;
 
 const USAGE: &str =
     "usage: vigil run [--policy FILE] [--log quiet|info|debug] [--keep-fds] [--] PROG [ARGS...]
@@ -26,10 +20,11 @@ const USAGE: &str =
 /// Exit status for usage and input errors, like a compiler's.
 pub const EXIT_USAGE: i32 = 2;
 
+/// The commands, for any process but PID 1 (`main.rs` picks the mode).
+// Memory: out of line, so that its frame is not under `init::main`'s,
+// which PID 1 keeps for good.
+#[inline(never)]
 pub fn main(args: &Args) -> i32 {
-    if rustix::process::getpid().is_init() {
-        crate::init::main(args);
-    }
     let arg = args.get(1);
     // Size: a table, not a `match` on byte strings (measured).
     match arg.and_then(|a| COMMANDS.iter().position(|c| *c == a)) {
@@ -137,34 +132,4 @@ impl Drop for Fd {
     fn drop(&mut self) {
         self.flush();
     }
-}
-
-/// Read `path` into `buf` as UTF-8 text, or log why not.
-pub fn read_text<'b>(path: &[u8], buf: &'b mut [u8]) -> Option<&'b str> {
-    let n = match sys::read_file(path, buf) {
-        Ok(n) => n,
-        Err(e) => {
-            let mut l = log::start(log::Level::Error);
-            l.esc(path).s(": cannot read: ");
-            l.end_errno(e);
-            return None;
-        }
-    };
-    match core::str::from_utf8(&buf[..n]) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            let mut l = log::start(log::Level::Error);
-            l.esc(path)
-                .s(": not UTF-8 text (byte ")
-                .u(e.valid_up_to() as u64)
-                .s(")");
-            l.end();
-            None
-        }
-    }
-}
-
-/// Bytes as text for messages (paths vigil was given are UTF-8 in practice).
-pub fn text(b: &[u8]) -> &str {
-    core::str::from_utf8(b).unwrap_or("?")
 }

@@ -4,9 +4,10 @@
 
 use rustix::fd::AsRawFd;
 
-use super::{load_policy, text, EXIT_USAGE};
+use super::{load_policy, EXIT_USAGE};
 use crate::bpf;
-use crate::init::limits::{self, Inherited};
+use crate::input::text;
+use crate::limits::{self, Inherited};
 use crate::log;
 use crate::notify::worker::{self, Duty, Event, Watch, Worker};
 use crate::notify::{self, Listener};
@@ -34,8 +35,7 @@ const SIGNALS: SigSet = SigSet::of(&[
     g::SIGWINCH,
 ]);
 
-// Memory: out of line, so that its frame is not part of `cli::main`'s,
-// which PID 1 keeps under `init::main` for good.
+// Memory: out of line, so that its frame is not part of `cli::main`'s.
 #[inline(never)]
 pub fn main(args: &Args) -> i32 {
     // Limits that could kill vigil are lifted first (the program gets

@@ -4,12 +4,12 @@
 pub mod boot;
 pub mod channel;
 pub mod config;
-pub mod limits;
 pub mod services;
 pub mod shutdown;
 pub mod supervisor;
 
-use crate::cli::{text, DEFAULT_POLICY, MAX_FILE};
+use crate::input::{text, DEFAULT_CONFIG, DEFAULT_POLICY, MAX_FILE};
+use crate::limits;
 use crate::log;
 use crate::out::{Buf, Sink};
 use crate::policy::{self, Policy};
@@ -21,9 +21,6 @@ use config::{Cmd, Config, Kind, PolicyRef, Restart};
 use linux_raw_sys::general as g;
 use shutdown::Action;
 use supervisor::{Supervisor, MAX_LOADED, MAX_SLOTS};
-
-/// The embedded boot config (`build.rs` checked it).
-pub const DEFAULT_CONFIG: &str = include_str!(env!("VIGIL_CONFIG_FILE"));
 
 /// The kernel command line's text.
 static CMDLINE: Once<[u8; 4096]> = Once::new([0; 4096]);

@@ -70,7 +70,7 @@ pub struct Supervisor<'c, 'p> {
     /// What every filter protects: PID 1 (and its helpers).
     pub protect: Protect,
     /// vigil's own resource limits, watched.
-    pub limits: Option<crate::init::limits::Watch>,
+    pub limits: Option<crate::limits::Watch>,
     /// The test program's exit status, once it has exited.
     pub test_status: Option<i32>,
 }

@@ -35,7 +35,7 @@ use crate::log;
 use crate::out::{Buf, Sink};
 use crate::policy::{groups, Policy};
 use crate::sys::seccomp::{self, Notif};
-use crate::sys::{self, Errno};
+use crate::sys::{self, Errno, PATH_MAX};
 use linux_raw_sys::general as g;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -603,7 +603,7 @@ pub fn perform(
             rustix::fs::linkat(&a.dir, name, &b.dir, b.cname(&mut nb2), AtFlags::empty())
         }
         Op::Symlink => {
-            let mut tb = [0u8; path::PATH_MAX + 1];
+            let mut tb = [0u8; PATH_MAX + 1];
             let t = sys::nul_terminated(link_target, &mut tb)?;
             rustix::fs::symlinkat(t, &a.dir, name)
         }

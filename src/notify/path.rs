@@ -6,9 +6,8 @@
 
 use super::reach;
 use crate::out::{Buf, Sink};
-use crate::sys::Errno;
+use crate::sys::{Errno, PATH_MAX};
 
-pub const PATH_MAX: usize = 4096;
 const PAGE: u64 = 4096;
 
 pub type Path = Buf<PATH_MAX>;

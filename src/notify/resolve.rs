@@ -21,9 +21,10 @@ use core::ffi::CStr;
 use rustix::fd::{AsFd, AsRawFd, OwnedFd};
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 
-use super::path::{self, Path, PATH_MAX};
+use super::path::{self, Path};
 use super::reach;
 use crate::out::{Buf, Sink};
+use crate::sys::PATH_MAX;
 use crate::sys::{self, Errno};
 
 /// The kernel's limit on symlinks followed in one lookup.

@@ -115,7 +115,7 @@ impl Creds {
                 }
                 Some(3) => {
                     let hex = field(&mut rest)?;
-                    c.caps = crate::policy::parse::digits(hex, 16)?;
+                    c.caps = crate::words::digits(hex, 16)?;
                 }
                 // The last field: the innermost namespace's.
                 Some(4) => {
@@ -200,7 +200,7 @@ fn field<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
 }
 
 fn number(s: &[u8], radix: u32) -> Option<u32> {
-    crate::policy::parse::digits(s, radix).and_then(|v| u32::try_from(v).ok())
+    crate::words::digits(s, radix).and_then(|v| u32::try_from(v).ok())
 }
 
 /// vigil's own credentials, put back by `Worn::drop`.

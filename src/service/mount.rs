@@ -4,8 +4,7 @@
 
 use rustix::mount::{MountFlags, UnmountFlags};
 
-use crate::notify::path::PATH_MAX;
-use crate::sys::{nul_terminated, Errno};
+use crate::sys::{nul_terminated, Errno, PATH_MAX};
 
 /// `mount(2)` with raw `MS_*` flags. Bind mounts, remounts and propagation
 /// changes take the same call: the kernel ignores what they do not use.

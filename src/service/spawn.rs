@@ -18,7 +18,7 @@ use rustix::fs::OFlags;
 
 use super::sandbox::{self, Sandbox};
 use crate::bpf::Insn;
-use crate::init::limits::Inherited;
+use crate::limits::Inherited;
 use crate::out::{Buf, Sink};
 use crate::sys::exec::ExecBuf;
 use crate::sys::poll::{self, PollFd, POLLIN};
@@ -59,7 +59,7 @@ pub struct Spawn<'a> {
     /// Close every inherited fd from 3 up before exec (stdio aside).
     pub close_fds: bool,
     /// The resource limits vigil was started with, which the child gets
-    /// back where vigil lifted its own (`init::limits`).
+    /// back where vigil lifted its own (`limits`).
     pub limits: Option<&'a Inherited>,
     /// Make the child dumpable again before its filter: vigil is not
     /// (`PR_SET_DUMPABLE 0`), the child inherits that, and an unprivileged
@@ -397,7 +397,7 @@ fn child(s: &Spawn, w: i32, in_cgroup: bool) -> ! {
     if s.new_session {
         let _ = rustix::process::setsid();
     }
-    crate::init::limits::restore_inherited(s.limits);
+    crate::limits::restore_inherited(s.limits);
     for &(res, soft, hard) in s.rlimits {
         if let Err(e) = proc::set_rlimit(res, soft, hard) {
             fail(e);
@@ -501,7 +501,7 @@ fn null() -> Result<i32, Errno> {
 /// session, and a terminal must not become its controlling one by this.
 fn open_stdio(path: &[u8], write: bool) -> Result<i32, Errno> {
     use rustix::fs::{Mode, ResolveFlags};
-    let mut b = [0u8; crate::notify::path::PATH_MAX];
+    let mut b = [0u8; crate::sys::PATH_MAX];
     let c = sys::nul_terminated(path, &mut b)?;
     let base = OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
     let flags = if write {

@@ -107,9 +107,8 @@ macro_rules! mem_functions {
 }
 
 /// A byte buffer of which only the written prefix is ever read, so that
-/// making one writes nothing: no zeroing of `N` bytes per line buffer.
-// Size: every `Buf::new` was a memset call (1.1 KB in all, measured), and
-// each one zeroed all N bytes with a byte loop before any use.
+/// making one writes nothing: no zeroing of `N` bytes (`exec::ExecBuf`'s
+/// argument text). `out::Buf` has the same property from heapless's `Vec`.
 pub struct Prefix<const N: usize> {
     data: [core::mem::MaybeUninit<u8>; N],
     len: usize,

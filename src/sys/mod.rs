@@ -27,6 +27,10 @@ pub use rustix::io::Errno;
 
 pub type Result<T> = core::result::Result<T, Errno>;
 
+/// Longest path the kernel takes, its NUL included (`PATH_MAX`): the size
+/// of the path buffers above this layer (a target's paths, mount points).
+pub const PATH_MAX: usize = linux_raw_sys::general::PATH_MAX as usize;
+
 use linux_raw_sys::general as nr;
 
 /// A raw syscall, its result decoded the kernel's way (-4095..-1 is an errno).

@@ -1,7 +1,6 @@
 //! `seccomp(2)` and the user-notification ioctls (seccomp_unotify(2)).
 
 use super::{nr, syscall, Result};
-use crate::bpf::Insn;
 use linux_raw_sys::ptrace as s;
 
 // The ioctl numbers are not in linux-raw-sys: _IOWR/_IOW('!', n, size),
@@ -54,13 +53,27 @@ struct AddFd {
 
 /// `seccomp(SECCOMP_SET_MODE_FILTER, flags, prog)`: the listener fd when
 /// `flags` has `FLAG_NEW_LISTENER`, else 0.
-pub fn set_filter(prog: &[Insn], flags: u32) -> Result<i32> {
+///
+/// `prog` is read by the kernel as `struct sock_filter`s, so `T` must be
+/// laid out as one (`#[repr(C)]` u16 code, u8 jt, u8 jf, u32 k, as
+/// `bpf::Insn` is). The syscall layer knows no program type: it checks at
+/// compile time that `T` has sock_filter's size and alignment, which keeps
+/// the kernel's read inside `prog`; the field order is `T`'s own promise.
+pub fn set_filter<T: Copy>(prog: &[T], flags: u32) -> Result<i32> {
+    const {
+        assert!(
+            size_of::<T>() == size_of::<s::sock_filter>()
+                && align_of::<T>() == align_of::<s::sock_filter>(),
+            "a filter instruction is not sock_filter-sized",
+        )
+    };
     let fprog = s::sock_fprog {
         len: prog.len() as u16,
         filter: prog.as_ptr() as *mut s::sock_filter,
     };
-    // SAFETY: fprog points to prog.len() valid sock_filter-shaped Insns,
-    // which the kernel copies before returning.
+    // SAFETY: fprog points to prog.len() elements of sock_filter's size
+    // (checked above), which the kernel only reads, and copies before
+    // returning.
     unsafe {
         syscall(
             nr::__NR_seccomp,

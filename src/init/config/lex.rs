@@ -132,7 +132,7 @@ pub fn number(s: &str) -> Option<u64> {
     if s.len() > 20 {
         return None;
     }
-    crate::policy::parse::digits(s.as_bytes(), 10)
+    crate::words::digits(s.as_bytes(), 10)
 }
 
 /// A decimal `u32`.

@@ -109,7 +109,7 @@ mod tests;
 
 use heapless::Vec;
 
-use crate::words;
+use crate::words::{self, keywords};
 
 use crate::arch::Arch;
 
@@ -117,7 +117,7 @@ pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, Context, MAX_ERRORS}
 pub use parse::{parse, parse_into};
 
 /// Longest line accepted, in bytes (the policy language's limit).
-pub const MAX_LINE: usize = crate::policy::parse::MAX_LINE;
+pub use crate::words::MAX_LINE;
 /// Most services one config can declare.
 pub const MAX_SERVICES: usize = 32;
 /// Most named policies one config can define.
@@ -296,60 +296,30 @@ pub enum Stdio<'a> {
     Path(&'a str),
 }
 
-/// A resource of `setrlimit(2)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Resource {
-    Cpu,
-    Fsize,
-    Data,
-    Stack,
-    Core,
-    Nproc,
-    Nofile,
-    Memlock,
-    As,
+keywords! {
+    /// A resource of `setrlimit(2)`, by its config name.
+    pub Resource {
+        Cpu = "cpu",
+        Fsize = "fsize",
+        Data = "data",
+        Stack = "stack",
+        Core = "core",
+        Nproc = "nproc",
+        Nofile = "nofile",
+        Memlock = "memlock",
+        As = "as",
+    }
 }
 
 impl Resource {
-    /// Every resource with its config name.
-    pub const ALL: [(&'static str, Resource); 9] = [
-        ("cpu", Resource::Cpu),
-        ("fsize", Resource::Fsize),
-        ("data", Resource::Data),
-        ("stack", Resource::Stack),
-        ("core", Resource::Core),
-        ("nproc", Resource::Nproc),
-        ("nofile", Resource::Nofile),
-        ("memlock", Resource::Memlock),
-        ("as", Resource::As),
-    ];
-
-    /// `ALL`'s names, space-separated (a test checks they agree).
-    pub const NAMES: &'static str = "cpu fsize data stack core nproc nofile memlock as";
-    /// `ALL`'s resources, in the order of `NAMES`.
-    pub const BY_INDEX: [Resource; 9] = [
-        Resource::Cpu,
-        Resource::Fsize,
-        Resource::Data,
-        Resource::Stack,
-        Resource::Core,
-        Resource::Nproc,
-        Resource::Nofile,
-        Resource::Memlock,
-        Resource::As,
-    ];
-
     /// The resource named `name` in the config (`nofile`, ...).
     pub fn by_name(name: &str) -> Option<Resource> {
-        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, r)| *r)
+        Self::of(name)
     }
 
     /// The config name.
     pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, r)| *r == self)
-            .map_or("", |(n, _)| n)
+        self.word()
     }
 
     /// `RLIMIT_*`: the same on x86_64 and aarch64 (asm-generic).
@@ -425,8 +395,29 @@ pub struct Service<'a> {
     pub confine: Confine<'a>,
 }
 
+/// Which list of `Confine::lists`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum List {
+    /// `read-only`.
+    ReadOnly,
+    LandlockRead,
+    LandlockWrite,
+    /// `env-pass`: variable names, not paths.
+    EnvPass,
+}
+
+/// Which of `Confine::limits`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// `pids-max`.
+    Pids,
+    /// `memory-max`.
+    Memory,
+    /// `cpu-max`'s quota.
+    Cpu,
+}
+
 /// A service's confinement, as the config says it (`Sandbox` at spawn).
-/// Indexed like the parser's directive table, which keeps it small.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Confine<'a> {
     /// `Confine::NO_NEW_PRIVS` and the other flags.
@@ -436,11 +427,11 @@ pub struct Confine<'a> {
     /// `namespaces`: `CLONE_NEW*` flags (with `CLONE_NEWNS` added where
     /// another directive needs it).
     pub namespaces: u32,
-    /// `read-only`, `landlock-read`, `landlock-write`, `env-pass`.
+    /// `read-only`, `landlock-read`, `landlock-write`, `env-pass`: by `List`.
     pub lists: [Vec<&'a str, MAX_PATHS>; 4],
     pub root: Option<&'a str>,
-    /// `pids-max`, `memory-max`, `cpu-max`'s quota: 0 when not given,
-    /// `u64::MAX` for `max`.
+    /// `pids-max`, `memory-max`, `cpu-max`'s quota (by `Limit`): 0 when
+    /// not given, `u64::MAX` for `max`.
     pub limits: [u64; 3],
     /// `cpu-max`'s period in microseconds.
     pub cpu_period: u64,
@@ -463,20 +454,20 @@ impl<'a> Confine<'a> {
     }
 
     pub fn read_only(&self) -> &[&'a str] {
-        &self.lists[0]
+        &self.lists[List::ReadOnly as usize]
     }
 
     pub fn landlock_read(&self) -> &[&'a str] {
-        &self.lists[1]
+        &self.lists[List::LandlockRead as usize]
     }
 
     pub fn landlock_write(&self) -> &[&'a str] {
-        &self.lists[2]
+        &self.lists[List::LandlockWrite as usize]
     }
 
     /// `env-pass` keys.
     pub fn env_pass(&self) -> &[&'a str] {
-        &self.lists[3]
+        &self.lists[List::EnvPass as usize]
     }
 
     /// Does the service get a cgroup of its own?

@@ -1,9 +1,9 @@
 //! Conditions: `COND` of the grammar, an OR of ANDs of argument
 //! comparisons, appended to the policy's pools.
 
-use super::lex::keywords;
 use super::{Parser, Res};
 use crate::policy::{Cmp, ErrorKind, Op, Span};
+use crate::words::keywords;
 
 keywords! {
     /// A comparison's operator, or the `&` of a masked one.

@@ -3,6 +3,7 @@
 
 use super::{Parser, Res};
 use crate::policy::{ErrorKind, MAX_ERRNO};
+use crate::words::digits;
 
 /// A token: a slice of the current line, whose place in the line is its
 /// column (see `Parser::col`); empty at the end of the line (or at a
@@ -85,73 +86,6 @@ impl<'a> Lexer<'a> {
     }
 }
 
-/// Keywords with names. One declaration gives an enum, its words as one
-/// space-separated string and the lookup of a token in it, so that the
-/// parser matches on `ActionWord::Kill`, not on the position of `kill` in
-/// a list, and a word cannot drift from its variant.
-///
-/// ```text
-/// keywords! {
-///     /// What a line of a paths block starts with.
-///     BlockWord { Close = "}", Allow = "allow" }
-/// }
-/// ```
-///
-/// The words are one string searched by `words::find` (the lookup the
-/// other keyword tables use), not a `match` on strings: a `match` compares
-/// each word in code of its own. A compile-time check refuses a word that
-/// is empty or holds a space, either of which would shift the words
-/// against the variants.
-macro_rules! keywords {
-    (
-        $(#[$meta:meta])*
-        $name:ident { $first:ident = $first_word:literal $(, $variant:ident = $word:literal)* $(,)? }
-    ) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        enum $name {
-            $first,
-            $($variant,)*
-        }
-
-        impl $name {
-            /// Every keyword, in the order of `WORDS`.
-            const ALL: &'static [$name] = &[$name::$first, $($name::$variant,)*];
-            /// The words, separated by single spaces.
-            const WORDS: &'static str = concat!($first_word $(, " ", $word)*);
-
-            /// The keyword `token` is, if it is one.
-            fn of(token: &str) -> Option<$name> {
-                $crate::words::find(Self::WORDS, token).and_then(|i| Self::ALL.get(i).copied())
-            }
-        }
-
-        const _: () = assert!(
-            $crate::policy::parse::lex::words_agree($name::WORDS, $name::ALL.len()),
-            "a keyword is empty or holds a space",
-        );
-    };
-}
-pub(super) use keywords;
-
-/// Does `words` hold `count` non-empty words separated by single spaces?
-pub(super) const fn words_agree(words: &str, count: usize) -> bool {
-    let w = words.as_bytes();
-    let mut n = 1;
-    let mut i = 0;
-    while i < w.len() {
-        let edge = i == 0 || i + 1 == w.len() || w[i - 1] == b' ';
-        if w[i] == b' ' {
-            if edge {
-                return false;
-            }
-            n += 1;
-        }
-        i += 1;
-    }
-    !w.is_empty() && n == count
-}
-
 impl<'a> Parser<'a, '_> {
     /// `E`: an errno name of the arch, or its number (1..4095).
     pub(super) fn errno(&mut self) -> Res<u16> {
@@ -192,23 +126,6 @@ fn parse_unsigned(s: &str) -> Option<u64> {
         [b'0', b'o' | b'O', rest @ ..] => digits(rest, 8),
         all => digits(all, 10),
     }
-}
-
-/// `s`, all digits in `radix` (at least one), if it fits.
-// Size: one loop for the policy's numbers and those of /proc/PID/status
-// (measured).
-#[inline(never)]
-pub fn digits(s: &[u8], radix: u32) -> Option<u64> {
-    if s.is_empty() {
-        return None;
-    }
-    let mut v: u64 = 0;
-    // Bytes, not chars: a non-ASCII byte is no digit either.
-    for &b in s {
-        let d = (b as char).to_digit(radix)?;
-        v = v.checked_mul(radix as u64)?.checked_add(d as u64)?;
-    }
-    Some(v)
 }
 
 /// The magnitude of `-decimal`, if `s` is one.

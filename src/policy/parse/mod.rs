@@ -36,8 +36,8 @@ mod rule;
 #[cfg(test)]
 mod tests;
 
-pub use lex::digits;
-use lex::{keywords, Lexer, Tok};
+use crate::words::keywords;
+use lex::{Lexer, Tok};
 use paths::{ends_with_brace, Block, DEFAULT_PATHS_ERRNO};
 
 keywords! {
@@ -51,8 +51,8 @@ keywords! {
     Switch { On = "on", Off = "off" }
 }
 
-/// Longest line the parser accepts, in bytes.
-pub const MAX_LINE: usize = 256;
+/// Longest line the parser accepts, in bytes (the config's too).
+pub use crate::words::MAX_LINE;
 
 /// Parse `text` for `arch`. On failure, every error found (up to
 /// `MAX_ERRORS`), each with its line and column.

@@ -1,10 +1,11 @@
 //! Paths blocks: `SYSCALLS: notify paths {`, its `allow`, `deny` and
 //! `otherwise` lines, and the `}` that closes it.
 
-use super::lex::{keywords, Lexer, Tok};
+use super::lex::{Lexer, Tok};
 use super::rule::syscalls;
 use super::{Failed, Parser, Res};
 use crate::policy::{groups, Action, ErrorKind, Origin, PathRule, Reply, Rule};
+use crate::words::keywords;
 
 /// Is the absolute path `p` already in normal form (what `..`, `.` and
 /// `//` removal would leave, up to one trailing `/`)?

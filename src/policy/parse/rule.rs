@@ -3,9 +3,10 @@
 
 use heapless::Vec;
 
-use super::lex::{is_word, keywords, Tok};
+use super::lex::{is_word, Tok};
 use super::{Parser, Res, MAX_LINE};
 use crate::policy::{groups, Action, ErrorKind, Origin, Reply, Rule};
+use crate::words::keywords;
 
 /// Most names (syscalls and groups) one line can list.
 const MAX_NAMES: usize = MAX_LINE / 2 + 1;

@@ -877,14 +877,3 @@ fn check_invariants(p: &Policy) {
         assert_ne!(path.deny, Some(0));
     }
 }
-
-#[test]
-fn keyword_lists_are_checked() {
-    use super::lex::words_agree;
-    assert!(words_agree("allow kill", 2));
-    assert!(words_agree("}", 1));
-    assert!(!words_agree("allow kill", 3));
-    for bad in ["", " a", "a ", "a  b"] {
-        assert!(!words_agree(bad, bad.split(' ').count()), "{bad:?}");
-    }
-}
