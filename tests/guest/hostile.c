@@ -867,11 +867,9 @@ static int wait_gone(long ms, const char *path)
 {
     long end = now_us() + ms * 1000;
     char buf[16];
-    while (read_file(path, buf, sizeof buf) < 0) {
-        if (now_us() > end)
-            return 1;
-        sleep_ms(50);
-    }
+    /* Not empty: write_file creates the file before it writes the pid. */
+    if (wait_file(ms, path) != 0 || read_file(path, buf, sizeof buf) < 0)
+        return 1;
     pid_t pid = atoi(buf);
     while (pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH)) {
         if (now_us() > end)
