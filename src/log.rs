@@ -33,8 +33,10 @@ struct Pending {
     buf: [u8; PENDING_MAX],
 }
 
-/// One page: a busy console delays about 60 lines before it drops any.
-const PENDING_MAX: usize = 4096;
+/// A busy console delays about 1000 lines before it drops any: a boot
+/// that starts many services at once on a slow serial console (an emulated
+/// UART on a loaded host) overflowed one page.
+const PENDING_MAX: usize = 64 * 1024;
 
 /// All zeros: in `.bss`, and only resident once a line has waited.
 static PENDING: Shared<Pending> = Shared::new(Pending {
@@ -60,8 +62,8 @@ pub fn set_console(fd: i32) {
 /// a tty waits for its write lock, which a service writing to the console
 /// holds for as long as its write lasts, and a service throttled by its
 /// cgroup can sit on it for seconds. Lines the console cannot take now
-/// wait in a page of memory and go out from the poll loop (`flush`);
-/// past a page they are dropped and counted (kmsg has every line).
+/// wait in a fixed buffer and go out from the poll loop (`flush`);
+/// past it they are dropped and counted (kmsg has every line).
 pub fn set_console_nonblocking(fd: i32) {
     CONSOLE.store(fd, Ordering::Relaxed);
     NONBLOCKING.store(true, Ordering::Relaxed);
