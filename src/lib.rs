@@ -11,17 +11,15 @@
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-pub mod arch;
-pub mod bpf;
 pub mod cli;
 pub mod init;
 pub mod input;
 pub mod limits;
 pub mod log;
 pub mod notify;
-pub mod out;
-pub mod policy;
 pub mod service;
 pub mod sys;
-pub mod tables;
-pub mod words;
+
+// The language core, a crate of its own (`src/core/`), under the names the
+// rest of vigil has always used: `crate::policy::parse`, `crate::config::Config`.
+pub use vigil_core::{arch, bpf, config, out, policy, tables, words};

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use vigil::arch::Arch;
 use vigil::bpf::{self, interp, CompileError};
-use vigil::init::config::{self, Config, ConfigErrors, PolicyRef, PolicyText};
+use vigil::config::{self, Config, ConfigErrors, PolicyRef, PolicyText};
 use vigil::notify::decide::{self, Decision, Step};
 use vigil::notify::path::normalize;
 use vigil::out::{Buf, Sink};

@@ -3,11 +3,11 @@
 
 pub mod boot;
 pub mod channel;
-pub mod config;
 pub mod services;
 pub mod shutdown;
 pub mod supervisor;
 
+use crate::config::{self, Cmd, Config, Kind, PolicyRef, Restart};
 use crate::input::{text, DEFAULT_CONFIG, DEFAULT_POLICY, MAX_FILE};
 use crate::limits;
 use crate::log;
@@ -17,7 +17,6 @@ use crate::sys::cell::Once;
 use crate::sys::signal::{self, SigSet};
 use crate::sys::{self, poll, Args};
 use crate::tables;
-use config::{Cmd, Config, Kind, PolicyRef, Restart};
 use linux_raw_sys::general as g;
 use shutdown::Action;
 use supervisor::{Supervisor, MAX_LOADED, MAX_SLOTS};

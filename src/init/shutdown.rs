@@ -3,7 +3,7 @@
 //! reboot. Every step is logged with its time since the shutdown began.
 
 use super::boot::Mounted;
-use super::config::Service;
+use crate::config::Service;
 use super::services::{Runtime, State};
 use crate::log;
 use crate::out::Sink;

@@ -1362,7 +1362,7 @@ mod tests {
         assert_eq!(p.exports.len(), 2);
         // The generated config parses for the guest (the same parser).
         assert!(
-            vigil::init::config::parse(&p.config).is_ok(),
+            vigil::config::parse(&p.config).is_ok(),
             "{}",
             p.config
         );
@@ -1396,7 +1396,7 @@ mod tests {
         assert!(p.config.contains("    policy default\n"));
         assert_eq!(p.exports[0], ("vigilroot".into(), PathBuf::from("/"), true));
         assert!(
-            vigil::init::config::parse(&p.config).is_ok(),
+            vigil::config::parse(&p.config).is_ok(),
             "{}",
             p.config
         );

@@ -48,9 +48,7 @@ pub mod interp;
 #[cfg(test)]
 mod tests;
 
-#[allow(unused_imports)] // build.rs includes this module and compiles by value
 pub use compile::{compile, compile_into};
-#[allow(unused_imports)] // build.rs includes this module and lists nothing
 pub use disasm::disasm;
 
 use crate::policy::Ret;

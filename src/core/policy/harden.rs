@@ -26,6 +26,8 @@ use super::{
 };
 use crate::arch::Arch;
 use crate::words;
+// The same on every arch: the host's values serve both arches' filters.
+use linux_raw_sys::general::{CLONE_NEWNS, CLONE_NEWUSER};
 
 pub const EPERM: u16 = 1;
 pub const ENOSYS: u16 = 38;
@@ -87,8 +89,6 @@ pub enum Deny {
     OneOf(u8, &'static [u32]),
 }
 
-const CLONE_NEWNS: u32 = 0x0002_0000;
-const CLONE_NEWUSER: u32 = 0x1000_0000;
 /// `_IO(0xAA, 0x00)`: a userfaultfd from `/dev/userfaultfd`.
 const USERFAULTFD_IOC_NEW: u32 = 0xaa00;
 const PTRACE_ATTACH: u32 = 16;
