@@ -8,15 +8,19 @@
 /// instead of a `&str`'s sixteen.
 #[derive(Debug)]
 pub struct Names {
+    /// The names, one after another.
     pub text: &'static str,
+    /// Where each name ends in `text`.
     pub ends: &'static [u16],
 }
 
 impl Names {
+    /// How many names there are.
     pub fn len(&self) -> usize {
         self.ends.len()
     }
 
+    /// Are there none?
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
@@ -126,6 +130,9 @@ impl Arch {
 /// to name a value.
 pub const ERRNO_ALIASES: [&str; 3] = ["ENOTSUP", "EWOULDBLOCK", "EDEADLOCK"];
 
+/// `AUDIT_ARCH_X86_64`: `seccomp_data.arch` of x86_64's 64-bit ABI.
 pub const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+/// `AUDIT_ARCH_AARCH64`: `seccomp_data.arch` of aarch64.
 pub const AUDIT_ARCH_AARCH64: u32 = 0xc000_00b7;
+/// `__X32_SYSCALL_BIT`: set in the numbers of x86_64's x32 ABI.
 pub const X32_SYSCALL_BIT: u32 = 0x4000_0000;

@@ -146,7 +146,9 @@ fn names<'a>(out: &mut String, name: &str, doc: &str, list: impl Iterator<Item =
 }
 
 fn numbers(out: &mut String, name: &str, doc: &str, list: &[u16]) {
-    out.push_str(&format!("/// {doc}\npub static {name}: &[u16] = &{list:?};\n"));
+    out.push_str(&format!(
+        "/// {doc}\npub static {name}: &[u16] = &{list:?};\n"
+    ));
 }
 
 /// linux-raw-sys's source tree: the version pinned in the repository's
@@ -159,7 +161,10 @@ fn linux_raw_sys_dir() -> PathBuf {
         .find(|d| d.join("Cargo.lock").exists())
         .expect("a Cargo.lock above the crate");
     let lock = fs::read_to_string(root.join("Cargo.lock")).expect("Cargo.lock");
-    println!("cargo:rerun-if-changed={}", root.join("Cargo.lock").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("Cargo.lock").display()
+    );
     let mut version = None;
     let mut lines = lock.lines();
     while let Some(l) = lines.next() {

@@ -3,11 +3,11 @@
 
 use rustix::fd::{AsRawFd, OwnedFd};
 
-use crate::config::{Config, Confine, Kind, Stdio as CfgStdio};
 use super::services::{self, AfterExit, Runtime, State};
 use super::shutdown::{self, Action};
 use crate::arch::Arch;
 use crate::bpf;
+use crate::config::{Config, Confine, Kind, Stdio as CfgStdio};
 use crate::log;
 use crate::notify::worker::{self, Duty, Event, Watch};
 use crate::notify::Listener;

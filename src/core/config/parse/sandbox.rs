@@ -76,7 +76,6 @@ impl Namespace {
     }
 }
 
-
 impl<'a> Report<'a> {
     /// Sandbox directive `w`; `None` after an error.
     pub(super) fn confine(
