@@ -356,8 +356,14 @@ fn mount_all(cfg: &Config, file: &str) -> bool {
         }
         let mut flags = 0;
         let mut data = Buf::<{ config::MAX_LINE + 1 }>::new();
-        for o in m.options.split(',').filter(|o| !o.is_empty()) {
+        // Size: the core's `cut`, not `str::split`, whose copy here the
+        // crate split left to this one caller (measured).
+        let mut rest = m.options;
+        while !rest.is_empty() {
+            let o;
+            (o, rest) = crate::words::cut(rest, b',');
             match o {
+                "" => {}
                 "ro" => flags |= g::MS_RDONLY,
                 "nosuid" => flags |= g::MS_NOSUID,
                 "nodev" => flags |= g::MS_NODEV,
