@@ -106,6 +106,16 @@ mod tests {
         assert_eq!(X86_64.errno_name(0), None);
     }
 
+    /// build.rs keeps its own copy of `ERRNO_ALIASES` (a build script
+    /// cannot use its crate): every alias must have made it into the table.
+    #[test]
+    fn errno_aliases_are_in_the_table() {
+        for alias in crate::arch::ERRNO_ALIASES {
+            assert!(X86_64.errno(alias).is_some(), "{alias}");
+        }
+        assert_eq!(X86_64.errno("ENOTSUP"), X86_64.errno("EOPNOTSUPP"));
+    }
+
     #[test]
     fn open_exists_only_on_x86_64() {
         assert!(X86_64.nr("open").is_some());
