@@ -284,7 +284,7 @@ fn mutate(rng: &mut Rng, corpus: &[Vec<u8>]) -> Vec<u8> {
                 let end = (at + 1 + rng.below(16)).min(v.len());
                 v.drain(at.min(end)..end);
             }
-            4 | 5 | 6 => {
+            4..=6 => {
                 let t = DICT[rng.below(DICT.len())].as_bytes();
                 v.splice(at..at, t.iter().copied());
             }

@@ -21,9 +21,11 @@ use vigil_core::policy::{
 };
 use vigil_core::tables::{AARCH64, X86_64};
 
+/// A fuzz target: its name and its body.
+pub type Target = (&'static str, fn(&[u8]));
+
 /// The targets by name, for the smoke runner.
-pub const TARGETS: [(&str, fn(&[u8])); 3] =
-    [("config", config), ("policy", policy), ("decide", decide)];
+pub const TARGETS: [Target; 3] = [("config", config), ("policy", policy), ("decide", decide)];
 
 /// How much of the deep checks the inputs reached, for the smoke runner's
 /// report: parses that succeeded, filter runs compared with `verdict`,
