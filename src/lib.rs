@@ -1,27 +1,29 @@
 //! vigil: a static, allocation-free PID 1 and seccomp user-notification
 //! monitor.
 //!
-//! Layers, bottom up: `sys` (raw syscalls, the only `unsafe`) -> `bpf`
-//! (policy -> filter) -> `notify` (listener, memory reads, replies) ->
-//! `service` (spawn, restart) -> `init` (PID 1: mounts, signals, shutdown)
-//! and `cli` (the commands) side by side, neither importing the other:
-//! `main.rs` picks one. What both modes need (`input`: files and the
-//! embedded defaults; `limits`: vigil's own rlimits) sits below them.
+//! Layers, bottom up: the language core (`vigil-core`, `src/core/`: the
+//! policy and config languages, the BPF compiler and interpreter, the
+//! decision on a notification; no I/O, no `unsafe`), re-exported here as
+//! `arch`, `bpf`, `config`, `out`, `policy`, `tables` and `words`; then
+//! `sys` (raw syscalls, the only `unsafe`) -> `log`, `input` (files and
+//! the embedded defaults), `limits` (vigil's own rlimits) -> `service`
+//! (spawn, sandbox, cgroups) -> `notify` (listener, memory reads,
+//! replies) -> `init` (PID 1: mounts, signals, shutdown) and `cli` (the
+//! commands) side by side, neither importing the other: `main.rs` picks
+//! one.
 
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-pub mod arch;
-pub mod bpf;
 pub mod cli;
 pub mod init;
 pub mod input;
 pub mod limits;
 pub mod log;
 pub mod notify;
-pub mod out;
-pub mod policy;
 pub mod service;
 pub mod sys;
-pub mod tables;
-pub mod words;
+
+// The language core, a crate of its own (`src/core/`), under the names the
+// rest of vigil has always used: `crate::policy::parse`, `crate::config::Config`.
+pub use vigil_core::{arch, bpf, config, out, policy, tables, words};

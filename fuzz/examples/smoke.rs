@@ -24,6 +24,8 @@ fn take(c: &AtomicU64) -> u64 {
 }
 
 /// Tokens the mutator splices in: the languages' words and punctuation.
+// Packed, not one token a line as rustfmt would have it.
+#[rustfmt::skip]
 const DICT: &[&str] = &[
     "\n", " ", "\t", "\r\n", "#", "{", "}", "{\n", "\n}\n", ":", ",", "\"", "'", "@", "=",
     "default ", "allow", "kill", "log", "trap", "errno ", "notify ", "return ", "continue",
@@ -49,7 +51,10 @@ fn main() {
     thread_local!(static LAST: RefCell<String> = const { RefCell::new(String::new()) });
     thread_local!(static IN_TARGET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
     panic::set_hook(Box::new(|info| {
-        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
         let msg = info
             .payload()
             .downcast_ref::<String>()
@@ -76,7 +81,11 @@ fn main() {
         for a in &args[2..] {
             let p = PathBuf::from(a);
             match std::fs::read_dir(&p) {
-                Ok(d) => files.extend(d.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file())),
+                Ok(d) => files.extend(
+                    d.filter_map(|e| e.ok())
+                        .map(|e| e.path())
+                        .filter(|p| p.is_file()),
+                ),
                 Err(_) => files.push(p),
             }
         }
@@ -114,8 +123,18 @@ fn main() {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--secs" => secs = it.next().and_then(|s| s.parse().ok()).expect("--secs SECONDS"),
-            "--seed" => seed = it.next().and_then(|s| s.parse().ok()).expect("--seed NUMBER"),
+            "--secs" => {
+                secs = it
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .expect("--secs SECONDS")
+            }
+            "--seed" => {
+                seed = it
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .expect("--seed NUMBER")
+            }
             n => names.push(n),
         }
     }
@@ -147,10 +166,17 @@ fn main() {
         let took = start.elapsed().as_secs_f64();
         let deep = match name {
             "decide" => format!("{} by_paths decisions checked", take(&PATH_DECISIONS)),
-            "policy" => format!("{} parsed, {} filter runs checked", take(&OK_PARSES), take(&FILTER_RUNS)),
+            "policy" => format!(
+                "{} parsed, {} filter runs checked",
+                take(&OK_PARSES),
+                take(&FILTER_RUNS)
+            ),
             _ => format!("{} parsed", take(&OK_PARSES)),
         };
-        let what = format!("{} corpus inputs + {generated} generated, {deep}, {took:.1} s", corpus.len());
+        let what = format!(
+            "{} corpus inputs + {generated} generated, {deep}, {took:.1} s",
+            corpus.len()
+        );
         if fails.is_empty() {
             passed += 1;
             println!("{name}: passed ({what})");
@@ -182,13 +208,20 @@ fn target(name: &str) -> fn(&[u8]) {
 
 /// A path relative to the current directory where that is shorter.
 fn show(p: &Path) -> String {
-    let rel = std::env::current_dir().ok().and_then(|d| p.strip_prefix(d).ok().map(PathBuf::from));
+    let rel = std::env::current_dir()
+        .ok()
+        .and_then(|d| p.strip_prefix(d).ok().map(PathBuf::from));
     rel.unwrap_or_else(|| p.to_path_buf()).display().to_string()
 }
 
 fn read_corpus(dir: &Path) -> Vec<Vec<u8>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect()
+        })
         .unwrap_or_default();
     files.sort();
     let mut out: Vec<Vec<u8>> = files.iter().filter_map(|p| std::fs::read(p).ok()).collect();
@@ -199,7 +232,9 @@ fn read_corpus(dir: &Path) -> Vec<Vec<u8>> {
 }
 
 fn fnv(b: &[u8]) -> u64 {
-    b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &x| (h ^ x as u64).wrapping_mul(0x100_0000_01b3))
+    b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &x| {
+        (h ^ x as u64).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// xorshift64*: seeded, so a failure is found again on the next run.
@@ -249,7 +284,7 @@ fn mutate(rng: &mut Rng, corpus: &[Vec<u8>]) -> Vec<u8> {
                 let end = (at + 1 + rng.below(16)).min(v.len());
                 v.drain(at.min(end)..end);
             }
-            4 | 5 | 6 => {
+            4..=6 => {
                 let t = DICT[rng.below(DICT.len())].as_bytes();
                 v.splice(at..at, t.iter().copied());
             }

@@ -3,25 +3,29 @@
 //! stable smoke runner (`examples/smoke.rs`, run by `fuzz/smoke`).
 //!
 //! Each target takes any bytes and panics on a broken invariant; a panic is
-//! a finding. The invariants are written against vigil's public API only.
+//! a finding. The invariants are written against the public API of
+//! vigil's language core (`vigil-core`), which is all they need.
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-use vigil::arch::Arch;
-use vigil::bpf::{self, interp, CompileError};
-use vigil::init::config::{self, Config, ConfigErrors, PolicyRef, PolicyText};
-use vigil::notify::decide::{self, Decision, Step};
-use vigil::notify::path::normalize;
-use vigil::out::{Buf, Sink};
-use vigil::policy::{
+use vigil_core::arch::Arch;
+use vigil_core::bpf::{self, interp, CompileError};
+use vigil_core::config::{self, Config, ConfigErrors, PolicyRef, PolicyText};
+use vigil_core::decide::{self, Decision, Step};
+use vigil_core::out::{Buf, Sink};
+use vigil_core::path::{normalize, PATH_MAX};
+use vigil_core::policy::{
     self, prefix_covers, Action, Errors, PathRule, Policy, Reply, SyscallData, MAX_ERRNO,
 };
-use vigil::tables::{AARCH64, X86_64};
+use vigil_core::tables::{AARCH64, X86_64};
+
+/// A fuzz target: its name and its body.
+pub type Target = (&'static str, fn(&[u8]));
 
 /// The targets by name, for the smoke runner.
-pub const TARGETS: [(&str, fn(&[u8])); 3] = [("config", config), ("policy", policy), ("decide", decide)];
+pub const TARGETS: [Target; 3] = [("config", config), ("policy", policy), ("decide", decide)];
 
 /// How much of the deep checks the inputs reached, for the smoke runner's
 /// report: parses that succeeded, filter runs compared with `verdict`,
@@ -124,7 +128,10 @@ fn check_config_errors(errs: &ConfigErrors, lines: u32) {
         e.render("f", &mut one);
         let s = std::str::from_utf8(&one.0).expect("rendered error is not UTF-8");
         let want = format!("f:{}:{}: error: ", e.line, e.col);
-        assert!(s.starts_with(&want), "rendered {s:?}, want it to start {want:?}");
+        assert!(
+            s.starts_with(&want),
+            "rendered {s:?}, want it to start {want:?}"
+        );
         assert!(s.len() > want.len(), "empty message: {s:?}");
     }
     let mut all = Out(Vec::new());
@@ -147,21 +154,38 @@ fn offset_in(text: &str, sub: &str) -> Option<usize> {
 
 fn check_policy_text(text: &str, body: &PolicyText) {
     let at = offset_in(text, body.text).expect("policy body is not a slice of the config");
-    assert!(at == 0 || text.as_bytes()[at - 1] == b'\n' || body.text.is_empty(),
-        "policy body does not start a line: {body:?}");
+    assert!(
+        at == 0 || text.as_bytes()[at - 1] == b'\n' || body.text.is_empty(),
+        "policy body does not start a line: {body:?}"
+    );
     if !body.text.is_empty() {
-        let line = text.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        let line = text.as_bytes()[..at]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
         assert_eq!(line as u32, body.first_line, "first_line of {body:?}");
-        assert!(body.text.ends_with('\n'), "policy body lines end with newlines: {body:?}");
+        assert!(
+            body.text.ends_with('\n'),
+            "policy body lines end with newlines: {body:?}"
+        );
     }
 }
 
 fn check_config_model(cfg: &Config, text: &str) {
     let cmd_ok = |c: &config::Cmd| {
-        assert!(c.path.starts_with('/'), "relative command path {:?}", c.path);
+        assert!(
+            c.path.starts_with('/'),
+            "relative command path {:?}",
+            c.path
+        );
         assert!(c.line >= 1);
     };
-    cfg.emergency_shell.iter().chain(cfg.test.iter()).chain(cfg.modules.iter()).for_each(cmd_ok);
+    cfg.emergency_shell
+        .iter()
+        .chain(cfg.test.iter())
+        .chain(cfg.modules.iter())
+        .for_each(cmd_ok);
     if let Some(h) = cfg.hostname {
         assert!(h.len() <= config::MAX_HOSTNAME, "hostname {h:?}");
     }
@@ -172,12 +196,25 @@ fn check_config_model(cfg: &Config, text: &str) {
     };
     ref_ok(&cfg.test_policy);
     for (i, p) in cfg.policies.iter().enumerate() {
-        assert!(!["default", "none"].contains(&p.name), "reserved policy name {:?}", p.name);
-        assert_eq!(cfg.policy_index(p.name), Some(i), "duplicate policy {:?}", p.name);
+        assert!(
+            !["default", "none"].contains(&p.name),
+            "reserved policy name {:?}",
+            p.name
+        );
+        assert_eq!(
+            cfg.policy_index(p.name),
+            Some(i),
+            "duplicate policy {:?}",
+            p.name
+        );
         check_policy_text(text, &p.body);
     }
     for (i, s) in cfg.services.iter().enumerate() {
-        assert!(cfg.services[..i].iter().all(|o| o.name != s.name), "duplicate service {:?}", s.name);
+        assert!(
+            cfg.services[..i].iter().all(|o| o.name != s.name),
+            "duplicate service {:?}",
+            s.name
+        );
         cmd_ok(&s.exec);
         ref_ok(&s.policy);
         if s.kind == config::Kind::Daemon {
@@ -191,16 +228,30 @@ fn check_config_model(cfg: &Config, text: &str) {
                 assert!(p.starts_with('/'), "relative stdio path {p:?}");
             }
         }
-        assert!(s.backoff_min_ms <= s.backoff_max_ms, "backoff of {:?}", s.name);
-        assert!((1..=64).contains(&s.stop_signal), "stop signal {}", s.stop_signal);
+        assert!(
+            s.backoff_min_ms <= s.backoff_max_ms,
+            "backoff of {:?}",
+            s.name
+        );
+        assert!(
+            (1..=64).contains(&s.stop_signal),
+            "stop signal {}",
+            s.stop_signal
+        );
         for (j, r) in s.rlimits.iter().enumerate() {
             assert!(r.soft <= r.hard, "rlimit {r:?}");
-            assert!(s.rlimits[..j].iter().all(|o| o.resource != r.resource), "duplicate rlimit");
+            assert!(
+                s.rlimits[..j].iter().all(|o| o.resource != r.resource),
+                "duplicate rlimit"
+            );
         }
         for (j, e) in s.env.iter().enumerate() {
             let key = |e: &str| e.split('=').next().unwrap_or("").to_owned();
             assert!(e.contains('='), "env {e:?}");
-            assert!(s.env[..j].iter().all(|o| key(o) != key(e)), "duplicate env key {e:?}");
+            assert!(
+                s.env[..j].iter().all(|o| key(o) != key(e)),
+                "duplicate env key {e:?}"
+            );
         }
     }
 }
@@ -230,27 +281,45 @@ pub fn policy(data: &[u8]) {
 }
 
 fn check_policy_errors(errs: &Errors, text: &str, lines: u32) {
-    let lens: Vec<usize> = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l).len()).collect();
+    let lens: Vec<usize> = text
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l).len())
+        .collect();
     for e in &errs.list {
         assert!(e.line >= 1, "policy error at line 0: {e:?}");
         assert!(e.col >= 1, "policy error at column 0: {e:?}");
-        assert!(e.line <= lines + 1, "policy error at line {} of {lines}: {e:?}", e.line);
+        assert!(
+            e.line <= lines + 1,
+            "policy error at line {} of {lines}: {e:?}",
+            e.line
+        );
         // At most one past the end of its line (or of the length limit).
         let len = lens.get(e.line as usize - 1).copied().unwrap_or(0);
         let max = len.max(policy::parse::MAX_LINE) + 1;
-        assert!(e.col as usize <= max, "column {} past the end of line {} ({len} bytes): {e:?}", e.col, e.line);
+        assert!(
+            e.col as usize <= max,
+            "column {} past the end of line {} ({len} bytes): {e:?}",
+            e.col,
+            e.line
+        );
         assert!(e.other_line <= lines + 1, "other_line of {e:?}");
         let mut one = Out(Vec::new());
         e.render("f", &mut one);
         let s = std::str::from_utf8(&one.0).expect("rendered error is not UTF-8");
         let want = format!("f:{}:{}: error: ", e.line, e.col);
-        assert!(s.starts_with(&want), "rendered {s:?}, want it to start {want:?}");
+        assert!(
+            s.starts_with(&want),
+            "rendered {s:?}, want it to start {want:?}"
+        );
         assert!(!s.contains('\n'), "a newline inside one error: {s:?}");
     }
     let mut all = Out(Vec::new());
     errs.render("f", &mut all);
     let s = std::str::from_utf8(&all.0).expect("rendered errors are not UTF-8");
-    assert_eq!(s.lines().count(), errs.list.len() + usize::from(errs.dropped > 0));
+    assert_eq!(
+        s.lines().count(),
+        errs.list.len() + usize::from(errs.dropped > 0)
+    );
     let mut b = Buf::<128>::new();
     errs.render("f", &mut b);
     let _ = b.as_str();
@@ -274,7 +343,12 @@ fn check_policy_model(p: &Policy) {
     check_action(p, p.default);
     assert!(!matches!(p.default, Action::Notify(_)) || p.reply(p.default).is_some());
     for w in p.rules.windows(2) {
-        assert!(w[0].nr < w[1].nr, "rules not sorted and unique: {} then {}", w[0].nr, w[1].nr);
+        assert!(
+            w[0].nr < w[1].nr,
+            "rules not sorted and unique: {} then {}",
+            w[0].nr,
+            w[1].nr
+        );
     }
     for r in &p.rules {
         // Rules vigil adds to every policy have no place of their own.
@@ -282,11 +356,17 @@ fn check_policy_model(p: &Policy) {
         assert!(added || (r.line >= 1 && r.col >= 1), "rule place {r:?}");
         check_action(p, r.action);
         check_action(p, r.otherwise);
-        for c in [r.cond, p.guard(r.nr).map(|g| g.cond)].into_iter().flatten() {
+        for c in [r.cond, p.guard(r.nr).map(|g| g.cond)]
+            .into_iter()
+            .flatten()
+        {
             assert!(c.len >= 1, "empty condition {r:?}");
             assert!(c.range().end <= p.clauses.len(), "condition span {r:?}");
             for cl in &p.clauses[c.range()] {
-                assert!(cl.len >= 1 && cl.range().end <= p.cmps.len(), "clause span {cl:?}");
+                assert!(
+                    cl.len >= 1 && cl.range().end <= p.cmps.len(),
+                    "clause span {cl:?}"
+                );
             }
         }
     }
@@ -300,15 +380,26 @@ fn check_policy_model(p: &Policy) {
     for r in &p.replies {
         match *r {
             Reply::Errno(e) => assert!(errno_ok(e), "reply errno {e}"),
-            Reply::Paths { start, len, otherwise } => {
-                assert!(start as usize + len as usize <= p.paths.len(), "paths span {r:?}");
+            Reply::Paths {
+                start,
+                len,
+                otherwise,
+            } => {
+                assert!(
+                    start as usize + len as usize <= p.paths.len(),
+                    "paths span {r:?}"
+                );
                 assert!(errno_ok(otherwise), "otherwise errno {otherwise}");
             }
             Reply::Return(_) | Reply::Continue => {}
         }
     }
     for pr in &p.paths {
-        assert!(pr.prefix.starts_with('/'), "relative prefix {:?}", pr.prefix);
+        assert!(
+            pr.prefix.starts_with('/'),
+            "relative prefix {:?}",
+            pr.prefix
+        );
         if let Some(e) = pr.deny {
             assert!(errno_ok(e), "deny errno {e}");
         }
@@ -343,7 +434,10 @@ fn check_filter(p: &Policy, arch: &Arch, data: &[u8]) {
         pr.broadcast = true;
     }
     let mut guards = policy::protect::Guards::default();
-    assert!(policy::protect::guards(p, arch, &pr, &mut guards), "guards did not fit");
+    assert!(
+        policy::protect::guards(p, arch, &pr, &mut guards),
+        "guards did not fit"
+    );
     let prog = match bpf::compile(p, arch, &pr) {
         Ok(prog) => prog,
         Err(CompileError::TooLong) => return,
@@ -374,7 +468,11 @@ fn check_filter(p: &Policy, arch: &Arch, data: &[u8]) {
         a
     };
     let mut samples: Vec<SyscallData> = Vec::new();
-    let at = |nr: u32, args| SyscallData { nr: nr as i32, arch: arch.audit, args };
+    let at = |nr: u32, args| SyscallData {
+        nr: nr as i32,
+        arch: arch.audit,
+        args,
+    };
     // Every named syscall with no arguments; conditional ones many times.
     for g in &guards.items {
         for _ in 0..8 {
@@ -425,12 +523,20 @@ fn check_filter(p: &Policy, arch: &Arch, data: &[u8]) {
     // Another ABI, or garbage, in `arch`.
     for other in [AARCH64.audit, X86_64.audit, rng.next() as u32] {
         let nr = p.rules.first().map_or(0, |r| r.nr);
-        samples.push(SyscallData { nr: nr as i32, arch: other, args: [0; 6] });
+        samples.push(SyscallData {
+            nr: nr as i32,
+            arch: other,
+            args: [0; 6],
+        });
     }
     count(&FILTER_RUNS, samples.len() as u64);
     for d in &samples {
         let want = p.verdict_guarded(arch, d, &guards);
-        assert_eq!(bpf::ret_of(bpf::ret_value(want)), Some(want), "ret_of(ret_value({want:?}))");
+        assert_eq!(
+            bpf::ret_of(bpf::ret_value(want)),
+            Some(want),
+            "ret_of(ret_value({want:?}))"
+        );
         let got = interp::run(&prog, d);
         assert_eq!(
             got,
@@ -586,11 +692,25 @@ fn normalize_ref(p: &[u8]) -> Vec<u8> {
 }
 
 fn check_normalized(n: &[u8], raw: &[u8]) {
-    let show = || format!("{:?} -> {:?}", String::from_utf8_lossy(raw), String::from_utf8_lossy(n));
+    let show = || {
+        format!(
+            "{:?} -> {:?}",
+            String::from_utf8_lossy(raw),
+            String::from_utf8_lossy(n)
+        )
+    };
     assert!(n.first() == Some(&b'/'), "not absolute: {}", show());
-    assert!(n.len() == 1 || n.last() != Some(&b'/'), "trailing slash: {}", show());
+    assert!(
+        n.len() == 1 || n.last() != Some(&b'/'),
+        "trailing slash: {}",
+        show()
+    );
     for c in n[1..].split(|&b| b == b'/') {
-        assert!(!c.is_empty() || n.len() == 1, "empty component (`//`): {}", show());
+        assert!(
+            !c.is_empty() || n.len() == 1,
+            "empty component (`//`): {}",
+            show()
+        );
         assert!(c != b"." && c != b"..", "`.` or `..` left: {}", show());
     }
     let w = |s: &[u8]| n.windows(s.len()).any(|x| x == s);
@@ -613,7 +733,10 @@ fn best_ref(rules: &[PathRule], path: &[u8]) -> Option<Option<Option<u16>>> {
     let Some(long) = hits.iter().map(|r| r.prefix.len()).max() else {
         return Some(None);
     };
-    let mut top = hits.iter().filter(|r| r.prefix.len() == long).map(|r| r.deny);
+    let mut top = hits
+        .iter()
+        .filter(|r| r.prefix.len() == long)
+        .map(|r| r.deny);
     let first = top.next().unwrap();
     if top.all(|d| d == first) {
         Some(Some(first))
@@ -632,7 +755,10 @@ fn check_by_paths(p: &Policy, start: u16, len: u16, otherwise: u16, paths: &[&[u
         let best = PathRule::best(rules, path);
         if let Some(b) = best {
             assert!(prefix_covers(b.prefix, path));
-            assert!(rules.iter().filter(|r| prefix_covers(r.prefix, path)).all(|r| r.prefix.len() <= b.prefix.len()));
+            assert!(rules
+                .iter()
+                .filter(|r| prefix_covers(r.prefix, path))
+                .all(|r| r.prefix.len() <= b.prefix.len()));
         }
         match best_ref(rules, path) {
             None => {
@@ -640,7 +766,11 @@ fn check_by_paths(p: &Policy, start: u16, len: u16, otherwise: u16, paths: &[&[u
                 break;
             }
             Some(None) => {
-                assert!(best.is_none(), "best() found {best:?} for {:?}", String::from_utf8_lossy(path));
+                assert!(
+                    best.is_none(),
+                    "best() found {best:?} for {:?}",
+                    String::from_utf8_lossy(path)
+                );
                 want = Some(Decision::Errno(otherwise));
                 break;
             }
@@ -655,7 +785,15 @@ fn check_by_paths(p: &Policy, start: u16, len: u16, otherwise: u16, paths: &[&[u
     }
     if let Some(w) = want {
         count(&PATH_DECISIONS, 1);
-        assert_eq!(got, w, "by_paths on {:?} with rules {rules:?}", paths.iter().map(|p| String::from_utf8_lossy(p)).collect::<Vec<_>>());
+        assert_eq!(
+            got,
+            w,
+            "by_paths on {:?} with rules {rules:?}",
+            paths
+                .iter()
+                .map(|p| String::from_utf8_lossy(p))
+                .collect::<Vec<_>>()
+        );
     }
 }
 
@@ -680,13 +818,18 @@ pub fn decide(data: &[u8]) {
     let raw: Vec<&[u8]> = memory.split(|&b| b == 0).take(8).collect();
     let mut normalized: Vec<Vec<u8>> = Vec::new();
     for r in &raw {
-        let mut out = vec![0u8; vigil::sys::PATH_MAX];
+        let mut out = vec![0u8; PATH_MAX];
         let n = normalize(r, &mut out);
         let n = &out[..n];
         check_normalized(n, r);
         if r.len() < out.len() {
             // Nothing was cut: the same as the reference, and idempotent.
-            assert_eq!(n, &normalize_ref(r)[..], "normalize({:?})", String::from_utf8_lossy(r));
+            assert_eq!(
+                n,
+                &normalize_ref(r)[..],
+                "normalize({:?})",
+                String::from_utf8_lossy(r)
+            );
             let mut again = vec![0u8; out.len()];
             let m = normalize(n, &mut again);
             assert_eq!(&again[..m], n, "normalize is not idempotent");
@@ -745,16 +888,32 @@ pub fn decide(data: &[u8]) {
         }
     };
     match (step, want) {
-        (Step::Paths { start, len, otherwise }, None) => {
+        (
+            Step::Paths {
+                start,
+                len,
+                otherwise,
+            },
+            None,
+        ) => {
             assert!(start as usize + len as usize <= p.paths.len());
             check_by_paths(p, start, len, otherwise, &paths);
         }
-        (s, Some(w)) => assert_eq!(s, w, "by_registers({}, {nr}, {args:?}, {handover})", arch.name),
+        (s, Some(w)) => assert_eq!(
+            s, w,
+            "by_registers({}, {nr}, {args:?}, {handover})",
+            arch.name
+        ),
         (s, None) => panic!("by_registers gave {s:?} for a paths rule"),
     }
     // Every paths reply of the policy, on the same paths.
     for r in &p.replies {
-        if let Reply::Paths { start, len, otherwise } = *r {
+        if let Reply::Paths {
+            start,
+            len,
+            otherwise,
+        } = *r
+        {
             check_by_paths(p, start, len, otherwise, &paths);
         }
     }

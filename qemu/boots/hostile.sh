@@ -37,7 +37,7 @@ hostile_build() {
     "$CC" -static -O2 -Wall -pthread -o "$work/hostile-$A" tests/guest/hostile.c || return 1
     # MAX_SERVICES + 1 services: the last one is the error.
     local max i
-    max=$(sed -n 's/^pub const MAX_SERVICES: usize = \([0-9]*\);/\1/p' src/init/config/mod.rs)
+    max=$(sed -n 's/^pub const MAX_SERVICES: usize = \([0-9]*\);/\1/p' src/core/config/mod.rs)
     {
         echo "# MAX_SERVICES ($max) + 1 services: a config error at the last one."
         for ((i = 0; i <= max; i++)); do

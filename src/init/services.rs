@@ -3,7 +3,7 @@
 //! Pure bookkeeping, no syscalls: `supervisor` does the I/O and asks this
 //! module what to do next, so the restart and gating rules are unit-tested.
 
-use super::config::{Kind, Restart, Service};
+use crate::config::{Kind, Restart, Service};
 
 /// Where a service is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

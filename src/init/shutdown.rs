@@ -3,8 +3,8 @@
 //! reboot. Every step is logged with its time since the shutdown began.
 
 use super::boot::Mounted;
-use super::config::Service;
 use super::services::{Runtime, State};
+use crate::config::Service;
 use crate::log;
 use crate::out::Sink;
 use crate::service::mount;

@@ -3,11 +3,11 @@
 
 use rustix::fd::{AsRawFd, OwnedFd};
 
-use super::config::{Config, Confine, Kind, Stdio as CfgStdio};
 use super::services::{self, AfterExit, Runtime, State};
 use super::shutdown::{self, Action};
 use crate::arch::Arch;
 use crate::bpf;
+use crate::config::{Config, Confine, Kind, Stdio as CfgStdio};
 use crate::log;
 use crate::notify::worker::{self, Duty, Event, Watch};
 use crate::notify::Listener;
@@ -24,7 +24,7 @@ use crate::sys::{self, landlock, Args, Errno};
 use linux_raw_sys::general as g;
 
 /// Services plus the test program.
-pub const MAX_SLOTS: usize = super::config::MAX_SERVICES + 1;
+pub const MAX_SLOTS: usize = crate::config::MAX_SERVICES + 1;
 /// Listeners alive at once: a restarted service may leave children
 /// behind under its old listener.
 pub const MAX_LISTENERS: usize = 64;
@@ -252,7 +252,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                 return;
             }
         }
-        let mut rl = [(0u32, 0u64, 0u64); super::config::MAX_RLIMITS];
+        let mut rl = [(0u32, 0u64, 0u64); crate::config::MAX_RLIMITS];
         for (slot, r) in rl.iter_mut().zip(&svc.rlimits) {
             *slot = (r.resource.number(), r.soft, r.hard);
         }
@@ -729,7 +729,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
 /// Log why the child of `svc` could not be set up (a `MSG_SETUP` value),
 /// naming the path of a step that opens one, and whose rights it was
 /// opened with.
-fn setup_failed(svc: &super::config::Service, v: u32) {
+fn setup_failed(svc: &crate::config::Service, v: u32) {
     let err = spawn::setup_error(v);
     let (what, e) = err.describe();
     let mut l = log::about(log::Level::Error, svc.name);
@@ -756,7 +756,7 @@ fn setup_failed(svc: &super::config::Service, v: u32) {
 /// run starts alone and nothing of the last one goes on using its limits:
 /// its cgroup when it has one, and its process group (its pid: no other
 /// process can get that number while the group has members).
-fn kill_leftovers(svc: &super::config::Service, pid: i32) {
+fn kill_leftovers(svc: &crate::config::Service, pid: i32) {
     let in_cgroup = if svc.confine.has_limits() {
         cgroup::kill_all(svc.name)
     } else {

@@ -7,7 +7,6 @@
 //! that can take as long as the target likes, in a process of its own.
 
 pub mod actor;
-pub mod decide;
 pub mod emulate;
 pub mod path;
 pub mod probe;
@@ -15,6 +14,9 @@ pub mod reach;
 pub mod resolve;
 pub mod target;
 pub mod worker;
+
+/// The decision itself is pure: the core's.
+pub use vigil_core::decide;
 
 use crate::arch::Arch;
 use crate::log::{self, Line};

@@ -1,16 +1,16 @@
 //! Paths of a target: read from its memory, made absolute against its cwd
-//! or dirfd, and normalised lexically (`.`, `..`, `//`).
+//! or dirfd, and normalised lexically (`.`, `..`, `//`; the core's
+//! `path::normalize`).
 //!
 //! Lexical normalisation does not follow symlinks: that is why an allowed
 //! path is only a hint under `continue` (see the README's safety model).
 
 use super::reach;
 use crate::out::{Buf, Sink};
-use crate::sys::{Errno, PATH_MAX};
+use crate::sys::Errno;
+pub use vigil_core::path::{normalize, Path, PATH_MAX};
 
 const PAGE: u64 = 4096;
-
-pub type Path = Buf<PATH_MAX>;
 
 /// `AT_FDCWD` as the low 32 bits of a dirfd argument.
 const AT_FDCWD: i32 = -100;
@@ -76,55 +76,9 @@ pub fn start_link(link: &mut Buf<48>, pid: u32, dirfd: Option<u64>) -> Result<()
     Ok(())
 }
 
-/// Lexically normalise the absolute path `p` into `out`: no `.`, no `..`,
-/// no empty components; `..` at the root stays at the root. Returns the length.
-pub fn normalize(p: &[u8], out: &mut [u8]) -> usize {
-    let mut len = 0;
-    for comp in p.split(|&b| b == b'/') {
-        match comp {
-            b"" | b"." => {}
-            b".." => {
-                while len > 0 && out[len - 1] != b'/' {
-                    len -= 1;
-                }
-                len = len.saturating_sub(1);
-            }
-            c => {
-                if len + 1 + c.len() > out.len() {
-                    break;
-                }
-                out[len] = b'/';
-                out[len + 1..len + 1 + c.len()].copy_from_slice(c);
-                len += 1 + c.len();
-            }
-        }
-    }
-    if len == 0 {
-        out[0] = b'/';
-        len = 1;
-    }
-    len
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn norm(s: &str) -> String {
-        let mut out = [0u8; 256];
-        let n = normalize(s.as_bytes(), &mut out);
-        String::from_utf8(out[..n].to_vec()).unwrap()
-    }
-
-    #[test]
-    fn normalises() {
-        assert_eq!(norm("/tmp/../etc/./passwd"), "/etc/passwd");
-        assert_eq!(norm("//tmp///a/"), "/tmp/a");
-        assert_eq!(norm("/../../x"), "/x");
-        assert_eq!(norm("/"), "/");
-        assert_eq!(norm("/a/b/.."), "/a");
-        assert_eq!(norm("/a/.."), "/");
-    }
 
     #[test]
     fn reads_own_memory_across_a_page() {

@@ -4,7 +4,7 @@
 
 use rustix::fs::{Mode, OFlags};
 
-use crate::init::config::Confine;
+use crate::config::Confine;
 use crate::out::{Buf, Sink};
 use crate::sys::{self, proc, Errno};
 

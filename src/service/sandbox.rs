@@ -11,7 +11,7 @@ use crate::service::mount::{mount, unmount};
 use crate::sys::{self, caps, landlock, proc, Errno};
 
 /// Most paths per list (read-only binds, Landlock lists).
-pub const MAX_PATHS: usize = crate::init::config::MAX_PATHS;
+pub const MAX_PATHS: usize = crate::config::MAX_PATHS;
 
 /// How strongly a missing Landlock is taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -394,7 +394,7 @@ pub fn drop_privileges(
     Ok(())
 }
 
-pub use crate::init::config::cap_number;
+pub use crate::config::cap_number;
 
 #[cfg(test)]
 mod tests {

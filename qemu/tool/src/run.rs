@@ -1361,11 +1361,7 @@ mod tests {
         assert!(!p.config.contains("root /host"));
         assert_eq!(p.exports.len(), 2);
         // The generated config parses for the guest (the same parser).
-        assert!(
-            vigil::init::config::parse(&p.config).is_ok(),
-            "{}",
-            p.config
-        );
+        assert!(vigil::config::parse(&p.config).is_ok(), "{}", p.config);
 
         let env = |k: &str| (k == "PATH").then(|| "/usr/bin:/bin".to_string());
         let mut a = args_for(&["/usr/bin/python3", "-c", "print('hi')"]);
@@ -1395,11 +1391,7 @@ mod tests {
             .contains("    env PATH=/usr/bin:/bin\n    env X=1\n"));
         assert!(p.config.contains("    policy default\n"));
         assert_eq!(p.exports[0], ("vigilroot".into(), PathBuf::from("/"), true));
-        assert!(
-            vigil::init::config::parse(&p.config).is_ok(),
-            "{}",
-            p.config
-        );
+        assert!(vigil::config::parse(&p.config).is_ok(), "{}", p.config);
 
         // Too long, too many, unquotable: refused with the reason.
         let long = "x".repeat(300);

@@ -9,6 +9,10 @@ use super::super::{cap_number, Confine, Limit, List, Service, MAX_PATHS};
 use super::report::Report;
 use super::service::{Scratch, YesNo};
 use crate::words::keywords;
+use linux_raw_sys::general::{
+    CAP_SYS_ADMIN, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID,
+    CLONE_NEWUSER, CLONE_NEWUTS,
+};
 
 keywords! {
     /// A sandbox directive of a service block. Those before `ReadOnly`
@@ -63,21 +67,14 @@ impl Namespace {
         match self {
             Namespace::Mount => CLONE_NEWNS,
             Namespace::Pid => CLONE_NEWPID,
-            Namespace::Ipc => 0x0800_0000,
-            Namespace::Uts => 0x0400_0000,
-            Namespace::Net => 0x4000_0000,
-            Namespace::Cgroup => 0x0200_0000,
+            Namespace::Ipc => CLONE_NEWIPC,
+            Namespace::Uts => CLONE_NEWUTS,
+            Namespace::Net => CLONE_NEWNET,
+            Namespace::Cgroup => CLONE_NEWCGROUP,
             Namespace::User => CLONE_NEWUSER,
         }
     }
 }
-
-// `CLONE_NEW*` (the same on every arch; build.rs has no linux-raw-sys).
-const CLONE_NEWNS: u32 = 0x0002_0000;
-const CLONE_NEWPID: u32 = 0x2000_0000;
-const CLONE_NEWUSER: u32 = 0x1000_0000;
-/// `CAP_SYS_ADMIN`: without it, uid 0 cannot undo mounts.
-const CAP_SYS_ADMIN: u32 = 21;
 
 impl<'a> Report<'a> {
     /// Sandbox directive `w`; `None` after an error.

@@ -39,6 +39,7 @@ pub enum Action {
     /// Kill the whole process (`SECCOMP_RET_KILL_PROCESS`). First, so that
     /// it is the all-zero value (see `Policy::unparsed`).
     Kill,
+    /// Let the syscall run (`SECCOMP_RET_ALLOW`).
     Allow,
     /// Fail the syscall with this errno (1..=4095).
     Errno(u16),
@@ -63,8 +64,11 @@ pub enum Reply {
     /// Decide by the path argument: `Policy::paths[start..start + len]`,
     /// longest matching prefix wins, `otherwise` (an errno) if none matches.
     Paths {
+        /// The block's first rule in `Policy::paths`.
         start: u16,
+        /// How many rules the block has.
         len: u16,
+        /// The errno when no prefix matches.
         otherwise: u16,
     },
 }
@@ -72,6 +76,7 @@ pub enum Reply {
 /// One `allow PREFIX` or `deny PREFIX [errno E]` line of a paths block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PathRule<'a> {
+    /// The path prefix, absolute.
     pub prefix: &'a str,
     /// `None` allows; `Some(errno)` denies with that errno.
     pub deny: Option<u16>,
@@ -80,11 +85,17 @@ pub struct PathRule<'a> {
 /// A comparison operator on a 64-bit syscall argument (unsigned).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
+    /// `==`
     Eq,
+    /// `!=`
     Ne,
+    /// `<`
     Lt,
+    /// `<=`
     Le,
+    /// `>`
     Gt,
+    /// `>=`
     Ge,
     /// `argN & MASK == value`
     MaskedEq(u64),
@@ -93,19 +104,25 @@ pub enum Op {
 /// `argN OP value`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cmp {
+    /// Which argument, 0 to 5.
     pub arg: u8,
+    /// How it is compared.
     pub op: Op,
+    /// What it is compared with.
     pub value: u64,
 }
 
 /// A range into a pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Span {
+    /// Where it starts.
     pub start: u16,
+    /// How many items.
     pub len: u16,
 }
 
 impl Span {
+    /// The span as indices into its pool.
     pub fn range(self) -> core::ops::Range<usize> {
         self.start as usize..self.start as usize + self.len as usize
     }
@@ -118,14 +135,20 @@ impl Span {
 /// `harden`), is checked before all that.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rule {
+    /// The syscall number, on the policy's arch.
     pub nr: u32,
+    /// What happens when the condition holds (or always, without one).
     pub action: Action,
+    /// The condition: a span of `Policy::clauses`, any of which must hold.
     pub cond: Option<Span>,
+    /// What happens when the condition does not hold.
     pub otherwise: Action,
     /// Where the rule was written (1-based), or the line that made vigil
     /// add it (0 for rules every policy gets), for messages.
     pub line: u32,
+    /// The column of the rule's syscall name, for messages.
     pub col: u32,
+    /// Whether the user named the syscall, a group did, or vigil added it.
     pub origin: Origin,
 }
 
@@ -148,7 +171,9 @@ pub enum Origin {
 pub struct Guard {
     /// The syscall, which has a rule.
     pub nr: u32,
+    /// When the call fails: a span of `Policy::clauses`.
     pub cond: Span,
+    /// The errno it fails with.
     pub errno: u16,
     /// Why it was added (`harden::Why`).
     pub why: u8,
@@ -179,25 +204,32 @@ impl Rule {
 #[derive(Clone, Debug)]
 #[repr(C)]
 pub struct Policy<'a> {
+    /// What syscalls without a rule get.
     pub default: Action,
     /// One log line per notification decision (`decision-log on|off`).
     pub log_decisions: bool,
     /// What vigil added in front of some rules (`harden`).
     pub guards: Vec<Guard, MAX_POLICY_GUARDS>,
+    /// The answers of `notify` rules, by `Action::Notify`'s index.
     pub replies: Vec<Reply, MAX_REPLIES>,
     /// Each clause is a span of `cmps`, all of which must hold.
     pub clauses: Vec<Span, MAX_CLAUSES>,
+    /// The rules of every paths block, each block a span (`Reply::Paths`).
     pub paths: Vec<PathRule<'a>, MAX_PATHS>,
     /// Sorted by `nr`, one rule per syscall.
     pub rules: Vec<Rule, MAX_RULES>,
+    /// The comparisons the clauses are made of.
     pub cmps: Vec<Cmp, MAX_CMPS>,
 }
 
 /// The part of `struct seccomp_data` a decision can rest on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct SyscallData {
+    /// The syscall number.
     pub nr: i32,
+    /// The `AUDIT_ARCH_*` of the caller's ABI.
     pub arch: u32,
+    /// The six argument registers.
     pub args: [u64; 6],
 }
 
@@ -205,16 +237,22 @@ pub struct SyscallData {
 /// reply, which only vigil sees.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ret {
+    /// `SECCOMP_RET_ALLOW`.
     Allow,
+    /// `SECCOMP_RET_ERRNO` with this errno.
     Errno(u16),
     /// `SECCOMP_RET_KILL_PROCESS`: also what a foreign ABI gets.
     Kill,
+    /// `SECCOMP_RET_LOG`.
     Log,
+    /// `SECCOMP_RET_TRAP`.
     Trap,
+    /// `SECCOMP_RET_USER_NOTIF`: vigil decides.
     Notify,
 }
 
 impl Ret {
+    /// What the kernel is told for `action`.
     pub fn of(action: Action) -> Ret {
         match action {
             Action::Allow => Ret::Allow,
@@ -241,6 +279,7 @@ impl Default for Policy<'_> {
 }
 
 impl<'a> Policy<'a> {
+    /// An empty policy: no rules, default `kill`, decisions logged.
     pub const fn new() -> Self {
         Policy {
             default: Action::Kill,
@@ -391,6 +430,7 @@ impl Cmp {
         }
     }
 
+    /// Does `arg` satisfy the comparison?
     pub fn holds(&self, arg: u64) -> bool {
         match self.op {
             Op::Eq => arg == self.value,

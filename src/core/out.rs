@@ -6,11 +6,13 @@
 /// Something text can be written to. Writes that do not fit are cut, never
 /// an error: output is for humans and logs.
 pub trait Sink {
+    /// Write `bytes`, or as much of them as fits.
     fn put(&mut self, bytes: &[u8]);
 
     // The formatting lives in the free functions below, so that each
     // `Sink` type adds only a call, not a copy of the code.
 
+    /// Write `s`.
     fn s(&mut self, s: &str) -> &mut Self
     where
         Self: Sized,
@@ -19,6 +21,7 @@ pub trait Sink {
         self
     }
 
+    /// Write `v` in decimal.
     fn u(&mut self, v: u64) -> &mut Self
     where
         Self: Sized,
@@ -27,6 +30,7 @@ pub trait Sink {
         self
     }
 
+    /// Write `v` in decimal, with its sign.
     fn i(&mut self, v: i64) -> &mut Self
     where
         Self: Sized,
@@ -35,6 +39,7 @@ pub trait Sink {
         self
     }
 
+    /// Write `v` in hex, with `0x`.
     fn x(&mut self, v: u64) -> &mut Self
     where
         Self: Sized,
@@ -159,12 +164,14 @@ impl<const N: usize> Default for Buf<N> {
 }
 
 impl<const N: usize> Buf<N> {
+    /// An empty buffer.
     pub const fn new() -> Self {
         Buf {
             bytes: heapless::Vec::new(),
         }
     }
 
+    /// What was written.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
     }
@@ -179,14 +186,17 @@ impl<const N: usize> Buf<N> {
         }
     }
 
+    /// Empty it, to write anew.
     pub fn clear(&mut self) {
         self.bytes.clear();
     }
 
+    /// How many bytes were written.
     pub fn len(&self) -> usize {
         self.bytes.len()
     }
 
+    /// Was nothing written?
     pub fn is_empty(&self) -> bool {
         self.bytes.is_empty()
     }

@@ -179,7 +179,7 @@ fn report_path_lengths() {
 }
 
 /// The bench's realistic policy (section 2 of `vigil-bench`), as written.
-#[path = "../../../tests/bench/src/policy.rs"]
+#[path = "../../../../tests/bench/src/policy.rs"]
 #[allow(dead_code)]
 mod bench_policy;
 

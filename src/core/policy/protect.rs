@@ -91,8 +91,11 @@ const MAX_GUARD_CMPS: usize = 160;
 /// when `None`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Item {
+    /// The syscall it guards.
     pub nr: u32,
+    /// When it fails: a span of `Guards::clauses`; `None` for always.
     pub cond: Option<Span>,
+    /// The errno it fails with.
     pub errno: u16,
 }
 
@@ -100,8 +103,11 @@ pub struct Item {
 /// pools of their own (shaped like `Policy`'s).
 #[derive(Clone, Debug, Default)]
 pub struct Guards {
+    /// The guards, sorted by `nr`.
     pub items: Vec<Item, MAX_GUARDS>,
+    /// Their conditions: spans of `cmps`, any of which must hold.
     pub clauses: Vec<Span, MAX_GUARD_CLAUSES>,
+    /// The comparisons of the clauses.
     pub cmps: Vec<Cmp, MAX_GUARD_CMPS>,
 }
 

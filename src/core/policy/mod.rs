@@ -9,8 +9,6 @@ pub mod model;
 pub mod parse;
 pub mod protect;
 
-#[allow(unused_imports)]
 pub use error::{Error, ErrorKind, Errors, MAX_ERRORS};
 pub use model::*;
-#[allow(unused_imports)] // build.rs includes this module and parses by value
 pub use parse::{parse, parse_into};

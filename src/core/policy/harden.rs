@@ -26,9 +26,14 @@ use super::{
 };
 use crate::arch::Arch;
 use crate::words;
+// The same on every arch: the host's values serve both arches' filters.
+use linux_raw_sys::general::{CLONE_NEWNS, CLONE_NEWUSER};
 
+/// `EPERM`: what most of vigil's added rules fail with.
 pub const EPERM: u16 = 1;
+/// `ENOSYS`: for calls a program must take as missing (io_uring, clone3), so that it falls back.
 pub const ENOSYS: u16 = 38;
+/// `EOPNOTSUPP`: for `name_to_handle_at`, as on a filesystem without file handles.
 pub const EOPNOTSUPP: u16 = 95;
 
 /// Kinds of file operation by path: (what they do, members, also). A paths
@@ -87,8 +92,6 @@ pub enum Deny {
     OneOf(u8, &'static [u32]),
 }
 
-const CLONE_NEWNS: u32 = 0x0002_0000;
-const CLONE_NEWUSER: u32 = 0x1000_0000;
 /// `_IO(0xAA, 0x00)`: a userfaultfd from `/dev/userfaultfd`.
 const USERFAULTFD_IOC_NEW: u32 = 0xaa00;
 const PTRACE_ATTACH: u32 = 16;
@@ -157,6 +160,7 @@ pub enum Why {
 }
 
 impl Why {
+    /// The reason as the byte `Origin::Added` and `Guard::why` hold.
     pub fn code(self) -> u8 {
         match self {
             Why::Same(k) => k,
@@ -166,6 +170,7 @@ impl Why {
         }
     }
 
+    /// The reason `code` (from `code`) stands for.
     pub fn of(code: u8) -> Why {
         match code >> 6 {
             0 => Why::Same(code & 0x3f),

@@ -212,13 +212,16 @@ pub struct Cmd<'a> {
 /// boot (a share of the host, a disk), after loading the modules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Mount<'a> {
+    /// What to mount: a device, a share's tag, or a name for a virtual filesystem.
     pub source: &'a str,
     /// Absolute; made (one level) if missing.
     pub target: &'a str,
+    /// The filesystem type (`ext4`, `9p`, `tmpfs`, ...).
     pub fstype: &'a str,
     /// Comma-separated: `ro`, `nosuid`, `nodev` and `noexec` are flags,
     /// the rest goes to the filesystem as its data. Empty if not given.
     pub options: &'a str,
+    /// The line it was written on (1-based).
     pub line: u32,
 }
 
@@ -259,7 +262,9 @@ pub enum PolicyRef<'a> {
 /// `policy NAME { ... }`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NamedPolicy<'a> {
+    /// The name services refer to it by.
     pub name: &'a str,
+    /// The policy itself.
     pub body: PolicyText<'a>,
     /// The line of `policy NAME {`.
     pub line: u32,
@@ -277,9 +282,11 @@ pub enum Kind {
 /// When a service that exited is started again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Restart {
+    /// Never: an exit is final.
     Never,
     /// After an exit status other than 0, or death by a signal.
     OnFailure,
+    /// After any exit, even status 0.
     Always,
 }
 
@@ -341,6 +348,7 @@ impl Resource {
 /// `rlimit NAME SOFT [HARD]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rlimit {
+    /// Which limit.
     pub resource: Resource,
     /// `RLIM_INFINITY` for `unlimited`.
     pub soft: u64,
@@ -351,11 +359,13 @@ pub struct Rlimit {
 /// `service NAME { ... }`.
 #[derive(Clone, Debug)]
 pub struct Service<'a> {
+    /// Its name, unique in the config: for logs and errors.
     pub name: &'a str,
     /// The line of `service NAME {`.
     pub line: u32,
     /// `exec PATH [ARGS...]`.
     pub exec: Cmd<'a>,
+    /// A daemon or a oneshot.
     pub kind: Kind,
     /// `kind test`: the test program of test-run mode. It is a oneshot
     /// that nothing waits for: never required, never restarted.
@@ -374,20 +384,26 @@ pub struct Service<'a> {
     pub group: Option<u32>,
     /// `groups GID...`: supplementary groups; none if not given.
     pub groups: Vec<u32, MAX_GROUPS>,
+    /// `stdin`: where its standard input comes from.
     pub stdin: Stdio<'a>,
+    /// `stdout`: where its standard output goes.
     pub stdout: Stdio<'a>,
+    /// `stderr`: where its standard error goes.
     pub stderr: Stdio<'a>,
     /// One per resource at most.
     pub rlimits: Vec<Rlimit, MAX_RLIMITS>,
+    /// The seccomp policy it runs under.
     pub policy: PolicyRef<'a>,
     /// Default: `never` for a oneshot, `on-failure` for a daemon.
     pub restart: Restart,
     /// The first restart delay; it doubles on each restart up to the max.
     pub backoff_min_ms: u32,
+    /// The longest restart delay.
     pub backoff_max_ms: u32,
     /// More than `restart_limit` restarts within `restart_window_ms` mark
     /// the service failed: it is not restarted again.
     pub restart_limit: u32,
+    /// The window `restart_limit` counts restarts in.
     pub restart_window_ms: u32,
     /// The signal that asks the service to stop (1..=64).
     pub stop_signal: u8,
@@ -400,7 +416,9 @@ pub struct Service<'a> {
 pub enum List {
     /// `read-only`.
     ReadOnly,
+    /// `landlock-read`: paths it may read and execute under Landlock.
     LandlockRead,
+    /// `landlock-write`: paths it may also write under Landlock.
     LandlockWrite,
     /// `env-pass`: variable names, not paths.
     EnvPass,
@@ -429,6 +447,7 @@ pub struct Confine<'a> {
     pub namespaces: u32,
     /// `read-only`, `landlock-read`, `landlock-write`, `env-pass`: by `List`.
     pub lists: [Vec<&'a str, MAX_PATHS>; 4],
+    /// `root`: the directory it runs in as its `/` (pivot_root); `None`: the host's.
     pub root: Option<&'a str>,
     /// `pids-max`, `memory-max`, `cpu-max`'s quota (by `Limit`): 0 when
     /// not given, `u64::MAX` for `max`.
@@ -440,7 +459,9 @@ pub struct Confine<'a> {
 impl<'a> Confine<'a> {
     /// `no-new-privs yes` (the default).
     pub const NO_NEW_PRIVS: u8 = 1;
+    /// `private-tmp yes`: a tmpfs of its own on `/tmp`.
     pub const PRIVATE_TMP: u8 = 2;
+    /// `read-only-root yes`: its `root` mounted read-only.
     pub const READ_ONLY_ROOT: u8 = 4;
     /// `landlock required`.
     pub const LANDLOCK_REQUIRED: u8 = 8;
@@ -449,18 +470,22 @@ impl<'a> Confine<'a> {
     /// parser, never written in a config).
     pub const MASKED: u8 = 16;
 
+    /// Is `flag` (one of the constants above) set?
     pub fn has(&self, flag: u8) -> bool {
         self.flags & flag != 0
     }
 
+    /// `read-only` paths.
     pub fn read_only(&self) -> &[&'a str] {
         &self.lists[List::ReadOnly as usize]
     }
 
+    /// `landlock-read` paths.
     pub fn landlock_read(&self) -> &[&'a str] {
         &self.lists[List::LandlockRead as usize]
     }
 
+    /// `landlock-write` paths.
     pub fn landlock_write(&self) -> &[&'a str] {
         &self.lists[List::LandlockWrite as usize]
     }
@@ -471,6 +496,8 @@ impl<'a> Confine<'a> {
     }
 
     /// Does the service get a cgroup of its own?
+    // Inline: across the crate boundary LTO left it a call (44 B on aarch64).
+    #[inline]
     pub fn has_limits(&self) -> bool {
         self.limits != [0; 3]
     }

@@ -1,10 +1,85 @@
 //! The kernel's verifier and the kernel's answers: filters loaded in a
-//! forked child, which reports by its exit code.
+//! forked child, which reports by its exit code. Here rather than beside
+//! the compiler: loading a filter takes `unsafe` and libc, which the
+//! language core (`src/core`) forbids.
 
-use super::diff::many_conditions;
-use super::gen::Rng;
-use super::*;
-use crate::tables::native;
+use vigil::arch::Arch;
+use vigil::bpf::insn::{JA, JMP};
+use vigil::bpf::{compile, disasm, Insn};
+use vigil::out::Sink;
+use vigil::policy::protect::Protect;
+use vigil::policy::{Action, Cmp, Op, Policy, Rule, Span};
+use vigil::tables::native;
+
+/// A rule on `nr` with no condition.
+fn rule(nr: u32, action: Action) -> Rule {
+    Rule {
+        otherwise: Action::Allow,
+        ..Rule::plain(nr, action)
+    }
+}
+
+/// `prog` disassembled, for a failure's message.
+fn listing(prog: &[Insn], arch: &Arch) -> String {
+    struct Text(Vec<u8>);
+    impl Sink for Text {
+        fn put(&mut self, bytes: &[u8]) {
+            self.0.extend_from_slice(bytes);
+        }
+    }
+    let mut t = Text(Vec::new());
+    disasm(prog, arch, &mut t);
+    String::from_utf8(t.0).unwrap()
+}
+
+/// xorshift64*: the same filter on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n.max(1) as u64) as usize
+    }
+}
+
+/// A policy of `rules` conditional rules over 150 clauses of one or two
+/// comparisons, each of any operator and 64-bit value: long enough that the
+/// compiler needs far jumps.
+fn many_conditions(arch: &Arch, rng: &mut Rng, rules: usize) -> Policy<'static> {
+    let mut p = Policy::new();
+    p.default = Action::Allow;
+    while p.clauses.len() < 150 {
+        let start = p.cmps.len() as u16;
+        let len = 1 + rng.below(2) as u16;
+        for _ in 0..len {
+            let value = (rng.below(1 << 16) as u64) << (16 * rng.below(4));
+            let op = [Op::Eq, Op::Ne, Op::Lt, Op::Le, Op::Gt, Op::Ge][rng.below(6)];
+            let op = match rng.below(7) {
+                6 => Op::MaskedEq(value | 0xff),
+                _ => op,
+            };
+            let arg = rng.below(6) as u8;
+            p.cmps.push(Cmp { arg, op, value }).unwrap();
+        }
+        p.clauses.push(Span { start, len }).unwrap();
+    }
+    let mut nrs: Vec<u32> = arch.syscalls().map(|s| s.1).collect();
+    nrs.sort_unstable();
+    nrs.truncate(rules);
+    for nr in nrs {
+        let len = 1 + rng.below(2) as u16;
+        let start = rng.below(p.clauses.len() - 2) as u16;
+        let r = Rule {
+            cond: Some(Span { start, len }),
+            otherwise: Action::Errno(1),
+            ..rule(nr, Action::Allow)
+        };
+        p.rules.push(r).unwrap();
+    }
+    p
+}
 
 /// Load `prog` in a child, run `check` there, return the child's exit code:
 /// 100 and 101 mean the kernel refused the filter.
@@ -90,7 +165,7 @@ fn kernel_runs_a_small_filter() {
 #[test]
 fn kernel_takes_a_long_filter() {
     let arch = native();
-    let mut rng = Rng::new(42);
+    let mut rng = Rng(42u64.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let mut p = many_conditions(arch, &mut rng, 300);
     // What the child needs must work; getppid is checked on its argument.
     let s = p.cmps.len() as u16;

@@ -22,11 +22,15 @@ pub enum Decision {
 /// The first step: decide from registers alone, or ask for the paths.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
+    /// Decided from the registers.
     Done(Decision),
     /// Read the syscall's path arguments, then call `by_paths`.
     Paths {
+        /// The first of the block's rules in `Policy::paths`.
         start: u16,
+        /// How many rules the block has.
         len: u16,
+        /// The errno when no rule matches a path.
         otherwise: u16,
     },
 }

@@ -7,6 +7,7 @@ use crate::policy;
 /// Errors kept per parse; later ones are counted, not kept.
 pub const MAX_ERRORS: usize = 32;
 
+/// What is wrong at a place of a config.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConfigErrorKind {
     /// A line longer than `MAX_LINE` bytes.
@@ -78,27 +79,34 @@ pub enum Context<'a> {
     TestPolicy,
 }
 
+/// One error of a config, with its place.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConfigError<'a> {
+    /// The line (1-based).
     pub line: u32,
+    /// The column (1-based).
     pub col: u32,
+    /// What is wrong.
     pub kind: ConfigErrorKind,
     /// The text the error is about (may be empty).
     pub token: &'a str,
     /// A related line (the first definition), or 0.
     pub other_line: u32,
+    /// The service or policy block the error is in, for the message.
     pub context: Context<'a>,
 }
 
 /// All errors of one config.
 #[derive(Clone, Debug, Default)]
 pub struct ConfigErrors<'a> {
+    /// The errors kept, in the order found.
     pub list: heapless::Vec<ConfigError<'a>, MAX_ERRORS>,
     /// Errors found beyond `MAX_ERRORS`.
     pub dropped: u32,
 }
 
 impl<'a> ConfigErrors<'a> {
+    /// No errors.
     pub const fn new() -> Self {
         ConfigErrors {
             list: heapless::Vec::new(),
@@ -106,12 +114,14 @@ impl<'a> ConfigErrors<'a> {
         }
     }
 
+    /// Keep `e`, or count it when the list is full.
     pub fn push(&mut self, e: ConfigError<'a>) {
         if self.list.push(e).is_err() {
             self.dropped = self.dropped.saturating_add(1);
         }
     }
 
+    /// Were there none at all?
     pub fn is_empty(&self) -> bool {
         self.list.is_empty() && self.dropped == 0
     }

@@ -10,6 +10,7 @@ use super::insn::*;
 use super::Insn;
 use crate::policy::SyscallData;
 
+/// Why the interpreter refused a program, as the kernel's checker would.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InterpError {
     /// No instructions, or more than `MAX_INSNS`.

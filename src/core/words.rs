@@ -151,8 +151,9 @@ macro_rules! keywords {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         $vis enum $name {
+            #[doc = concat!("`", $first_word, "`")]
             $first,
-            $($variant,)*
+            $(#[doc = concat!("`", $word, "`")] $variant,)*
         }
 
         #[allow(dead_code)]

@@ -48,9 +48,7 @@ pub mod interp;
 #[cfg(test)]
 mod tests;
 
-#[allow(unused_imports)] // build.rs includes this module and compiles by value
 pub use compile::{compile, compile_into};
-#[allow(unused_imports)] // build.rs includes this module and lists nothing
 pub use disasm::disasm;
 
 use crate::policy::Ret;
@@ -63,14 +61,20 @@ pub const MAX_INSNS: usize = 4096;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Insn {
+    /// The opcode: class, size or operation, and source (`insn`).
     pub code: u16,
+    /// A conditional jump's offset when true.
     pub jt: u8,
+    /// A conditional jump's offset when false.
     pub jf: u8,
+    /// The operand: a constant, an offset, a return value.
     pub k: u32,
 }
 
+/// A compiled filter, at most the kernel's length.
 pub type Program = heapless::Vec<Insn, MAX_INSNS>;
 
+/// Why a policy did not compile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CompileError {
     /// The program would exceed `MAX_INSNS`.
@@ -81,6 +85,7 @@ pub enum CompileError {
 }
 
 impl CompileError {
+    /// What went wrong, for a message.
     pub fn describe(self) -> &'static str {
         match self {
             CompileError::TooLong => "the filter would need more than 4096 BPF instructions",

@@ -166,16 +166,12 @@ fn validate(p: &Policy) -> Result<(), CompileError> {
     }
 }
 
-fn cmp_known(c: &Cmp) -> Option<bool> {
-    c.known()
-}
-
 /// What clause `cl` of `cmps` is without the arguments.
 fn clause_known(cmps: &[Cmp], cl: Span) -> Known {
     let mut k = Known::True;
     // A clause pointing outside the pool is never used (see `validate`).
     for c in cmps.get(cl.range()).unwrap_or(&[]) {
-        match cmp_known(c) {
+        match c.known() {
             Some(true) => {}
             Some(false) => return Known::False,
             None => k = Known::Depends,
@@ -231,7 +227,7 @@ fn cond_block(
         if clause_known(cmps, cl) == Known::Depends {
             let mut pass = yes;
             for c in cmps.get(cl.range()).unwrap_or(&[]).iter().rev() {
-                if cmp_known(c).is_none() {
+                if c.known().is_none() {
                     pass = cmp(e, c, pass, fail);
                 }
             }

@@ -6,6 +6,7 @@ use crate::out::Sink;
 /// Errors kept per parse; later ones are counted, not kept.
 pub const MAX_ERRORS: usize = 32;
 
+/// What is wrong at a place of a policy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
     /// A line longer than `parse::MAX_LINE` bytes.
@@ -47,10 +48,14 @@ pub enum ErrorKind {
     KindConflict(&'static str),
 }
 
+/// One error of a policy, with its place.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Error<'a> {
+    /// The line (1-based).
     pub line: u32,
+    /// The column (1-based).
     pub col: u32,
+    /// What is wrong.
     pub kind: ErrorKind,
     /// The text the error is about (may be empty).
     pub token: &'a str,
@@ -61,18 +66,21 @@ pub struct Error<'a> {
 /// All errors of one parse.
 #[derive(Clone, Debug, Default)]
 pub struct Errors<'a> {
+    /// The errors kept, in the order found.
     pub list: heapless::Vec<Error<'a>, MAX_ERRORS>,
     /// Errors found beyond `MAX_ERRORS`.
     pub dropped: u32,
 }
 
 impl<'a> Errors<'a> {
+    /// Keep `e`, or count it when the list is full.
     pub fn push(&mut self, e: Error<'a>) {
         if self.list.push(e).is_err() {
             self.dropped = self.dropped.saturating_add(1);
         }
     }
 
+    /// Were none kept? (A parse that dropped some kept `MAX_ERRORS` first.)
     pub fn is_empty(&self) -> bool {
         self.list.is_empty()
     }

@@ -5,6 +5,7 @@ use crate::arch::{Arch, Names, AUDIT_ARCH_AARCH64, AUDIT_ARCH_X86_64, X32_SYSCAL
 
 include!(concat!(env!("OUT_DIR"), "/tables.rs"));
 
+/// x86_64's 64-bit ABI.
 pub static X86_64: Arch = Arch {
     name: "x86_64",
     audit: AUDIT_ARCH_X86_64,
@@ -16,6 +17,7 @@ pub static X86_64: Arch = Arch {
     forced_notify: [59, 322],
 };
 
+/// aarch64.
 pub static AARCH64: Arch = Arch {
     name: "aarch64",
     audit: AUDIT_ARCH_AARCH64,
@@ -27,6 +29,7 @@ pub static AARCH64: Arch = Arch {
     forced_notify: [221, 281],
 };
 
+/// Both arches, for code that checks a policy for each.
 pub static ALL: [&Arch; 2] = [&X86_64, &AARCH64];
 
 /// The arch this binary runs on.
@@ -101,6 +104,16 @@ mod tests {
         assert_eq!(X86_64.errno_name(11), Some("EAGAIN"));
         assert_eq!(X86_64.errno("EPERMX"), None);
         assert_eq!(X86_64.errno_name(0), None);
+    }
+
+    /// build.rs keeps its own copy of `ERRNO_ALIASES` (a build script
+    /// cannot use its crate): every alias must have made it into the table.
+    #[test]
+    fn errno_aliases_are_in_the_table() {
+        for alias in crate::arch::ERRNO_ALIASES {
+            assert!(X86_64.errno(alias).is_some(), "{alias}");
+        }
+        assert_eq!(X86_64.errno("ENOTSUP"), X86_64.errno("EOPNOTSUPP"));
     }
 
     #[test]
