@@ -269,3 +269,69 @@ pub fn kill_leftovers(svc: &Service, pid: i32) {
     }
     l.end();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::init::config::parse;
+
+    const CONF: &str = "\
+service s {
+    exec /bin/true -v
+    stdin /in
+    stdout null
+    stderr /log
+    namespaces mount net
+    read-only /etc /usr
+    private-tmp yes
+    root /srv
+    read-only-root yes
+    landlock-read /bin
+    landlock-write /srv/data
+    landlock required
+}
+service t {
+    exec /bin/true
+    no-new-privs no
+}
+";
+
+    #[test]
+    fn a_service_starts_as_its_config_says() {
+        let cfg = parse(CONF).unwrap();
+        let (s, t) = (&cfg.services[0], &cfg.services[1]);
+        let mut exec = ExecBuf::new();
+        assert!(command(s, None, &mut exec));
+        assert_eq!(exec.argv(0), Some(&b"/bin/true"[..]));
+        assert_eq!(exec.argv(1), Some(&b"-v"[..]));
+        assert_eq!(exec.argv(2), None);
+        let stdio = |svc: &Service<'static>| {
+            [
+                io(svc.stdin, true),
+                io(svc.stdout, false),
+                io(svc.stderr, false),
+            ]
+        };
+        assert_eq!(
+            stdio(s),
+            [Stdio::Read(b"/in"), Stdio::Null, Stdio::File(b"/log")]
+        );
+        assert_eq!(stdio(t), [Stdio::Null, Stdio::Inherit, Stdio::Inherit]);
+
+        let cg = cgroup::Path::new();
+        let sb = sandbox(&s.confine, &cg);
+        assert!(sb.no_new_privs && sb.private_tmp && sb.read_only && !sb.mask);
+        assert_eq!(sb.namespaces, g::CLONE_NEWNS | g::CLONE_NEWNET);
+        assert_eq!(sb.ro_binds, ["/etc", "/usr"]);
+        assert_eq!(sb.root, Some("/srv"));
+        assert_eq!(sb.landlock_ro, ["/bin"]);
+        assert_eq!(sb.landlock_rw, ["/srv/data"]);
+        assert_eq!(sb.landlock, Need::Required);
+        assert_eq!(sb.cgroup, None);
+        let sb = sandbox(&t.confine, &cg);
+        assert!(!sb.no_new_privs && !sb.private_tmp && !sb.read_only);
+        assert_eq!((sb.namespaces, sb.root), (0, None));
+        assert_eq!(sb.landlock, Need::Optional);
+        assert!(own_mounts(s) && !own_mounts(t));
+    }
+}
