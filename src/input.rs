@@ -15,14 +15,23 @@ pub const DEFAULT_CONFIG: &str = include_str!(env!("VIGIL_CONFIG_FILE"));
 /// Largest policy or config file vigil reads.
 pub const MAX_FILE: usize = 64 * 1024;
 
-/// Read `path` into `buf` as UTF-8 text, or log why not.
-pub fn read_text<'b>(path: &[u8], buf: &'b mut [u8]) -> Option<&'b str> {
+/// Read `path`, the `what` file ("config", "policy"), into `buf` as UTF-8
+/// text, or log why not, naming the file and what went wrong. Both modes
+/// read their file through this: a file that cannot be read or is not
+/// text is refused alike, never parsed as something else.
+pub fn read_text<'b>(path: &[u8], what: &str, buf: &'b mut [u8]) -> Option<&'b str> {
+    let limit = buf.len();
     let n = match sys::read_file(path, buf) {
         Ok(n) => n,
         Err(e) => {
             let mut l = log::start(log::Level::Error);
-            l.esc(path).s(": cannot read: ");
-            l.end_errno(e);
+            l.esc(path).s(": cannot read the ").s(what).s(": ");
+            if e == sys::Errno::FBIG {
+                l.s("larger than ").u(limit as u64).s(" bytes");
+                l.end();
+            } else {
+                l.end_errno(e);
+            }
             return None;
         }
     };
@@ -31,7 +40,9 @@ pub fn read_text<'b>(path: &[u8], buf: &'b mut [u8]) -> Option<&'b str> {
         Err(e) => {
             let mut l = log::start(log::Level::Error);
             l.esc(path)
-                .s(": not UTF-8 text (byte ")
+                .s(": the ")
+                .s(what)
+                .s(" is not UTF-8 text (byte ")
                 .u(e.valid_up_to() as u64)
                 .s(")");
             l.end();

@@ -6,9 +6,9 @@
 //! decision on a notification; no I/O, no `unsafe`), re-exported here as
 //! `arch`, `bpf`, `config`, `out`, `policy`, `tables` and `words`; then
 //! `sys` (raw syscalls, the only `unsafe`) -> `log`, `input` (files and
-//! the embedded defaults), `limits` (vigil's own rlimits) -> `service`
-//! (spawn, sandbox, cgroups) -> `notify` (listener, memory reads,
-//! replies) -> `init` (PID 1: mounts, signals, shutdown) and `cli` (the
+//! the embedded defaults), `limits` (vigil's own rlimits) -> `notify`
+//! (listener, memory reads, replies) -> `service` (a configured service
+//! started: spawn, sandbox, cgroups) -> `init` (PID 1: mounts, signals, shutdown) and `cli` (the
 //! commands) side by side, neither importing the other: `main.rs` picks
 //! one.
 

@@ -554,6 +554,28 @@ fn check_notes_what_vigil_adds_and_warns() {
     assert!(out.contains("\nx86_64 filter: ") || out.contains("\naarch64 filter: "));
 }
 
+/// A policy file that cannot be read, is too big or is not text is refused
+/// with its name and the reason, never parsed as something else; PID 1
+/// reads its config through the same function (`input::read_text`).
+#[test]
+fn check_names_a_policy_file_it_cannot_use() {
+    let missing = tmp().join("no-such.policy");
+    let big = policy("harden-big", &"#".repeat(64 * 1024));
+    let bad = tmp().join("harden-latin1.policy");
+    std::fs::write(&bad, b"default \xe9allow\n").unwrap();
+    for (p, want) in [
+        (&missing, "cannot read the policy: ENOENT"),
+        (&big, "cannot read the policy: larger than 65536 bytes"),
+        (&bad, "the policy is not UTF-8 text (byte 8)"),
+    ] {
+        let o = Command::new(vigil()).arg("check").arg(p).output().unwrap();
+        let err = stderr(&o);
+        assert!(!o.status.success(), "{err}");
+        let want = format!("vigil: error: {}: {want}\n", p.display());
+        assert_eq!(err, want);
+    }
+}
+
 // --- item 14: vigil as PID 1 of a container -------------------------------
 
 /// vigil as PID 1 of a pid and mount namespace on this host, the way tini

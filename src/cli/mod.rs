@@ -82,7 +82,7 @@ pub fn load_policy(
     arch: &Arch,
 ) -> Option<(&'static Policy<'static>, &'static str)> {
     let (src, name) = match file {
-        Some(f) => (read_text(f, FILE.take()?)?, text(f)),
+        Some(f) => (read_text(f, "policy", FILE.take()?)?, text(f)),
         None => (DEFAULT_POLICY, "<default policy>"),
     };
     let policy = POLICY.take()?;

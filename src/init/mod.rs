@@ -8,7 +8,7 @@ pub mod shutdown;
 pub mod supervisor;
 
 use crate::config::{self, Cmd, Config, Kind, PolicyRef, Restart};
-use crate::input::{text, DEFAULT_CONFIG, DEFAULT_POLICY, MAX_FILE};
+use crate::input::{read_text, text, DEFAULT_CONFIG, DEFAULT_POLICY, MAX_FILE};
 use crate::limits;
 use crate::log;
 use crate::out::{Buf, Sink};
@@ -103,7 +103,11 @@ pub fn main(args: &Args) -> ! {
 
     // Outside the stack (see `FILE`); a second take cannot happen.
     let file_buf = FILE.take().map_or(&mut [][..], |b| &mut b[..]);
-    let (src, name) = load_config(&cmdline, file_buf);
+    // A config named but unusable stops the boot, as an invalid one does:
+    // never a machine up without the services it was meant to run.
+    let Some((src, name)) = load_config(&cmdline, file_buf) else {
+        give_up("the config cannot be read", None, &mounted, t0)
+    };
     let Some(cfg) = CONFIG.take() else {
         fatal(
             "vigil: the config cell was taken twice\n",
@@ -299,32 +303,17 @@ fn same_policy(a: &PolicyRef, b: &PolicyRef) -> bool {
 }
 
 /// The config: `vigil.config=PATH`, else `/etc/vigil.conf` if present,
-/// else the embedded one.
-fn load_config<'b>(cmdline: &boot::Cmdline, buf: &'b mut [u8]) -> (&'b str, &'b str) {
-    let path: &[u8] = match cmdline.config {
-        Some(p) => p.as_bytes(),
-        None if rustix::fs::access(&b"/etc/vigil.conf"[..], rustix::fs::Access::EXISTS).is_ok() => {
-            b"/etc/vigil.conf"
+/// else the embedded one; with the name its messages use. `None` once
+/// `read_text` said why the file cannot be used.
+fn load_config<'b>(cmdline: &boot::Cmdline<'b>, buf: &'b mut [u8]) -> Option<(&'b str, &'b str)> {
+    let path = match cmdline.config {
+        Some(p) => p,
+        None if rustix::fs::access("/etc/vigil.conf", rustix::fs::Access::EXISTS).is_ok() => {
+            "/etc/vigil.conf"
         }
-        None => return (DEFAULT_CONFIG, "<embedded config>"),
+        None => return Some((DEFAULT_CONFIG, "<embedded config>")),
     };
-    let n = match sys::read_file(path, buf) {
-        Ok(n) => n,
-        Err(e) => {
-            let mut l = log::start(log::Level::Error);
-            l.esc(path).s(": cannot read the config: ");
-            l.end_errno(e);
-            return ("", "<unreadable config>");
-        }
-    };
-    let (text_part, name_part) = buf.split_at_mut(n);
-    let name_len = path.len().min(name_part.len());
-    name_part[..name_len].copy_from_slice(&path[..name_len]);
-    let name = core::str::from_utf8(&name_part[..name_len]).unwrap_or("config");
-    match core::str::from_utf8(text_part) {
-        Ok(t) => (t, name),
-        Err(_) => ("\u{0}", name),
-    }
+    Some((read_text(path.as_bytes(), "config", buf)?, path))
 }
 
 fn set_log_level(cfg: &Config, cmdline: &boot::Cmdline) {

@@ -6,21 +6,18 @@ use rustix::fd::{AsRawFd, OwnedFd};
 use super::services::{self, AfterExit, Runtime, State};
 use super::shutdown::{self, Action};
 use crate::arch::Arch;
-use crate::bpf;
-use crate::config::{Config, Confine, Kind, Stdio as CfgStdio};
+use crate::config::{Config, Kind};
 use crate::log;
-use crate::notify::worker::{self, Duty, Event, Watch};
+use crate::notify::worker::{self, Event, Watch};
 use crate::notify::Listener;
 use crate::out::Sink;
 use crate::policy::protect::Protect;
 use crate::policy::Policy;
-use crate::service::cgroup;
-use crate::service::sandbox::{Need, Sandbox};
-use crate::service::spawn::{self, Handover, Spawn, Stdio};
-use crate::sys::exec::ExecBuf;
+use crate::service::launch;
+use crate::service::spawn::{self, Handover};
 use crate::sys::poll::{self, PollFd, POLLERR, POLLHUP, POLLIN, POLLNVAL};
 use crate::sys::signal;
-use crate::sys::{self, landlock, Args, Errno};
+use crate::sys::{self, Args, Errno};
 use linux_raw_sys::general as g;
 
 /// Services plus the test program.
@@ -80,26 +77,6 @@ pub struct Supervisor<'c, 'p> {
 const IDLE_RELEASE_NS: u64 = 250_000_000;
 /// How soon log lines the console could not take are tried again.
 const LOG_RETRY_NS: u64 = 10_000_000;
-
-/// Where a standard fd of a service goes, as `spawn` takes it.
-// Size: out of line, one copy for the three fds (measured).
-#[inline(never)]
-fn io<'c>(s: CfgStdio<'c>, read: bool) -> Stdio<'c> {
-    match s {
-        CfgStdio::Console => Stdio::Inherit,
-        CfgStdio::Null => Stdio::Null,
-        CfgStdio::Path(p) if read => Stdio::Read(p.as_bytes()),
-        CfgStdio::Path(p) => Stdio::File(p.as_bytes()),
-    }
-}
-
-/// `KEY=VALUE` of vigil's own environment for `key`.
-fn own_env(args: &Args, key: &str) -> Option<&'static [u8]> {
-    (0..).map_while(|j| args.env(j)).find(|e| {
-        e.strip_prefix(key.as_bytes())
-            .is_some_and(|r| r.first() == Some(&b'='))
-    })
-}
 
 impl<'c, 'p> Supervisor<'c, 'p> {
     /// Run until shutdown; returns the action to take (reboot, halt, ...).
@@ -172,140 +149,23 @@ impl<'c, 'p> Supervisor<'c, 'p> {
     #[inline(never)]
     fn start(&mut self, i: usize, now: u64) {
         let svc = &self.cfg.services[i];
-        let mut exec = ExecBuf::new();
-        let mut ok = exec.arg(svc.exec.path.as_bytes()).is_ok();
-        for a in &svc.exec.args {
-            ok &= exec.arg(a.as_bytes()).is_ok();
-        }
-        let mut has_path = false;
-        for e in &svc.env {
-            has_path |= e.starts_with("PATH=");
-            ok &= exec.env(e.as_bytes(), b"").is_ok();
-        }
-        for key in svc.confine.env_pass() {
-            if let Some(e) = self.env.and_then(|a| own_env(a, key)) {
-                has_path |= *key == "PATH";
-                ok &= exec.env(e, b"").is_ok();
-            }
-        }
-        if !has_path {
-            ok &= exec.env(b"PATH", b"/usr/sbin:/usr/bin:/sbin:/bin").is_ok();
-        }
-        if !ok {
-            self.fail_start(i, "arguments and environment too long", None);
-            return;
-        }
-        let policy = self.policy_of[i].and_then(|p| self.policies.get(p as usize));
-        let c = &svc.confine;
-        // The worker first: its pid is known before the filter is made.
-        let mut worker = None;
-        if let Some(p) = policy.filter(|p| worker::needed(p)) {
-            let duty = Duty {
-                policy: p,
-                arch: self.arch,
-                who: svc.name,
-                landlock: (c.landlock_read(), c.landlock_write()),
-            };
-            match worker::fork(duty) {
-                Ok(w) => worker = Some(w),
-                Err(e) => {
-                    self.fail_start(i, "cannot start its worker", Some(e));
-                    return;
-                }
-            }
-        }
-        // The pids the filter must keep the service's hands off (signals,
-        // ptrace, pidfds, prlimit): vigil's, and its worker's, known here.
-        let mut protect = self.protect.clone();
-        protect.own_pid_ns = c.namespaces & g::CLONE_NEWPID != 0;
-        if let Some(w) = &worker {
-            // Room for it: the list holds PID 1 alone.
-            let _ = protect.add_helper(w.pid as u32);
-        }
-        let filter = match policy.map(|p| bpf::compile(p, self.arch, &protect)) {
-            None => None,
-            Some(Ok(f)) => Some(f),
-            Some(Err(e)) => {
-                self.fail_start(i, e.describe(), None);
-                return;
-            }
-        };
-        if filter.is_some() && self.listeners.len() + self.handovers.len() >= MAX_LISTENERS {
-            // Never run a service unmonitored: refuse to start it.
-            self.fail_start(i, "listener table full", None);
-            return;
-        }
-        let landlock = !c.landlock_read().is_empty() || !c.landlock_write().is_empty();
-        if landlock && landlock::abi_version().is_err() {
-            if c.has(Confine::LANDLOCK_REQUIRED) {
-                self.fail_start(i, "Landlock is required but the kernel has none", None);
-                return;
-            }
-            let mut l = log::about(log::Level::Warn, svc.name);
-            l.s("Landlock is not available in this kernel: started without its landlock-read/landlock-write rules");
-            l.end();
-        }
-        let mut cg = cgroup::Path::new();
-        if c.has_limits() {
-            if let Err((what, e)) = cgroup::prepare(svc.name, c, &mut cg) {
-                self.fail_start(i, what, Some(e));
-                return;
-            }
-        }
-        let mut rl = [(0u32, 0u64, 0u64); crate::config::MAX_RLIMITS];
-        for (slot, r) in rl.iter_mut().zip(&svc.rlimits) {
-            *slot = (r.resource.number(), r.soft, r.hard);
-        }
-        let spec = Spawn {
-            path: svc.exec.path.as_bytes(),
-            exec: &exec,
-            filter: filter.as_deref(),
+        let cx = launch::Context {
+            policy: self.policy_of[i].and_then(|p| self.policies.get(p as usize)),
+            arch: self.arch,
+            protect: &self.protect,
             filter_flags: self.filter_flags,
-            stdio: [
-                io(svc.stdin, true),
-                io(svc.stdout, false),
-                io(svc.stderr, false),
-            ],
-            cwd: Some(svc.cwd.unwrap_or("/").as_bytes()),
-            uid: svc.user,
-            gid: svc.group,
-            groups: if svc.groups.is_empty() && svc.user.is_none() {
-                None
-            } else {
-                Some(&svc.groups)
-            },
-            rlimits: &rl[..svc.rlimits.len()],
-            new_session: true,
-            sandbox: Sandbox {
-                no_new_privs: c.has(Confine::NO_NEW_PRIVS),
-                caps: c.caps,
-                namespaces: c.namespaces,
-                ro_binds: c.read_only(),
-                private_tmp: c.has(Confine::PRIVATE_TMP),
-                root: c.root,
-                read_only: c.has(Confine::READ_ONLY_ROOT),
-                landlock_ro: c.landlock_read(),
-                landlock_rw: c.landlock_write(),
-                landlock: if c.has(Confine::LANDLOCK_REQUIRED) {
-                    Need::Required
-                } else {
-                    Need::Optional
-                },
-                cgroup: (!cg.is_empty()).then(|| cg.as_bytes()),
-                mask: c.has(Confine::MASKED),
-            },
-            close_fds: true,
+            env: self.env,
             limits: self.limits.as_ref().map(|w| w.inherited()),
-            dumpable: false,
+            listener_room: self.listeners.len() + self.handovers.len() < MAX_LISTENERS,
         };
-        let (pid, status) = match spawn::fork(&spec) {
-            Ok(forked) => forked,
-            Err(e) => {
-                let (what, errno) = e.describe();
-                self.fail_start(i, what, Some(errno));
+        let started = match launch::start(svc, &cx) {
+            Ok(s) => s,
+            Err((what, e)) => {
+                self.fail_start(i, what, e);
                 return;
             }
         };
+        let pid = started.pid;
         let rt = &mut self.rts[i];
         rt.state = State::Running { pid, since_ns: now };
         rt.starts += 1;
@@ -316,11 +176,11 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         }
         l.end();
         // Room was checked above: one status pipe per running service.
-        let _ = self.status.push((status, i as u8, pid));
-        if filter.is_some() {
+        let _ = self.status.push((started.status, i as u8, pid));
+        if started.filtered {
             match Handover::new(pid, now, spawn::HANDOVER_ASYNC_NS) {
                 Ok(h) => {
-                    let _ = self.handovers.push((h, pid, i as u8, worker.take()));
+                    let _ = self.handovers.push((h, pid, i as u8, started.worker));
                 }
                 // Never unmonitored: it dies before its exec (and is
                 // reaped as an exit).
@@ -365,8 +225,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                     if let Some(wk) = w.worker.as_mut() {
                         // The child still waits in its first execve: its
                         // namespace and root are the ones vigil set up.
-                        let c = &self.cfg.services[i].confine;
-                        let own = c.namespaces & g::CLONE_NEWNS != 0 || c.root.is_some();
+                        let own = launch::own_mounts(&self.cfg.services[i]);
                         if let Err(e) = wk.setup(fd.as_raw_fd(), pid as u32, now, own) {
                             let mut l = log::about(log::Level::Error, self.cfg.services[i].name);
                             l.s("cannot hand the listener to the worker: ");
@@ -529,7 +388,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                     // The child exits 126 after this; its exit is handled
                     // when it is reaped.
                     self.drop_handover(pid);
-                    setup_failed(&self.cfg.services[i], v);
+                    launch::setup_failed(&self.cfg.services[i], v);
                 }
                 Some((spawn::MSG_EXEC, e)) => {
                     let svc = &self.cfg.services[i];
@@ -711,7 +570,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         }
         l.end();
         if after != AfterExit::Done && pid > 0 {
-            kill_leftovers(svc, pid);
+            launch::kill_leftovers(svc, pid);
         }
         if svc.kind == Kind::Oneshot
             && svc.required
@@ -724,55 +583,4 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             self.begin_shutdown(Action::PowerOff, "a required oneshot failed");
         }
     }
-}
-
-/// Log why the child of `svc` could not be set up (a `MSG_SETUP` value),
-/// naming the path of a step that opens one, and whose rights it was
-/// opened with.
-fn setup_failed(svc: &crate::config::Service, v: u32) {
-    let err = spawn::setup_error(v);
-    let (what, e) = err.describe();
-    let mut l = log::about(log::Level::Error, svc.name);
-    l.s("cannot start: ").s(what);
-    if let spawn::SpawnError::Setup(step, _) = err {
-        let stdio = [svc.stdin, svc.stdout, svc.stderr];
-        let path = match step.wrapping_sub(spawn::STEP_CWD) {
-            0 => svc.cwd,
-            k @ 1..=3 => match stdio[k as usize - 1] {
-                CfgStdio::Path(p) => Some(p),
-                _ => None,
-            },
-            _ => None,
-        };
-        if let Some(p) = path {
-            l.s(" ").s(p).s(" as uid ").u(svc.user.unwrap_or(0) as u64);
-        }
-    }
-    l.s(": ");
-    l.end_errno(e);
-}
-
-/// Kill what a failed or restarting service left behind, so that its next
-/// run starts alone and nothing of the last one goes on using its limits:
-/// its cgroup when it has one, and its process group (its pid: no other
-/// process can get that number while the group has members).
-fn kill_leftovers(svc: &crate::config::Service, pid: i32) {
-    let in_cgroup = if svc.confine.has_limits() {
-        cgroup::kill_all(svc.name)
-    } else {
-        0
-    };
-    let in_group = sys::kill(-pid, 0).is_ok() && sys::kill(-pid, g::SIGKILL as i32).is_ok();
-    if in_cgroup == 0 && !in_group {
-        return;
-    }
-    let mut l = log::about(log::Level::Warn, svc.name);
-    if in_cgroup > 0 {
-        l.s("killed ")
-            .u(in_cgroup as u64)
-            .s(" leftover processes of its last run (its cgroup)");
-    } else {
-        l.s("killed the leftover processes of its last run (its process group)");
-    }
-    l.end();
 }

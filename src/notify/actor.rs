@@ -23,7 +23,6 @@ use super::resolve::Entry;
 use super::target::{self, Creds, MAX_GROUPS};
 use crate::log;
 use crate::out::Sink;
-use crate::service::sandbox::{self, Sandbox};
 use crate::sys::{landlock, proc, sock, Errno};
 
 /// The worker's end of the actor's socket, or -1: no actor.
@@ -183,13 +182,8 @@ fn run(sock_fd: OwnedFd, ro: &[&str], rw: &[&str]) -> ! {
     let c = sock_fd.as_raw_fd();
     // The worker's listener and channel are not the actor's business.
     super::worker::close_all_but(&[c, reach::proc_raw(), log::console_fd(), log::kmsg_fd()]);
-    let sb = Sandbox {
-        landlock_ro: ro,
-        landlock_rw: rw,
-        ..Sandbox::default()
-    };
     let mut hello = [0u8; 5];
-    match sandbox::restrict(&sb) {
+    match landlock::restrict_beneath(ro, rw) {
         Ok(()) => hello[0] = 1,
         Err(e) => hello[1..].copy_from_slice(&(e.raw_os_error() as u32).to_ne_bytes()),
     }

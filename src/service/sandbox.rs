@@ -149,7 +149,7 @@ pub fn enter(sb: &Sandbox, in_cgroup: bool) -> Result<(), (Step, Errno)> {
         mask().map_err(at(Step::Masks))?;
     }
     if !sb.landlock_ro.is_empty() || !sb.landlock_rw.is_empty() {
-        match restrict(sb) {
+        match landlock::restrict_beneath(sb.landlock_ro, sb.landlock_rw) {
             Ok(()) => {}
             Err(e)
                 if sb.landlock == Need::Optional
@@ -329,37 +329,6 @@ fn populate_dev() -> Result<(), Errno> {
         g::MS_NOSUID | g::MS_NOEXEC,
         Some(c"newinstance,ptmxmode=0666,mode=0620,gid=5"),
     )
-}
-
-/// Landlock: read-only and read-write path lists (also the monitor's
-/// Landlock actor's, with the service's lists).
-pub fn restrict(sb: &Sandbox) -> Result<(), Errno> {
-    let version = landlock::abi_version()?;
-    let all = landlock::fs_all(version);
-    let rs = landlock::create_ruleset(all)?;
-    let lists: [(&[&str], u64); 2] = [(sb.landlock_ro, landlock::READ), (sb.landlock_rw, all)];
-    for (paths, access) in lists {
-        for p in paths {
-            let fd = sys::open(p.as_bytes(), rustix::fs::OFlags::PATH)
-                .inspect_err(|_| proc::close(rs))?;
-            // Files take only file rights; directories take all of them.
-            let is_dir = rustix::fs::fstat(sys::borrow(fd))
-                .map(|st| st.st_mode & 0o170000 == 0o040000)
-                .unwrap_or(true);
-            let access = if is_dir {
-                access
-            } else {
-                access
-                    & (landlock::EXECUTE | landlock::WRITE_FILE | landlock::READ_FILE | (1 << 14))
-            };
-            let r = landlock::allow_beneath(rs, fd, access);
-            proc::close(fd);
-            r.inspect_err(|_| proc::close(rs))?;
-        }
-    }
-    let r = proc::set_no_new_privs().and_then(|_| landlock::restrict_self(rs));
-    proc::close(rs);
-    r
 }
 
 /// The uid/gid change, keeping `caps` across it as ambient capabilities.

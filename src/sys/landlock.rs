@@ -1,7 +1,7 @@
 //! Landlock (landlock(7)): unprivileged filesystem access control, a second
 //! layer beside the seccomp path rules.
 
-use super::{nr, syscall, Result};
+use super::{nr, proc, syscall, Result};
 
 pub const EXECUTE: u64 = 1;
 pub const WRITE_FILE: u64 = 1 << 1;
@@ -86,4 +86,36 @@ pub fn restrict_self(ruleset: i32) -> Result<()> {
         )
         .map(drop)
     }
+}
+
+/// Enforce Landlock on this process: read-only beneath each of `ro`, all
+/// rights beneath each of `rw`, nothing elsewhere (a service's
+/// `landlock-read`/`landlock-write`, and the monitor's Landlock actor with
+/// the same lists). Sets no_new_privs, which Landlock requires.
+pub fn restrict_beneath(ro: &[&str], rw: &[&str]) -> Result<()> {
+    let version = abi_version()?;
+    let all = fs_all(version);
+    let rs = create_ruleset(all)?;
+    let lists: [(&[&str], u64); 2] = [(ro, READ), (rw, all)];
+    for (paths, access) in lists {
+        for p in paths {
+            let fd = super::open(p.as_bytes(), rustix::fs::OFlags::PATH)
+                .inspect_err(|_| proc::close(rs))?;
+            // Files take only file rights; directories take all of them.
+            let is_dir = rustix::fs::fstat(super::borrow(fd))
+                .map(|st| st.st_mode & 0o170000 == 0o040000)
+                .unwrap_or(true);
+            let access = if is_dir {
+                access
+            } else {
+                access & (EXECUTE | WRITE_FILE | READ_FILE | (1 << 14))
+            };
+            let r = allow_beneath(rs, fd, access);
+            proc::close(fd);
+            r.inspect_err(|_| proc::close(rs))?;
+        }
+    }
+    let r = proc::set_no_new_privs().and_then(|_| restrict_self(rs));
+    proc::close(rs);
+    r
 }
