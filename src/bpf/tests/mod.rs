@@ -3,6 +3,9 @@
 
 mod diff;
 mod gen;
+// libc's fork and a raw seccomp(2) in a test child, each block with its
+// SAFETY line.
+#[allow(unsafe_code)]
 mod kernel;
 mod shape;
 
