@@ -300,9 +300,9 @@ fn mask() -> Result<(), Errno> {
         Some(c"mode=0755"),
     )?;
     // The modes exactly as given, whatever vigil's umask.
-    let old = crate::sys::creds::umask(0);
+    let old = rustix::process::umask(rustix::fs::Mode::empty());
     let r = populate_dev();
-    crate::sys::creds::umask(old);
+    rustix::process::umask(old);
     r
 }
 

@@ -42,10 +42,3 @@ pub fn setgroups(groups: &[u32]) -> Result<()> {
         .map(drop)
     }
 }
-
-/// `umask(2)` (<https://man7.org/linux/man-pages/man2/umask.2.html>): set
-/// the mask, return the old one.
-pub fn umask(mask: u32) -> u32 {
-    // SAFETY: integer argument only.
-    unsafe { syscall(nr::__NR_umask, [mask as usize, 0, 0, 0, 0, 0]).unwrap_or(0o022) as u32 }
-}
