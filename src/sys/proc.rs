@@ -124,17 +124,45 @@ pub fn close(fd: i32) {
     let _ = unsafe { syscall(nr::__NR_close, [fd as usize, 0, 0, 0, 0, 0]) };
 }
 
-/// `setrlimit(2)` through `prlimit64(2)` on ourselves.
+/// `setrlimit(2)` of resource number `resource` (`RLIMIT_*`, the same on
+/// every arch); `u64::MAX` is `RLIM_INFINITY`.
 pub fn set_rlimit(resource: u32, soft: u64, hard: u64) -> Result<()> {
-    let lim = [soft, hard];
-    // SAFETY: lim is a valid struct rlimit64; old-limit pointer is NULL.
-    unsafe {
-        syscall(
-            nr::__NR_prlimit64,
-            [0, resource as usize, lim.as_ptr() as usize, 0, 0, 0],
-        )
-        .map(drop)
+    use rustix::process::{Resource as R, Rlimit};
+    /// rustix's resources by number.
+    const BY_NUMBER: [R; 16] = [
+        R::Cpu,
+        R::Fsize,
+        R::Data,
+        R::Stack,
+        R::Core,
+        R::Rss,
+        R::Nproc,
+        R::Nofile,
+        R::Memlock,
+        R::As,
+        R::Locks,
+        R::Sigpending,
+        R::Msgqueue,
+        R::Nice,
+        R::Rtprio,
+        R::Rttime,
+    ];
+    const {
+        let mut i = 0;
+        while i < BY_NUMBER.len() {
+            assert!(BY_NUMBER[i] as usize == i, "RLIMIT_* out of order");
+            i += 1;
+        }
     }
+    let r = *BY_NUMBER.get(resource as usize).ok_or(super::Errno::INVAL)?;
+    let lim = |v: u64| (v != u64::MAX).then_some(v);
+    rustix::process::setrlimit(
+        r,
+        Rlimit {
+            current: lim(soft),
+            maximum: lim(hard),
+        },
+    )
 }
 
 /// `setresgid`, `setgroups` and `setresuid`, in the order that works.
