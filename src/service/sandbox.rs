@@ -357,7 +357,7 @@ pub fn restrict(sb: &Sandbox) -> Result<(), Errno> {
             r.inspect_err(|_| proc::close(rs))?;
         }
     }
-    let r = proc::set_no_new_privs().and_then(|_| landlock::restrict_self(rs));
+    let r = rustix::thread::set_no_new_privs(true).and_then(|_| landlock::restrict_self(rs));
     proc::close(rs);
     r
 }

@@ -444,7 +444,7 @@ fn child(s: &Spawn, w: i32, in_cgroup: bool) -> ! {
         proc::close_all_but(w);
     }
     if s.sandbox.no_new_privs {
-        if let Err(e) = proc::set_no_new_privs() {
+        if let Err(e) = rustix::thread::set_no_new_privs(true) {
             fail(e);
         }
     }

@@ -28,25 +28,6 @@ pub fn fork_with(namespaces: u32) -> Result<i32> {
     unsafe { syscall(nr::__NR_clone, [flags, 0, 0, 0, 0, 0]).map(|p| p as i32) }
 }
 
-/// `prctl(PR_SET_NO_NEW_PRIVS, 1)`.
-pub fn set_no_new_privs() -> Result<()> {
-    // SAFETY: prctl with integer arguments only.
-    unsafe {
-        syscall(
-            nr::__NR_prctl,
-            [
-                linux_raw_sys::prctl::PR_SET_NO_NEW_PRIVS as usize,
-                1,
-                0,
-                0,
-                0,
-                0,
-            ],
-        )
-        .map(drop)
-    }
-}
-
 /// `close_range(2)` from `first` to the end of the table.
 pub fn close_from(first: u32) -> Result<()> {
     close_range(first, u32::MAX)
