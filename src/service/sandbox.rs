@@ -383,13 +383,13 @@ pub fn drop_privileges(
     };
     caps::drop_bounding(keep).map_err(at(Step::Capabilities))?;
     if uid.is_some() {
-        caps::keep_caps(true).map_err(at(Step::Capabilities))?;
+        rustix::thread::set_keep_capabilities(true).map_err(at(Step::Capabilities))?;
     }
     proc::set_ids(uid, gid, groups).map_err(at(Step::Ids))?;
     caps::set_all(keep).map_err(at(Step::Capabilities))?;
     caps::set_ambient(keep).map_err(at(Step::Capabilities))?;
     if uid.is_some() {
-        caps::keep_caps(false).map_err(at(Step::Capabilities))?;
+        rustix::thread::set_keep_capabilities(false).map_err(at(Step::Capabilities))?;
     }
     Ok(())
 }
