@@ -33,12 +33,8 @@ pub fn getgroups(buf: &mut [u32]) -> Result<usize> {
 /// `setgroups(2)` (<https://man7.org/linux/man-pages/man2/setgroups.2.html>)
 /// of this thread only (the raw syscall; libc would broadcast it).
 pub fn setgroups(groups: &[u32]) -> Result<()> {
-    // SAFETY: groups is a readable slice of gid_t.
-    unsafe {
-        syscall(
-            nr::__NR_setgroups,
-            [groups.len(), groups.as_ptr() as usize, 0, 0, 0, 0],
-        )
-        .map(drop)
-    }
+    // SAFETY: `Gid` is `#[repr(transparent)]` over the kernel's gid_t, a
+    // u32: the same elements, the same length, the same lifetime.
+    let gids = unsafe { core::slice::from_raw_parts(groups.as_ptr().cast(), groups.len()) };
+    rustix::thread::set_thread_groups(gids)
 }

@@ -148,26 +148,16 @@ pub fn set_rlimit(resource: u32, soft: u64, hard: u64) -> Result<()> {
 
 /// `setresgid`, `setgroups` and `setresuid`, in the order that works.
 pub fn set_ids(uid: Option<u32>, gid: Option<u32>, groups: Option<&[u32]>) -> Result<()> {
-    // SAFETY: integer arguments, and `groups` is a valid slice of gid_t.
-    unsafe {
-        if let Some(g) = groups {
-            syscall(
-                nr::__NR_setgroups,
-                [g.len(), g.as_ptr() as usize, 0, 0, 0, 0],
-            )?;
-        }
-        if let Some(g) = gid {
-            syscall(
-                nr::__NR_setresgid,
-                [g as usize, g as usize, g as usize, 0, 0, 0],
-            )?;
-        }
-        if let Some(u) = uid {
-            syscall(
-                nr::__NR_setresuid,
-                [u as usize, u as usize, u as usize, 0, 0, 0],
-            )?;
-        }
+    use rustix::thread::{set_thread_res_gid, set_thread_res_uid};
+    use rustix::{fs::Gid, fs::Uid};
+    if let Some(g) = groups {
+        super::creds::setgroups(g)?;
+    }
+    if let Some(g) = gid.map(Gid::from_raw_unchecked) {
+        set_thread_res_gid(g, g, g)?;
+    }
+    if let Some(u) = uid.map(Uid::from_raw_unchecked) {
+        set_thread_res_uid(u, u, u)?;
     }
     Ok(())
 }
