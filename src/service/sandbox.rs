@@ -4,6 +4,7 @@
 //! every path is a slice of the config.
 
 use linux_raw_sys::general as g;
+use rustix::fd::AsFd;
 use rustix::fs::Mode;
 
 use crate::out::{Buf, Sink};
@@ -116,9 +117,7 @@ pub fn enter(sb: &Sandbox, in_cgroup: bool) -> Result<(), (Step, Errno)> {
         p.put(cg);
         p.s("/cgroup.procs");
         let fd = sys::open(p.as_bytes(), rustix::fs::OFlags::WRONLY).map_err(at(Step::Cgroup))?;
-        let r = sys::write_all(fd, b"0");
-        proc::close(fd);
-        r.map_err(at(Step::Cgroup))?;
+        sys::write_all(fd.as_fd(), b"0").map_err(at(Step::Cgroup))?;
     }
     // Its root is the cgroup the child is in now: with nsdelegate (PID 1
     // mounts cgroup2 with it) the service can then neither raise its
@@ -340,10 +339,9 @@ pub fn restrict(sb: &Sandbox) -> Result<(), Errno> {
     let lists: [(&[&str], u64); 2] = [(sb.landlock_ro, landlock::READ), (sb.landlock_rw, all)];
     for (paths, access) in lists {
         for p in paths {
-            let fd = sys::open(p.as_bytes(), rustix::fs::OFlags::PATH)
-                .inspect_err(|_| proc::close(rs))?;
+            let fd = sys::open(p.as_bytes(), rustix::fs::OFlags::PATH)?;
             // Files take only file rights; directories take all of them.
-            let is_dir = rustix::fs::fstat(sys::borrow(fd))
+            let is_dir = rustix::fs::fstat(&fd)
                 .map(|st| st.st_mode & 0o170000 == 0o040000)
                 .unwrap_or(true);
             let access = if is_dir {
@@ -352,14 +350,11 @@ pub fn restrict(sb: &Sandbox) -> Result<(), Errno> {
                 access
                     & (landlock::EXECUTE | landlock::WRITE_FILE | landlock::READ_FILE | (1 << 14))
             };
-            let r = landlock::allow_beneath(rs, fd, access);
-            proc::close(fd);
-            r.inspect_err(|_| proc::close(rs))?;
+            landlock::allow_beneath(rs.as_fd(), fd.as_fd(), access)?;
         }
     }
-    let r = rustix::thread::set_no_new_privs(true).and_then(|_| landlock::restrict_self(rs));
-    proc::close(rs);
-    r
+    rustix::thread::set_no_new_privs(true)?;
+    landlock::restrict_self(rs.as_fd())
 }
 
 /// The uid/gid change, keeping `caps` across it as ambient capabilities.

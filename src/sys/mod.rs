@@ -13,6 +13,7 @@ pub mod caps;
 pub mod cell;
 pub mod creds;
 pub mod exec;
+pub mod fd;
 pub mod landlock;
 pub mod mem;
 pub mod poll;
@@ -132,13 +133,21 @@ pub fn started_ns() -> u64 {
 }
 
 /// `write(2)` of the whole buffer, retrying on EINTR and short writes.
-pub fn write_all(fd: i32, mut buf: &[u8]) -> Result<()> {
+pub fn write_all(fd: rustix::fd::BorrowedFd<'_>, mut buf: &[u8]) -> Result<()> {
+    use rustix::fd::AsRawFd;
     while !buf.is_empty() {
         // SAFETY: buf is a valid readable slice.
         match unsafe {
             syscall(
                 nr::__NR_write,
-                [fd as usize, buf.as_ptr() as usize, buf.len(), 0, 0, 0],
+                [
+                    fd.as_raw_fd() as usize,
+                    buf.as_ptr() as usize,
+                    buf.len(),
+                    0,
+                    0,
+                    0,
+                ],
             )
         } {
             Ok(0) => return Err(Errno::IO),
@@ -201,22 +210,13 @@ pub fn readlink(path: &[u8], buf: &mut [u8]) -> Result<usize> {
     }
 }
 
-/// Borrow a raw fd for rustix's typed calls.
-pub fn borrow(fd: i32) -> rustix::fd::BorrowedFd<'static> {
-    // SAFETY: vigil only borrows fds it owns and keeps open while the
-    // borrow is used (the borrow never outlives the call it is made for).
-    unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) }
-}
-
-/// `openat(AT_FDCWD, path, flags | O_CLOEXEC, 0644)` as a raw fd.
-pub fn open(path: &[u8], flags: rustix::fs::OFlags) -> Result<i32> {
-    use rustix::fd::IntoRawFd;
+/// `openat(AT_FDCWD, path, flags | O_CLOEXEC, 0644)`.
+pub fn open(path: &[u8], flags: rustix::fs::OFlags) -> Result<rustix::fd::OwnedFd> {
     rustix::fs::open(
         path,
         flags | rustix::fs::OFlags::CLOEXEC,
         rustix::fs::Mode::from_raw_mode(0o644),
     )
-    .map(|fd| fd.into_raw_fd())
 }
 
 /// `s` NUL-terminated in `buf`, for the syscalls that take C strings.

@@ -1,6 +1,7 @@
 //! Process lifetime: fork and exit.
 
 use super::{nr, syscall, Result};
+use rustix::fd::{AsRawFd, BorrowedFd};
 
 /// `exit_group(2)`.
 pub fn exit(code: i32) -> ! {
@@ -28,14 +29,16 @@ pub fn fork_with(namespaces: u32) -> Result<i32> {
     unsafe { syscall(nr::__NR_clone, [flags, 0, 0, 0, 0, 0]).map(|p| p as i32) }
 }
 
-/// `close_range(2)` from `first` to the end of the table.
-pub fn close_from(first: u32) -> Result<()> {
-    close_range(first, u32::MAX)
-}
-
 /// `close_range(2)` of `first..=last`.
+///
+/// It closes fds whoever owns them: only for a process just forked (a
+/// worker, an actor, a child about to exec), whose fds are copies of
+/// vigil's, and which reaches none of those it closes again. An
+/// `OwnedFd` it still held for one would close a number `open` may have
+/// handed out again: the call names what it keeps instead.
 pub fn close_range(first: u32, last: u32) -> Result<()> {
-    // SAFETY: closes fds only; the caller owns none of them any more.
+    // SAFETY: integer arguments only; what it does to fds is the contract
+    // above.
     unsafe {
         syscall(
             nr::__NR_close_range,
@@ -45,14 +48,13 @@ pub fn close_range(first: u32, last: u32) -> Result<()> {
     }
 }
 
-/// Close every fd from 3 up but `keep`: with `close_range(2)`, or one by
-/// one up to the fd limit where the kernel lacks it (before 5.9).
-pub fn close_all_but(keep: i32) {
-    let range = |first: usize, last: usize| {
-        // SAFETY: closes fds only; the caller owns none of them any more.
-        unsafe { syscall(nr::__NR_close_range, [first, last, 0, 0, 0, 0]).is_ok() }
-    };
-    let (k, end) = (keep as usize, u32::MAX as usize);
+/// Close every fd from 3 up but `keep` (a child about to exec: see
+/// `close_range`): with `close_range(2)`, or one by one up to the fd limit
+/// where the kernel lacks it (before 5.9).
+pub fn close_all_but(keep: BorrowedFd<'_>) {
+    let keep = keep.as_raw_fd();
+    let range = |first: u32, last: u32| close_range(first, last).is_ok();
+    let (k, end) = (keep as u32, u32::MAX);
     let ok = match k {
         0..=2 => range(3, end),
         3 => range(4, end),
@@ -62,47 +64,13 @@ pub fn close_all_but(keep: i32) {
         let max = rustix::process::getrlimit(rustix::process::Resource::Nofile)
             .current
             .unwrap_or(1 << 20)
-            .min(1 << 20) as i32;
+            .min(1 << 20) as u32;
         for fd in 3..max {
-            if fd != keep {
-                close(fd);
+            if fd != k {
+                let _ = close_range(fd, fd);
             }
         }
     }
-}
-
-/// `dup3(2)`: make `new` a copy of `old` (no CLOEXEC).
-pub fn dup_to(old: i32, new: i32) -> Result<()> {
-    if old == new {
-        return Ok(());
-    }
-    // SAFETY: integer arguments only.
-    unsafe { syscall(nr::__NR_dup3, [old as usize, new as usize, 0, 0, 0, 0]).map(drop) }
-}
-
-/// `fcntl(fd, F_DUPFD_CLOEXEC, 0)`: a copy of `fd` at the lowest free number.
-pub fn dup_lowest(fd: i32) -> Result<i32> {
-    // SAFETY: integer arguments only.
-    unsafe {
-        syscall(
-            nr::__NR_fcntl,
-            [
-                fd as usize,
-                linux_raw_sys::general::F_DUPFD_CLOEXEC as usize,
-                0,
-                0,
-                0,
-                0,
-            ],
-        )
-        .map(|f| f as i32)
-    }
-}
-
-/// `close(2)` of a raw fd the caller owns.
-pub fn close(fd: i32) {
-    // SAFETY: the caller owns fd and will not use it again.
-    let _ = unsafe { syscall(nr::__NR_close, [fd as usize, 0, 0, 0, 0, 0]) };
 }
 
 /// `setrlimit(2)` of resource number `resource` (`RLIMIT_*`, the same on
@@ -135,7 +103,9 @@ pub fn set_rlimit(resource: u32, soft: u64, hard: u64) -> Result<()> {
             i += 1;
         }
     }
-    let r = *BY_NUMBER.get(resource as usize).ok_or(super::Errno::INVAL)?;
+    let r = *BY_NUMBER
+        .get(resource as usize)
+        .ok_or(super::Errno::INVAL)?;
     let lim = |v: u64| (v != u64::MAX).then_some(v);
     rustix::process::setrlimit(
         r,
@@ -160,25 +130,6 @@ pub fn set_ids(uid: Option<u32>, gid: Option<u32>, groups: Option<&[u32]>) -> Re
         set_thread_res_uid(u, u, u)?;
     }
     Ok(())
-}
-
-/// `fcntl(fd, F_SETFD, 0)`: keep `fd` open across exec.
-pub fn clear_cloexec(fd: i32) -> Result<()> {
-    // SAFETY: integer arguments only.
-    unsafe {
-        syscall(
-            nr::__NR_fcntl,
-            [
-                fd as usize,
-                linux_raw_sys::general::F_SETFD as usize,
-                0,
-                0,
-                0,
-                0,
-            ],
-        )
-        .map(drop)
-    }
 }
 
 /// `unshare(2)` of namespace flags (`CLONE_NEW*`) only.
@@ -215,7 +166,7 @@ pub fn mount_setattr_recursive(path: &core::ffi::CStr, attr_set: u64) -> Result<
 /// directory `cgroup` is open (`CLONE_INTO_CGROUP`, Linux 5.7+): it never
 /// has to move itself there. ENOSYS (before 5.3) or EINVAL/E2BIG (before
 /// 5.7) when the kernel cannot.
-pub fn fork_into_cgroup(namespaces: u32, cgroup: i32) -> Result<i32> {
+pub fn fork_into_cgroup(namespaces: u32, cgroup: BorrowedFd<'_>) -> Result<i32> {
     use linux_raw_sys::general::{CLONE_INTO_CGROUP, SIGCHLD};
     // struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal,
     // stack, stack_size, tls, set_tid, set_tid_size, cgroup.
@@ -230,7 +181,7 @@ pub fn fork_into_cgroup(namespaces: u32, cgroup: i32) -> Result<i32> {
         0,
         0,
         0,
-        cgroup as u64,
+        cgroup.as_raw_fd() as u64,
     ];
     // SAFETY: args is a valid struct clone_args of the size passed; no new
     // stack and no tid pointers: the child continues on a copy of our

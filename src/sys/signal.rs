@@ -1,6 +1,7 @@
 //! Signals as file descriptor events: a blocked mask and a `signalfd`.
 
 use super::{nr, syscall, Result};
+use rustix::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 /// A kernel signal set (64 signals on both arches).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -45,10 +46,11 @@ pub fn set_mask(set: SigSet) -> Result<()> {
 }
 
 /// `signalfd4(2)`: a new non-blocking, close-on-exec fd for `set`.
-pub fn signalfd(set: SigSet) -> Result<i32> {
+pub fn signalfd(set: SigSet) -> Result<OwnedFd> {
     // SFD_CLOEXEC | SFD_NONBLOCK: O_CLOEXEC and O_NONBLOCK.
     let flags = linux_raw_sys::general::O_CLOEXEC | linux_raw_sys::general::O_NONBLOCK;
-    // SAFETY: set is a valid 8-byte sigset.
+    // SAFETY: set is a valid 8-byte sigset; the fd returned is new, and
+    // ours.
     unsafe {
         syscall(
             nr::__NR_signalfd4,
@@ -61,7 +63,7 @@ pub fn signalfd(set: SigSet) -> Result<i32> {
                 0,
             ],
         )
-        .map(|fd| fd as i32)
+        .map(|fd| OwnedFd::from_raw_fd(fd as i32))
     }
 }
 
@@ -74,13 +76,20 @@ pub struct SigInfo {
 }
 
 /// `read(2)` of one `signalfd_siginfo`; `None` when none is pending.
-pub fn read_signal(fd: i32) -> Result<Option<SigInfo>> {
+pub fn read_signal(fd: BorrowedFd<'_>) -> Result<Option<SigInfo>> {
     let mut raw = [0u32; 32];
     // SAFETY: raw is 128 writable bytes, the size of signalfd_siginfo.
     match unsafe {
         syscall(
             nr::__NR_read,
-            [fd as usize, raw.as_mut_ptr() as usize, 128, 0, 0, 0],
+            [
+                fd.as_raw_fd() as usize,
+                raw.as_mut_ptr() as usize,
+                128,
+                0,
+                0,
+                0,
+            ],
         )
     } {
         Ok(128) => Ok(Some(SigInfo {
