@@ -134,9 +134,11 @@ pub fn set_ids(uid: Option<u32>, gid: Option<u32>, groups: Option<&[u32]>) -> Re
 
 /// `unshare(2)` of namespace flags (`CLONE_NEW*`) only.
 pub fn unshare_ns(flags: u32) -> Result<()> {
-    // SAFETY: integer argument only; namespace flags do not unshare the fd
-    // table or anything else this single-threaded process shares.
-    unsafe { syscall(nr::__NR_unshare, [flags as usize, 0, 0, 0, 0, 0]).map(drop) }
+    use rustix::thread::UnshareFlags as U;
+    let ns = U::from_bits_retain(flags) - (U::FILES | U::FS | U::SYSVSEM);
+    // SAFETY: namespace flags only: the fd table (what rustix's contract
+    // is about) stays shared, and vigil has one thread anyway.
+    unsafe { rustix::thread::unshare_unsafe(ns) }
 }
 
 /// `mount_setattr(2)` (5.12+) with `AT_RECURSIVE`: set `attr_set` (the
