@@ -134,22 +134,8 @@ pub fn started_ns() -> u64 {
 
 /// `write(2)` of the whole buffer, retrying on EINTR and short writes.
 pub fn write_all(fd: rustix::fd::BorrowedFd<'_>, mut buf: &[u8]) -> Result<()> {
-    use rustix::fd::AsRawFd;
     while !buf.is_empty() {
-        // SAFETY: buf is a valid readable slice.
-        match unsafe {
-            syscall(
-                nr::__NR_write,
-                [
-                    fd.as_raw_fd() as usize,
-                    buf.as_ptr() as usize,
-                    buf.len(),
-                    0,
-                    0,
-                    0,
-                ],
-            )
-        } {
+        match rustix::io::write(fd, buf) {
             Ok(0) => return Err(Errno::IO),
             Ok(n) => buf = &buf[n..],
             Err(Errno::INTR) => {}
