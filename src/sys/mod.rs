@@ -173,29 +173,6 @@ pub fn read_remote(pid: i32, addr: u64, buf: &mut [u8]) -> Result<usize> {
     }
 }
 
-/// `readlinkat(AT_FDCWD, path)`: the link's target, its length in `buf`.
-pub fn readlink(path: &[u8], buf: &mut [u8]) -> Result<usize> {
-    let mut p = [0u8; 256];
-    if path.len() >= p.len() {
-        return Err(Errno::NAMETOOLONG);
-    }
-    p[..path.len()].copy_from_slice(path);
-    // SAFETY: p is NUL-terminated, buf is writable for its length.
-    unsafe {
-        syscall(
-            nr::__NR_readlinkat,
-            [
-                linux_raw_sys::general::AT_FDCWD as usize,
-                p.as_ptr() as usize,
-                buf.as_mut_ptr() as usize,
-                buf.len(),
-                0,
-                0,
-            ],
-        )
-    }
-}
-
 /// `openat(AT_FDCWD, path, flags | O_CLOEXEC, 0644)`.
 pub fn open(path: &[u8], flags: rustix::fs::OFlags) -> Result<rustix::fd::OwnedFd> {
     rustix::fs::open(

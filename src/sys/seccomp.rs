@@ -134,25 +134,6 @@ pub fn notif_sizes() -> Result<(u16, u16, u16)> {
     Ok((sz[0], sz[1], sz[2]))
 }
 
-/// `seccomp(SECCOMP_GET_ACTION_AVAIL)`: does the kernel know this action?
-pub fn action_avail(action: u32) -> bool {
-    // SAFETY: a readable u32.
-    unsafe {
-        syscall(
-            nr::__NR_seccomp,
-            [
-                s::SECCOMP_GET_ACTION_AVAIL as usize,
-                0,
-                &action as *const u32 as usize,
-                0,
-                0,
-                0,
-            ],
-        )
-        .is_ok()
-    }
-}
-
 /// `ioctl(2)` on a listener.
 ///
 /// # Safety

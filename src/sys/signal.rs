@@ -102,20 +102,6 @@ pub fn read_signal(fd: BorrowedFd<'_>) -> Result<Option<SigInfo>> {
     }
 }
 
-/// `rt_sigaction(2)`: restore the default disposition of `sig`.
-pub fn set_default(sig: i32) -> Result<()> {
-    // struct kernel_sigaction: handler, flags, restorer, mask.
-    let act = [0usize; 4];
-    // SAFETY: act is a valid kernel sigaction with SIG_DFL.
-    unsafe {
-        syscall(
-            nr::__NR_rt_sigaction,
-            [sig as usize, act.as_ptr() as usize, 0, 8, 0, 0],
-        )
-        .map(drop)
-    }
-}
-
 /// `rt_sigaction(2)`: ignore `sig`.
 pub fn ignore(sig: i32) -> Result<()> {
     let act = [1usize, 0, 0, 0]; // SIG_IGN
