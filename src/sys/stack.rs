@@ -1,7 +1,5 @@
 //! Giving back stack pages that a deep start-up left resident.
 
-use super::{nr, syscall};
-
 const PAGE: usize = 4096;
 
 /// `madvise(MADV_DONTNEED)` on up to `bytes` of stack below the caller's
@@ -23,9 +21,10 @@ pub fn release_below(bytes: usize) {
     // handlers), and the stack is the only mapping within reach below it.
     // Unmapped parts of the range only make the call say ENOMEM.
     let _ = unsafe {
-        syscall(
-            nr::__NR_madvise,
-            [start, end - start, nr::MADV_DONTNEED as usize, 0, 0, 0],
+        rustix::mm::madvise(
+            start as *mut core::ffi::c_void,
+            end - start,
+            rustix::mm::Advice::LinuxDontNeed,
         )
     };
 }
