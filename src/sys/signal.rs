@@ -1,7 +1,7 @@
 //! Signals as file descriptor events: a blocked mask and a `signalfd`.
 
 use super::{nr, syscall, Result};
-use rustix::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use rustix::fd::{BorrowedFd, FromRawFd, OwnedFd};
 
 /// A kernel signal set (64 signals on both arches).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -77,24 +77,14 @@ pub struct SigInfo {
 
 /// `read(2)` of one `signalfd_siginfo`; `None` when none is pending.
 pub fn read_signal(fd: BorrowedFd<'_>) -> Result<Option<SigInfo>> {
-    let mut raw = [0u32; 32];
-    // SAFETY: raw is 128 writable bytes, the size of signalfd_siginfo.
-    match unsafe {
-        syscall(
-            nr::__NR_read,
-            [
-                fd.as_raw_fd() as usize,
-                raw.as_mut_ptr() as usize,
-                128,
-                0,
-                0,
-                0,
-            ],
-        )
-    } {
+    // struct signalfd_siginfo: 128 bytes, ssi_signo first, ssi_pid fourth.
+    let mut raw = [0u8; 128];
+    let n = rustix::io::read(fd, &mut raw);
+    let word = |i: usize| u32::from_ne_bytes([raw[i], raw[i + 1], raw[i + 2], raw[i + 3]]);
+    match n {
         Ok(128) => Ok(Some(SigInfo {
-            signo: raw[0] as i32,
-            pid: raw[3],
+            signo: word(0) as i32,
+            pid: word(12),
         })),
         Ok(_) => Ok(None),
         Err(super::Errno::AGAIN) => Ok(None),
