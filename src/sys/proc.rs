@@ -14,18 +14,35 @@ pub fn exit(code: i32) -> ! {
 /// `clone(2)` with only `SIGCHLD`: a plain fork. `Ok(0)` in the child,
 /// the child's pid in the parent.
 ///
-/// vigil is single-threaded and holds no locks, so the child may go on
-/// running ordinary code until it execs or exits.
+/// Safe because vigil has one thread: `sys` offers no call that starts
+/// another (no `CLONE_VM` or `CLONE_THREAD` anywhere), so the child holds
+/// no lock or half-done state of another thread, and may go on running
+/// ordinary code until it execs or exits.
 pub fn fork() -> Result<i32> {
     fork_with(0)
 }
 
+/// The `CLONE_NEW*` flags: all that `fork_with` and `fork_into_cgroup`
+/// take from their caller. (`CLONE_NEWTIME` is clone3- and unshare-only.)
+const NAMESPACES: u32 = {
+    use linux_raw_sys::general as g;
+    g::CLONE_NEWNS
+        | g::CLONE_NEWCGROUP
+        | g::CLONE_NEWUTS
+        | g::CLONE_NEWIPC
+        | g::CLONE_NEWUSER
+        | g::CLONE_NEWPID
+        | g::CLONE_NEWNET
+};
+
 /// `clone(2)` like `fork`, plus `CLONE_NEW*` namespace flags: with
-/// `CLONE_NEWPID` the child is PID 1 of a new pid namespace.
+/// `CLONE_NEWPID` the child is PID 1 of a new pid namespace. Other bits
+/// of `namespaces` are ignored (a `CLONE_VM` would share our stack).
 pub fn fork_with(namespaces: u32) -> Result<i32> {
-    let flags = (linux_raw_sys::general::SIGCHLD | namespaces) as usize;
-    // SAFETY: no new stack and no tid pointers: the child continues on a
-    // copy of our address space, exactly like fork(2).
+    let flags = (linux_raw_sys::general::SIGCHLD | namespaces & NAMESPACES) as usize;
+    // SAFETY: namespace flags only, no new stack and no tid pointers: the
+    // child continues on a copy of our address space, exactly like
+    // fork(2), and vigil has one thread (see `fork`).
     unsafe { syscall(nr::__NR_clone, [flags, 0, 0, 0, 0, 0]).map(|p| p as i32) }
 }
 
@@ -173,7 +190,7 @@ pub fn fork_into_cgroup(namespaces: u32, cgroup: BorrowedFd<'_>) -> Result<i32> 
     // struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal,
     // stack, stack_size, tls, set_tid, set_tid_size, cgroup.
     let args: [u64; 11] = [
-        namespaces as u64 | CLONE_INTO_CGROUP,
+        (namespaces & NAMESPACES) as u64 | CLONE_INTO_CGROUP,
         0,
         0,
         0,
@@ -185,9 +202,10 @@ pub fn fork_into_cgroup(namespaces: u32, cgroup: BorrowedFd<'_>) -> Result<i32> 
         0,
         cgroup.as_raw_fd() as u64,
     ];
-    // SAFETY: args is a valid struct clone_args of the size passed; no new
-    // stack and no tid pointers: the child continues on a copy of our
-    // address space, exactly like fork(2).
+    // SAFETY: args is a valid struct clone_args of the size passed, with
+    // namespace flags only; no new stack and no tid pointers: the child
+    // continues on a copy of our address space, exactly like fork(2), and
+    // vigil has one thread (see `fork`).
     unsafe {
         syscall(
             nr::__NR_clone3,
