@@ -1,9 +1,19 @@
-//! Raw syscalls: the only `unsafe` code in vigil.
+//! Raw syscalls: the only `unsafe` code in vigil. The crate roots deny
+//! `unsafe_code` everywhere else, and clippy wants a `SAFETY` line on
+//! every block here.
 //!
-//! rustix covers most of what vigil needs. What it does not expose (fork,
-//! execve, seccomp and its ioctls, signalfd, process_vm_readv, ppoll on a
-//! fixed table) is wrapped here over the per-arch `syscall6`, each wrapper
-//! safe to call and documented with the syscall it makes.
+//! rustix covers most of what vigil needs, and vigil calls it directly.
+//! What it does not expose (fork, execve, seccomp and its ioctls, signalfd
+//! and the signal mask, process_vm_readv, Landlock, setfsuid), or only in
+//! its unstable `runtime` feature, or at a measured cost (each such place
+//! says how much), is wrapped here over the per-arch `syscall6`.
+//!
+//! Every `pub` function here is sound whatever its arguments: fds come in
+//! as `BorrowedFd` and go out as `OwnedFd` (`fd::Kept` holds the few kept
+//! in `static`s); what is sound only on the caller's promise is an `unsafe
+//! fn`, private to `sys` (`seccomp`'s `ioctl`). One convention is left:
+//! `proc::close_range` closes fds by number, for a process just forked
+//! (its doc says why that is the one place).
 
 #[cfg_attr(target_arch = "x86_64", path = "x86_64.rs")]
 #[cfg_attr(target_arch = "aarch64", path = "aarch64.rs")]
@@ -146,7 +156,8 @@ pub fn write_all(fd: rustix::fd::BorrowedFd<'_>, mut buf: &[u8]) -> Result<()> {
 }
 
 /// `kill(2)`, including pid -1 (every process we may signal) and process
-/// groups, which rustix's typed `Pid` cannot express.
+/// groups.
+// Raw: rustix's typed `Pid` cannot express -1 or a group's -pgid.
 pub fn kill(pid: i32, sig: i32) -> Result<()> {
     // SAFETY: kill takes no pointers.
     unsafe { syscall(nr::__NR_kill, [pid as usize, sig as usize, 0, 0, 0, 0]).map(drop) }

@@ -4,6 +4,7 @@ use super::{nr, syscall, Result};
 use rustix::fd::{AsRawFd, BorrowedFd};
 
 /// `exit_group(2)`.
+// Raw: rustix has it only in its unstable `runtime` feature.
 pub fn exit(code: i32) -> ! {
     loop {
         // SAFETY: exit_group takes no pointers and does not return.
@@ -224,7 +225,7 @@ pub fn fork_into_cgroup(namespaces: u32, cgroup: BorrowedFd<'_>) -> Result<i32> 
 
 /// `getpgid(0)`: our process group, 0 where it lies outside our pid
 /// namespace (PID 1 started by the kernel, or by a container runtime).
-/// (rustix's `getpgrp` wraps it in a non-zero type, which 0 would break.)
+// Raw: rustix's `getpgrp` wraps it in a non-zero type, which 0 would break.
 pub fn pgrp() -> u32 {
     // SAFETY: integer arguments only.
     unsafe { syscall(nr::__NR_getpgid, [0, 0, 0, 0, 0, 0]).map_or(0, |g| g as u32) }

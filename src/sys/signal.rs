@@ -27,6 +27,8 @@ impl SigSet {
 }
 
 /// `rt_sigprocmask(SIG_SETMASK)`: block exactly `set`.
+// Raw: rustix has the signal mask and `rt_sigaction` only in its unstable
+// `runtime` feature, and no signalfd.
 pub fn set_mask(set: SigSet) -> Result<()> {
     // SAFETY: set is a valid 8-byte sigset; no old set is requested.
     unsafe {
