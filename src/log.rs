@@ -1,11 +1,14 @@
 //! Log lines: `vigil: ...` to the console (stderr) and, in PID 1 mode, to
 //! `/dev/kmsg` with a priority so that `dmesg` shows them.
 
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+
+use rustix::fd::{BorrowedFd, OwnedFd};
 
 use crate::out::{Buf, Sink};
 use crate::sys;
 use crate::sys::cell::Shared;
+use crate::sys::fd::Kept;
 
 /// A log line under construction.
 pub type Line = Buf<640>;
@@ -21,8 +24,8 @@ pub enum Level {
 
 /// Highest level printed (`vigil.log=quiet|info|debug`).
 static MAX: AtomicU8 = AtomicU8::new(Level::Info as u8);
-static CONSOLE: AtomicI32 = AtomicI32::new(2);
-static KMSG: AtomicI32 = AtomicI32::new(-1);
+static CONSOLE: Kept = Kept::stderr();
+static KMSG: Kept = Kept::new();
 /// The console fd is non-blocking: lines it cannot take wait in `PENDING`.
 static NONBLOCKING: AtomicBool = AtomicBool::new(false);
 
@@ -53,19 +56,14 @@ pub fn enabled(level: Level) -> bool {
     level as u8 <= MAX.load(Ordering::Relaxed)
 }
 
-/// Where console lines go (stderr by default).
-pub fn set_console(fd: i32) {
-    CONSOLE.store(fd, Ordering::Relaxed);
-}
-
 /// PID 1 writes its lines to a non-blocking console of its own: writing to
 /// a tty waits for its write lock, which a service writing to the console
 /// holds for as long as its write lasts, and a service throttled by its
 /// cgroup can sit on it for seconds. Lines the console cannot take now
 /// wait in a fixed buffer and go out from the poll loop (`flush`);
 /// past it they are dropped and counted (kmsg has every line).
-pub fn set_console_nonblocking(fd: i32) {
-    CONSOLE.store(fd, Ordering::Relaxed);
+pub fn set_console_nonblocking(fd: OwnedFd) {
+    CONSOLE.set(fd);
     NONBLOCKING.store(true, Ordering::Relaxed);
 }
 
@@ -77,8 +75,7 @@ pub fn pending() -> bool {
 
 /// Write what the console takes now of the waiting lines.
 pub fn flush() {
-    let fd = CONSOLE.load(Ordering::Relaxed);
-    let _ = PENDING.with(|p| p.flush(fd));
+    let _ = PENDING.with(|p| p.flush(console()));
 }
 
 /// How long the last lines may wait for the console: a service can hold
@@ -91,7 +88,7 @@ const LAST_WAIT_NS: u64 = 5_000_000_000;
 /// nothing), waiting for the console up to `LAST_WAIT_NS`. Whether `last`
 /// went out (if not, kmsg says so).
 pub fn flush_last(last: &[u8]) -> bool {
-    let fd = CONSOLE.load(Ordering::Relaxed);
+    let fd = console();
     if !NONBLOCKING.load(Ordering::Relaxed) {
         return sys::write_all(fd, last).is_ok();
     }
@@ -100,7 +97,7 @@ pub fn flush_last(last: &[u8]) -> bool {
     let _ = PENDING.with(|p| loop {
         p.flush(fd);
         while p.len == 0 && !rest.is_empty() {
-            match rustix::io::write(sys::borrow(fd), rest) {
+            match rustix::io::write(fd, rest) {
                 Ok(n) => rest = &rest[n..],
                 Err(sys::Errno::INTR) => {}
                 Err(sys::Errno::AGAIN) => break,
@@ -126,7 +123,7 @@ const LOG_WAIT_STEP_NS: u64 = 10_000_000;
 
 impl Pending {
     /// Queue `line` (whole, or not at all), then write what fits.
-    fn put(&mut self, fd: i32, line: &[u8]) {
+    fn put(&mut self, fd: BorrowedFd<'_>, line: &[u8]) {
         if self.len + line.len() <= PENDING_MAX {
             self.buf[self.len..self.len + line.len()].copy_from_slice(line);
             self.len += line.len();
@@ -136,9 +133,9 @@ impl Pending {
         self.flush(fd);
     }
 
-    fn flush(&mut self, fd: i32) {
+    fn flush(&mut self, fd: BorrowedFd<'_>) {
         while self.len > 0 {
-            match rustix::io::write(sys::borrow(fd), &self.buf[..self.len]) {
+            match rustix::io::write(fd, &self.buf[..self.len]) {
                 Ok(n) if n > 0 => {
                     self.buf.copy_within(n..self.len, 0);
                     self.len -= n;
@@ -163,18 +160,18 @@ impl Pending {
 }
 
 /// Also send every line to this `/dev/kmsg` fd.
-pub fn set_kmsg(fd: i32) {
-    KMSG.store(fd, Ordering::Relaxed);
+pub fn set_kmsg(fd: OwnedFd) {
+    KMSG.set(fd);
 }
 
-/// The fd console lines go to (a worker keeps it).
-pub fn console_fd() -> i32 {
-    CONSOLE.load(Ordering::Relaxed)
+/// The fd console lines go to: stderr, or PID 1's own (a worker keeps it).
+pub fn console() -> BorrowedFd<'static> {
+    CONSOLE.get().unwrap_or_else(sys::fd::stderr)
 }
 
-/// The `/dev/kmsg` fd, or -1 (a worker keeps it).
-pub fn kmsg_fd() -> i32 {
-    KMSG.load(Ordering::Relaxed)
+/// The `/dev/kmsg` fd, if any (a worker keeps it).
+pub fn kmsg() -> Option<BorrowedFd<'static>> {
+    KMSG.get()
 }
 
 /// A log line under construction, with its level: `start`, write to it
@@ -252,11 +249,10 @@ pub fn emit(level: Level, line: &[u8]) {
     b.put(line);
     b.s("\n");
     let all = b.as_bytes();
-    let kmsg = KMSG.load(Ordering::Relaxed);
-    if kmsg >= 0 {
+    if let Some(kmsg) = KMSG.get() {
         let _ = sys::write_all(kmsg, &all[..all.len() - 1]);
     }
-    let console = CONSOLE.load(Ordering::Relaxed);
+    let console = console();
     if !NONBLOCKING.load(Ordering::Relaxed)
         || PENDING.with(|p| p.put(console, &all[at..])).is_none()
     {

@@ -5,6 +5,10 @@
 
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(test), no_main)]
+// As in the library: the `unsafe` of the entry point and the memory
+// functions lives in `sys`'s macros, which allow it where they expand.
+#![deny(unsafe_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 #[cfg(not(test))]
 mod entry {
@@ -27,12 +31,6 @@ mod entry {
         l.end();
         vigil::init::shutdown::after_panic()
     }
-
-    /// The host (glibc target) libcore is built to unwind and names this
-    /// symbol; vigil aborts on panic, so it is never called.
-    #[cfg(target_env = "gnu")]
-    #[no_mangle]
-    extern "C" fn rust_eh_personality() {}
 }
 
 #[cfg(test)]

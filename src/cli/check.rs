@@ -43,17 +43,17 @@ pub fn main(args: &Args, compile: bool) -> i32 {
             .s(arch.name)
             .s(": ");
         out.s(e.describe()).s("\n");
-        let _ = sys::write_all(2, out.as_bytes());
+        let _ = sys::write_all(sys::fd::stderr(), out.as_bytes());
         return EXIT_USAGE;
     }
     let mut guards = Guards::default();
     protect::guards(policy, arch, &protect, &mut guards);
     if compile {
-        let mut out = Fd::new(1);
+        let mut out = Fd::new(sys::fd::stdout());
         explain::notes(policy, arch, &guards, explain::Style::Listing, &mut out);
         bpf::disasm(&prog, arch, &mut out);
     } else {
-        let mut err = Fd::new(2);
+        let mut err = Fd::new(sys::fd::stderr());
         explain::notes(policy, arch, &guards, explain::Style::Check(name), &mut err);
         explain::warnings(policy, arch, name, &mut err);
         drop(err);
@@ -65,7 +65,7 @@ pub fn main(args: &Args, compile: bool) -> i32 {
             .u(policy.rules.len() as u64)
             .s(" rules, ");
         out.u(prog.len() as u64).s(" BPF instructions)\n");
-        let _ = sys::write_all(2, out.as_bytes());
+        let _ = sys::write_all(sys::fd::stderr(), out.as_bytes());
     }
     0
 }
@@ -73,6 +73,6 @@ pub fn main(args: &Args, compile: bool) -> i32 {
 fn usage(msg: &str) -> i32 {
     let mut b = Buf::<256>::new();
     b.s("vigil: ").s(msg).s("\n");
-    let _ = sys::write_all(2, b.as_bytes());
+    let _ = sys::write_all(sys::fd::stderr(), b.as_bytes());
     EXIT_USAGE
 }

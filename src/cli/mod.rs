@@ -32,12 +32,12 @@ pub fn main(args: &Args) -> i32 {
         Some(1) => check::main(args, false),
         Some(2) => check::main(args, true),
         Some(3..=5) => {
-            let _ = sys::write_all(1, USAGE.as_bytes());
+            let _ = sys::write_all(sys::fd::stdout(), USAGE.as_bytes());
             0
         }
         Some(_) => {
             let _ = sys::write_all(
-                1,
+                sys::fd::stdout(),
                 concat!("vigil ", env!("CARGO_PKG_VERSION"), "\n").as_bytes(),
             );
             0
@@ -48,8 +48,8 @@ pub fn main(args: &Args) -> i32 {
                 Some(cmd) => b.s("vigil: unknown command `").esc(cmd).s("`\n"),
                 None => b.s("vigil: no command given\n"),
             };
-            let _ = sys::write_all(2, b.as_bytes());
-            let _ = sys::write_all(2, USAGE.as_bytes());
+            let _ = sys::write_all(sys::fd::stderr(), b.as_bytes());
+            let _ = sys::write_all(sys::fd::stderr(), USAGE.as_bytes());
             EXIT_USAGE
         }
     }
@@ -87,7 +87,7 @@ pub fn load_policy(
     };
     let policy = POLICY.take()?;
     if let Err(errs) = policy::parse_into(src, arch, policy) {
-        errs.render(name, &mut Fd::new(2));
+        errs.render(name, &mut Fd::new(sys::fd::stderr()));
         return None;
     }
     Some((policy, name))
@@ -97,12 +97,12 @@ pub fn load_policy(
 /// when dropped: for output longer than any line buffer (a policy's
 /// errors, a disassembly).
 pub struct Fd {
-    fd: i32,
+    fd: rustix::fd::BorrowedFd<'static>,
     buf: Buf<1024>,
 }
 
 impl Fd {
-    pub fn new(fd: i32) -> Self {
+    pub fn new(fd: rustix::fd::BorrowedFd<'static>) -> Self {
         Fd {
             fd,
             buf: Buf::new(),

@@ -2,7 +2,7 @@
 //! policy as its notification monitor and subreaper, the way tini runs one
 //! program: forward signals, reap everything, exit with its status.
 
-use rustix::fd::AsRawFd;
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use super::{load_policy, EXIT_USAGE};
 use crate::bpf;
@@ -120,7 +120,7 @@ fn start(
     args: &Args,
     first: usize,
     how: How,
-) -> Result<(spawn::Child, i32, Option<Worker>), i32> {
+) -> Result<(spawn::Child, OwnedFd, Option<Worker>), i32> {
     let prog = args.get(first).unwrap_or(b"");
     let who = text(prog.rsplit(|&b| b == b'/').next().unwrap_or(prog));
     // The worker first, so that its pid is known before the filter is
@@ -235,15 +235,15 @@ fn supervise(
     policy: &Policy,
     arch: &crate::arch::Arch,
     child: spawn::Child,
-    sigfd: i32,
+    sigfd: OwnedFd,
     worker: Option<Worker>,
     prog: &[u8],
     mut limit_watch: Option<limits::Watch>,
 ) -> i32 {
     let who = text(prog.rsplit(|&b| b == b'/').next().unwrap_or(prog));
-    let mut watch = child.listener.as_ref().map(|fd| Watch {
+    let mut watch = child.listener.map(|fd| Watch {
         l: Listener {
-            fd: fd.as_raw_fd(),
+            fd,
             handover_pid: child.pid as u32,
         },
         worker: None,
@@ -252,12 +252,12 @@ fn supervise(
     // with 126 (it could not be started) rather than with its status.
     let mut unserved = false;
     if let Some(w) = watch.as_mut() {
-        notify::probe::listener(w.l.fd, log::Level::Debug);
+        notify::probe::listener(w.l.fd.as_fd(), log::Level::Debug);
         w.worker = worker;
         if let Some(wk) = w.worker.as_mut() {
             // The program still waits in its first execve; it shares
             // vigil's mount namespace and root.
-            if let Err(e) = wk.setup(w.l.fd, child.pid as u32, poll::now_ns(), false) {
+            if let Err(e) = wk.setup(w.l.fd.as_fd(), child.pid as u32, poll::now_ns(), false) {
                 let mut l = log::start(log::Level::Error);
                 l.s("cannot hand the listener to the worker: ");
                 l.end_errno(e);
@@ -272,7 +272,7 @@ fn supervise(
     let mut wakes: u32 = 0;
     loop {
         let mut fds = [PollFd {
-            fd: sigfd,
+            fd: sigfd.as_raw_fd(),
             events: POLLIN,
             revents: 0,
         }; 3];
@@ -352,11 +352,11 @@ fn supervise(
         }
         if let Some(i) = si {
             if fds[i].revents != 0 {
-                status_open = report_status(child.status.as_raw_fd(), prog);
+                status_open = report_status(child.status.as_fd(), prog);
             }
         }
         if fds[0].revents & POLLIN != 0 {
-            while let Ok(Some(si)) = signal::read_signal(sigfd) {
+            while let Ok(Some(si)) = signal::read_signal(sigfd.as_fd()) {
                 if si.signo == g::SIGCHLD as i32 {
                     continue;
                 }
@@ -384,7 +384,7 @@ fn supervise(
             // The child is gone, so its end of the pipe is closed: what it
             // said before dying (a failed exec) can be read without waiting.
             while status_open {
-                status_open = report_status(child.status.as_raw_fd(), prog);
+                status_open = report_status(child.status.as_fd(), prog);
             }
             return code;
         }
@@ -392,7 +392,7 @@ fn supervise(
 }
 
 /// Read one message of the status pipe and log a failed exec; false at EOF.
-fn report_status(fd: i32, prog: &[u8]) -> bool {
+fn report_status(fd: BorrowedFd<'_>, prog: &[u8]) -> bool {
     match spawn::read_msg(fd) {
         Some((spawn::MSG_EXEC, e)) => {
             let mut l = log::start(log::Level::Error);

@@ -3,6 +3,7 @@
 
 use core::ffi::CStr;
 
+use rustix::fd::{AsRawFd, IntoRawFd};
 use rustix::fs::Mode;
 
 use crate::log;
@@ -168,7 +169,7 @@ pub fn machine_uts() -> bool {
 /// (or whoever started us) already gave us open ones; and log to the
 /// kernel's log too if `kmsg` (not in a container: it is the machine's).
 pub fn open_console(kmsg: bool) {
-    let open = sys::proc::dup_lowest(1).map(sys::proc::close).is_ok();
+    let open = rustix::io::fcntl_getfd(sys::fd::stdout()).is_ok();
     let console = if open {
         Err(sys::Errno::EXIST)
     } else {
@@ -179,11 +180,12 @@ pub fn open_console(kmsg: bool) {
     };
     match console {
         Ok(fd) => {
-            for std in 0..3 {
-                let _ = sys::proc::dup_to(fd, std);
-            }
-            if fd > 2 {
-                sys::proc::close(fd);
+            let _ = rustix::stdio::dup2_stdin(&fd);
+            let _ = rustix::stdio::dup2_stdout(&fd);
+            let _ = rustix::stdio::dup2_stderr(&fd);
+            if fd.as_raw_fd() <= 2 {
+                // It took one of 0-2 itself: that one stays.
+                let _ = fd.into_raw_fd();
             }
         }
         Err(sys::Errno::EXIST) => {}

@@ -16,13 +16,12 @@
 //! - `down ACTION`: the last thing before `reboot(2)`, after sync and
 //!   unmount (ACTION is `poweroff`, `reboot` or `halt`).
 
-use core::sync::atomic::{AtomicI32, Ordering};
-
 use crate::log;
 use crate::out::{Buf, Sink};
+use crate::sys::fd::Kept;
 use crate::sys::{self, poll, Errno};
 
-static FD: AtomicI32 = AtomicI32::new(-1);
+static FD: Kept = Kept::new();
 
 /// How long the device may take to appear: a virtio port is added by a
 /// work item after its driver's probe, so it may lag the module load.
@@ -46,7 +45,7 @@ pub fn open(path: &str) -> bool {
     };
     match r {
         Ok(fd) => {
-            FD.store(fd, Ordering::Relaxed);
+            FD.set(fd);
             say(b"up");
             true
         }
@@ -61,16 +60,15 @@ pub fn open(path: &str) -> bool {
 
 /// Is there a channel?
 pub fn is_open() -> bool {
-    FD.load(Ordering::Relaxed) >= 0
+    FD.get().is_some()
 }
 
 /// One line on the channel, if there is one. PID 1 must not block: the
 /// port is non-blocking, and a full one is retried for at most a second.
 pub fn say(line: &[u8]) {
-    let fd = FD.load(Ordering::Relaxed);
-    if fd < 0 {
+    let Some(fd) = FD.get() else {
         return;
-    }
+    };
     let mut b = Buf::<64>::new();
     b.put(line);
     b.s("\n");

@@ -59,7 +59,7 @@ pub fn main(args: &Args) -> ! {
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     let mask = SIGNALS;
     let _ = signal::set_mask(mask);
-    let sigfd = signal::signalfd(mask).unwrap_or(-1);
+    let sigfd = signal::signalfd(mask).ok();
     let mounted = boot::mount_early();
     let container = boot::in_container();
     shutdown::set_container(container);
@@ -68,7 +68,7 @@ pub fn main(args: &Args) -> ! {
     // console (`log::set_console_nonblocking`): services share fds 0-2.
     // A terminal only: a new description of a regular file (a container's
     // log) would have an offset of its own and overwrite the services'.
-    let on_tty = rustix::fs::fstat(sys::borrow(2))
+    let on_tty = rustix::fs::fstat(sys::fd::stderr())
         .is_ok_and(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_char_device());
     if on_tty {
         if let Ok(fd) = sys::open(
@@ -412,11 +412,8 @@ fn load_module(m: &Cmd) {
     params.put(b"\0");
     let params_c = core::ffi::CStr::from_bytes_until_nul(params.as_bytes()).unwrap_or(c"");
     // Size: `sys::open`, not rustix's generic `open` for a `&str` (measured).
-    let r = sys::open(m.path.as_bytes(), rustix::fs::OFlags::RDONLY).and_then(|fd| {
-        let r = rustix::system::finit_module(sys::borrow(fd), params_c, 0);
-        sys::proc::close(fd);
-        r
-    });
+    let r = sys::open(m.path.as_bytes(), rustix::fs::OFlags::RDONLY)
+        .and_then(|fd| rustix::system::finit_module(&fd, params_c, 0));
     match r {
         Ok(()) | Err(sys::Errno::EXIST) => {
             let mut l = log::start(log::Level::Debug);
@@ -466,7 +463,7 @@ fn load<'a>(
 
 /// A config that cannot boot: its errors, then `give_up`.
 fn fatal(msg: &str, shell: Option<&Cmd>, mounted: &boot::Mounted, t0: u64) -> ! {
-    let _ = sys::write_all(2, msg.as_bytes());
+    let _ = sys::write_all(sys::fd::stderr(), msg.as_bytes());
     give_up("the config is invalid", shell, mounted, t0)
 }
 

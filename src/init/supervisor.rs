@@ -1,7 +1,7 @@
 //! PID 1's single poll loop: signals, every listener, every exec-status
 //! pipe, and the restart and shutdown timers as the poll timeout.
 
-use rustix::fd::{AsRawFd, OwnedFd};
+use rustix::fd::{AsFd, AsRawFd, OwnedFd};
 
 use super::services::{self, AfterExit, Runtime, State};
 use super::shutdown::{self, Action};
@@ -30,7 +30,7 @@ pub const MAX_LOADED: usize = 24;
 
 /// One listener, its worker, and whose they are.
 pub struct ListenerSlot {
-    pub fd: OwnedFd,
+    /// The listener (`w.l` holds it) and its worker.
     pub w: Watch,
     pub svc: u8,
     /// The service's main pid when the listener was made.
@@ -57,7 +57,7 @@ pub struct Supervisor<'c, 'p> {
     /// Index of the test program in `cfg.services`.
     pub test: Option<usize>,
     pub shutdown: Option<shutdown::Plan>,
-    pub sigfd: i32,
+    pub sigfd: Option<OwnedFd>,
     /// Extra seccomp flags (WAIT_KILLABLE_RECV when the kernel has it).
     pub filter_flags: u32,
     /// vigil's own arguments and environment (for `env-pass`).
@@ -214,10 +214,10 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                     continue;
                 }
                 Ok(Some(fd)) => {
-                    crate::notify::probe::listener(fd.as_raw_fd(), log::Level::Info);
+                    crate::notify::probe::listener(fd.as_fd(), log::Level::Info);
                     let mut w = Watch {
                         l: Listener {
-                            fd: fd.as_raw_fd(),
+                            fd,
                             handover_pid: pid as u32,
                         },
                         worker: self.handovers[k].3.take(),
@@ -226,7 +226,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                         // The child still waits in its first execve: its
                         // namespace and root are the ones vigil set up.
                         let own = launch::own_mounts(&self.cfg.services[i]);
-                        if let Err(e) = wk.setup(fd.as_raw_fd(), pid as u32, now, own) {
+                        if let Err(e) = wk.setup(w.l.fd.as_fd(), pid as u32, now, own) {
                             let mut l = log::about(log::Level::Error, self.cfg.services[i].name);
                             l.s("cannot hand the listener to the worker: ");
                             l.end_errno(e);
@@ -236,7 +236,6 @@ impl<'c, 'p> Supervisor<'c, 'p> {
                     }
                     // Room was reserved when the child was forked.
                     let _ = self.listeners.push(ListenerSlot {
-                        fd,
                         w,
                         svc: i as u8,
                         owner: pid,
@@ -277,7 +276,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
     fn poll_once(&mut self, now: u64) {
         let mut fds = [PollFd::default(); 1 + MAX_LISTENERS + MAX_SLOTS];
         fds[0] = PollFd {
-            fd: self.sigfd,
+            fd: self.sigfd.as_ref().map_or(-1, |f| f.as_raw_fd()),
             events: POLLIN,
             revents: 0,
         };
@@ -378,7 +377,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
             }
             let (fd, svc, pid) = &self.status[k];
             let (i, pid) = (*svc as usize, *pid);
-            match spawn::read_msg(fd.as_raw_fd()) {
+            match spawn::read_msg(fd.as_fd()) {
                 Some((spawn::MSG_LISTENER, n)) => {
                     if let Some(h) = self.handovers.iter_mut().find(|h| h.1 == pid) {
                         h.0.told(n, now);
@@ -434,7 +433,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
     }
 
     fn signals(&mut self) {
-        while let Ok(Some(si)) = signal::read_signal(self.sigfd) {
+        while let Some(Ok(Some(si))) = self.sigfd.as_ref().map(|f| signal::read_signal(f.as_fd())) {
             let s = si.signo as u32;
             // busybox init's convention.
             let action = match s {

@@ -13,9 +13,7 @@
 //! performs. Landlock does not restrict resolution, only the operation, so
 //! nothing is lost by resolving outside it.
 
-use core::sync::atomic::{AtomicI32, Ordering};
-
-use rustix::fd::{AsRawFd, IntoRawFd, OwnedFd};
+use rustix::fd::{AsFd, OwnedFd};
 
 use super::emulate::{self, Op, Spec, OPS};
 use super::reach;
@@ -23,10 +21,11 @@ use super::resolve::Entry;
 use super::target::{self, Creds, MAX_GROUPS};
 use crate::log;
 use crate::out::Sink;
+use crate::sys::fd::Kept;
 use crate::sys::{landlock, proc, sock, Errno};
 
-/// The worker's end of the actor's socket, or -1: no actor.
-static ACTOR: AtomicI32 = AtomicI32::new(-1);
+/// The worker's end of the actor's socket, if it has an actor.
+static ACTOR: Kept = Kept::new();
 
 /// Largest request: the words, the groups (a word each), two names and a
 /// link target (a length word and bytes each).
@@ -37,7 +36,7 @@ const WORDS: usize = 12;
 
 /// Does this worker perform through an actor?
 pub fn active() -> bool {
-    ACTOR.load(Ordering::Relaxed) >= 0
+    ACTOR.get().is_some()
 }
 
 /// Fork the actor under the Landlock rules `ro` (read) and `rw` (write),
@@ -57,7 +56,7 @@ pub fn start(ro: &[&str], rw: &[&str]) -> Result<(), Errno> {
     drop(theirs);
     let mut m = [0u8; 8];
     let mut fds = [None, None, None, None];
-    match sock::recv(ours.as_raw_fd(), &mut m, &mut fds) {
+    match sock::recv(ours.as_fd(), &mut m, &mut fds) {
         Ok(5) if m[0] == 1 => {}
         Ok(5) => {
             let e = u32::from_ne_bytes([m[1], m[2], m[3], m[4]]);
@@ -65,7 +64,7 @@ pub fn start(ro: &[&str], rw: &[&str]) -> Result<(), Errno> {
         }
         _ => return Err(Errno::CHILD),
     }
-    ACTOR.store(ours.into_raw_fd(), Ordering::Relaxed);
+    ACTOR.set(ours);
     Ok(())
 }
 
@@ -99,20 +98,21 @@ pub fn perform(
     for &g in creds.groups() {
         w.word(g as u64);
     }
-    let mut fds = [-1i32; 2];
-    let mut nfds = 0;
-    for (i, x) in e.iter().enumerate() {
-        let name = x.as_ref().map_or(&b""[..], |x| x.name.as_bytes());
-        w.field(name);
-        if let Some(x) = x {
-            fds[i] = x.dir.as_raw_fd();
-            nfds = i + 1;
-        }
+    for x in e {
+        w.field(x.as_ref().map_or(&b""[..], |x| x.name.as_bytes()));
     }
     w.field(link_target);
     let len = w.at;
-    let a = ACTOR.load(Ordering::Relaxed);
-    sock::send(a, &m[..len], &fds[..nfds]).map_err(|_| Errno::IO)?;
+    let a = ACTOR.get().ok_or(Errno::IO)?;
+    // The directories, in order (the actor takes them so): a second
+    // entry without a first has no place.
+    let (fds, n) = match e {
+        [Some(x), Some(y)] => ([x.dir.as_fd(), y.dir.as_fd()], 2),
+        [Some(x), None] => ([x.dir.as_fd(), a], 1),
+        [None, None] => ([a, a], 0),
+        [None, Some(_)] => return Err(Errno::IO),
+    };
+    sock::send(a, &m[..len], &fds[..n]).map_err(|_| Errno::IO)?;
     let mut r = [0u8; 4];
     let mut got = [None, None, None, None];
     match sock::recv(a, &mut r, &mut got) {
@@ -179,9 +179,9 @@ fn run(sock_fd: OwnedFd, ro: &[&str], rw: &[&str]) -> ! {
     if rustix::process::getppid() != parent {
         proc::exit(1);
     }
-    let c = sock_fd.as_raw_fd();
+    let c = sock_fd.as_fd();
     // The worker's listener and channel are not the actor's business.
-    super::worker::close_all_but(&[c, reach::proc_raw(), log::console_fd(), log::kmsg_fd()]);
+    super::worker::close_all_but(&[Some(c), reach::proc_fd(), Some(log::console()), log::kmsg()]);
     let mut hello = [0u8; 5];
     match landlock::restrict_beneath(ro, rw) {
         Ok(()) => hello[0] = 1,
@@ -204,8 +204,12 @@ fn run(sock_fd: OwnedFd, ro: &[&str], rw: &[&str]) -> ! {
             Err(e) => (None, e.raw_os_error()),
         };
         let r = err.to_ne_bytes();
-        let fds: &[i32] = match &fd {
-            Some(f) => &[f.as_raw_fd()],
+        let f;
+        let fds = match &fd {
+            Some(o) => {
+                f = o.as_fd();
+                core::slice::from_ref(&f)
+            }
             None => &[],
         };
         if sock::send(c, &r, fds).is_err() {

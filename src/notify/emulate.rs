@@ -20,7 +20,7 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use rustix::fd::{AsFd, AsRawFd, OwnedFd};
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags, ResolveFlags};
 use rustix::process::{Gid, Uid};
 
@@ -261,7 +261,7 @@ fn home() -> Result<(Id, Id), Errno> {
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
 pub fn serve(
-    fd: i32,
+    fd: BorrowedFd<'_>,
     n: &Notif,
     name: &str,
     policy: &Policy,
@@ -758,7 +758,7 @@ fn truncate(a: &Entry, name: &core::ffi::CStr, len: u64) -> Result<(), Errno> {
 /// Put `file` into the target as the answer.
 // Size: out of line, the binary is smaller (measured).
 #[inline(never)]
-fn install(fd: i32, id: u64, file: OwnedFd, cloexec: u32) -> Served {
+fn install(fd: BorrowedFd<'_>, id: u64, file: OwnedFd, cloexec: u32) -> Served {
     // Added and answered at once where the kernel can (5.14): the target
     // cannot be interrupted in between and leak an fd it never hears of.
     // Before, if it is interrupted between ADDFD and SEND, the new fd
@@ -766,7 +766,7 @@ fn install(fd: i32, id: u64, file: OwnedFd, cloexec: u32) -> Served {
     let at_once = probe::has(probe::ADDFD_SEND);
     let flags = if at_once { seccomp::ADDFD_FLAG_SEND } else { 0 };
     // Size: one ADDFD call for both ways (measured).
-    match seccomp::addfd(fd, id, file.as_raw_fd(), cloexec, flags) {
+    match seccomp::addfd(fd, id, file.as_fd(), cloexec, flags) {
         Ok(_) if at_once => Served::Answered,
         Ok(newfd) => send(fd, id, Ok(newfd as i64)),
         Err(Errno::NOENT) => Served::Gone,
@@ -778,7 +778,7 @@ fn install(fd: i32, id: u64, file: OwnedFd, cloexec: u32) -> Served {
     }
 }
 
-fn send(fd: i32, id: u64, r: Result<i64, Errno>) -> Served {
+fn send(fd: BorrowedFd<'_>, id: u64, r: Result<i64, Errno>) -> Served {
     let (val, err) = match r {
         Ok(v) => (v, 0),
         Err(e) => (0, -e.raw_os_error()),

@@ -26,11 +26,12 @@ use crate::sys::seccomp::{self, Notif};
 use crate::sys::{self, Errno};
 use decide::{Decision, Step};
 use path::Path;
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 
 /// One service's listener.
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 pub struct Listener {
-    pub fd: i32,
+    pub fd: OwnedFd,
     /// The pid whose first `execve` is the hand-over (0 once it is done).
     pub handover_pid: u32,
 }
@@ -59,7 +60,7 @@ pub enum Next {
 /// Receive one notification on `l` and answer it if registers decide it.
 pub fn receive(l: &mut Listener, policy: &Policy, arch: &Arch, who: &str) -> Next {
     let mut n = Notif::default();
-    match seccomp::recv(l.fd, &mut n) {
+    match seccomp::recv(l.fd.as_fd(), &mut n) {
         Ok(()) => {}
         Err(Errno::NOENT) => return Next::Done(Served::Gone),
         Err(Errno::INTR) | Err(Errno::AGAIN) => return Next::Done(Served::Nothing),
@@ -71,7 +72,16 @@ pub fn receive(l: &mut Listener, policy: &Policy, arch: &Arch, who: &str) -> Nex
         l.handover_pid = 0;
     }
     match decide::by_registers(policy, arch, nr, &n.args, handover) {
-        Step::Done(d) => Next::Done(answer(l.fd, &n, d, handover, policy, arch, who, &[])),
+        Step::Done(d) => Next::Done(answer(
+            l.fd.as_fd(),
+            &n,
+            d,
+            handover,
+            policy,
+            arch,
+            who,
+            &[],
+        )),
         Step::Paths {
             start,
             len,
@@ -86,7 +96,7 @@ pub fn receive(l: &mut Listener, policy: &Policy, arch: &Arch, who: &str) -> Nex
 // page of it touched) are only entered for path syscalls.
 #[inline(never)]
 pub fn serve_paths(
-    fd: i32,
+    fd: BorrowedFd<'_>,
     n: &Notif,
     policy: &Policy,
     arch: &Arch,
@@ -131,7 +141,7 @@ fn read_paths(n: &Notif, name: &str, out: &mut [Path; 2]) -> Result<usize, Errno
 
 #[allow(clippy::too_many_arguments)]
 fn answer(
-    fd: i32,
+    fd: BorrowedFd<'_>,
     n: &Notif,
     d: Decision,
     handover: bool,
@@ -171,7 +181,7 @@ fn answer(
 /// `SECCOMP_IOCTL_NOTIF_SEND`, and what became of the notification.
 // Size: one copy of the mapping for `answer` and emulated calls (measured).
 #[inline(never)]
-fn reply(fd: i32, id: u64, val: i64, err: i32, flags: u32) -> Served {
+fn reply(fd: BorrowedFd<'_>, id: u64, val: i64, err: i32, flags: u32) -> Served {
     match seccomp::send(fd, id, val, err, flags) {
         Ok(()) => Served::Answered,
         Err(Errno::NOENT) => Served::Gone,

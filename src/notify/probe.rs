@@ -18,7 +18,8 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use crate::log;
 use crate::out::Sink;
-use crate::sys::{seccomp, Errno};
+use crate::sys::seccomp;
+use rustix::fd::BorrowedFd;
 
 /// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` is accepted (5.19).
 pub const WAIT_KILLABLE: u32 = 1;
@@ -88,7 +89,7 @@ const NAMES: [(u32, &str); 4] = [
 /// else). The first one also answers for the ADDFD features, and the line
 /// is logged at `level` (PID 1 says it at info, `vigil run` at debug: a
 /// wrapper prints nothing of its own unless asked).
-pub fn listener(fd: i32, level: log::Level) {
+pub fn listener(fd: BorrowedFd<'_>, level: log::Level) {
     let mut f = FEATURES.load(Ordering::Relaxed);
     if seccomp::set_flags(fd, seccomp::USER_NOTIF_FD_SYNC_WAKE_UP).is_ok() {
         f |= SYNC_WAKE_UP;
@@ -96,10 +97,10 @@ pub fn listener(fd: i32, level: log::Level) {
     if f & LISTENED != 0 {
         return;
     }
-    if seccomp::addfd(fd, 0, -1, 0, 0) == Err(Errno::BADF) {
+    if seccomp::addfd_known(fd, 0) {
         f |= ADDFD;
     }
-    if seccomp::addfd(fd, 0, -1, 0, seccomp::ADDFD_FLAG_SEND) == Err(Errno::BADF) {
+    if seccomp::addfd_known(fd, seccomp::ADDFD_FLAG_SEND) {
         f |= ADDFD_SEND;
     }
     FEATURES.store(f | LISTENED, Ordering::Relaxed);

@@ -4,69 +4,70 @@
 //! (`process_vm_readv`, or a `/proc/TID/mem` fd vigil opened for a worker
 //! that may not read it itself).
 
-use core::sync::atomic::{AtomicI32, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 
-use rustix::fd::{AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
+use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
 
 use crate::out::{Buf, Sink};
+use crate::sys::cell::Shared;
+use crate::sys::fd::Kept;
 use crate::sys::{self, Errno};
 
-/// vigil's `/proc` as an O_PATH fd: -1 until opened, -2 if it is missing.
-static PROC: AtomicI32 = AtomicI32::new(-1);
-/// The target's memory for the job at hand, or -1: `process_vm_readv`.
-static MEM: AtomicI32 = AtomicI32::new(-1);
+/// vigil's `/proc` as an O_PATH fd, once opened.
+static PROC: Kept = Kept::new();
+/// `/proc` was looked for (`PROC` empty: it is missing).
+static PROC_TRIED: AtomicBool = AtomicBool::new(false);
+/// The target's memory for the job at hand, or `None`: `process_vm_readv`.
+static MEM: Shared<Option<OwnedFd>> = Shared::new(None);
 
-/// Open `/proc` now (a worker does, before it leaves vigil's root).
+/// Open `/proc` now (a worker does, before it leaves vigil's root). The
+/// one opened before stays open: the worker's `close_all_but` closes it.
 pub fn open_proc() {
-    let fd = rustix::fs::open(
+    PROC_TRIED.store(true, Ordering::Relaxed);
+    if let Ok(fd) = rustix::fs::open(
         c"/proc",
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
-    )
-    .map_or(-2, |fd| fd.into_raw_fd());
-    let old = PROC.swap(fd, Ordering::Relaxed);
-    if old >= 0 {
-        sys::proc::close(old);
+    ) {
+        PROC.set(fd);
     }
 }
 
 /// vigil's `/proc`; ENOENT where there is none (a mount namespace without
 /// it): the callers fail closed.
 pub fn proc() -> Result<BorrowedFd<'static>, Errno> {
-    if PROC.load(Ordering::Relaxed) == -1 {
+    if !PROC_TRIED.load(Ordering::Relaxed) {
         open_proc();
     }
-    match PROC.load(Ordering::Relaxed) {
-        fd if fd >= 0 => Ok(sys::borrow(fd)),
-        _ => Err(Errno::NOENT),
-    }
+    PROC.get().ok_or(Errno::NOENT)
 }
 
-/// The raw fd of vigil's `/proc`, if open (a worker keeps it).
-pub fn proc_raw() -> i32 {
-    PROC.load(Ordering::Relaxed)
+/// vigil's `/proc`, if open (a worker keeps it).
+pub fn proc_fd() -> Option<BorrowedFd<'static>> {
+    PROC.get()
 }
 
-/// Read the target's memory through `mem` (a `/proc/TID/mem` fd) until
-/// `clear_mem`; `None`: through `process_vm_readv`.
-pub fn set_mem(mem: Option<&OwnedFd>) {
-    MEM.store(mem.map_or(-1, |m| m.as_raw_fd()), Ordering::Relaxed);
+/// Read the target's memory through `mem` (a `/proc/TID/mem` fd) from now
+/// on; `None`: through `process_vm_readv` (and `mem` before is closed).
+pub fn set_mem(mem: Option<OwnedFd>) {
+    let _ = MEM.with(|m| *m = mem);
 }
 
 /// Read `buf.len()` bytes or fewer at `addr` in `pid`'s memory.
 pub fn read(pid: i32, addr: u64, buf: &mut [u8]) -> Result<usize, Errno> {
-    match MEM.load(Ordering::Relaxed) {
-        -1 => sys::read_remote(pid, addr, buf),
-        fd => loop {
-            match rustix::io::pread(sys::borrow(fd), &mut *buf, addr) {
+    MEM.with(|mem| match mem {
+        None => sys::read_remote(pid, addr, buf),
+        Some(fd) => loop {
+            match rustix::io::pread(&*fd, &mut *buf, addr) {
                 Err(Errno::INTR) => {}
                 // Unmapped memory reads as EIO through /proc/TID/mem.
                 Err(Errno::IO) => return Err(Errno::FAULT),
                 r => return r,
             }
         },
-    }
+    })
+    .unwrap_or(Err(Errno::FAULT))
 }
 
 /// `TID/WHAT` under vigil's `/proc`, e.g. `42/cwd`.

@@ -203,6 +203,11 @@ fn number(s: &[u8], radix: u32) -> Option<u32> {
     crate::words::digits(s, radix).and_then(|v| u32::try_from(v).ok())
 }
 
+/// `umask(2)`: set the mask, return the old one.
+fn umask(mask: u32) -> u32 {
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(mask)).as_raw_mode()
+}
+
 /// vigil's own credentials, put back by `Worn::drop`.
 pub struct Worn {
     fsuid: u32,
@@ -232,7 +237,7 @@ pub fn wear(t: &Creds) -> Result<Worn, Errno> {
         caps: None,
     };
     own_ids(&mut w);
-    w.umask = creds::umask(t.umask);
+    w.umask = umask(t.umask);
     // From here on the guard restores whatever was changed.
     if w.groups[..w.ngroups] != *t.groups() {
         creds::setgroups(t.groups()).map_err(|_| Errno::ACCESS)?;
@@ -283,7 +288,7 @@ impl Drop for Worn {
         if self.switched_groups {
             let _ = creds::setgroups(&self.groups[..self.ngroups]);
         }
-        creds::umask(self.umask);
+        umask(self.umask);
     }
 }
 

@@ -42,7 +42,7 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use rustix::fd::{AsFd, AsRawFd, OwnedFd};
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use rustix::fs::OFlags;
 
 use super::{actor, probe, reach, Listener, Next, Served};
@@ -139,7 +139,7 @@ impl Worker {
     /// no /proc or out of fds, serves from vigil's: the same).
     pub fn setup(
         &mut self,
-        listener: i32,
+        listener: BorrowedFd<'_>,
         pid: u32,
         now: u64,
         own_world: bool,
@@ -153,13 +153,16 @@ impl Worker {
         m[0] = SETUP;
         m[1..5].copy_from_slice(&pid.to_ne_bytes());
         m[5..9].copy_from_slice(&probe::features().to_ne_bytes());
+        let all;
         let fds = match (&ns, &root) {
-            (Ok(ns), Ok(root)) => [listener, ns.as_raw_fd(), root.as_raw_fd()],
+            (Ok(ns), Ok(root)) => {
+                all = [listener, ns.as_fd(), root.as_fd()];
+                &all[..]
+            }
             (Err(e), _) | (_, Err(e)) if own_world => return Err(*e),
-            _ => [listener, -1, -1],
+            _ => core::slice::from_ref(&listener),
         };
-        let n = if fds[1] < 0 { 1 } else { 3 };
-        sock::send(self.chan.as_raw_fd(), &m, &fds[..n])?;
+        sock::send(self.chan.as_fd(), &m, fds)?;
         self.since = now;
         Ok(())
     }
@@ -230,7 +233,7 @@ impl Watch {
     pub fn poll_fd(&self) -> i32 {
         match &self.worker {
             Some(w) => w.chan.as_raw_fd(),
-            None => self.l.fd,
+            None => self.l.fd.as_raw_fd(),
         }
     }
 
@@ -250,7 +253,7 @@ impl Watch {
         if let Some(w) = self.worker.as_mut() {
             let mut m = [0u8; 16];
             let mut fds = [None, None, None, None];
-            let n = match sock::recv(w.chan.as_raw_fd(), &mut m, &mut fds) {
+            let n = match sock::recv(w.chan.as_fd(), &mut m, &mut fds) {
                 Ok(n) => n,
                 Err(Errno::AGAIN) => return Event::Fine,
                 Err(_) => 0,
@@ -273,8 +276,8 @@ impl Watch {
                     // parent, opens its memory for it.
                     let r = reach::open(reach::rel(code, "mem").as_bytes(), OFlags::RDONLY);
                     let sent = match &r {
-                        Ok(f) => sock::send(w.chan.as_raw_fd(), &[MEM, 1], &[f.as_raw_fd()]),
-                        Err(_) => sock::send(w.chan.as_raw_fd(), &[MEM, 0], &[]),
+                        Ok(f) => sock::send(w.chan.as_fd(), &[MEM, 1], &[f.as_fd()]),
+                        Err(_) => sock::send(w.chan.as_fd(), &[MEM, 0], &[]),
                     };
                     if sent.is_err() {
                         return self.give_up(arch, who, "its worker died");
@@ -285,7 +288,7 @@ impl Watch {
                 // then), or it died.
                 (0, _) if w.ready && w.record().is_none() => {
                     self.worker = None;
-                    if listener_unused(self.l.fd) {
+                    if listener_unused(self.l.fd.as_fd()) {
                         Event::Close(None)
                     } else {
                         let mut l = log::about(log::Level::Error, who);
@@ -304,7 +307,7 @@ impl Watch {
                 Next::Paths(n, _) => {
                     // No worker (a policy with path rules always has one
                     // until it dies): path rules fail closed.
-                    let _ = seccomp::send(self.l.fd, n.id, 0, -Errno::IO.raw_os_error(), 0);
+                    let _ = seccomp::send(self.l.fd.as_fd(), n.id, 0, -Errno::IO.raw_os_error(), 0);
                     Event::Fine
                 }
             };
@@ -340,7 +343,7 @@ impl Watch {
             l.s("pid ").u(pid as u64).s(" ");
             l.s(arch.name(nr as u32).unwrap_or("?")).s(": ");
             // Still pending, it fails; answered meanwhile, ENOENT.
-            let _ = seccomp::send(self.l.fd, id, 0, -Errno::IO.raw_os_error(), 0);
+            let _ = seccomp::send(self.l.fd.as_fd(), id, 0, -Errno::IO.raw_os_error(), 0);
         }
         l.s(why).s("; the service is stopped as misbehaving");
         l.end();
@@ -349,9 +352,9 @@ impl Watch {
 }
 
 /// Does no task use the filter of listener `fd` any more (POLLHUP)?
-fn listener_unused(fd: i32) -> bool {
+fn listener_unused(fd: BorrowedFd<'_>) -> bool {
     let mut p = [PollFd {
-        fd,
+        fd: fd.as_raw_fd(),
         events: 0,
         revents: 0,
     }];
@@ -382,8 +385,8 @@ fn run(chan: OwnedFd, duty: Duty, slot: usize) -> ! {
     }
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     reach::open_proc();
-    let c = chan.as_raw_fd();
-    close_all_but(&[c, reach::proc_raw(), log::console_fd(), log::kmsg_fd()]);
+    let c = chan.as_fd();
+    close_all_but(&[Some(c), reach::proc_fd(), Some(log::console()), log::kmsg()]);
     // The set-up: the listener, and the service's namespace and root.
     let mut m = [0u8; 16];
     let mut fds = [None, None, None, None];
@@ -411,7 +414,7 @@ fn run(chan: OwnedFd, duty: Duty, slot: usize) -> ! {
         l.end();
     }
     let mut listener = Listener {
-        fd: l.as_raw_fd(),
+        fd: l,
         handover_pid: pid,
     };
     let board = sys::shared::shared().unwrap_or(&[]);
@@ -419,12 +422,12 @@ fn run(chan: OwnedFd, duty: Duty, slot: usize) -> ! {
     loop {
         let mut p = [
             PollFd {
-                fd: listener.fd,
+                fd: listener.fd.as_raw_fd(),
                 events: POLLIN,
                 revents: 0,
             },
             PollFd {
-                fd: c,
+                fd: c.as_raw_fd(),
                 events: POLLIN,
                 revents: 0,
             },
@@ -455,8 +458,8 @@ fn run(chan: OwnedFd, duty: Duty, slot: usize) -> ! {
                         since.store(poll::now_ns().max(1), Ordering::Release);
                     }
                     let mem = if needs_mem { ask_mem(c, n.pid) } else { None };
-                    reach::set_mem(mem.as_ref());
-                    let fd = listener.fd;
+                    reach::set_mem(mem);
+                    let fd = listener.fd.as_fd();
                     let _ = super::serve_paths(fd, &n, duty.policy, duty.arch, duty.who, rules);
                     reach::set_mem(None);
                     if let Some(since) = rec.first() {
@@ -473,7 +476,7 @@ fn run(chan: OwnedFd, duty: Duty, slot: usize) -> ! {
 
 /// Have vigil open thread `tid`'s memory for us; `None` if it could not
 /// (the read then fails like any unreadable memory).
-fn ask_mem(chan: i32, tid: u32) -> Option<OwnedFd> {
+fn ask_mem(chan: BorrowedFd<'_>, tid: u32) -> Option<OwnedFd> {
     let mut m = [MEM, 0, 0, 0, 0, 0];
     m[2..].copy_from_slice(&tid.to_ne_bytes());
     sock::send(chan, &m, &[]).ok()?;
@@ -487,12 +490,14 @@ fn ask_mem(chan: i32, tid: u32) -> Option<OwnedFd> {
     }
 }
 
-/// Close every fd but those in `keep` (negative entries are ignored).
-pub(super) fn close_all_but(keep: &[i32]) {
+/// Close every fd but those in `keep`, in a worker or actor just forked:
+/// the fds it inherited are vigil's, and it reaches none of them again
+/// (`sys::proc::close_range` says why that matters).
+pub(super) fn close_all_but(keep: &[Option<BorrowedFd<'_>>; 4]) {
     let mut k = [i32::MAX; 4];
-    for (slot, &fd) in k.iter_mut().zip(keep) {
-        if fd >= 0 {
-            *slot = fd;
+    for (slot, fd) in k.iter_mut().zip(keep) {
+        if let Some(fd) = fd {
+            *slot = fd.as_raw_fd();
         }
     }
     k.sort_unstable();

@@ -2,11 +2,12 @@
 //! vigil before the fork with the service's limits written; the child
 //! joins it (`Sandbox::cgroup`) before anything else.
 
+use rustix::fd::AsFd;
 use rustix::fs::{Mode, OFlags};
 
 use crate::config::Confine;
 use crate::out::{Buf, Sink};
-use crate::sys::{self, proc, Errno};
+use crate::sys::{self, Errno};
 
 /// Where PID 1 mounts cgroup2 (a macro, so that paths under it are
 /// literals; size: one write each instead of two, measured).
@@ -134,7 +135,5 @@ pub fn enable(limits: &[u64; 3]) -> Result<(), (&'static str, Errno)> {
 
 fn write(path: &[u8], value: &[u8]) -> Result<(), Errno> {
     let fd = sys::open(path, OFlags::WRONLY)?;
-    let r = sys::write_all(fd, value);
-    proc::close(fd);
-    r
+    sys::write_all(fd.as_fd(), value)
 }

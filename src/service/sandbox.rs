@@ -4,6 +4,7 @@
 //! every path is a slice of the config.
 
 use linux_raw_sys::general as g;
+use rustix::fd::AsFd;
 use rustix::fs::Mode;
 
 use crate::out::{Buf, Sink};
@@ -116,9 +117,7 @@ pub fn enter(sb: &Sandbox, in_cgroup: bool) -> Result<(), (Step, Errno)> {
         p.put(cg);
         p.s("/cgroup.procs");
         let fd = sys::open(p.as_bytes(), rustix::fs::OFlags::WRONLY).map_err(at(Step::Cgroup))?;
-        let r = sys::write_all(fd, b"0");
-        proc::close(fd);
-        r.map_err(at(Step::Cgroup))?;
+        sys::write_all(fd.as_fd(), b"0").map_err(at(Step::Cgroup))?;
     }
     // Its root is the cgroup the child is in now: with nsdelegate (PID 1
     // mounts cgroup2 with it) the service can then neither raise its
@@ -300,9 +299,9 @@ fn mask() -> Result<(), Errno> {
         Some(c"mode=0755"),
     )?;
     // The modes exactly as given, whatever vigil's umask.
-    let old = crate::sys::creds::umask(0);
+    let old = rustix::process::umask(rustix::fs::Mode::empty());
     let r = populate_dev();
-    crate::sys::creds::umask(old);
+    rustix::process::umask(old);
     r
 }
 
@@ -352,13 +351,13 @@ pub fn drop_privileges(
     };
     caps::drop_bounding(keep).map_err(at(Step::Capabilities))?;
     if uid.is_some() {
-        caps::keep_caps(true).map_err(at(Step::Capabilities))?;
+        rustix::thread::set_keep_capabilities(true).map_err(at(Step::Capabilities))?;
     }
     proc::set_ids(uid, gid, groups).map_err(at(Step::Ids))?;
     caps::set_all(keep).map_err(at(Step::Capabilities))?;
     caps::set_ambient(keep).map_err(at(Step::Capabilities))?;
     if uid.is_some() {
-        caps::keep_caps(false).map_err(at(Step::Capabilities))?;
+        rustix::thread::set_keep_capabilities(false).map_err(at(Step::Capabilities))?;
     }
     Ok(())
 }

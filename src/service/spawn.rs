@@ -11,9 +11,7 @@
 //! kernel closes the child's copy at exec (listeners are close-on-exec).
 //! No policy can deadlock this: the child makes no other syscall.
 
-use core::sync::atomic::{AtomicI32, Ordering};
-
-use rustix::fd::{AsRawFd, OwnedFd};
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
 use rustix::fs::OFlags;
 
 use super::sandbox::{self, Sandbox};
@@ -21,6 +19,7 @@ use crate::bpf::Insn;
 use crate::limits::Inherited;
 use crate::out::{Buf, Sink};
 use crate::sys::exec::ExecBuf;
+use crate::sys::fd::Kept;
 use crate::sys::poll::{self, PollFd, POLLIN};
 use crate::sys::seccomp;
 use crate::sys::signal::{self, SigSet};
@@ -170,7 +169,7 @@ pub fn spawn(s: &Spawn) -> Result<Child, SpawnError> {
     if s.filter.is_some() {
         let r = Handover::new(pid, poll::now_ns(), HANDOVER_NS)
             .map_err(SpawnError::Handover)
-            .and_then(|mut h| h.wait(child.status.as_raw_fd()));
+            .and_then(|mut h| h.wait(child.status.as_fd()));
         match r {
             Ok(l) => child.listener = Some(l),
             Err(e) => {
@@ -210,11 +209,11 @@ pub fn fork(s: &Spawn) -> Result<(i32, OwnedFd), SpawnError> {
                 proc::exit(126);
             }
         }
-        child(s, w.as_raw_fd(), in_cgroup);
+        child(s, w.as_fd(), in_cgroup);
     }
     if let Some((_, gw)) = go {
         let mapped = map_ids(pid, s.uid.unwrap_or(0), s.gid.unwrap_or(0))
-            .and_then(|()| sys::write_all(gw.as_raw_fd(), b"1"));
+            .and_then(|()| sys::write_all(gw.as_fd(), b"1"));
         if let Err(e) = mapped {
             let _ = sys::kill(pid, linux_raw_sys::general::SIGKILL as i32);
             return Err(SpawnError::Setup(sandbox::Step::UserNs as u32, e));
@@ -233,11 +232,7 @@ pub fn fork(s: &Spawn) -> Result<(i32, OwnedFd), SpawnError> {
 fn fork_in_cgroup(s: &Spawn, ns: u32) -> Result<(i32, bool), SpawnError> {
     if let Some(cg) = s.sandbox.cgroup {
         let dir = sys::open(cg, OFlags::PATH | OFlags::DIRECTORY).map_err(SpawnError::Fork)?;
-        let r = proc::fork_into_cgroup(ns, dir);
-        if r != Ok(0) {
-            proc::close(dir);
-        }
-        match r {
+        match proc::fork_into_cgroup(ns, dir.as_fd()) {
             Ok(pid) => return Ok((pid, true)),
             Err(Errno::NOSYS | Errno::INVAL | Errno::TOOBIG) => {}
             Err(e) => return Err(SpawnError::Fork(e)),
@@ -264,9 +259,7 @@ fn map_ids(pid: i32, uid: u32, gid: u32) -> Result<(), Errno> {
             None => line.s("deny"),
         };
         let fd = sys::open(p.as_bytes(), OFlags::WRONLY)?;
-        let r = sys::write_all(fd, line.as_bytes());
-        proc::close(fd);
-        r?;
+        sys::write_all(fd.as_fd(), line.as_bytes())?;
     }
     Ok(())
 }
@@ -325,7 +318,7 @@ impl Handover {
             ) {
                 // A listener answers ID_VALID for an unknown id with ENOENT;
                 // anything else would be some other file at that number.
-                Ok(fd) if is_listener(fd.as_raw_fd()) => return Ok(Some(fd)),
+                Ok(fd) if is_listener(fd.as_fd()) => return Ok(Some(fd)),
                 Ok(_) | Err(Errno::BADF) => {}
                 Err(e) => return Err(e),
             }
@@ -340,7 +333,7 @@ impl Handover {
 
     /// The whole hand-over, blocking: read the child's word on `status`,
     /// then take the listener.
-    fn wait(&mut self, status: i32) -> Result<OwnedFd, SpawnError> {
+    fn wait(&mut self, status: BorrowedFd<'_>) -> Result<OwnedFd, SpawnError> {
         loop {
             let now = poll::now_ns();
             match self.try_take(now) {
@@ -361,7 +354,7 @@ impl Handover {
     }
 }
 
-fn send_msg(w: i32, kind: u32, value: u32) {
+fn send_msg(w: BorrowedFd<'_>, kind: u32, value: u32) {
     let mut m = [0u8; 8];
     m[..4].copy_from_slice(&kind.to_le_bytes());
     m[4..].copy_from_slice(&value.to_le_bytes());
@@ -369,11 +362,11 @@ fn send_msg(w: i32, kind: u32, value: u32) {
 }
 
 /// Read one message from the status pipe: `None` at EOF.
-pub fn read_msg(fd: i32) -> Option<(u32, u32)> {
+pub fn read_msg(fd: BorrowedFd<'_>) -> Option<(u32, u32)> {
     let mut m = [0u8; 8];
     let mut got = 0;
     while got < 8 {
-        match rustix::io::read(sys::borrow(fd), &mut m[got..]) {
+        match rustix::io::read(fd, &mut m[got..]) {
             Ok(0) => return None,
             Ok(n) => got += n,
             Err(Errno::INTR) => {}
@@ -387,7 +380,7 @@ pub fn read_msg(fd: i32) -> Option<(u32, u32)> {
 }
 
 /// The child's side: never returns.
-fn child(s: &Spawn, w: i32, in_cgroup: bool) -> ! {
+fn child(s: &Spawn, w: BorrowedFd<'_>, in_cgroup: bool) -> ! {
     let fail_at = |step: u32, e: Errno| -> ! {
         send_msg(w, MSG_SETUP, step << 16 | e.raw_os_error() as u32);
         proc::exit(126)
@@ -430,13 +423,22 @@ fn child(s: &Spawn, w: i32, in_cgroup: bool) -> ! {
             Ok(f) => f,
             Err(e) => fail_at(STEP_STDIN + fd as u32, e),
         };
-        if proc::dup_to(f, fd as i32).is_err() {
-            fail(Errno::BADF);
-        }
-        if f != fd as i32 {
-            proc::close(f);
-        } else if proc::clear_cloexec(f).is_err() {
-            fail(Errno::BADF);
+        if f.as_raw_fd() == fd as i32 {
+            // It took its own number (that one was closed): keep it open
+            // across exec.
+            if rustix::io::fcntl_setfd(&f, rustix::io::FdFlags::empty()).is_err() {
+                fail(Errno::BADF);
+            }
+            let _ = f.into_raw_fd();
+        } else {
+            let r = match fd {
+                0 => rustix::stdio::dup2_stdin(&f),
+                1 => rustix::stdio::dup2_stdout(&f),
+                _ => rustix::stdio::dup2_stderr(&f),
+            };
+            if r.is_err() {
+                fail(Errno::BADF);
+            }
         }
     }
     if s.close_fds {
@@ -444,7 +446,7 @@ fn child(s: &Spawn, w: i32, in_cgroup: bool) -> ! {
         proc::close_all_but(w);
     }
     if s.sandbox.no_new_privs {
-        if let Err(e) = proc::set_no_new_privs() {
+        if let Err(e) = rustix::thread::set_no_new_privs(true) {
             fail(e);
         }
     }
@@ -454,11 +456,10 @@ fn child(s: &Spawn, w: i32, in_cgroup: bool) -> ! {
     if let Some(prog) = s.filter {
         // The listener will get the lowest free number: find it now, while
         // syscalls are still free, and tell vigil.
-        let n = match proc::dup_lowest(w) {
-            Ok(n) => n,
+        let n = match rustix::io::fcntl_dupfd_cloexec(w, 0) {
+            Ok(n) => n.as_raw_fd(),
             Err(e) => fail(e),
         };
-        proc::close(n);
         send_msg(w, MSG_LISTENER, n as u32);
         if let Err(e) = seccomp::set_filter(prog, seccomp::FLAG_NEW_LISTENER | s.filter_flags) {
             fail(e);
@@ -476,20 +477,20 @@ pub const STEP_CWD: u32 = 16;
 pub const STEP_STDIN: u32 = 17;
 pub const STEP_STDERR: u32 = STEP_STDIN + 2;
 
-/// The open `/dev/null` that services' `null` stdio is a copy of (-1: none).
-static NULL: AtomicI32 = AtomicI32::new(-1);
+/// The open `/dev/null` that services' `null` stdio is a copy of.
+static NULL: Kept = Kept::new();
 
 /// PID 1 opens `/dev/null` once, at boot, before any service runs: a
 /// service that can write `/dev` (root without capabilities owns it) may
 /// replace the node, but not this open file.
-pub fn hold_null(fd: i32) {
-    NULL.store(fd, Ordering::Relaxed);
+pub fn hold_null(fd: OwnedFd) {
+    NULL.set(fd);
 }
 
-fn null() -> Result<i32, Errno> {
-    match NULL.load(Ordering::Relaxed) {
-        -1 => sys::open(b"/dev/null", OFlags::RDWR),
-        fd => proc::dup_lowest(fd),
+fn null() -> Result<OwnedFd, Errno> {
+    match NULL.get() {
+        None => sys::open(b"/dev/null", OFlags::RDWR),
+        Some(fd) => rustix::io::fcntl_dupfd_cloexec(fd, 0),
     }
 }
 
@@ -499,7 +500,7 @@ fn null() -> Result<i32, Errno> {
 /// nobody has open fails the write end with ENXIO instead of hanging the
 /// start; the flag is cleared after. `O_NOCTTY`: the child leads a new
 /// session, and a terminal must not become its controlling one by this.
-fn open_stdio(path: &[u8], write: bool) -> Result<i32, Errno> {
+fn open_stdio(path: &[u8], write: bool) -> Result<OwnedFd, Errno> {
     use rustix::fs::{Mode, ResolveFlags};
     let mut b = [0u8; crate::sys::PATH_MAX];
     let c = sys::nul_terminated(path, &mut b)?;
@@ -519,7 +520,7 @@ fn open_stdio(path: &[u8], write: bool) -> Result<i32, Errno> {
     }?;
     let fl = rustix::fs::fcntl_getfl(&f)?;
     rustix::fs::fcntl_setfl(&f, fl - OFlags::NONBLOCK)?;
-    Ok(rustix::fd::IntoRawFd::into_raw_fd(f))
+    Ok(f)
 }
 
 /// A `MSG_SETUP` value: the step in the high half, the errno in the low.
@@ -527,20 +528,20 @@ pub fn setup_error(v: u32) -> SpawnError {
     SpawnError::Setup(v >> 16, Errno::from_raw_os_error((v & 0xffff) as i32))
 }
 
-fn is_listener(fd: i32) -> bool {
+fn is_listener(fd: BorrowedFd<'_>) -> bool {
     seccomp::id_check(fd, 0) == Err(Errno::NOENT)
 }
 
 // Size: out of line, the binary is smaller (measured).
 #[inline(never)]
-fn wait_readable(fd: i32, deadline: u64) -> bool {
+fn wait_readable(fd: BorrowedFd<'_>, deadline: u64) -> bool {
     loop {
         let now = poll::now_ns();
         if now >= deadline {
             return false;
         }
         let mut p = [PollFd {
-            fd,
+            fd: fd.as_raw_fd(),
             events: POLLIN,
             revents: 0,
         }];

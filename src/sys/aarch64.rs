@@ -34,6 +34,9 @@ macro_rules! entry_point {
             "brk #0",
             entry = sym __vigil_entry,
         );
+        // The crate that expands this denies `unsafe_code`; the entry
+        // point is the one place outside `sys` that needs it.
+        #[allow(unsafe_code)]
         extern "C" fn __vigil_entry(sp: *const usize) -> ! {
             // SAFETY: `_start` passes the kernel's initial stack pointer.
             unsafe { $crate::sys::start(sp, $main) }

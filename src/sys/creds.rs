@@ -6,6 +6,7 @@ use super::{nr, syscall, Result};
 /// `setfsuid(2)` (<https://man7.org/linux/man-pages/man2/setfsuid.2.html>):
 /// returns the previous fsuid whatever happens; pass `u32::MAX` to only read
 /// it. The call cannot report failure, so `switch` checks by reading back.
+// Raw: rustix has no setfsuid or setfsgid.
 pub fn setfsuid(uid: u32) -> u32 {
     // SAFETY: integer argument only.
     unsafe { syscall(nr::__NR_setfsuid, [uid as usize, 0, 0, 0, 0, 0]).unwrap_or(0) as u32 }
@@ -20,6 +21,7 @@ pub fn setfsgid(gid: u32) -> u32 {
 
 /// `getgroups(2)` (<https://man7.org/linux/man-pages/man2/getgroups.2.html>)
 /// into `buf`: how many there are (EINVAL if more than fit).
+// Raw: rustix's `getgroups` returns a `Vec` (alloc only).
 pub fn getgroups(buf: &mut [u32]) -> Result<usize> {
     // SAFETY: buf is writable for buf.len() gid_t.
     unsafe {
@@ -33,19 +35,8 @@ pub fn getgroups(buf: &mut [u32]) -> Result<usize> {
 /// `setgroups(2)` (<https://man7.org/linux/man-pages/man2/setgroups.2.html>)
 /// of this thread only (the raw syscall; libc would broadcast it).
 pub fn setgroups(groups: &[u32]) -> Result<()> {
-    // SAFETY: groups is a readable slice of gid_t.
-    unsafe {
-        syscall(
-            nr::__NR_setgroups,
-            [groups.len(), groups.as_ptr() as usize, 0, 0, 0, 0],
-        )
-        .map(drop)
-    }
-}
-
-/// `umask(2)` (<https://man7.org/linux/man-pages/man2/umask.2.html>): set
-/// the mask, return the old one.
-pub fn umask(mask: u32) -> u32 {
-    // SAFETY: integer argument only.
-    unsafe { syscall(nr::__NR_umask, [mask as usize, 0, 0, 0, 0, 0]).unwrap_or(0o022) as u32 }
+    // SAFETY: `Gid` is `#[repr(transparent)]` over the kernel's gid_t, a
+    // u32: the same elements, the same length, the same lifetime.
+    let gids = unsafe { core::slice::from_raw_parts(groups.as_ptr().cast(), groups.len()) };
+    rustix::thread::set_thread_groups(gids)
 }

@@ -1,7 +1,8 @@
 //! Landlock (landlock(7)): unprivileged filesystem access control, a second
 //! layer beside the seccomp path rules.
 
-use super::{nr, proc, syscall, Result};
+use super::{nr, syscall, Result};
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 pub const EXECUTE: u64 = 1;
 pub const WRITE_FILE: u64 = 1 << 1;
@@ -41,30 +42,31 @@ pub fn fs_all(version: u32) -> u64 {
 }
 
 /// `landlock_create_ruleset(2)` handling `handled` filesystem rights.
-pub fn create_ruleset(handled: u64) -> Result<i32> {
+pub fn create_ruleset(handled: u64) -> Result<OwnedFd> {
     let attr = [handled];
-    // SAFETY: attr is a valid landlock_ruleset_attr of its first (v1) field.
+    // SAFETY: attr is a valid landlock_ruleset_attr of its first (v1)
+    // field; the fd returned is new, and ours.
     unsafe {
         syscall(
             nr::__NR_landlock_create_ruleset,
             [attr.as_ptr() as usize, 8, 0, 0, 0, 0],
         )
-        .map(|fd| fd as i32)
+        .map(|fd| OwnedFd::from_raw_fd(fd as i32))
     }
 }
 
 /// `landlock_add_rule(2)`: allow `access` beneath the directory `dir_fd`.
-pub fn allow_beneath(ruleset: i32, dir_fd: i32, access: u64) -> Result<()> {
+pub fn allow_beneath(ruleset: BorrowedFd<'_>, dir: BorrowedFd<'_>, access: u64) -> Result<()> {
     // struct landlock_path_beneath_attr is packed: u64 then s32.
     let mut attr = [0u8; 12];
     attr[..8].copy_from_slice(&access.to_ne_bytes());
-    attr[8..].copy_from_slice(&dir_fd.to_ne_bytes());
+    attr[8..].copy_from_slice(&dir.as_raw_fd().to_ne_bytes());
     // SAFETY: attr is a valid packed landlock_path_beneath_attr.
     unsafe {
         syscall(
             nr::__NR_landlock_add_rule,
             [
-                ruleset as usize,
+                ruleset.as_raw_fd() as usize,
                 RULE_PATH_BENEATH,
                 attr.as_ptr() as usize,
                 0,
@@ -77,12 +79,12 @@ pub fn allow_beneath(ruleset: i32, dir_fd: i32, access: u64) -> Result<()> {
 }
 
 /// `landlock_restrict_self(2)`: enforce the ruleset on this thread.
-pub fn restrict_self(ruleset: i32) -> Result<()> {
+pub fn restrict_self(ruleset: BorrowedFd<'_>) -> Result<()> {
     // SAFETY: integers only.
     unsafe {
         syscall(
             nr::__NR_landlock_restrict_self,
-            [ruleset as usize, 0, 0, 0, 0, 0],
+            [ruleset.as_raw_fd() as usize, 0, 0, 0, 0, 0],
         )
         .map(drop)
     }
@@ -99,10 +101,9 @@ pub fn restrict_beneath(ro: &[&str], rw: &[&str]) -> Result<()> {
     let lists: [(&[&str], u64); 2] = [(ro, READ), (rw, all)];
     for (paths, access) in lists {
         for p in paths {
-            let fd = super::open(p.as_bytes(), rustix::fs::OFlags::PATH)
-                .inspect_err(|_| proc::close(rs))?;
+            let fd = super::open(p.as_bytes(), rustix::fs::OFlags::PATH)?;
             // Files take only file rights; directories take all of them.
-            let is_dir = rustix::fs::fstat(super::borrow(fd))
+            let is_dir = rustix::fs::fstat(&fd)
                 .map(|st| st.st_mode & 0o170000 == 0o040000)
                 .unwrap_or(true);
             let access = if is_dir {
@@ -110,12 +111,9 @@ pub fn restrict_beneath(ro: &[&str], rw: &[&str]) -> Result<()> {
             } else {
                 access & (EXECUTE | WRITE_FILE | READ_FILE | (1 << 14))
             };
-            let r = allow_beneath(rs, fd, access);
-            proc::close(fd);
-            r.inspect_err(|_| proc::close(rs))?;
+            allow_beneath(rs.as_fd(), fd.as_fd(), access)?;
         }
     }
-    let r = proc::set_no_new_privs().and_then(|_| restrict_self(rs));
-    proc::close(rs);
-    r
+    rustix::thread::set_no_new_privs(true)?;
+    restrict_self(rs.as_fd())
 }

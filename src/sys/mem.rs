@@ -1,6 +1,7 @@
 //! The memory functions `core` calls into (memcpy and friends). With no
 //! libc, the binary must define them; `mem_functions!` does so in the
-//! binary only, so that host test builds keep their libc's.
+//! binary only, so that host test builds keep their libc's. Each carries
+//! its own `allow(unsafe_code)`: the binary's crate denies it.
 //!
 //! Byte loops suffice: vigil copies small structs and paths, not bulk data.
 //! LLVM does not turn a loop inside a function named `memcpy` back into a
@@ -9,6 +10,7 @@
 #[macro_export]
 macro_rules! mem_functions {
     () => {
+        #[allow(unsafe_code)]
         #[no_mangle]
         pub unsafe extern "C" fn memcpy(d: *mut u8, s: *const u8, n: usize) -> *mut u8 {
             // SAFETY: the caller (compiler-generated code) passes valid,
@@ -23,6 +25,7 @@ macro_rules! mem_functions {
             d
         }
 
+        #[allow(unsafe_code)]
         #[no_mangle]
         pub unsafe extern "C" fn memmove(d: *mut u8, s: *const u8, n: usize) -> *mut u8 {
             // SAFETY: valid buffers of n bytes that may overlap: copy in the
@@ -45,6 +48,7 @@ macro_rules! mem_functions {
             d
         }
 
+        #[allow(unsafe_code)]
         #[no_mangle]
         pub unsafe extern "C" fn memset(d: *mut u8, c: i32, n: usize) -> *mut u8 {
             // SAFETY: d is valid for n bytes.
@@ -58,6 +62,7 @@ macro_rules! mem_functions {
             d
         }
 
+        #[allow(unsafe_code)]
         #[no_mangle]
         pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
             // SAFETY: both are valid for n bytes.
@@ -74,6 +79,7 @@ macro_rules! mem_functions {
             0
         }
 
+        #[allow(unsafe_code)]
         #[no_mangle]
         pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
             // SAFETY: as memcmp.
@@ -87,11 +93,13 @@ macro_rules! mem_functions {
         /// exclusive-load/store loop; this answers "no auxv entry" to any
         /// caller all the same.
         #[cfg(target_arch = "aarch64")]
+        #[allow(unsafe_code)]
         #[no_mangle]
         pub extern "C" fn getauxval(_type: core::ffi::c_ulong) -> core::ffi::c_ulong {
             0
         }
 
+        #[allow(unsafe_code)]
         #[no_mangle]
         pub unsafe extern "C" fn strlen(s: *const u8) -> usize {
             let mut n = 0;
@@ -103,5 +111,12 @@ macro_rules! mem_functions {
             }
             n
         }
+
+        /// The host (glibc target) libcore is built to unwind and names this
+        /// symbol; vigil aborts on panic, so it is never called.
+        #[cfg(target_env = "gnu")]
+        #[allow(unsafe_code)]
+        #[no_mangle]
+        extern "C" fn rust_eh_personality() {}
     };
 }

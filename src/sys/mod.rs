@@ -1,9 +1,19 @@
-//! Raw syscalls: the only `unsafe` code in vigil.
+//! Raw syscalls: the only `unsafe` code in vigil. The crate roots deny
+//! `unsafe_code` everywhere else, and clippy wants a `SAFETY` line on
+//! every block here.
 //!
-//! rustix covers most of what vigil needs. What it does not expose (fork,
-//! execve, seccomp and its ioctls, signalfd, process_vm_readv, ppoll on a
-//! fixed table) is wrapped here over the per-arch `syscall6`, each wrapper
-//! safe to call and documented with the syscall it makes.
+//! rustix covers most of what vigil needs, and vigil calls it directly.
+//! What it does not expose (fork, execve, seccomp and its ioctls, signalfd
+//! and the signal mask, process_vm_readv, Landlock, setfsuid), or only in
+//! its unstable `runtime` feature, or at a measured cost (each such place
+//! says how much), is wrapped here over the per-arch `syscall6`.
+//!
+//! Every `pub` function here is sound whatever its arguments: fds come in
+//! as `BorrowedFd` and go out as `OwnedFd` (`fd::Kept` holds the few kept
+//! in `static`s); what is sound only on the caller's promise is an `unsafe
+//! fn`, private to `sys` (`seccomp`'s `ioctl`). One convention is left:
+//! `proc::close_range` closes fds by number, for a process just forked
+//! (its doc says why that is the one place).
 
 #[cfg_attr(target_arch = "x86_64", path = "x86_64.rs")]
 #[cfg_attr(target_arch = "aarch64", path = "aarch64.rs")]
@@ -13,6 +23,7 @@ pub mod caps;
 pub mod cell;
 pub mod creds;
 pub mod exec;
+pub mod fd;
 pub mod landlock;
 pub mod mem;
 pub mod poll;
@@ -132,15 +143,9 @@ pub fn started_ns() -> u64 {
 }
 
 /// `write(2)` of the whole buffer, retrying on EINTR and short writes.
-pub fn write_all(fd: i32, mut buf: &[u8]) -> Result<()> {
+pub fn write_all(fd: rustix::fd::BorrowedFd<'_>, mut buf: &[u8]) -> Result<()> {
     while !buf.is_empty() {
-        // SAFETY: buf is a valid readable slice.
-        match unsafe {
-            syscall(
-                nr::__NR_write,
-                [fd as usize, buf.as_ptr() as usize, buf.len(), 0, 0, 0],
-            )
-        } {
+        match rustix::io::write(fd, buf) {
             Ok(0) => return Err(Errno::IO),
             Ok(n) => buf = &buf[n..],
             Err(Errno::INTR) => {}
@@ -151,7 +156,8 @@ pub fn write_all(fd: i32, mut buf: &[u8]) -> Result<()> {
 }
 
 /// `kill(2)`, including pid -1 (every process we may signal) and process
-/// groups, which rustix's typed `Pid` cannot express.
+/// groups.
+// Raw: rustix's typed `Pid` cannot express -1 or a group's -pgid.
 pub fn kill(pid: i32, sig: i32) -> Result<()> {
     // SAFETY: kill takes no pointers.
     unsafe { syscall(nr::__NR_kill, [pid as usize, sig as usize, 0, 0, 0, 0]).map(drop) }
@@ -178,45 +184,13 @@ pub fn read_remote(pid: i32, addr: u64, buf: &mut [u8]) -> Result<usize> {
     }
 }
 
-/// `readlinkat(AT_FDCWD, path)`: the link's target, its length in `buf`.
-pub fn readlink(path: &[u8], buf: &mut [u8]) -> Result<usize> {
-    let mut p = [0u8; 256];
-    if path.len() >= p.len() {
-        return Err(Errno::NAMETOOLONG);
-    }
-    p[..path.len()].copy_from_slice(path);
-    // SAFETY: p is NUL-terminated, buf is writable for its length.
-    unsafe {
-        syscall(
-            nr::__NR_readlinkat,
-            [
-                linux_raw_sys::general::AT_FDCWD as usize,
-                p.as_ptr() as usize,
-                buf.as_mut_ptr() as usize,
-                buf.len(),
-                0,
-                0,
-            ],
-        )
-    }
-}
-
-/// Borrow a raw fd for rustix's typed calls.
-pub fn borrow(fd: i32) -> rustix::fd::BorrowedFd<'static> {
-    // SAFETY: vigil only borrows fds it owns and keeps open while the
-    // borrow is used (the borrow never outlives the call it is made for).
-    unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) }
-}
-
-/// `openat(AT_FDCWD, path, flags | O_CLOEXEC, 0644)` as a raw fd.
-pub fn open(path: &[u8], flags: rustix::fs::OFlags) -> Result<i32> {
-    use rustix::fd::IntoRawFd;
+/// `openat(AT_FDCWD, path, flags | O_CLOEXEC, 0644)`.
+pub fn open(path: &[u8], flags: rustix::fs::OFlags) -> Result<rustix::fd::OwnedFd> {
     rustix::fs::open(
         path,
         flags | rustix::fs::OFlags::CLOEXEC,
         rustix::fs::Mode::from_raw_mode(0o644),
     )
-    .map(|fd| fd.into_raw_fd())
 }
 
 /// `s` NUL-terminated in `buf`, for the syscalls that take C strings.

@@ -1,8 +1,10 @@
 //! Process lifetime: fork and exit.
 
 use super::{nr, syscall, Result};
+use rustix::fd::{AsRawFd, BorrowedFd};
 
 /// `exit_group(2)`.
+// Raw: rustix has it only in its unstable `runtime` feature.
 pub fn exit(code: i32) -> ! {
     loop {
         // SAFETY: exit_group takes no pointers and does not return.
@@ -13,48 +15,48 @@ pub fn exit(code: i32) -> ! {
 /// `clone(2)` with only `SIGCHLD`: a plain fork. `Ok(0)` in the child,
 /// the child's pid in the parent.
 ///
-/// vigil is single-threaded and holds no locks, so the child may go on
-/// running ordinary code until it execs or exits.
+/// Safe because vigil has one thread: `sys` offers no call that starts
+/// another (no `CLONE_VM` or `CLONE_THREAD` anywhere), so the child holds
+/// no lock or half-done state of another thread, and may go on running
+/// ordinary code until it execs or exits.
 pub fn fork() -> Result<i32> {
     fork_with(0)
 }
 
+/// The `CLONE_NEW*` flags: all that `fork_with` and `fork_into_cgroup`
+/// take from their caller. (`CLONE_NEWTIME` is clone3- and unshare-only.)
+const NAMESPACES: u32 = {
+    use linux_raw_sys::general as g;
+    g::CLONE_NEWNS
+        | g::CLONE_NEWCGROUP
+        | g::CLONE_NEWUTS
+        | g::CLONE_NEWIPC
+        | g::CLONE_NEWUSER
+        | g::CLONE_NEWPID
+        | g::CLONE_NEWNET
+};
+
 /// `clone(2)` like `fork`, plus `CLONE_NEW*` namespace flags: with
-/// `CLONE_NEWPID` the child is PID 1 of a new pid namespace.
+/// `CLONE_NEWPID` the child is PID 1 of a new pid namespace. Other bits
+/// of `namespaces` are ignored (a `CLONE_VM` would share our stack).
 pub fn fork_with(namespaces: u32) -> Result<i32> {
-    let flags = (linux_raw_sys::general::SIGCHLD | namespaces) as usize;
-    // SAFETY: no new stack and no tid pointers: the child continues on a
-    // copy of our address space, exactly like fork(2).
+    let flags = (linux_raw_sys::general::SIGCHLD | namespaces & NAMESPACES) as usize;
+    // SAFETY: namespace flags only, no new stack and no tid pointers: the
+    // child continues on a copy of our address space, exactly like
+    // fork(2), and vigil has one thread (see `fork`).
     unsafe { syscall(nr::__NR_clone, [flags, 0, 0, 0, 0, 0]).map(|p| p as i32) }
 }
 
-/// `prctl(PR_SET_NO_NEW_PRIVS, 1)`.
-pub fn set_no_new_privs() -> Result<()> {
-    // SAFETY: prctl with integer arguments only.
-    unsafe {
-        syscall(
-            nr::__NR_prctl,
-            [
-                linux_raw_sys::prctl::PR_SET_NO_NEW_PRIVS as usize,
-                1,
-                0,
-                0,
-                0,
-                0,
-            ],
-        )
-        .map(drop)
-    }
-}
-
-/// `close_range(2)` from `first` to the end of the table.
-pub fn close_from(first: u32) -> Result<()> {
-    close_range(first, u32::MAX)
-}
-
 /// `close_range(2)` of `first..=last`.
+///
+/// It closes fds whoever owns them: only for a process just forked (a
+/// worker, an actor, a child about to exec), whose fds are copies of
+/// vigil's, and which reaches none of those it closes again. An
+/// `OwnedFd` it still held for one would close a number `open` may have
+/// handed out again: the call names what it keeps instead.
 pub fn close_range(first: u32, last: u32) -> Result<()> {
-    // SAFETY: closes fds only; the caller owns none of them any more.
+    // SAFETY: integer arguments only; what it does to fds is the contract
+    // above.
     unsafe {
         syscall(
             nr::__NR_close_range,
@@ -64,14 +66,13 @@ pub fn close_range(first: u32, last: u32) -> Result<()> {
     }
 }
 
-/// Close every fd from 3 up but `keep`: with `close_range(2)`, or one by
-/// one up to the fd limit where the kernel lacks it (before 5.9).
-pub fn close_all_but(keep: i32) {
-    let range = |first: usize, last: usize| {
-        // SAFETY: closes fds only; the caller owns none of them any more.
-        unsafe { syscall(nr::__NR_close_range, [first, last, 0, 0, 0, 0]).is_ok() }
-    };
-    let (k, end) = (keep as usize, u32::MAX as usize);
+/// Close every fd from 3 up but `keep` (a child about to exec: see
+/// `close_range`): with `close_range(2)`, or one by one up to the fd limit
+/// where the kernel lacks it (before 5.9).
+pub fn close_all_but(keep: BorrowedFd<'_>) {
+    let keep = keep.as_raw_fd();
+    let range = |first: u32, last: u32| close_range(first, last).is_ok();
+    let (k, end) = (keep as u32, u32::MAX);
     let ok = match k {
         0..=2 => range(3, end),
         3 => range(4, end),
@@ -81,112 +82,81 @@ pub fn close_all_but(keep: i32) {
         let max = rustix::process::getrlimit(rustix::process::Resource::Nofile)
             .current
             .unwrap_or(1 << 20)
-            .min(1 << 20) as i32;
+            .min(1 << 20) as u32;
         for fd in 3..max {
-            if fd != keep {
-                close(fd);
+            if fd != k {
+                let _ = close_range(fd, fd);
             }
         }
     }
 }
 
-/// `dup3(2)`: make `new` a copy of `old` (no CLOEXEC).
-pub fn dup_to(old: i32, new: i32) -> Result<()> {
-    if old == new {
-        return Ok(());
-    }
-    // SAFETY: integer arguments only.
-    unsafe { syscall(nr::__NR_dup3, [old as usize, new as usize, 0, 0, 0, 0]).map(drop) }
-}
-
-/// `fcntl(fd, F_DUPFD_CLOEXEC, 0)`: a copy of `fd` at the lowest free number.
-pub fn dup_lowest(fd: i32) -> Result<i32> {
-    // SAFETY: integer arguments only.
-    unsafe {
-        syscall(
-            nr::__NR_fcntl,
-            [
-                fd as usize,
-                linux_raw_sys::general::F_DUPFD_CLOEXEC as usize,
-                0,
-                0,
-                0,
-                0,
-            ],
-        )
-        .map(|f| f as i32)
-    }
-}
-
-/// `close(2)` of a raw fd the caller owns.
-pub fn close(fd: i32) {
-    // SAFETY: the caller owns fd and will not use it again.
-    let _ = unsafe { syscall(nr::__NR_close, [fd as usize, 0, 0, 0, 0, 0]) };
-}
-
-/// `setrlimit(2)` through `prlimit64(2)` on ourselves.
+/// `setrlimit(2)` of resource number `resource` (`RLIMIT_*`, the same on
+/// every arch); `u64::MAX` is `RLIM_INFINITY`.
 pub fn set_rlimit(resource: u32, soft: u64, hard: u64) -> Result<()> {
-    let lim = [soft, hard];
-    // SAFETY: lim is a valid struct rlimit64; old-limit pointer is NULL.
-    unsafe {
-        syscall(
-            nr::__NR_prlimit64,
-            [0, resource as usize, lim.as_ptr() as usize, 0, 0, 0],
-        )
-        .map(drop)
+    use rustix::process::{Resource as R, Rlimit};
+    /// rustix's resources by number.
+    const BY_NUMBER: [R; 16] = [
+        R::Cpu,
+        R::Fsize,
+        R::Data,
+        R::Stack,
+        R::Core,
+        R::Rss,
+        R::Nproc,
+        R::Nofile,
+        R::Memlock,
+        R::As,
+        R::Locks,
+        R::Sigpending,
+        R::Msgqueue,
+        R::Nice,
+        R::Rtprio,
+        R::Rttime,
+    ];
+    const {
+        let mut i = 0;
+        while i < BY_NUMBER.len() {
+            assert!(BY_NUMBER[i] as usize == i, "RLIMIT_* out of order");
+            i += 1;
+        }
     }
+    let r = *BY_NUMBER
+        .get(resource as usize)
+        .ok_or(super::Errno::INVAL)?;
+    let lim = |v: u64| (v != u64::MAX).then_some(v);
+    rustix::process::setrlimit(
+        r,
+        Rlimit {
+            current: lim(soft),
+            maximum: lim(hard),
+        },
+    )
 }
 
 /// `setresgid`, `setgroups` and `setresuid`, in the order that works.
 pub fn set_ids(uid: Option<u32>, gid: Option<u32>, groups: Option<&[u32]>) -> Result<()> {
-    // SAFETY: integer arguments, and `groups` is a valid slice of gid_t.
-    unsafe {
-        if let Some(g) = groups {
-            syscall(
-                nr::__NR_setgroups,
-                [g.len(), g.as_ptr() as usize, 0, 0, 0, 0],
-            )?;
-        }
-        if let Some(g) = gid {
-            syscall(
-                nr::__NR_setresgid,
-                [g as usize, g as usize, g as usize, 0, 0, 0],
-            )?;
-        }
-        if let Some(u) = uid {
-            syscall(
-                nr::__NR_setresuid,
-                [u as usize, u as usize, u as usize, 0, 0, 0],
-            )?;
-        }
+    use rustix::thread::{set_thread_res_gid, set_thread_res_uid};
+    use rustix::{fs::Gid, fs::Uid};
+    if let Some(g) = groups {
+        super::creds::setgroups(g)?;
+    }
+    if let Some(g) = gid.map(Gid::from_raw_unchecked) {
+        set_thread_res_gid(g, g, g)?;
+    }
+    if let Some(u) = uid.map(Uid::from_raw_unchecked) {
+        set_thread_res_uid(u, u, u)?;
     }
     Ok(())
 }
 
-/// `fcntl(fd, F_SETFD, 0)`: keep `fd` open across exec.
-pub fn clear_cloexec(fd: i32) -> Result<()> {
-    // SAFETY: integer arguments only.
-    unsafe {
-        syscall(
-            nr::__NR_fcntl,
-            [
-                fd as usize,
-                linux_raw_sys::general::F_SETFD as usize,
-                0,
-                0,
-                0,
-                0,
-            ],
-        )
-        .map(drop)
-    }
-}
-
 /// `unshare(2)` of namespace flags (`CLONE_NEW*`) only.
 pub fn unshare_ns(flags: u32) -> Result<()> {
-    // SAFETY: integer argument only; namespace flags do not unshare the fd
-    // table or anything else this single-threaded process shares.
-    unsafe { syscall(nr::__NR_unshare, [flags as usize, 0, 0, 0, 0, 0]).map(drop) }
+    use rustix::thread::UnshareFlags as U;
+    let ns = U::from_bits_retain(flags) - (U::FILES | U::FS | U::SYSVSEM);
+    // SAFETY: namespace flags only: the fd table (what rustix's contract
+    // is about) stays shared, and vigil has one thread anyway.
+    unsafe { rustix::thread::unshare_unsafe(ns) }
 }
 
 /// `mount_setattr(2)` (5.12+) with `AT_RECURSIVE`: set `attr_set` (the
@@ -216,12 +186,12 @@ pub fn mount_setattr_recursive(path: &core::ffi::CStr, attr_set: u64) -> Result<
 /// directory `cgroup` is open (`CLONE_INTO_CGROUP`, Linux 5.7+): it never
 /// has to move itself there. ENOSYS (before 5.3) or EINVAL/E2BIG (before
 /// 5.7) when the kernel cannot.
-pub fn fork_into_cgroup(namespaces: u32, cgroup: i32) -> Result<i32> {
+pub fn fork_into_cgroup(namespaces: u32, cgroup: BorrowedFd<'_>) -> Result<i32> {
     use linux_raw_sys::general::{CLONE_INTO_CGROUP, SIGCHLD};
     // struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal,
     // stack, stack_size, tls, set_tid, set_tid_size, cgroup.
     let args: [u64; 11] = [
-        namespaces as u64 | CLONE_INTO_CGROUP,
+        (namespaces & NAMESPACES) as u64 | CLONE_INTO_CGROUP,
         0,
         0,
         0,
@@ -231,11 +201,12 @@ pub fn fork_into_cgroup(namespaces: u32, cgroup: i32) -> Result<i32> {
         0,
         0,
         0,
-        cgroup as u64,
+        cgroup.as_raw_fd() as u64,
     ];
-    // SAFETY: args is a valid struct clone_args of the size passed; no new
-    // stack and no tid pointers: the child continues on a copy of our
-    // address space, exactly like fork(2).
+    // SAFETY: args is a valid struct clone_args of the size passed, with
+    // namespace flags only; no new stack and no tid pointers: the child
+    // continues on a copy of our address space, exactly like fork(2), and
+    // vigil has one thread (see `fork`).
     unsafe {
         syscall(
             nr::__NR_clone3,
@@ -254,7 +225,7 @@ pub fn fork_into_cgroup(namespaces: u32, cgroup: i32) -> Result<i32> {
 
 /// `getpgid(0)`: our process group, 0 where it lies outside our pid
 /// namespace (PID 1 started by the kernel, or by a container runtime).
-/// (rustix's `getpgrp` wraps it in a non-zero type, which 0 would break.)
+// Raw: rustix's `getpgrp` wraps it in a non-zero type, which 0 would break.
 pub fn pgrp() -> u32 {
     // SAFETY: integer arguments only.
     unsafe { syscall(nr::__NR_getpgid, [0, 0, 0, 0, 0, 0]).map_or(0, |g| g as u32) }

@@ -2,6 +2,7 @@
 
 use super::{nr, syscall, Result};
 use linux_raw_sys::ptrace as s;
+use rustix::fd::{AsRawFd, BorrowedFd};
 
 // The ioctl numbers are not in linux-raw-sys: _IOWR/_IOW('!', n, size),
 // the same generic encoding on x86_64 and aarch64.
@@ -133,73 +134,91 @@ pub fn notif_sizes() -> Result<(u16, u16, u16)> {
     Ok((sz[0], sz[1], sz[2]))
 }
 
-/// `seccomp(SECCOMP_GET_ACTION_AVAIL)`: does the kernel know this action?
-pub fn action_avail(action: u32) -> bool {
-    // SAFETY: a readable u32.
+/// `ioctl(2)` on a listener.
+///
+/// # Safety
+/// `arg` is what `req` takes: a pointer to the struct `req` names, valid
+/// for the kernel's read (and write, for `NOTIF_RECV`) of it, or for
+/// `NOTIF_SET_FLAGS` the flags themselves.
+unsafe fn ioctl(fd: BorrowedFd<'_>, req: u32, arg: usize) -> Result<usize> {
+    // SAFETY: fd is open (borrowed); `arg` is the caller's promise.
     unsafe {
         syscall(
-            nr::__NR_seccomp,
-            [
-                s::SECCOMP_GET_ACTION_AVAIL as usize,
-                0,
-                &action as *const u32 as usize,
-                0,
-                0,
-                0,
-            ],
+            nr::__NR_ioctl,
+            [fd.as_raw_fd() as usize, req as usize, arg, 0, 0, 0],
         )
-        .is_ok()
     }
-}
-
-fn ioctl(fd: i32, req: u32, arg: usize) -> Result<usize> {
-    // SAFETY: every caller passes a pointer to the struct `req` names.
-    unsafe { syscall(nr::__NR_ioctl, [fd as usize, req as usize, arg, 0, 0, 0]) }
 }
 
 /// `SECCOMP_IOCTL_NOTIF_RECV`. The buffer is zeroed first, as the kernel
 /// requires.
-pub fn recv(fd: i32, n: &mut Notif) -> Result<()> {
+pub fn recv(fd: BorrowedFd<'_>, n: &mut Notif) -> Result<()> {
     *n = Notif::default();
-    ioctl(fd, NOTIF_RECV, n as *mut Notif as usize).map(drop)
+    // SAFETY: a writable struct seccomp_notif.
+    unsafe { ioctl(fd, NOTIF_RECV, n as *mut Notif as usize).map(drop) }
 }
 
 /// `SECCOMP_IOCTL_NOTIF_SEND`.
-pub fn send(fd: i32, id: u64, val: i64, error: i32, flags: u32) -> Result<()> {
+pub fn send(fd: BorrowedFd<'_>, id: u64, val: i64, error: i32, flags: u32) -> Result<()> {
     let r = Resp {
         id,
         val,
         error,
         flags,
     };
-    ioctl(fd, NOTIF_SEND, &r as *const Resp as usize).map(drop)
+    // SAFETY: a readable struct seccomp_notif_resp.
+    unsafe { ioctl(fd, NOTIF_SEND, &r as *const Resp as usize).map(drop) }
 }
 
 /// `SECCOMP_IOCTL_NOTIF_ID_VALID`: is the notification still pending?
-pub fn id_valid(fd: i32, id: u64) -> bool {
+pub fn id_valid(fd: BorrowedFd<'_>, id: u64) -> bool {
     id_check(fd, id).is_ok()
 }
 
 /// `SECCOMP_IOCTL_NOTIF_ID_VALID` with its error: ENOENT means "a listener,
 /// but no such pending id"; ENOTTY means "not a listener".
-pub fn id_check(fd: i32, id: u64) -> Result<()> {
-    ioctl(fd, NOTIF_ID_VALID, &id as *const u64 as usize).map(drop)
+pub fn id_check(fd: BorrowedFd<'_>, id: u64) -> Result<()> {
+    // SAFETY: a readable u64.
+    unsafe { ioctl(fd, NOTIF_ID_VALID, &id as *const u64 as usize).map(drop) }
 }
 
-/// `SECCOMP_IOCTL_NOTIF_ADDFD`: install `src` in the target; with
-/// `ADDFD_FLAG_SEND` this also answers the notification with the new fd.
-pub fn addfd(fd: i32, id: u64, src: i32, newfd_flags: u32, flags: u32) -> Result<i32> {
+/// `SECCOMP_IOCTL_NOTIF_ADDFD`: install a copy of `src` in the target; with
+/// `ADDFD_FLAG_SEND` this also answers the notification with the new fd
+/// (the target's number, not one of ours).
+pub fn addfd(
+    fd: BorrowedFd<'_>,
+    id: u64,
+    src: BorrowedFd<'_>,
+    newfd_flags: u32,
+    flags: u32,
+) -> Result<i32> {
     let a = AddFd {
         id,
         flags,
-        srcfd: src as u32,
+        srcfd: src.as_raw_fd() as u32,
         newfd: 0,
         newfd_flags,
     };
-    ioctl(fd, NOTIF_ADDFD, &a as *const AddFd as usize).map(|v| v as i32)
+    // SAFETY: a readable struct seccomp_notif_addfd, naming an open fd.
+    unsafe { ioctl(fd, NOTIF_ADDFD, &a as *const AddFd as usize).map(|v| v as i32) }
+}
+
+/// Does the kernel know `SECCOMP_IOCTL_NOTIF_ADDFD` with `flags`? Asked
+/// with no fd to add (-1) and no pending id: EBADF says it checked that far.
+pub fn addfd_known(fd: BorrowedFd<'_>, flags: u32) -> bool {
+    let a = AddFd {
+        id: 0,
+        flags,
+        srcfd: u32::MAX,
+        newfd: 0,
+        newfd_flags: 0,
+    };
+    // SAFETY: a readable struct seccomp_notif_addfd; its fd -1 is refused.
+    unsafe { ioctl(fd, NOTIF_ADDFD, &a as *const AddFd as usize) == Err(super::Errno::BADF) }
 }
 
 /// `SECCOMP_IOCTL_NOTIF_SET_FLAGS` (6.6+).
-pub fn set_flags(fd: i32, flags: u64) -> Result<()> {
-    ioctl(fd, NOTIF_SET_FLAGS, flags as usize).map(drop)
+pub fn set_flags(fd: BorrowedFd<'_>, flags: u64) -> Result<()> {
+    // SAFETY: this request takes the flags by value.
+    unsafe { ioctl(fd, NOTIF_SET_FLAGS, flags as usize).map(drop) }
 }

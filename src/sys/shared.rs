@@ -1,7 +1,6 @@
 //! One page shared between vigil and the processes it forks afterwards.
 
-use super::{nr, syscall, Result};
-use linux_raw_sys::general as g;
+use super::Result;
 
 /// Words in the page `shared` maps.
 pub const SHARED_WORDS: usize = 4096 / 8;
@@ -16,14 +15,15 @@ pub fn shared() -> Result<&'static [core::sync::atomic::AtomicU64]> {
     use core::sync::atomic::{AtomicU64, Ordering};
     let mut p = SHARED.load(Ordering::Relaxed);
     if p.is_null() {
-        let prot = g::PROT_READ | g::PROT_WRITE;
-        let flags = g::MAP_SHARED | g::MAP_ANONYMOUS;
+        use rustix::mm::{mmap_anonymous, MapFlags, ProtFlags};
         // SAFETY: a fresh anonymous mapping; no address is given, so
         // nothing existing is replaced.
         let addr = unsafe {
-            syscall(
-                nr::__NR_mmap,
-                [0, 4096, prot as usize, flags as usize, usize::MAX, 0],
+            mmap_anonymous(
+                core::ptr::null_mut(),
+                4096,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::SHARED,
             )?
         };
         p = addr as *mut AtomicU64;

@@ -1,6 +1,7 @@
 //! Signals as file descriptor events: a blocked mask and a `signalfd`.
 
 use super::{nr, syscall, Result};
+use rustix::fd::{BorrowedFd, FromRawFd, OwnedFd};
 
 /// A kernel signal set (64 signals on both arches).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -26,6 +27,8 @@ impl SigSet {
 }
 
 /// `rt_sigprocmask(SIG_SETMASK)`: block exactly `set`.
+// Raw: rustix has the signal mask and `rt_sigaction` only in its unstable
+// `runtime` feature, and no signalfd.
 pub fn set_mask(set: SigSet) -> Result<()> {
     // SAFETY: set is a valid 8-byte sigset; no old set is requested.
     unsafe {
@@ -45,10 +48,11 @@ pub fn set_mask(set: SigSet) -> Result<()> {
 }
 
 /// `signalfd4(2)`: a new non-blocking, close-on-exec fd for `set`.
-pub fn signalfd(set: SigSet) -> Result<i32> {
+pub fn signalfd(set: SigSet) -> Result<OwnedFd> {
     // SFD_CLOEXEC | SFD_NONBLOCK: O_CLOEXEC and O_NONBLOCK.
     let flags = linux_raw_sys::general::O_CLOEXEC | linux_raw_sys::general::O_NONBLOCK;
-    // SAFETY: set is a valid 8-byte sigset.
+    // SAFETY: set is a valid 8-byte sigset; the fd returned is new, and
+    // ours.
     unsafe {
         syscall(
             nr::__NR_signalfd4,
@@ -61,7 +65,7 @@ pub fn signalfd(set: SigSet) -> Result<i32> {
                 0,
             ],
         )
-        .map(|fd| fd as i32)
+        .map(|fd| OwnedFd::from_raw_fd(fd as i32))
     }
 }
 
@@ -74,36 +78,19 @@ pub struct SigInfo {
 }
 
 /// `read(2)` of one `signalfd_siginfo`; `None` when none is pending.
-pub fn read_signal(fd: i32) -> Result<Option<SigInfo>> {
-    let mut raw = [0u32; 32];
-    // SAFETY: raw is 128 writable bytes, the size of signalfd_siginfo.
-    match unsafe {
-        syscall(
-            nr::__NR_read,
-            [fd as usize, raw.as_mut_ptr() as usize, 128, 0, 0, 0],
-        )
-    } {
+pub fn read_signal(fd: BorrowedFd<'_>) -> Result<Option<SigInfo>> {
+    // struct signalfd_siginfo: 128 bytes, ssi_signo first, ssi_pid fourth.
+    let mut raw = [0u8; 128];
+    let n = rustix::io::read(fd, &mut raw);
+    let word = |i: usize| u32::from_ne_bytes([raw[i], raw[i + 1], raw[i + 2], raw[i + 3]]);
+    match n {
         Ok(128) => Ok(Some(SigInfo {
-            signo: raw[0] as i32,
-            pid: raw[3],
+            signo: word(0) as i32,
+            pid: word(12),
         })),
         Ok(_) => Ok(None),
         Err(super::Errno::AGAIN) => Ok(None),
         Err(e) => Err(e),
-    }
-}
-
-/// `rt_sigaction(2)`: restore the default disposition of `sig`.
-pub fn set_default(sig: i32) -> Result<()> {
-    // struct kernel_sigaction: handler, flags, restorer, mask.
-    let act = [0usize; 4];
-    // SAFETY: act is a valid kernel sigaction with SIG_DFL.
-    unsafe {
-        syscall(
-            nr::__NR_rt_sigaction,
-            [sig as usize, act.as_ptr() as usize, 0, 8, 0, 0],
-        )
-        .map(drop)
     }
 }
 

@@ -1,0 +1,62 @@
+//! File descriptors held in `static`s (the console, kmsg, vigil's `/proc`,
+//! a worker's actor socket), and stderr.
+
+use core::sync::atomic::{AtomicI32, Ordering};
+use rustix::fd::{BorrowedFd, IntoRawFd, OwnedFd};
+
+/// An fd kept for the rest of the process in a `static`. Once stored it is
+/// never closed by this process's own code (exit closes it; so does a
+/// forked worker's `close_all_but` where it does not keep it, but then
+/// nothing in that worker reaches it any more), so a borrow of it is good
+/// for `'static`.
+pub struct Kept(AtomicI32);
+
+impl Default for Kept {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Kept {
+    /// Holding nothing yet.
+    pub const fn new() -> Self {
+        Kept(AtomicI32::new(-1))
+    }
+
+    /// Holding fd 2 (see `stderr`).
+    pub const fn stderr() -> Self {
+        Kept(AtomicI32::new(2))
+    }
+
+    /// Keep `fd` here from now on. The fd held before, if any, is not
+    /// closed: a borrow of it may still be in use.
+    pub fn set(&self, fd: OwnedFd) {
+        self.0.store(fd.into_raw_fd(), Ordering::Relaxed);
+    }
+
+    /// The fd held, if any.
+    pub fn get(&self) -> Option<BorrowedFd<'static>> {
+        match self.0.load(Ordering::Relaxed) {
+            -1 => None,
+            // SAFETY: an fd `set` gave up ownership of, never closed since
+            // (see the type), or fd 2 (see `stderr`).
+            fd => Some(unsafe { BorrowedFd::borrow_raw(fd) }),
+        }
+    }
+}
+
+/// Fd 2: the stderr vigil was started with (PID 1: the console it made
+/// fds 0-2). vigil never closes it, and replaces it only with `dup2`,
+/// which keeps the number open throughout. If it was started with fd 2
+/// closed, calls on it fail with EBADF until an `open` takes the number.
+pub fn stderr() -> BorrowedFd<'static> {
+    // SAFETY: as above; rustix's own `stdio::stderr` rests on the same
+    // promise.
+    unsafe { rustix::stdio::stderr() }
+}
+
+/// Fd 1, on the same terms as `stderr` (the commands' output).
+pub fn stdout() -> BorrowedFd<'static> {
+    // SAFETY: as `stderr`.
+    unsafe { rustix::stdio::stdout() }
+}
