@@ -88,11 +88,22 @@ const LAST_WAIT_NS: u64 = 5_000_000_000;
 /// nothing), waiting for the console up to `LAST_WAIT_NS`. Whether `last`
 /// went out (if not, kmsg says so).
 pub fn flush_last(last: &[u8]) -> bool {
+    flush_within(last, LAST_WAIT_NS)
+}
+
+/// How long a worker about to exit waits for the console to take its
+/// waiting lines: they are the decisions it logged, and its process, with
+/// the lines in its memory, is about to go.
+pub const EXIT_WAIT_NS: u64 = 1_000_000_000;
+
+/// Write the waiting lines, then `last` whole, waiting for the console up
+/// to `wait_ns`. Whether `last` went out.
+pub fn flush_within(last: &[u8], wait_ns: u64) -> bool {
     let fd = console();
     if !NONBLOCKING.load(Ordering::Relaxed) {
         return sys::write_all(fd, last).is_ok();
     }
-    let deadline = crate::sys::poll::now_ns() + LAST_WAIT_NS;
+    let deadline = crate::sys::poll::now_ns() + wait_ns;
     let mut rest = last;
     let _ = PENDING.with(|p| loop {
         p.flush(fd);
@@ -111,7 +122,9 @@ pub fn flush_last(last: &[u8]) -> bool {
     });
     if !rest.is_empty() {
         let mut l = start(Level::Error);
-        l.s("the console was busy for 5 s: not written to it: ");
+        l.s("the console was busy for ")
+            .u(wait_ns / 1_000_000_000)
+            .s(" s: not written to it: ");
         l.esc(last.strip_suffix(b"\n").unwrap_or(last));
         l.end();
     }

@@ -374,6 +374,15 @@ pub fn stop_misbehaving(pid: u32) {
 
 // ---- the worker's side ------------------------------------------------
 
+/// Exit, once the console took the lines still waiting in our memory (or
+/// a second passed): the last decisions a worker logs come right before
+/// its service exits, which is when it exits too, and a boot's console is
+/// often busy then.
+fn leave(code: i32) -> ! {
+    log::flush_within(b"", log::EXIT_WAIT_NS);
+    proc::exit(code)
+}
+
 /// The worker's life: set itself apart, take its listener, serve.
 fn run(chan: OwnedFd, duty: Duty, slot: usize) -> ! {
     let parent = rustix::process::getppid();
@@ -445,11 +454,11 @@ fn run(chan: OwnedFd, duty: Duty, slot: usize) -> ! {
         }
         if p[1].revents != 0 {
             // vigil lets go of us (or writes out of turn): done.
-            proc::exit(0);
+            leave(0);
         }
         if p[0].revents & POLLIN != 0 {
             match super::receive(&mut listener, duty.policy, duty.arch, duty.who) {
-                Next::Done(Served::Failed(_)) => proc::exit(1),
+                Next::Done(Served::Failed(_)) => leave(1),
                 Next::Done(_) => {}
                 Next::Paths(n, rules) => {
                     if let [since, id, pn, _] = rec {
@@ -469,7 +478,7 @@ fn run(chan: OwnedFd, duty: Duty, slot: usize) -> ! {
             }
         } else if p[0].revents & (POLLHUP | POLLERR | POLLNVAL) != 0 {
             // No task uses the filter any more.
-            proc::exit(0);
+            leave(0);
         }
     }
 }
@@ -486,7 +495,7 @@ fn ask_mem(chan: BorrowedFd<'_>, tid: u32) -> Option<OwnedFd> {
         Ok(2) if r[0] == MEM && r[1] == 1 => fds[0].take(),
         Ok(2) if r[0] == MEM => None,
         // vigil is gone or confused: nothing to serve for.
-        _ => proc::exit(1),
+        _ => leave(1),
     }
 }
 
