@@ -47,15 +47,15 @@ pub fn nth(list: &str, sep: u8, i: usize) -> &str {
 // Size: one copy for every keyword table.
 #[inline(never)]
 pub fn find(words: &str, w: &str) -> Option<usize> {
-    find_in(words, w, false)
+    find_in(words, w.as_bytes(), false)
 }
 
-/// `find`, ignoring ASCII case if `fold` (`words` is then in lower case).
+/// `find` for a word of bytes (an argument, a line of /proc), ignoring
+/// ASCII case if `fold` (`words` is then in lower case).
 // Size: one copy for every keyword table; a byte loop, not `split` and
 // `eq_ignore_ascii_case` (250 B less, measured).
 #[inline(never)]
-pub fn find_in(words: &str, w: &str, fold: bool) -> Option<usize> {
-    let w = w.as_bytes();
+pub fn find_in(words: &str, w: &[u8], fold: bool) -> Option<usize> {
     let mut index = 0;
     // Bytes of `w` matched by the current word so far; `usize::MAX` once
     // it differs.
@@ -115,8 +115,8 @@ fn find_in_is_split_position() {
         for w in words {
             let plain = t.split(' ').position(|n| n == w);
             let fold = t.split(' ').position(|n| n.eq_ignore_ascii_case(w));
-            assert_eq!(find_in(t, w, false), plain, "{t:?} {w:?}");
-            assert_eq!(find_in(t, w, true), fold, "{t:?} {w:?}");
+            assert_eq!(find_in(t, w.as_bytes(), false), plain, "{t:?} {w:?}");
+            assert_eq!(find_in(t, w.as_bytes(), true), fold, "{t:?} {w:?}");
         }
     }
 }
@@ -170,6 +170,12 @@ macro_rules! keywords {
             /// The keyword `token` is, if it is one.
             $vis fn of(token: &str) -> Option<$name> {
                 $crate::words::find(Self::WORDS, token)
+                    .and_then(|i| Self::VARIANTS.get(i).copied())
+            }
+
+            /// `of` for a token of bytes (an argument, a line of /proc).
+            $vis fn of_bytes(token: &[u8]) -> Option<$name> {
+                $crate::words::find_in(Self::WORDS, token, false)
                     .and_then(|i| Self::VARIANTS.get(i).copied())
             }
 
@@ -347,6 +353,8 @@ mod keyword_tests {
         assert_eq!(Word::of("three"), None);
         assert_eq!(Word::of(""), None);
         assert_eq!(Word::of("one two"), None);
+        assert_eq!(Word::of_bytes(b"two"), Some(Word::Two));
+        assert_eq!(Word::of_bytes(b"tw"), None);
     }
 }
 

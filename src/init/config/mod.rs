@@ -604,7 +604,7 @@ pub fn cap_number(name: &str) -> Option<u32> {
         .strip_prefix("CAP_")
         .or_else(|| name.strip_prefix("cap_"))
         .unwrap_or(name);
-    words::find_in(NAMES, bare, true).map(|i| i as u32)
+    words::find_in(NAMES, bare.as_bytes(), true).map(|i| i as u32)
 }
 
 /// Parse every policy body of `cfg` (named, inline, the test policy's) for
