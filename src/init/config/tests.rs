@@ -625,6 +625,13 @@ fn signals_and_values() {
     assert_eq!(lex::signal(""), None);
     assert_eq!(lex::signal("TERM INT"), None);
     assert_eq!(lex::duration_ms("0ms"), Some(0));
+    assert_eq!(lex::duration_ms("100ms"), Some(100));
+    assert_eq!(lex::duration_ms("5s"), Some(5_000));
+    assert_eq!(lex::duration_ms("2m"), Some(120_000));
+    assert_eq!(lex::duration_ms("2"), None);
+    assert_eq!(lex::duration_ms("2h"), None);
+    assert_eq!(lex::duration_ms("2 s"), None);
+    assert_eq!(lex::duration_ms("ms"), None);
     assert_eq!(lex::duration_ms("71582m"), Some(4_294_920_000));
     assert_eq!(lex::duration_ms("71583m"), None);
     assert_eq!(lex::duration_ms("+1s"), None);
