@@ -221,7 +221,8 @@ pub(crate) use keywords;
 /// A variant written `Name(what)` carries the text `%w` stands for (a
 /// `&'static str`), which `template` returns beside the template. Variants
 /// after a `;` carry what their type says and have no template here
-/// (`template` gives them `("", "")`): their owner words them. The
+/// (`template` gives them `("", "")`): their owner words them. When no
+/// variant carries anything, `nth` finds a variant by its line. The
 /// templates are one `\n`-separated text walked by `nth`, not a table of
 /// `&str`: 16 bytes a message less. A compile-time check refuses a
 /// template that is empty or holds a newline, either of which would shift
@@ -231,7 +232,36 @@ macro_rules! messages {
     (@what) => { "" };
     (@str $what:ident) => { &'static str };
     (@join $first:literal $($rest:literal)*) => { concat!($first $(, "\n", $rest)*) };
+    // No variant carries anything: each can also be found by its line.
     (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $(
+                $(#[$vmeta:meta])*
+                $variant:ident = $text:literal
+            ),+ $(,)?
+        }
+    ) => {
+        $crate::words::messages! {
+            @declare
+            $(#[$meta])*
+            $vis enum $name {
+                $(
+                    $(#[$vmeta])*
+                    $variant = $text,
+                )+
+            }
+        }
+
+        impl $name {
+            /// The message of line `line` of `TEMPLATES`, if there is one.
+            $vis fn nth(line: usize) -> Option<$name> {
+                [$($name::$variant),+].get(line).copied()
+            }
+        }
+    };
+    (
+        @declare
         $(#[$meta:meta])*
         $vis:vis enum $name:ident {
             $(
@@ -292,6 +322,10 @@ macro_rules! messages {
             ),
             "a message template is empty or holds a newline",
         );
+    };
+    // Some variants carry something.
+    ($($declaration:tt)+) => {
+        $crate::words::messages! { @declare $($declaration)+ }
     };
 }
 pub(crate) use messages;
@@ -372,6 +406,15 @@ mod message_tests {
         }
     }
 
+    messages! {
+        /// Messages that carry nothing.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        enum Plain {
+            A = "a",
+            B = "b",
+        }
+    }
+
     #[test]
     fn templates_follow_their_variants() {
         assert_eq!(Msg::TEMPLATES, "first `%t`\nsecond %w\nthird");
@@ -379,5 +422,9 @@ mod message_tests {
         assert_eq!(Msg::Carries("x").template(), ("second %w", "x"));
         assert_eq!(Msg::Third.template(), ("third", ""));
         assert_eq!(Msg::Other(1).template(), ("", ""));
+        assert_eq!(Plain::B.template(), ("b", ""));
+        assert_eq!(Plain::nth(0), Some(Plain::A));
+        assert_eq!(Plain::nth(1), Some(Plain::B));
+        assert_eq!(Plain::nth(2), None);
     }
 }
