@@ -395,17 +395,6 @@ pub struct Service<'a> {
     pub confine: Confine<'a>,
 }
 
-/// Which list of `Confine::lists`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum List {
-    /// `read-only`.
-    ReadOnly,
-    LandlockRead,
-    LandlockWrite,
-    /// `env-pass`: variable names, not paths.
-    EnvPass,
-}
-
 /// Which of `Confine::limits`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Limit {
@@ -427,8 +416,14 @@ pub struct Confine<'a> {
     /// `namespaces`: `CLONE_NEW*` flags (with `CLONE_NEWNS` added where
     /// another directive needs it).
     pub namespaces: u32,
-    /// `read-only`, `landlock-read`, `landlock-write`, `env-pass`: by `List`.
-    pub lists: [Vec<&'a str, MAX_PATHS>; 4],
+    /// `read-only`: paths.
+    pub read_only: Vec<&'a str, MAX_PATHS>,
+    /// `landlock-read`: paths.
+    pub landlock_read: Vec<&'a str, MAX_PATHS>,
+    /// `landlock-write`: paths.
+    pub landlock_write: Vec<&'a str, MAX_PATHS>,
+    /// `env-pass`: variable names.
+    pub env_pass: Vec<&'a str, MAX_PATHS>,
     pub root: Option<&'a str>,
     /// `pids-max`, `memory-max`, `cpu-max`'s quota (by `Limit`): 0 when
     /// not given, `u64::MAX` for `max`.
@@ -454,20 +449,20 @@ impl<'a> Confine<'a> {
     }
 
     pub fn read_only(&self) -> &[&'a str] {
-        &self.lists[List::ReadOnly as usize]
+        &self.read_only
     }
 
     pub fn landlock_read(&self) -> &[&'a str] {
-        &self.lists[List::LandlockRead as usize]
+        &self.landlock_read
     }
 
     pub fn landlock_write(&self) -> &[&'a str] {
-        &self.lists[List::LandlockWrite as usize]
+        &self.landlock_write
     }
 
     /// `env-pass` keys.
     pub fn env_pass(&self) -> &[&'a str] {
-        &self.lists[List::EnvPass as usize]
+        &self.env_pass
     }
 
     /// Does the service get a cgroup of its own?

@@ -1063,7 +1063,18 @@ fn sandbox_directives() {
     let c = ok(&t3);
     let b = &c.services[0].confine;
     assert!(b.flags == Confine::NO_NEW_PRIVS && b.caps.is_none() && b.namespaces == 0);
-    assert!(!b.has_limits() && b.root.is_none() && b.lists.iter().all(|l| l.is_empty()));
+    assert!(
+        !b.has_limits()
+            && b.root.is_none()
+            && [
+                b.read_only(),
+                b.landlock_read(),
+                b.landlock_write(),
+                b.env_pass()
+            ]
+            .iter()
+            .all(|l| l.is_empty())
+    );
 }
 
 #[test]

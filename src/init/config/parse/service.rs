@@ -5,7 +5,7 @@ use heapless::Vec;
 
 use super::super::error::{ConfigErrorKind as K, Context};
 use super::super::lex::{self, Tok};
-use super::super::{Kind, List, Resource, Restart, Rlimit, Service, Stdio};
+use super::super::{Kind, Resource, Restart, Rlimit, Service, Stdio};
 use super::report::Report;
 use super::sandbox::{self, SandboxWord};
 use super::{set_cmd, Parser, State, Target};
@@ -302,7 +302,7 @@ impl<'a> Report<'a> {
                 }
             }
             ServiceWord::EnvPass => {
-                self.list(t, &mut s.confine.lists[List::EnvPass as usize], true)?;
+                self.list(t, &mut s.confine.env_pass, true)?;
             }
             ServiceWord::Env => {
                 let a = self.one(t, "KEY=VALUE")?;
