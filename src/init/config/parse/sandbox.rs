@@ -11,8 +11,7 @@ use super::service::{Scratch, YesNo};
 use crate::words::keywords;
 
 keywords! {
-    /// A sandbox directive of a service block. Those before `ReadOnly`
-    /// and after `LandlockWrite` may appear once.
+    /// A sandbox directive of a service block.
     pub(super) SandboxWord {
         NoNewPrivs = "no-new-privs",
         PrivateTmp = "private-tmp",
@@ -31,6 +30,7 @@ keywords! {
 }
 
 impl SandboxWord {
+    /// May the directive appear once only in a block?
     pub(super) fn once(self) -> bool {
         !matches!(
             self,

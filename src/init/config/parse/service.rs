@@ -13,7 +13,7 @@ use crate::words::keywords;
 
 keywords! {
     /// A service directive other than a sandbox one; last, the two words
-    /// that end the block. From `Env` on, repeatable.
+    /// that end the block.
     pub(super) ServiceWord {
         Exec = "exec",
         Kind = "kind",
@@ -39,8 +39,16 @@ keywords! {
 }
 
 impl ServiceWord {
+    /// May the directive appear once only in a block?
     fn once(self) -> bool {
-        (self as usize) < ServiceWord::EnvPass as usize
+        !matches!(
+            self,
+            ServiceWord::EnvPass
+                | ServiceWord::Env
+                | ServiceWord::Rlimit
+                | ServiceWord::Close
+                | ServiceWord::Service
+        )
     }
 }
 
