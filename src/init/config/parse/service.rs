@@ -392,3 +392,23 @@ impl<'a> Report<'a> {
         Some(())
     }
 }
+
+#[cfg(test)]
+#[test]
+fn once_only_directives() {
+    let once: std::vec::Vec<&str> = ServiceWord::ALL
+        .iter()
+        .filter(|(_, w)| w.once())
+        .map(|(n, _)| *n)
+        .chain(
+            SandboxWord::ALL
+                .iter()
+                .filter(|(_, w)| w.once())
+                .map(|(n, _)| *n),
+        )
+        .collect();
+    let want = "exec kind required cwd user group groups stdin stdout stderr policy restart \
+        backoff restart-limit stop-signal no-new-privs private-tmp read-only-root landlock \
+        capabilities namespaces root pids-max memory-max cpu-max";
+    assert_eq!(once.join(" "), want);
+}

@@ -248,3 +248,24 @@ impl<'a> Parser<'a, '_> {
         false
     }
 }
+
+#[cfg(test)]
+#[test]
+fn once_only_directives() {
+    let once: std::vec::Vec<&str> = TopWord::ALL
+        .iter()
+        .filter(|(_, w)| w.once())
+        .map(|(n, _)| *n)
+        .collect();
+    assert_eq!(
+        once,
+        [
+            "hostname",
+            "log",
+            "grace",
+            "emergency-shell",
+            "test",
+            "test-policy"
+        ]
+    );
+}
