@@ -1,8 +1,9 @@
-//! Word lists in one string: the keyword sets of the policy and config
-//! languages (declared with `keywords!`, one lookup convention for both),
-//! their message templates and the disassembler's mnemonics. One `&str` per
-//! table, not a slice of them: a third of the bytes. Also what both
-//! languages share below them: the line limit and the digit reader.
+//! Word lists in one string: keyword sets (declared with `keywords!`, one
+//! lookup convention for both languages, the command line and /proc),
+//! messages (declared with `messages!`, each beside its variant) and the
+//! disassembler's mnemonics. One `&str` per table, not a slice of them: a
+//! third of the bytes. Also what both languages share below them: the line
+//! limit and the digit reader.
 
 /// Longest line the policy and the config languages accept, in bytes.
 pub const MAX_LINE: usize = 256;
@@ -224,7 +225,7 @@ pub(crate) use keywords;
 /// (`template` gives them `("", "")`): their owner words them. When no
 /// variant carries anything, `nth` finds a variant by its line. The
 /// templates are one `\n`-separated text walked by `nth`, not a table of
-/// `&str`: 16 bytes a message less. A compile-time check refuses a
+/// `&str` (16 bytes more a message on 64-bit). A compile-time check refuses a
 /// template that is empty or holds a newline, either of which would shift
 /// the templates against the variants.
 macro_rules! messages {
