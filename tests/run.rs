@@ -355,3 +355,39 @@ fn run_prints_nothing_of_its_own() {
         stderr(&o)
     );
 }
+
+/// The help and version spellings, an unknown command and none at all.
+#[test]
+fn help_version_and_unknown_commands() {
+    let out = |args: &[&str]| Command::new(vigil()).args(args).output().unwrap();
+    let usage =
+        "usage: vigil run [--policy FILE] [--log quiet|info|debug] [--keep-fds] [--] PROG [ARGS...]
+       vigil check FILE [--arch x86_64|aarch64]
+       vigil compile FILE [--arch x86_64|aarch64]
+";
+    for help in ["--help", "-h", "help"] {
+        let o = out(&[help]);
+        assert_eq!(o.status.code(), Some(0), "{help}");
+        assert_eq!(stdout(&o), usage, "{help}");
+    }
+    for version in ["--version", "version"] {
+        let o = out(&[version]);
+        assert_eq!(o.status.code(), Some(0), "{version}");
+        assert_eq!(
+            stdout(&o),
+            format!("vigil {}\n", env!("CARGO_PKG_VERSION")),
+            "{version}"
+        );
+    }
+    for (args, first) in [
+        (&["frob"][..], "vigil: unknown command `frob`\n"),
+        (&["-help"][..], "vigil: unknown command `-help`\n"),
+        (&["run check"][..], "vigil: unknown command `run check`\n"),
+        (&[][..], "vigil: no command given\n"),
+    ] {
+        let o = out(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert_eq!(stderr(&o), format!("{first}{usage}"), "{args:?}");
+        assert_eq!(stdout(&o), "", "{args:?}");
+    }
+}

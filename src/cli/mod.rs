@@ -10,6 +10,7 @@ use crate::out::{Buf, Sink};
 use crate::policy::{self, Policy};
 use crate::sys::cell::Once;
 use crate::sys::{self, Args};
+use crate::words::keywords;
 
 const USAGE: &str =
     "usage: vigil run [--policy FILE] [--log quiet|info|debug] [--keep-fds] [--] PROG [ARGS...]
@@ -26,16 +27,15 @@ pub const EXIT_USAGE: i32 = 2;
 #[inline(never)]
 pub fn main(args: &Args) -> i32 {
     let arg = args.get(1);
-    // Size: a table, not a `match` on byte strings (measured).
-    match arg.and_then(|a| COMMANDS.iter().position(|c| *c == a)) {
-        Some(0) => run::main(args),
-        Some(1) => check::main(args, false),
-        Some(2) => check::main(args, true),
-        Some(3..=5) => {
+    match arg.and_then(Command::of_bytes) {
+        Some(Command::Run) => run::main(args),
+        Some(Command::Check) => check::main(args, false),
+        Some(Command::Compile) => check::main(args, true),
+        Some(Command::Help | Command::H | Command::HelpWord) => {
             let _ = sys::write_all(sys::fd::stdout(), USAGE.as_bytes());
             0
         }
-        Some(_) => {
+        Some(Command::Version | Command::VersionWord) => {
             let _ = sys::write_all(
                 sys::fd::stdout(),
                 concat!("vigil ", env!("CARGO_PKG_VERSION"), "\n").as_bytes(),
@@ -55,17 +55,19 @@ pub fn main(args: &Args) -> i32 {
     }
 }
 
-/// The commands `main` knows, in the order its `match` takes them.
-const COMMANDS: [&[u8]; 8] = [
-    b"run",
-    b"check",
-    b"compile",
-    b"--help",
-    b"-h",
-    b"help",
-    b"--version",
-    b"version",
-];
+keywords! {
+    /// The commands `main` knows, and the spellings of help and version.
+    Command {
+        Run = "run",
+        Check = "check",
+        Compile = "compile",
+        Help = "--help",
+        H = "-h",
+        HelpWord = "help",
+        Version = "--version",
+        VersionWord = "version",
+    }
+}
 
 /// The text of the one file a command reads, outside the stack: only the
 /// pages the text fills become resident.

@@ -1,8 +1,9 @@
-//! Word lists in one string: the keyword sets of the policy and config
-//! languages (declared with `keywords!`, one lookup convention for both),
-//! their message templates and the disassembler's mnemonics. One `&str` per
-//! table, not a slice of them: a third of the bytes. Also what both
-//! languages share below them: the line limit and the digit reader.
+//! Word lists in one string: keyword sets (declared with `keywords!`, one
+//! lookup convention for both languages, the command line and /proc),
+//! messages (declared with `messages!`, each beside its variant) and the
+//! disassembler's mnemonics. One `&str` per table, not a slice of them: a
+//! third of the bytes. Also what both languages share below them: the line
+//! limit and the digit reader.
 
 /// Longest line the policy and the config languages accept, in bytes.
 pub const MAX_LINE: usize = 256;
@@ -47,15 +48,15 @@ pub fn nth(list: &str, sep: u8, i: usize) -> &str {
 // Size: one copy for every keyword table.
 #[inline(never)]
 pub fn find(words: &str, w: &str) -> Option<usize> {
-    find_in(words, w, false)
+    find_in(words, w.as_bytes(), false)
 }
 
-/// `find`, ignoring ASCII case if `fold` (`words` is then in lower case).
+/// `find` for a word of bytes (an argument, a line of /proc), ignoring
+/// ASCII case if `fold` (`words` is then in lower case).
 // Size: one copy for every keyword table; a byte loop, not `split` and
 // `eq_ignore_ascii_case` (250 B less, measured).
 #[inline(never)]
-pub fn find_in(words: &str, w: &str, fold: bool) -> Option<usize> {
-    let w = w.as_bytes();
+pub fn find_in(words: &str, w: &[u8], fold: bool) -> Option<usize> {
     let mut index = 0;
     // Bytes of `w` matched by the current word so far; `usize::MAX` once
     // it differs.
@@ -115,8 +116,8 @@ fn find_in_is_split_position() {
         for w in words {
             let plain = t.split(' ').position(|n| n == w);
             let fold = t.split(' ').position(|n| n.eq_ignore_ascii_case(w));
-            assert_eq!(find_in(t, w, false), plain, "{t:?} {w:?}");
-            assert_eq!(find_in(t, w, true), fold, "{t:?} {w:?}");
+            assert_eq!(find_in(t, w.as_bytes(), false), plain, "{t:?} {w:?}");
+            assert_eq!(find_in(t, w.as_bytes(), true), fold, "{t:?} {w:?}");
         }
     }
 }
@@ -141,6 +142,7 @@ fn find_in_is_split_position() {
 /// where it is used). A compile-time check refuses a word that is empty or
 /// holds a space, either of which would shift the words against the
 /// variants.
+#[macro_export]
 macro_rules! keywords {
     (
         $(#[$meta:meta])*
@@ -174,6 +176,12 @@ macro_rules! keywords {
                     .and_then(|i| Self::VARIANTS.get(i).copied())
             }
 
+            /// `of` for a token of bytes (an argument, a line of /proc).
+            $vis fn of_bytes(token: &[u8]) -> Option<$name> {
+                $crate::words::find_in(Self::WORDS, token, false)
+                    .and_then(|i| Self::VARIANTS.get(i).copied())
+            }
+
             /// The keyword's word.
             $vis fn word(self) -> &'static str {
                 $crate::words::nth(Self::WORDS, b' ', self as usize)
@@ -186,12 +194,145 @@ macro_rules! keywords {
         }
 
         const _: () = assert!(
-            $crate::words::words_agree($name::WORDS, $name::COUNT),
+            $crate::words::words_agree($name::WORDS, b' ', $name::COUNT),
             "a keyword is empty or holds a space",
         );
     };
 }
-pub(crate) use keywords;
+pub use keywords;
+
+/// Messages with names. One declaration gives an enum, each variant's
+/// message template beside it (`%t`, `%w`, ... as `policy::error::fill`
+/// reads them), the templates as one text, and `template`, the lookup of a
+/// variant's template: no message is reached by a number written by hand.
+///
+/// ```text
+/// messages! {
+///     /// What went wrong.
+///     pub enum ErrorKind {
+///         /// A number that does not parse.
+///         BadNumber = "bad number `%t`",
+///         /// A keyword was expected.
+///         Expected(what) = "expected %w%f",
+///         ;
+///         /// Worded by its own language.
+///         Policy(policy::ErrorKind),
+///     }
+/// }
+/// ```
+///
+/// A variant written `Name(what)` carries the text `%w` stands for (a
+/// `&'static str`), which `template` returns beside the template. Variants
+/// after a `;` carry what their type says and have no template here
+/// (`template` gives them `("", "")`): their owner words them. When no
+/// variant carries anything, `nth` finds a variant by its line. The
+/// templates are one `\n`-separated text walked by `nth`, not a table of
+/// `&str` (16 bytes more a message on 64-bit). A compile-time check refuses a
+/// template that is empty or holds a newline, either of which would shift
+/// the templates against the variants.
+#[macro_export]
+macro_rules! messages {
+    (@what $what:ident) => { $what };
+    (@what) => { "" };
+    (@str $what:ident) => { &'static str };
+    (@join $first:literal $($rest:literal)*) => { concat!($first $(, "\n", $rest)*) };
+    // No variant carries anything: each can also be found by its line.
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $(
+                $(#[$vmeta:meta])*
+                $variant:ident = $text:literal
+            ),+ $(,)?
+        }
+    ) => {
+        $crate::words::messages! {
+            @declare
+            $(#[$meta])*
+            $vis enum $name {
+                $(
+                    $(#[$vmeta])*
+                    $variant = $text,
+                )+
+            }
+        }
+
+        impl $name {
+            /// The message of line `line` of `TEMPLATES`, if there is one.
+            $vis fn nth(line: usize) -> Option<$name> {
+                [$($name::$variant),+].get(line).copied()
+            }
+        }
+    };
+    (
+        @declare
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $(
+                $(#[$vmeta:meta])*
+                $variant:ident $(($what:ident))? = $text:literal
+            ),+ $(,)?
+            $(;
+                $(
+                    $(#[$ometa:meta])*
+                    $other:ident($oty:ty)
+                ),+ $(,)?
+            )?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis enum $name {
+            $(
+                $(#[$vmeta])*
+                $variant $(($crate::words::messages!(@str $what)))?,
+            )+
+            $($(
+                $(#[$ometa])*
+                $other($oty),
+            )+)?
+        }
+
+        impl $name {
+            /// The templates, one a line, in the order of the variants.
+            const TEMPLATES: &'static str = $crate::words::messages!(@join $($text)+);
+
+            /// The message as a template for `fill`, and the text `%w`
+            /// stands for ("" if none).
+            $vis fn template(self) -> (&'static str, &'static str) {
+                /// The variants with a template, in order: their lines.
+                // The names are the outer enum's, whatever they start with.
+                #[allow(clippy::enum_variant_names)]
+                enum Line {
+                    $($variant,)+
+                }
+                let (line, what) = match self {
+                    $(
+                        $name::$variant $(($what))? =>
+                            (Line::$variant as usize, $crate::words::messages!(@what $($what)?)),
+                    )+
+                    $($(
+                        $name::$other(..) => return ("", ""),
+                    )+)?
+                };
+                ($crate::words::nth(Self::TEMPLATES, b'\n', line), what)
+            }
+        }
+
+        const _: () = assert!(
+            $crate::words::words_agree(
+                $name::TEMPLATES,
+                b'\n',
+                [$(stringify!($variant)),+].len(),
+            ),
+            "a message template is empty or holds a newline",
+        );
+    };
+    // Some variants carry something.
+    ($($declaration:tt)+) => {
+        $crate::words::messages! { @declare $($declaration)+ }
+    };
+}
+pub use messages;
 
 /// A set of keywords declared by `keywords!`, for code that reads any of
 /// them (a directive's one-word argument, say).
@@ -202,14 +343,14 @@ pub trait Keyword: Copy + 'static {
     const VARIANTS: &'static [Self];
 }
 
-/// Does `words` hold `count` non-empty words separated by single spaces?
-pub const fn words_agree(words: &str, count: usize) -> bool {
+/// Does `words` hold `count` non-empty words separated by single `sep`s?
+pub const fn words_agree(words: &str, sep: u8, count: usize) -> bool {
     let w = words.as_bytes();
     let mut n = 1;
     let mut i = 0;
     while i < w.len() {
-        let edge = i == 0 || i + 1 == w.len() || w[i - 1] == b' ';
-        if w[i] == b' ' {
+        let edge = i == 0 || i + 1 == w.len() || w[i - 1] == sep;
+        if w[i] == sep {
             if edge {
                 return false;
             }
@@ -223,11 +364,12 @@ pub const fn words_agree(words: &str, count: usize) -> bool {
 #[cfg(test)]
 #[test]
 fn keyword_lists_are_checked() {
-    assert!(words_agree("allow kill", 2));
-    assert!(words_agree("}", 1));
-    assert!(!words_agree("allow kill", 3));
+    assert!(words_agree("allow kill", b' ', 2));
+    assert!(words_agree("}", b' ', 1));
+    assert!(!words_agree("allow kill", b' ', 3));
+    assert!(words_agree("a b\nc", b'\n', 2));
     for bad in ["", " a", "a ", "a  b"] {
-        assert!(!words_agree(bad, bad.split(' ').count()), "{bad:?}");
+        assert!(!words_agree(bad, b' ', bad.split(' ').count()), "{bad:?}");
     }
 }
 
@@ -249,5 +391,44 @@ mod keyword_tests {
         assert_eq!(Word::of("three"), None);
         assert_eq!(Word::of(""), None);
         assert_eq!(Word::of("one two"), None);
+        assert_eq!(Word::of_bytes(b"two"), Some(Word::Two));
+        assert_eq!(Word::of_bytes(b"tw"), None);
+    }
+}
+
+#[cfg(test)]
+mod message_tests {
+    messages! {
+        /// A set to test the declaration with.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        enum Msg {
+            First = "first `%t`",
+            Carries(what) = "second %w",
+            Third = "third",
+            ;
+            Other(u8),
+        }
+    }
+
+    messages! {
+        /// Messages that carry nothing.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        enum Plain {
+            A = "a",
+            B = "b",
+        }
+    }
+
+    #[test]
+    fn templates_follow_their_variants() {
+        assert_eq!(Msg::TEMPLATES, "first `%t`\nsecond %w\nthird");
+        assert_eq!(Msg::First.template(), ("first `%t`", ""));
+        assert_eq!(Msg::Carries("x").template(), ("second %w", "x"));
+        assert_eq!(Msg::Third.template(), ("third", ""));
+        assert_eq!(Msg::Other(1).template(), ("", ""));
+        assert_eq!(Plain::B.template(), ("b", ""));
+        assert_eq!(Plain::nth(0), Some(Plain::A));
+        assert_eq!(Plain::nth(1), Some(Plain::B));
+        assert_eq!(Plain::nth(2), None);
     }
 }

@@ -10,6 +10,7 @@ use crate::log;
 use crate::out::Sink;
 use crate::service::mount::mount;
 use crate::sys;
+use crate::words::keywords;
 
 /// Filesystems vigil mounts at boot: (source, target, type, flags, data).
 /// cgroup2 comes after sysfs (its mount point is in it) and before the
@@ -216,10 +217,21 @@ pub struct Cmdline<'a> {
     pub quiet: bool,
 }
 
-/// The `vigil.KEY=VALUE` keys that take a string, in `Cmdline`'s order.
-const KEYS: [&str; 4] = ["config", "test", "args", "result"];
-/// `vigil.log=`: quiet, then the levels of `log::Level` it sets.
-const LOG_VALUES: [&str; 3] = ["quiet", "info", "debug"];
+keywords! {
+    /// The `vigil.KEY=VALUE` keys.
+    CmdlineKey {
+        Config = "config",
+        Test = "test",
+        Args = "args",
+        Result = "result",
+        Log = "log",
+    }
+}
+
+keywords! {
+    /// The values of `vigil.log=`.
+    LogValue { Quiet = "quiet", Info = "info", Debug = "debug" }
+}
 
 /// Parse the kernel command line, as bytes: the kernel passes whatever the
 /// boot loader gave it. A word that is not UTF-8 is reported through
@@ -247,21 +259,31 @@ pub fn parse_cmdline<'a>(
             .strip_prefix('"')
             .and_then(|v| v.strip_suffix('"'))
             .unwrap_or(value);
-        // Size: tables and one call of `bad` (inlined), not a `match` on
-        // strings (measured).
-        let why = if let Some(i) = KEYS.iter().position(|k| *k == key) {
-            *[&mut c.config, &mut c.test, &mut c.args, &mut c.result][i] = Some(value);
-            continue;
-        } else if key != "log" {
-            "unknown vigil.* key"
-        } else if let Some(i) = LOG_VALUES.iter().position(|v| *v == value) {
-            match i {
-                0 => c.quiet = true,
-                _ => c.log = Some([log::Level::Info, log::Level::Debug][i - 1]),
+        // Size: one call of `bad` (inlined) for every error, not one
+        // each (measured).
+        let why = match CmdlineKey::of(key) {
+            Some(CmdlineKey::Log) => match LogValue::of(value) {
+                Some(v) => {
+                    match v {
+                        LogValue::Quiet => c.quiet = true,
+                        LogValue::Info => c.log = Some(log::Level::Info),
+                        LogValue::Debug => c.log = Some(log::Level::Debug),
+                    }
+                    continue;
+                }
+                None => "vigil.log takes quiet, info or debug",
+            },
+            Some(k) => {
+                let slot = match k {
+                    CmdlineKey::Config => &mut c.config,
+                    CmdlineKey::Test => &mut c.test,
+                    CmdlineKey::Args => &mut c.args,
+                    CmdlineKey::Result | CmdlineKey::Log => &mut c.result,
+                };
+                *slot = Some(value);
+                continue;
             }
-            continue;
-        } else {
-            "vigil.log takes quiet, info or debug"
+            None => "unknown vigil.* key",
         };
         bad(raw, why);
     }
@@ -307,6 +329,31 @@ mod tests {
         assert_eq!(c.args, Some("a b  c"));
         assert_eq!(c.log, Some(log::Level::Debug));
         assert_eq!(bad, vec![&b"vigil.frob=1"[..]]);
+    }
+
+    #[test]
+    fn cmdline_every_key_and_log_value() {
+        let mut bad = Vec::new();
+        let c = parse_cmdline(
+            b"vigil.config=/c vigil.log=info vigil.log=loud vigil.Log=quiet vigil.logx vigil.",
+            |w, why| bad.push((w, why)),
+        );
+        assert_eq!(c.config, Some("/c"));
+        assert_eq!((c.log, c.quiet), (Some(log::Level::Info), false));
+        let log = "vigil.log takes quiet, info or debug";
+        let key = "unknown vigil.* key";
+        assert_eq!(
+            bad,
+            vec![
+                (&b"vigil.log=loud"[..], log),
+                (&b"vigil.Log=quiet"[..], key),
+                (&b"vigil.logx"[..], key),
+                (&b"vigil."[..], key),
+            ]
+        );
+        let c = parse_cmdline(b"vigil.log=quiet vigil.log=", |_, _| {});
+        assert!(c.quiet);
+        assert_eq!(c.log, None);
     }
 
     #[test]

@@ -17,6 +17,7 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use super::reach;
 use crate::sys::{caps, creds, Errno};
+use crate::words::keywords;
 
 /// Supplementary groups beyond this many are refused (EACCES), not cut.
 pub const MAX_GROUPS: usize = 128;
@@ -102,28 +103,32 @@ impl Creds {
                 continue;
             };
             let mut rest = &line[colon + 1..];
-            // Size: a table and a field reader, not a `match` on byte
+            // Size: a keyword set and a field reader, not a `match` on byte
             // strings and iterator adapters (measured).
-            match KEYS.iter().position(|k| *k == &line[..colon]) {
-                Some(0) => c.umask = number(field(&mut rest)?, 8)?,
-                Some(k @ (1 | 2)) => {
+            match StatusKey::of_bytes(&line[..colon]) {
+                Some(StatusKey::Umask) => c.umask = number(field(&mut rest)?, 8)?,
+                Some(k @ (StatusKey::Uid | StatusKey::Gid)) => {
                     for _ in 0..3 {
                         field(&mut rest)?;
                     }
                     let id = number(field(&mut rest)?, 10)?;
-                    *[&mut c.fsuid, &mut c.fsgid][k - 1] = id;
+                    *if k == StatusKey::Uid {
+                        &mut c.fsuid
+                    } else {
+                        &mut c.fsgid
+                    } = id;
                 }
-                Some(3) => {
+                Some(StatusKey::CapEff) => {
                     let hex = field(&mut rest)?;
                     c.caps = crate::words::digits(hex, 16)?;
                 }
                 // The last field: the innermost namespace's.
-                Some(4) => {
+                Some(StatusKey::NSpid) => {
                     while let Some(f) = field(&mut rest) {
                         c.pid = number(f, 10)?;
                     }
                 }
-                Some(_) => {
+                Some(StatusKey::Groups) => {
                     seen_groups = true;
                     while let Some(f) = field(&mut rest) {
                         if c.ngroups == MAX_GROUPS {
@@ -187,8 +192,17 @@ fn own_ids(w: &mut Worn) {
 /// MAC_OVERRIDE, MKNOD (capabilities(7)).
 const FS_CAPS: u64 = 1 << 0 | 1 << 1 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 9 | 1 << 32 | 1 << 27;
 
-/// The status lines `parse` reads, in the order it handles them.
-const KEYS: [&[u8]; 6] = [b"Umask", b"Uid", b"Gid", b"CapEff", b"NSpid", b"Groups"];
+keywords! {
+    /// The status lines `parse` reads.
+    StatusKey {
+        Umask = "Umask",
+        Uid = "Uid",
+        Gid = "Gid",
+        CapEff = "CapEff",
+        NSpid = "NSpid",
+        Groups = "Groups",
+    }
+}
 
 /// The next tab- or space-separated field of `rest`; `rest` moves past it.
 fn field<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
@@ -299,6 +313,14 @@ mod tests {
     #[test]
     fn parses_status() {
         let s = b"Name:\tx\nUmask:\t0027\nUid:\t1000\t1001\t1002\t1003\nGid:\t5\t6\t7\t8\nGroups:\t4 24 27 \nNSpid:\t812\t1\nCapEff:\t0000000000000400\n";
+        // Keys that only start or end like one it reads are not it (last,
+        // so that a match would overwrite).
+        let s = [
+            &s[..],
+            b"Ui:\t9\t9\t9\t9\nGidd:\t9\t9\t9\t9\nUid Gid:\t9\t9\t9\t9\n",
+        ]
+        .concat();
+        let s = &s[..];
         let mut c = Creds::zeroed();
         c.parse(s).unwrap();
         assert_eq!((c.fsuid, c.fsgid, c.umask, c.caps), (1003, 8, 0o027, 0x400));

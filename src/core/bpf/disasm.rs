@@ -100,37 +100,61 @@ fn word(out: &mut impl Sink, words: &str, n: usize) {
     out.s(crate::words::nth(words, b'|', n));
 }
 
-/// Instructions spelled as a fixed mnemonic, then `k` as `HEX_FROM` and
-/// `MEM_FROM` say.
-const PLAIN_CODES: [u16; 11] = [
-    LD | W | LEN,
-    LDX | W | LEN,
-    RET | A,
-    MISC | TAX,
-    MISC | TXA,
-    LD | IMM,
-    LDX | IMM,
-    LD | MEM,
-    LDX | MEM,
-    ST,
-    STX,
-];
-/// Their mnemonics, in the same order.
-const PLAIN_NAMES: &str = "ld len|ldx len|ret a|tax|txa|ld #|ldx #|ld M[|ldx M[|st M[|stx M[";
-/// From this index on `k` follows in hex; from `MEM_FROM` on as `k]`.
-const HEX_FROM: usize = 5;
-const MEM_FROM: usize = 7;
+/// Codes and their names, declared together by `named!`: the codes an
+/// array, the names one `|`-separated text (a `&str` each would be 16 bytes
+/// more a name).
+struct Named {
+    codes: &'static [u32],
+    names: &'static str,
+}
+
+impl Named {
+    /// The name of `code`, if it has one.
+    fn of(&self, code: u32) -> Option<&'static str> {
+        let i = self.codes.iter().position(|&c| c == code)?;
+        Some(crate::words::nth(self.names, b'|', i))
+    }
+}
+
+/// `CODE => "name", ...` as a `Named`, refused at compile time if a name is
+/// empty or holds a `|` (it would shift the names against the codes).
+macro_rules! named {
+    ($code:expr => $name:literal $(, $codes:expr => $names:literal)* $(,)?) => {{
+        let t = Named {
+            codes: &[$code as u32 $(, $codes as u32)*],
+            names: concat!($name $(, "|", $names)*),
+        };
+        assert!(crate::words::words_agree(t.names, b'|', t.codes.len()));
+        t
+    }};
+}
+
+/// Instructions spelled as a fixed mnemonic; `k` follows one that ends in
+/// `#` (in hex) or in `[` (then `]`).
+const PLAIN: Named = named! {
+    LD | W | LEN => "ld len",
+    LDX | W | LEN => "ldx len",
+    RET | A => "ret a",
+    MISC | TAX => "tax",
+    MISC | TXA => "txa",
+    LD | IMM => "ld #",
+    LDX | IMM => "ldx #",
+    LD | MEM => "ld M[",
+    LDX | MEM => "ldx M[",
+    ST => "st M[",
+    STX => "stx M[",
+};
 
 fn insn<const N: usize>(out: &mut Buf<N>, pc: usize, i: &Insn, holds: u8, arch: &Arch) {
     let k = i.k;
     let c = i.code;
-    if let Some(n) = PLAIN_CODES.iter().position(|&p| p == c) {
-        word(out, PLAIN_NAMES, n);
-        if n >= MEM_FROM {
-            out.u(k as u64).s("]");
-        } else if n >= HEX_FROM {
-            out.x(k as u64);
-        }
+    if let Some(name) = PLAIN.of(c as u32) {
+        out.s(name);
+        match name.as_bytes().last() {
+            Some(b'[') => out.u(k as u64).s("]"),
+            Some(b'#') => out.x(k as u64),
+            _ => out,
+        };
     } else if c == LD | W | ABS {
         out.s("ld [").u(k as u64).s("] (");
         field(out, k);
@@ -197,27 +221,26 @@ fn operand(out: &mut impl Sink, c: u16, k: u32, holds: u8, arch: &Arch) {
     }
 }
 
-/// The `SECCOMP_RET_*` actions and their names, in the same order.
-const RETS: [u32; 8] = [
-    RET_KILL_PROCESS,
-    RET_KILL_THREAD,
-    RET_TRAP,
-    RET_ERRNO,
-    RET_USER_NOTIF,
-    RET_TRACE,
-    RET_LOG,
-    RET_ALLOW,
-];
-const RET_NAMES: &str = "KILL_PROCESS|KILL_THREAD|TRAP|ERRNO|USER_NOTIF|TRACE|LOG|ALLOW";
+/// The `SECCOMP_RET_*` actions.
+const RETS: Named = named! {
+    RET_KILL_PROCESS => "KILL_PROCESS",
+    RET_KILL_THREAD => "KILL_THREAD",
+    RET_TRAP => "TRAP",
+    RET_ERRNO => "ERRNO",
+    RET_USER_NOTIF => "USER_NOTIF",
+    RET_TRACE => "TRACE",
+    RET_LOG => "LOG",
+    RET_ALLOW => "ALLOW",
+};
 
 fn ret(out: &mut impl Sink, k: u32, arch: &Arch) {
     let data = k & RET_DATA;
     let action = k & RET_ACTION_FULL;
-    let Some(n) = RETS.iter().position(|&r| r == action) else {
+    let Some(name) = RETS.of(action) else {
         out.x(k as u64);
         return;
     };
-    word(out, RET_NAMES, n);
+    out.s(name);
     if action == RET_ERRNO {
         out.s("(").u(data as u64).s(")");
         if let Some(n) = arch.errno_name(data as u16) {
@@ -225,5 +248,65 @@ fn ret(out: &mut impl Sink, k: u32, arch: &Arch) {
         }
     } else if data != 0 {
         out.s("(").u(data as u64).s(")");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tables::X86_64;
+
+    /// Every fixed mnemonic and every action, with what follows it.
+    #[test]
+    fn every_name() {
+        let prog = [
+            stmt(LD | W | LEN, 0),
+            stmt(LDX | W | LEN, 0),
+            stmt(MISC | TAX, 0),
+            stmt(MISC | TXA, 0),
+            stmt(LD | IMM, 0x1234_5678),
+            stmt(LDX | IMM, 7),
+            stmt(LD | MEM, 3),
+            stmt(LDX | MEM, 4),
+            stmt(ST, 5),
+            stmt(STX, 15),
+            stmt(RET | A, 0),
+            stmt(RET | K, RET_KILL_PROCESS),
+            stmt(RET | K, RET_KILL_THREAD),
+            stmt(RET | K, RET_TRAP | 2),
+            stmt(RET | K, RET_ERRNO | 1),
+            stmt(RET | K, RET_USER_NOTIF),
+            stmt(RET | K, RET_TRACE),
+            stmt(RET | K, RET_LOG),
+            stmt(RET | K, RET_ALLOW),
+            stmt(RET | K, 0x1234_0000),
+        ];
+        let mut out = Buf::<2048>::new();
+        disasm(&prog, &X86_64, &mut out);
+        assert_eq!(
+            out.as_str(),
+            "x86_64 filter: 20 instructions
+   0: ld len
+   1: ldx len
+   2: tax
+   3: txa
+   4: ld #0x12345678
+   5: ldx #0x7
+   6: ld M[3]
+   7: ldx M[4]
+   8: st M[5]
+   9: stx M[15]
+  10: ret a
+  11: ret KILL_PROCESS
+  12: ret KILL_THREAD
+  13: ret TRAP(2)
+  14: ret ERRNO(1) EPERM
+  15: ret USER_NOTIF
+  16: ret TRACE
+  17: ret LOG
+  18: ret ALLOW
+  19: ret 0x12340000
+"
+        );
     }
 }

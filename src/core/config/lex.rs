@@ -1,6 +1,6 @@
 //! Tokens of one line, and the values tokens stand for.
 
-use crate::words;
+use crate::words::{self, keywords};
 
 /// One token: unquoted, or the text between a pair of quotes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,15 +154,22 @@ pub fn bytes(s: &str) -> Option<u64> {
     number(num)?.checked_mul(1 << shift)
 }
 
+keywords! {
+    /// The unit of a duration.
+    Unit { Ms = "ms", S = "s", M = "m" }
+}
+
 /// A duration (`100ms`, `5s`, `2m`) in milliseconds.
 pub fn duration_ms(s: &str) -> Option<u32> {
-    // Size: the factors in a `static`, not built on the stack (measured).
-    static FACTOR: [u64; 3] = [1, 1_000, 60_000];
     let digits = s.bytes().take_while(u8::is_ascii_digit).count();
     let (num, unit) = s.split_at_checked(digits)?;
     let v = number(num)?;
-    let factor = FACTOR.get(words::find("ms s m", unit)?)?;
-    u32::try_from(v.checked_mul(*factor)?).ok()
+    let factor: u64 = match Unit::of(unit)? {
+        Unit::Ms => 1,
+        Unit::S => 1_000,
+        Unit::M => 60_000,
+    };
+    u32::try_from(v.checked_mul(factor)?).ok()
 }
 
 /// An rlimit value: a number or `unlimited`.
@@ -176,10 +183,10 @@ pub fn limit(s: &str) -> Option<u64> {
 
 /// The standard signals by name, in number order from 1 (asm-generic
 /// numbering, as on x86_64 and aarch64). One string rather than a table of
-/// (&str, u8): a third of the bytes. Last, `IOT`: `ABRT`'s other name.
+/// (&str, u8): a third of the bytes.
 const SIGNALS: &str = "HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM \
                        STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO \
-                       PWR SYS IOT";
+                       PWR SYS";
 
 /// Highest signal number (`_NSIG`).
 pub const MAX_SIGNAL: u8 = 64;
@@ -190,11 +197,9 @@ pub fn signal(s: &str) -> Option<u8> {
         return u8::try_from(n).ok().filter(|n| matches!(n, 1..=MAX_SIGNAL));
     }
     let name = s.strip_prefix("SIG").unwrap_or(s);
-    // `IOT`, after the numbered names, is 6.
-    match words::find(SIGNALS, name)? {
-        31 => Some(6),
-        i => u8::try_from(i + 1).ok(),
-    }
+    // `ABRT`'s other name.
+    let name = if name == "IOT" { "ABRT" } else { name };
+    u8::try_from(words::find(SIGNALS, name)? + 1).ok()
 }
 
 /// A service or policy name: 1 to 64 of `[A-Za-z0-9._-]`.

@@ -411,19 +411,6 @@ pub struct Service<'a> {
     pub confine: Confine<'a>,
 }
 
-/// Which list of `Confine::lists`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum List {
-    /// `read-only`.
-    ReadOnly,
-    /// `landlock-read`: paths it may read and execute under Landlock.
-    LandlockRead,
-    /// `landlock-write`: paths it may also write under Landlock.
-    LandlockWrite,
-    /// `env-pass`: variable names, not paths.
-    EnvPass,
-}
-
 /// Which of `Confine::limits`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Limit {
@@ -445,8 +432,14 @@ pub struct Confine<'a> {
     /// `namespaces`: `CLONE_NEW*` flags (with `CLONE_NEWNS` added where
     /// another directive needs it).
     pub namespaces: u32,
-    /// `read-only`, `landlock-read`, `landlock-write`, `env-pass`: by `List`.
-    pub lists: [Vec<&'a str, MAX_PATHS>; 4],
+    /// `read-only`: paths.
+    pub read_only: Vec<&'a str, MAX_PATHS>,
+    /// `landlock-read`: paths.
+    pub landlock_read: Vec<&'a str, MAX_PATHS>,
+    /// `landlock-write`: paths.
+    pub landlock_write: Vec<&'a str, MAX_PATHS>,
+    /// `env-pass`: variable names.
+    pub env_pass: Vec<&'a str, MAX_PATHS>,
     /// `root`: the directory it runs in as its `/` (pivot_root); `None`: the host's.
     pub root: Option<&'a str>,
     /// `pids-max`, `memory-max`, `cpu-max`'s quota (by `Limit`): 0 when
@@ -477,22 +470,22 @@ impl<'a> Confine<'a> {
 
     /// `read-only` paths.
     pub fn read_only(&self) -> &[&'a str] {
-        &self.lists[List::ReadOnly as usize]
+        &self.read_only
     }
 
     /// `landlock-read` paths.
     pub fn landlock_read(&self) -> &[&'a str] {
-        &self.lists[List::LandlockRead as usize]
+        &self.landlock_read
     }
 
     /// `landlock-write` paths.
     pub fn landlock_write(&self) -> &[&'a str] {
-        &self.lists[List::LandlockWrite as usize]
+        &self.landlock_write
     }
 
     /// `env-pass` keys.
     pub fn env_pass(&self) -> &[&'a str] {
-        &self.lists[List::EnvPass as usize]
+        &self.env_pass
     }
 
     /// Does the service get a cgroup of its own?
@@ -631,7 +624,7 @@ pub fn cap_number(name: &str) -> Option<u32> {
         .strip_prefix("CAP_")
         .or_else(|| name.strip_prefix("cap_"))
         .unwrap_or(name);
-    words::find_in(NAMES, bare, true).map(|i| i as u32)
+    words::find_in(NAMES, bare.as_bytes(), true).map(|i| i as u32)
 }
 
 /// Parse every policy body of `cfg` (named, inline, the test policy's) for

@@ -625,6 +625,13 @@ fn signals_and_values() {
     assert_eq!(lex::signal(""), None);
     assert_eq!(lex::signal("TERM INT"), None);
     assert_eq!(lex::duration_ms("0ms"), Some(0));
+    assert_eq!(lex::duration_ms("100ms"), Some(100));
+    assert_eq!(lex::duration_ms("5s"), Some(5_000));
+    assert_eq!(lex::duration_ms("2m"), Some(120_000));
+    assert_eq!(lex::duration_ms("2"), None);
+    assert_eq!(lex::duration_ms("2h"), None);
+    assert_eq!(lex::duration_ms("2 s"), None);
+    assert_eq!(lex::duration_ms("ms"), None);
     assert_eq!(lex::duration_ms("71582m"), Some(4_294_920_000));
     assert_eq!(lex::duration_ms("71583m"), None);
     assert_eq!(lex::duration_ms("+1s"), None);
@@ -1056,7 +1063,18 @@ fn sandbox_directives() {
     let c = ok(&t3);
     let b = &c.services[0].confine;
     assert!(b.flags == Confine::NO_NEW_PRIVS && b.caps.is_none() && b.namespaces == 0);
-    assert!(!b.has_limits() && b.root.is_none() && b.lists.iter().all(|l| l.is_empty()));
+    assert!(
+        !b.has_limits()
+            && b.root.is_none()
+            && [
+                b.read_only(),
+                b.landlock_read(),
+                b.landlock_write(),
+                b.env_pass()
+            ]
+            .iter()
+            .all(|l| l.is_empty())
+    );
 }
 
 #[test]

@@ -2,50 +2,53 @@
 //! it helps, the offending token.
 
 use crate::out::Sink;
+use crate::words::messages;
 
 /// Errors kept per parse; later ones are counted, not kept.
 pub const MAX_ERRORS: usize = 32;
 
-/// What is wrong at a place of a policy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// A line longer than `parse::MAX_LINE` bytes.
-    LineTooLong,
-    /// A syscall name this arch does not have; `token` is the name.
-    UnknownSyscall,
-    /// A syscall name that exists on another arch only; `token` is the name.
-    SyscallNotOnArch,
-    /// `@name` that is no known group.
-    UnknownGroup,
-    /// An errno name that does not exist, or a number outside 1..=4095.
-    UnknownErrno,
-    /// A number that does not parse or does not fit.
-    BadNumber,
-    /// `argN` with N outside 0..=5.
-    NoSuchArgument,
-    /// The same syscall given two different actions; `other_line` is the first.
-    Conflict,
-    /// A keyword was expected; `token` is what was found.
-    Expected(&'static str),
-    /// Something after a complete directive.
-    TrailingInput,
-    /// End of file inside a `{ ... }` block opened at `other_line`.
-    UnclosedBlock,
-    /// `}` with no block open.
-    StrayClose,
-    /// A second `default` line; `other_line` is the first.
-    DuplicateDefault,
-    /// A paths block on a syscall with no path argument.
-    NoPathArgument,
-    /// A path prefix that is not absolute, or not normalised.
-    RelativePrefix,
-    /// A fixed-size table of the policy is full; `token` names it.
-    TooMany(&'static str),
-    /// A second `otherwise` in one paths block; `other_line` is the first.
-    DuplicateOtherwise,
-    /// A call of a kind of file operation (the text) under another paths
-    /// block than the one at `other_line` on a call of the same kind.
-    KindConflict(&'static str),
+messages! {
+    /// What is wrong, each with its message.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum ErrorKind {
+        /// A line longer than `parse::MAX_LINE` bytes.
+        LineTooLong = "line too long (the limit is 256 bytes)",
+        /// A syscall name this arch does not have; `token` is the name.
+        UnknownSyscall = "unknown syscall `%t`",
+        /// A syscall name that exists on another arch only; `token` is the name.
+        SyscallNotOnArch = "syscall `%t` does not exist on this architecture",
+        /// `@name` that is no known group.
+        UnknownGroup = "unknown syscall group `%t`",
+        /// An errno name that does not exist, or a number outside 1..=4095.
+        UnknownErrno = "unknown errno `%t` (a name like EPERM, or 1..4095)",
+        /// A number that does not parse or does not fit.
+        BadNumber = "bad number `%t`",
+        /// `argN` with N outside 0..=5.
+        NoSuchArgument = "no such argument `%t` (syscalls have arg0..arg5)",
+        /// The same syscall given two different actions; `other_line` is the first.
+        Conflict = "`%t` already has a different action (line %l)",
+        /// A keyword was expected; `token` is what was found.
+        Expected(what) = "expected %w%f",
+        /// Something after a complete directive.
+        TrailingInput = "unexpected `%t` after the end of the rule",
+        /// End of file inside a `{ ... }` block opened at `other_line`.
+        UnclosedBlock = "end of file inside the block opened at line %l",
+        /// `}` with no block open.
+        StrayClose = "`}` without an open block",
+        /// A second `default` line; `other_line` is the first.
+        DuplicateDefault = "second `default` (the first is at line %l)",
+        /// A paths block on a syscall with no path argument.
+        NoPathArgument = "`%t` takes no path argument; a paths block needs one",
+        /// A path prefix that is not absolute, or not normalised.
+        RelativePrefix = "path prefix `%t` must be absolute and normalised (no `.`, `..` or `//`)",
+        /// A fixed-size table of the policy is full; `token` names it.
+        TooMany(what) = "too many %w for vigil's fixed tables",
+        /// A second `otherwise` in one paths block; `other_line` is the first.
+        DuplicateOtherwise = "second `otherwise` in this block (the first is at line %l)",
+        /// A call of a kind of file operation (the text) under another paths
+        /// block than the one at `other_line` on a call of the same kind.
+        KindConflict(what) = "`%t` can %w as the calls of the paths block at line %l can, but has another paths block: put them in one",
+    }
 }
 
 /// One error of a policy, with its place.
@@ -136,62 +139,8 @@ impl Error<'_> {
     }
 }
 
-// The line limit is spelled out in the message below.
+// The line limit is spelled out in the message of `LineTooLong`.
 const _: () = assert!(crate::policy::parse::MAX_LINE == 256);
-
-/// Every kind's message, one a line, in the order of `ErrorKind`.
-// Size: one string walked with `words::nth`, not a table of 17 string slices
-// (measured).
-const TEMPLATES: &str = "line too long (the limit is 256 bytes)
-unknown syscall `%t`
-syscall `%t` does not exist on this architecture
-unknown syscall group `%t`
-unknown errno `%t` (a name like EPERM, or 1..4095)
-bad number `%t`
-no such argument `%t` (syscalls have arg0..arg5)
-`%t` already has a different action (line %l)
-expected %w%f
-unexpected `%t` after the end of the rule
-end of file inside the block opened at line %l
-`}` without an open block
-second `default` (the first is at line %l)
-`%t` takes no path argument; a paths block needs one
-path prefix `%t` must be absolute and normalised (no `.`, `..` or `//`)
-too many %w for vigil's fixed tables
-second `otherwise` in this block (the first is at line %l)
-`%t` can %w as the calls of the paths block at line %l can, but has another paths block: put them in one";
-
-impl ErrorKind {
-    /// The message, as a template for `fill`, and the text `%w` stands for.
-    pub fn template(self) -> (&'static str, &'static str) {
-        use ErrorKind as K;
-        let what = match self {
-            K::Expected(what) | K::TooMany(what) | K::KindConflict(what) => what,
-            _ => "",
-        };
-        let index = match self {
-            K::LineTooLong => 0,
-            K::UnknownSyscall => 1,
-            K::SyscallNotOnArch => 2,
-            K::UnknownGroup => 3,
-            K::UnknownErrno => 4,
-            K::BadNumber => 5,
-            K::NoSuchArgument => 6,
-            K::Conflict => 7,
-            K::Expected(_) => 8,
-            K::TrailingInput => 9,
-            K::UnclosedBlock => 10,
-            K::StrayClose => 11,
-            K::DuplicateDefault => 12,
-            K::NoPathArgument => 13,
-            K::RelativePrefix => 14,
-            K::TooMany(_) => 15,
-            K::DuplicateOtherwise => 16,
-            K::KindConflict(_) => 17,
-        };
-        (crate::words::nth(TEMPLATES, b'\n', index), what)
-    }
-}
 
 /// The message of a policy error (also used for policy errors in a config).
 pub fn message(out: &mut impl Sink, kind: ErrorKind, token: &str, other_line: u32) {

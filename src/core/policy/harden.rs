@@ -25,7 +25,7 @@ use super::{
     Action, Cmp, Error, ErrorKind, Errors, Guard, Op, Origin, PathRule, Policy, Reply, Rule, Span,
 };
 use crate::arch::Arch;
-use crate::words;
+use crate::words::{self, messages};
 // The same on every arch: the host's values serve both arches' filters.
 use linux_raw_sys::general::{CLONE_NEWNS, CLONE_NEWUSER};
 
@@ -97,47 +97,80 @@ const USERFAULTFD_IOC_NEW: u32 = 0xaa00;
 const PTRACE_ATTACH: u32 = 16;
 const PTRACE_SEIZE: u32 = 0x4206;
 
-/// Why a bypass is denied, one a line, indexed by `BYPASS`'s last field.
-const BYPASS_WHY: &str = "io_uring operations never pass through seccomp
-file handles open files by inode number, with no path to check
-mounts, chroots and namespaces change what a path names
-its flags are in memory, where a filter cannot check them for CLONE_NEWNS and CLONE_NEWUSER (C libraries fall back to clone)
-a page that faults at the target's will can freeze vigil while it reads a path
-fanotify hands out descriptors of the files other processes open
-another process's files, memory and syscalls are not under this policy
-kernel code and raw I/O ports reach any file";
+messages! {
+    /// Why a bypass is denied.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Bypass {
+        /// io_uring: its operations run in the kernel, past any filter.
+        IoUring = "io_uring operations never pass through seccomp",
+        /// File handles: opened by inode number, with no path.
+        FileHandles = "file handles open files by inode number, with no path to check",
+        /// Mounts, chroots and namespaces: they change what a path names.
+        Mounts = "mounts, chroots and namespaces change what a path names",
+        /// clone3: its flags are in memory, out of a filter's reach.
+        Clone3 = "its flags are in memory, where a filter cannot check them for CLONE_NEWNS and CLONE_NEWUSER (C libraries fall back to clone)",
+        /// userfaultfd: a fault that can stall vigil's read of a path.
+        Userfaults = "a page that faults at the target's will can freeze vigil while it reads a path",
+        /// fanotify: it hands out fds of files others open.
+        Fanotify = "fanotify hands out descriptors of the files other processes open",
+        /// Another process's files, memory and syscalls.
+        OtherProcess = "another process's files, memory and syscalls are not under this policy",
+        /// Kernel modules, kexec and raw I/O ports.
+        Kernel = "kernel code and raw I/O ports reach any file",
+    }
+}
 
-/// What goes around path rules entirely: (calls, how, reason in `BYPASS_WHY`).
-pub const BYPASS: [(&str, Deny, u8); 13] = [
+/// What goes around path rules entirely: (calls, how, why).
+pub const BYPASS: [(&str, Deny, Bypass); 13] = [
     (
         "io_uring_setup io_uring_enter io_uring_register",
         Deny::Errno(ENOSYS),
-        0,
+        Bypass::IoUring,
     ),
-    ("name_to_handle_at", Deny::Errno(EOPNOTSUPP), 1),
-    ("open_by_handle_at", Deny::Errno(EPERM), 1),
+    (
+        "name_to_handle_at",
+        Deny::Errno(EOPNOTSUPP),
+        Bypass::FileHandles,
+    ),
+    ("open_by_handle_at", Deny::Errno(EPERM), Bypass::FileHandles),
     (
         "mount umount2 pivot_root chroot move_mount open_tree open_tree_attr fsopen fsmount \
         fspick mount_setattr setns quotactl quotactl_fd",
         Deny::Errno(EPERM),
-        2,
+        Bypass::Mounts,
     ),
-    ("unshare", Deny::AnyBit(0, CLONE_NEWNS | CLONE_NEWUSER), 2),
-    ("clone", Deny::AnyBit(0, CLONE_NEWNS | CLONE_NEWUSER), 2),
-    ("clone3", Deny::Errno(ENOSYS), 3),
-    ("userfaultfd", Deny::Errno(EPERM), 4),
-    ("ioctl", Deny::OneOf(1, &[USERFAULTFD_IOC_NEW]), 4),
-    ("fanotify_init", Deny::Errno(EPERM), 5),
+    (
+        "unshare",
+        Deny::AnyBit(0, CLONE_NEWNS | CLONE_NEWUSER),
+        Bypass::Mounts,
+    ),
+    (
+        "clone",
+        Deny::AnyBit(0, CLONE_NEWNS | CLONE_NEWUSER),
+        Bypass::Mounts,
+    ),
+    ("clone3", Deny::Errno(ENOSYS), Bypass::Clone3),
+    ("userfaultfd", Deny::Errno(EPERM), Bypass::Userfaults),
+    (
+        "ioctl",
+        Deny::OneOf(1, &[USERFAULTFD_IOC_NEW]),
+        Bypass::Userfaults,
+    ),
+    ("fanotify_init", Deny::Errno(EPERM), Bypass::Fanotify),
     (
         "pidfd_getfd process_vm_readv process_vm_writev",
         Deny::Errno(EPERM),
-        6,
+        Bypass::OtherProcess,
     ),
-    ("ptrace", Deny::OneOf(0, &[PTRACE_ATTACH, PTRACE_SEIZE]), 6),
+    (
+        "ptrace",
+        Deny::OneOf(0, &[PTRACE_ATTACH, PTRACE_SEIZE]),
+        Bypass::OtherProcess,
+    ),
     (
         "init_module finit_module bpf iopl ioperm",
         Deny::Errno(EPERM),
-        7,
+        Bypass::Kernel,
     ),
 ];
 
@@ -153,8 +186,8 @@ pub enum Why {
     /// Denied: its kind (`KINDS[k]`) has a paths rule the monitor cannot
     /// apply to it.
     Denied(u8),
-    /// A bypass of path rules (`BYPASS_WHY` line).
-    Bypass(u8),
+    /// A bypass of path rules.
+    Bypass(Bypass),
     /// A machine-wide call.
     Machine,
 }
@@ -165,7 +198,7 @@ impl Why {
         match self {
             Why::Same(k) => k,
             Why::Denied(k) => 0x40 | k,
-            Why::Bypass(b) => 0x80 | b,
+            Why::Bypass(b) => 0x80 | b as u8,
             Why::Machine => 0xc0,
         }
     }
@@ -175,7 +208,8 @@ impl Why {
         match code >> 6 {
             0 => Why::Same(code & 0x3f),
             1 => Why::Denied(code & 0x3f),
-            2 => Why::Bypass(code & 0x3f),
+            // No code `code` makes is past the last bypass.
+            2 => Bypass::nth((code & 0x3f) as usize).map_or(Why::Machine, Why::Bypass),
             _ => Why::Machine,
         }
     }
@@ -184,7 +218,7 @@ impl Why {
     pub fn text(self) -> &'static str {
         match self {
             Why::Same(k) | Why::Denied(k) => KINDS.get(k as usize).map_or("", |k| k.0),
-            Why::Bypass(b) => words::nth(BYPASS_WHY, b'\n', b as usize),
+            Why::Bypass(b) => b.template().0,
             Why::Machine => "they end or replace the machine behind PID 1's back",
         }
     }

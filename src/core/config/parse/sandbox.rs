@@ -5,7 +5,7 @@ use heapless::Vec;
 
 use super::super::error::ConfigErrorKind as K;
 use super::super::lex::{self, Tok};
-use super::super::{cap_number, Confine, Limit, List, Service, MAX_PATHS};
+use super::super::{cap_number, Confine, Limit, Service, MAX_PATHS};
 use super::report::Report;
 use super::service::{Scratch, YesNo};
 use crate::words::keywords;
@@ -15,8 +15,7 @@ use linux_raw_sys::general::{
 };
 
 keywords! {
-    /// A sandbox directive of a service block. Those before `ReadOnly`
-    /// and after `LandlockWrite` may appear once.
+    /// A sandbox directive of a service block.
     pub(super) SandboxWord {
         NoNewPrivs = "no-new-privs",
         PrivateTmp = "private-tmp",
@@ -35,6 +34,7 @@ keywords! {
 }
 
 impl SandboxWord {
+    /// May the directive appear once only in a block?
     pub(super) fn once(self) -> bool {
         !matches!(
             self,
@@ -109,12 +109,12 @@ impl<'a> Report<'a> {
                 let v: LandlockWord = self.choice(t, "`required` or `optional`")?;
                 set_flag(c, Confine::LANDLOCK_REQUIRED, v == LandlockWord::Required);
             }
-            SandboxWord::ReadOnly => self.list(t, &mut c.lists[List::ReadOnly as usize], false)?,
+            SandboxWord::ReadOnly => self.list(t, &mut c.read_only, false)?,
             SandboxWord::LandlockRead => {
-                self.list(t, &mut c.lists[List::LandlockRead as usize], false)?;
+                self.list(t, &mut c.landlock_read, false)?;
             }
             SandboxWord::LandlockWrite => {
-                self.list(t, &mut c.lists[List::LandlockWrite as usize], false)?;
+                self.list(t, &mut c.landlock_write, false)?;
             }
             SandboxWord::Capabilities => c.caps = Some(self.capabilities(t)?),
             SandboxWord::Namespaces => {

@@ -5,7 +5,7 @@ use heapless::Vec;
 
 use super::super::error::{ConfigErrorKind as K, Context};
 use super::super::lex::{self, Tok};
-use super::super::{Kind, List, Resource, Restart, Rlimit, Service, Stdio};
+use super::super::{Kind, Resource, Restart, Rlimit, Service, Stdio};
 use super::report::Report;
 use super::sandbox::{self, SandboxWord};
 use super::{set_cmd, Parser, State, Target};
@@ -13,7 +13,7 @@ use crate::words::keywords;
 
 keywords! {
     /// A service directive other than a sandbox one; last, the two words
-    /// that end the block. From `Env` on, repeatable.
+    /// that end the block.
     pub(super) ServiceWord {
         Exec = "exec",
         Kind = "kind",
@@ -39,8 +39,16 @@ keywords! {
 }
 
 impl ServiceWord {
+    /// May the directive appear once only in a block?
     fn once(self) -> bool {
-        (self as usize) < ServiceWord::EnvPass as usize
+        !matches!(
+            self,
+            ServiceWord::EnvPass
+                | ServiceWord::Env
+                | ServiceWord::Rlimit
+                | ServiceWord::Close
+                | ServiceWord::Service
+        )
     }
 }
 
@@ -302,7 +310,7 @@ impl<'a> Report<'a> {
                 }
             }
             ServiceWord::EnvPass => {
-                self.list(t, &mut s.confine.lists[List::EnvPass as usize], true)?;
+                self.list(t, &mut s.confine.env_pass, true)?;
             }
             ServiceWord::Env => {
                 let a = self.one(t, "KEY=VALUE")?;
@@ -383,4 +391,24 @@ impl<'a> Report<'a> {
         }
         Some(())
     }
+}
+
+#[cfg(test)]
+#[test]
+fn once_only_directives() {
+    let once: std::vec::Vec<&str> = ServiceWord::ALL
+        .iter()
+        .filter(|(_, w)| w.once())
+        .map(|(n, _)| *n)
+        .chain(
+            SandboxWord::ALL
+                .iter()
+                .filter(|(_, w)| w.once())
+                .map(|(n, _)| *n),
+        )
+        .collect();
+    let want = "exec kind required cwd user group groups stdin stdout stderr policy restart \
+        backoff restart-limit stop-signal no-new-privs private-tmp read-only-root landlock \
+        capabilities namespaces root pids-max memory-max cpu-max";
+    assert_eq!(once.join(" "), want);
 }

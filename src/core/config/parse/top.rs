@@ -10,7 +10,7 @@ use super::{
 use crate::words::keywords;
 
 keywords! {
-    /// A top-level directive. Those before `Module` may appear once.
+    /// A top-level directive.
     pub(super) TopWord {
         Hostname = "hostname",
         Log = "log",
@@ -26,8 +26,12 @@ keywords! {
 }
 
 impl TopWord {
+    /// May the directive appear once only?
     fn once(self) -> bool {
-        (self as usize) < TopWord::Module as usize
+        !matches!(
+            self,
+            TopWord::Module | TopWord::Mount | TopWord::Policy | TopWord::Service
+        )
     }
 }
 
@@ -243,4 +247,25 @@ impl<'a> Parser<'a, '_> {
         set_policy(self.cfg, target, r);
         false
     }
+}
+
+#[cfg(test)]
+#[test]
+fn once_only_directives() {
+    let once: std::vec::Vec<&str> = TopWord::ALL
+        .iter()
+        .filter(|(_, w)| w.once())
+        .map(|(n, _)| *n)
+        .collect();
+    assert_eq!(
+        once,
+        [
+            "hostname",
+            "log",
+            "grace",
+            "emergency-shell",
+            "test",
+            "test-policy"
+        ]
+    );
 }

@@ -43,7 +43,7 @@ fn natural_policy_closes_the_escapes() {
         // 2: io_uring.
         for n in ["io_uring_setup", "io_uring_enter", "io_uring_register"] {
             assert_eq!(act(&p, arch, n, A0), Action::Errno(ENOSYS), "{n}");
-            assert_eq!(why(&p, arch, n), Some(Why::Bypass(0)));
+            assert_eq!(why(&p, arch, n), Some(Why::Bypass(Bypass::IoUring)));
         }
         // 3: file handles.
         assert_eq!(act(&p, arch, "open_by_handle_at", A0), Action::Errno(EPERM));
@@ -228,7 +228,10 @@ fn group_rules_get_guards_and_replacements() {
         let p = parse(text, arch).unwrap();
         let clone = p.rule(nr(arch, "clone")).unwrap();
         assert_eq!((clone.action, clone.origin), (Action::Allow, Origin::Group));
-        assert_eq!(p.guard(clone.nr).unwrap().why, Why::Bypass(2).code());
+        assert_eq!(
+            p.guard(clone.nr).unwrap().why,
+            Why::Bypass(Bypass::Mounts).code()
+        );
         assert_eq!(
             act(&p, arch, "clone", [0x2_0000, 0, 0, 0, 0, 0]),
             Action::Errno(EPERM)
@@ -353,8 +356,18 @@ fn tables_name_real_calls() {
     for n in words(MACHINE) {
         assert!(X86_64.nr(n).is_some() && AARCH64.nr(n).is_some(), "{n}");
     }
-    for w in [Why::Same(3), Why::Denied(9), Why::Bypass(7), Why::Machine] {
+    for w in [
+        Why::Same(3),
+        Why::Denied(9),
+        Why::Bypass(Bypass::Kernel),
+        Why::Machine,
+    ] {
         assert_eq!(Why::of(w.code()), w);
         assert!(!w.text().is_empty());
+    }
+    // Every bypass is the reason of some call, and its code says which.
+    for b in (0..).map_while(Bypass::nth) {
+        assert_eq!(Why::of(Why::Bypass(b).code()), Why::Bypass(b));
+        assert!(BYPASS.iter().any(|e| e.2 == b), "{b:?}");
     }
 }
