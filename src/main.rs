@@ -15,10 +15,11 @@ mod entry {
     vigil::entry_point!(main);
 
     /// The mode: PID 1 boots and supervises (and never returns), any other
-    /// process runs a command.
+    /// process runs a command. Both start with fds 0-2 open (`fill_std`).
     fn main(args: &vigil::sys::Args) -> i32 {
+        let had_stdio = !vigil::sys::fd::fill_std();
         if rustix::process::getpid().is_init() {
-            vigil::init::main(args);
+            vigil::init::main(args, had_stdio);
         }
         vigil::cli::main(args)
     }

@@ -278,6 +278,39 @@ fn the_program_has_a_session_of_its_own_and_no_inherited_fds() {
     assert!(stdout(&o).contains("fd: 7 is open"));
 }
 
+/// vigil started with fds 0-2 closed (as PID 1 is when the initramfs has
+/// no /dev/console) fills them with /dev/null before it opens anything:
+/// the program gets them as its stdio, and none of vigil's own files can
+/// take those numbers (log lines meant for stderr would go there).
+#[test]
+fn closed_stdio_is_filled_with_dev_null() {
+    let dir = tmp();
+    let out = dir.join("closed-stdio-fds");
+    // The shell's own fds, listed while none of them is redirected.
+    let script = format!("f=$(ls -l /proc/$$/fd); echo \"$f\" > {}", out.display());
+    let closed = |c: &mut Command| {
+        // SAFETY: close between fork and exec, nothing else.
+        unsafe {
+            c.pre_exec(|| {
+                for n in 0..3 {
+                    libc::close(n);
+                }
+                Ok(())
+            });
+        }
+    };
+    let o = vigil_run(&["--", "/bin/sh", "-c", &script], closed);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let fds = std::fs::read_to_string(&out).unwrap();
+    for n in 0..3 {
+        assert!(
+            fds.lines()
+                .any(|l| l.contains(&format!(" {n} -> /dev/null"))),
+            "fd {n} is not /dev/null:\n{fds}"
+        );
+    }
+}
+
 /// A program that makes vigil its tracer and stops: vigil does not take
 /// the stop for an exit (it used to exit at once with status 1, leaving
 /// the program stopped behind it).

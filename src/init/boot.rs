@@ -167,11 +167,11 @@ pub fn machine_uts() -> bool {
 }
 
 /// Make `/dev/console` our stdin, stdout and stderr, unless the kernel
-/// (or whoever started us) already gave us open ones; and log to the
+/// (or whoever started us) already gave us open ones (`had_stdio`: none
+/// of them was closed at `_start`); and log to the
 /// kernel's log too if `kmsg` (not in a container: it is the machine's).
-pub fn open_console(kmsg: bool) {
-    let open = rustix::io::fcntl_getfd(sys::fd::stdout()).is_ok();
-    let console = if open {
+pub fn open_console(kmsg: bool, had_stdio: bool) {
+    let console = if had_stdio {
         Err(sys::Errno::EXIST)
     } else {
         sys::open(
@@ -185,7 +185,9 @@ pub fn open_console(kmsg: bool) {
             let _ = rustix::stdio::dup2_stdout(&fd);
             let _ = rustix::stdio::dup2_stderr(&fd);
             if fd.as_raw_fd() <= 2 {
-                // It took one of 0-2 itself: that one stays.
+                // It took one of 0-2 itself (`fill_std` found nothing to
+                // fill them with): that one stays, inherited by services.
+                let _ = rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::empty());
                 let _ = fd.into_raw_fd();
             }
         }

@@ -47,7 +47,7 @@ const SIGNALS: SigSet = SigSet::of(&[
     g::SIGPWR,
 ]);
 
-pub fn main(args: &Args) -> ! {
+pub fn main(args: &Args, had_stdio: bool) -> ! {
     // Boot time counts from `_start`, vigil's own first instruction.
     let t0 = match sys::started_ns() {
         0 => poll::now_ns(),
@@ -63,7 +63,7 @@ pub fn main(args: &Args) -> ! {
     let mounted = boot::mount_early();
     let container = boot::in_container();
     shutdown::set_container(container);
-    boot::open_console(!container);
+    boot::open_console(!container, had_stdio);
     // Log lines go to a non-blocking description of our own of the same
     // console (`log::set_console_nonblocking`): services share fds 0-2.
     // A terminal only: a new description of a regular file (a container's

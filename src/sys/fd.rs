@@ -2,7 +2,7 @@
 //! a worker's actor socket), and stderr.
 
 use core::sync::atomic::{AtomicI32, Ordering};
-use rustix::fd::{BorrowedFd, IntoRawFd, OwnedFd};
+use rustix::fd::{AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
 
 /// An fd kept for the rest of the process in a `static`. Once stored it is
 /// never closed by this process's own code (exit closes it; so does a
@@ -59,4 +59,33 @@ pub fn stderr() -> BorrowedFd<'static> {
 pub fn stdout() -> BorrowedFd<'static> {
     // SAFETY: as `stderr`.
     unsafe { rustix::stdio::stdout() }
+}
+
+/// Fill whichever of fds 0-2 vigil was started without: with `/dev/null`,
+/// or where there is none yet (an initramfs without device nodes), an
+/// eventfd that reads and writes nothing useful. Left closed, the numbers
+/// go to the first files vigil opens: log lines meant for stderr would
+/// reach them, a `dup2` of the console onto 0-2 would silently close them
+/// (the signalfd, as PID 1 opens it first), and a service would inherit
+/// them as its stdio. Whether any was closed. (`open` takes the lowest
+/// free number: the first one above 2 says they are all open.)
+pub fn fill_std() -> bool {
+    let mut filled = false;
+    loop {
+        let fd = rustix::fs::open(
+            "/dev/null",
+            rustix::fs::OFlags::RDWR | rustix::fs::OFlags::NOCTTY,
+            rustix::fs::Mode::empty(),
+        )
+        .or_else(|_| rustix::event::eventfd(0, rustix::event::EventfdFlags::empty()));
+        match fd {
+            Ok(fd) if fd.as_raw_fd() <= 2 => {
+                // Kept for good as stdio (not close-on-exec).
+                let _ = fd.into_raw_fd();
+                filled = true;
+            }
+            // Above 2 (closed again as it drops), or nothing to open.
+            _ => return filled,
+        }
+    }
 }
