@@ -61,9 +61,10 @@ pub fn stdout() -> BorrowedFd<'static> {
     unsafe { rustix::stdio::stdout() }
 }
 
-/// Fill whichever of fds 0-2 vigil was started without: with `/dev/null`,
-/// or where there is none yet (an initramfs without device nodes), an
-/// eventfd that reads and writes nothing useful. Left closed, the numbers
+/// Fill whichever of fds 0-2 vigil was started without (a parent that
+/// closed them; a kernel that found no `/dev/console` to give PID 1):
+/// with `/dev/null`, or where there is none yet (no device nodes before
+/// devtmpfs), an eventfd that reads and writes nothing useful. Left closed, the numbers
 /// go to the first files vigil opens: log lines meant for stderr would
 /// reach them, a `dup2` of the console onto 0-2 would silently close them
 /// (the signalfd, as PID 1 opens it first), and a service would inherit
