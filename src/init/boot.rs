@@ -280,7 +280,9 @@ pub fn parse_cmdline<'a>(
                     CmdlineKey::Config => &mut c.config,
                     CmdlineKey::Test => &mut c.test,
                     CmdlineKey::Args => &mut c.args,
-                    CmdlineKey::Result | CmdlineKey::Log => &mut c.result,
+                    CmdlineKey::Result => &mut c.result,
+                    // Taken by the arm above.
+                    CmdlineKey::Log => continue,
                 };
                 *slot = Some(value);
                 continue;

@@ -45,10 +45,9 @@ impl Kept {
     }
 }
 
-/// Fd 2: the stderr vigil was started with (PID 1: the console it made
-/// fds 0-2). vigil never closes it, and replaces it only with `dup2`,
-/// which keeps the number open throughout. If it was started with fd 2
-/// closed, calls on it fail with EBADF until an `open` takes the number.
+/// Fd 2: the stderr vigil was started with, or what `fill_std` put there
+/// (PID 1: the console it made fds 0-2). vigil never closes it, and
+/// replaces it only with `dup2`, which keeps the number open throughout.
 pub fn stderr() -> BorrowedFd<'static> {
     // SAFETY: as above; rustix's own `stdio::stderr` rests on the same
     // promise.
@@ -64,9 +63,9 @@ pub fn stdout() -> BorrowedFd<'static> {
 /// Fill whichever of fds 0-2 vigil was started without (a parent that
 /// closed them; a kernel that found no `/dev/console` to give PID 1):
 /// with `/dev/null`, or where there is none yet (no device nodes before
-/// devtmpfs), an eventfd that reads and writes nothing useful. Left closed, the numbers
-/// go to the first files vigil opens: log lines meant for stderr would
-/// reach them, a `dup2` of the console onto 0-2 would silently close them
+/// devtmpfs), an eventfd that reads and writes nothing useful. Left
+/// closed, the numbers go to the first files vigil opens: log lines meant
+/// for stderr would reach them, a `dup2` of the console onto 0-2 would silently close them
 /// (the signalfd, as PID 1 opens it first), and a service would inherit
 /// them as its stdio. Whether any was closed. (`open` takes the lowest
 /// free number: the first one above 2 says they are all open.)

@@ -297,16 +297,9 @@ impl<'a> Policy<'a> {
     /// rules, default `kill`, no decision log. All zero bytes, so that a
     /// `static` table of these lives in `.bss` and costs no file space.
     pub const fn unparsed() -> Self {
-        Policy {
-            default: Action::Kill,
-            log_decisions: false,
-            guards: Vec::new(),
-            replies: Vec::new(),
-            clauses: Vec::new(),
-            paths: Vec::new(),
-            rules: Vec::new(),
-            cmps: Vec::new(),
-        }
+        let mut p = Self::new();
+        p.log_decisions = false;
+        p
     }
 
     /// Empty again, as `new` makes it, without moving the tables.
