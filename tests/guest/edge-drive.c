@@ -212,6 +212,22 @@ static void fds(pid_t pid, char *buf, size_t size) {
     }
 }
 
+/* Does the list `after` (of fds()) have an entry `before` lacks? */
+static int gained(const char *before, const char *after) {
+    while (*after) {
+        const char *end = strstr(after, "; ");
+        if (!end) return 0;
+        size_t n = end - after + 2;
+        const char *b = before;
+        int found = 0;
+        for (const char *at; !found && (at = strstr(b, "; ")); b = at + 2)
+            found = (size_t)(at + 2 - b) == n && !strncmp(b, after, n);
+        if (!found) return 1;
+        after = end + 2;
+    }
+    return 0;
+}
+
 static int nofile(void) {
     /* --log debug: the kernel feature line, which the suite checks. */
     char *vargv[] = {VIGIL, "run", "--log", "debug", "--policy", POLICY, "--", "/edge/nofile", DIR_ "/file", 0};
@@ -224,11 +240,13 @@ static int nofile(void) {
     say(v.in, "go\n");
     char got[512];
     snprintf(got, sizeof got, "%s", line(v.out));
-    /* vigil closes its own copies just after answering: give it time. */
+    /* vigil closes its own copies just after answering: give it time. A
+     * leak is an fd vigil has now and did not have before (one it had
+     * open for a moment then, and closed since, is not). */
     long end = now_ms() + 5000;
     do {
         fds(v.pid, after, sizeof after);
-        if (!strcmp(before, after)) break;
+        if (!gained(before, after)) break;
         usleep(10000);
     } while (now_ms() < end);
     say(v.in, "go\n");
@@ -239,7 +257,7 @@ static int nofile(void) {
     if (strncmp(got, "opened=1", 8) || n < 13 || strcmp(got + n - 13, " errno=EMFILE"))
         FAIL("nofile printed '%s', want opened=1N errno=EMFILE", got);
     if (st != 0) FAIL("vigil run: %s, want exit 0", status(st));
-    if (strcmp(before, after)) FAIL("vigil's fds before: %s after: %s", before, after);
+    if (gained(before, after)) FAIL("vigil gained fds: before: %s after: %s", before, after);
     if (err) FAIL("vigil's stderr mentions an error");
     result("ok");
     return 0;
