@@ -440,6 +440,50 @@ fn unprivileged_vigil_is_not_dumpable() {
     assert_eq!(stdout(&o).trim(), "refused", "{}", stderr(&o));
 }
 
+/// A root program under a policy loses CAP_SYS_PTRACE (unless a
+/// `capabilities` line keeps it), so it cannot open vigil's memory
+/// through /proc either: not itself, and not by an open vigil's worker
+/// performs for it under a paths rule that allows all of `/` (the worker
+/// takes on the program's capabilities). With it, root could write into
+/// vigil, or into the worker, and rewrite the rules that hold it.
+#[test]
+fn root_under_a_policy_cannot_open_vigils_memory() {
+    if unsafe { libc::getuid() } != 0 {
+        return;
+    }
+    let open_mem = "grep CapBnd /proc/self/status; \
+                    (exec 3<>/proc/$PPID/mem) 2>/dev/null && echo opened || echo refused";
+    let plain = policy("harden-mem", "default allow\n");
+    let paths = policy(
+        "harden-mem-paths",
+        "default allow\ndecision-log off\nopen?, openat, openat2: notify paths {\n    \
+         allow /\n    otherwise errno EACCES\n}\n",
+    );
+    for p in [&plain, &paths] {
+        let o = vigil_run_of(
+            &vigil(),
+            &[
+                "--policy",
+                p.to_str().unwrap(),
+                "--",
+                "/bin/sh",
+                "-c",
+                open_mem,
+            ],
+            |_| {},
+        );
+        let out = stdout(&o);
+        let bnd = out
+            .split_whitespace()
+            .nth(1)
+            .and_then(|h| u64::from_str_radix(h, 16).ok())
+            .unwrap_or_else(|| panic!("{out}{}", stderr(&o)));
+        // CAP_SYS_PTRACE is capability 19.
+        assert_eq!(bnd & (1 << 19), 0, "{out}");
+        assert_eq!(out.lines().last(), Some("refused"), "{out}{}", stderr(&o));
+    }
+}
+
 // --- nothing well-behaved breaks ------------------------------------------
 
 fn busybox() -> PathBuf {

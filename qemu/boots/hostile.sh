@@ -110,7 +110,8 @@ hostile_run() {
     tests hostile.forkbomb.reaped
     tests hostile.pid1-user.ptrace-seize hostile.pid1-user.ptrace-attach hostile.pid1-user.proc-fd \
         hostile.pid1-user.pidfd-getfd hostile.pid1-user.mem \
-        hostile.pid1-denied.ptrace-seize hostile.pid1-denied.ptrace-attach hostile.pid1-denied.pidfd-getfd
+        hostile.pid1-denied.ptrace-seize hostile.pid1-denied.ptrace-attach hostile.pid1-denied.pidfd-getfd \
+        hostile.pid1-denied.mem
     tests hostile.killpid1.kill hostile.killpid1.tkill hostile.killpid1.tgkill \
         hostile.killpid1.rt_sigqueueinfo hostile.killpid1.pidfd_open
     tests hostile.own-filter-denied.no-second-listener hostile.own-filter-denied.denied \

@@ -399,6 +399,15 @@ fn child(s: &Spawn, w: BorrowedFd<'_>, in_cgroup: bool) -> ! {
     if let Err((step, e)) = sandbox::enter(&s.sandbox, in_cgroup) {
         fail_at(step as u32, e);
     }
+    // A service under a policy never keeps CAP_SYS_PTRACE unless its
+    // `capabilities` line names it: with it, root opens vigil's and its
+    // worker's /proc/PID/mem (vigil is not dumpable, which stops everyone
+    // else) and could kill PID 1 or rewrite the rules that confine it.
+    if s.filter.is_some() && s.sandbox.caps.is_none() {
+        if let Err(e) = sys::caps::drop_one(linux_raw_sys::general::CAP_SYS_PTRACE) {
+            fail_at(sandbox::Step::Capabilities as u32, e);
+        }
+    }
     if let Err((step, e)) = sandbox::drop_privileges(&s.sandbox, s.uid, s.gid, s.groups) {
         fail_at(step as u32, e);
     }

@@ -28,6 +28,21 @@ pub fn drop_bounding(keep: u64) -> Result<()> {
     Ok(())
 }
 
+/// `prctl(PR_CAPBSET_DROP)` of `cap`, then `capset(2)` without it: gone
+/// from this thread and from what any `execve` after this can give back
+/// (root's sets are rebuilt from the bounding and inheritable sets there).
+/// Without CAP_SETPCAP the bounding set stays as it is: this thread has
+/// no capability to lose then, and no_new_privs keeps exec from adding one.
+pub fn drop_one(cap: u32) -> Result<()> {
+    match t::remove_capability_from_bounding_set(one(cap)) {
+        Ok(()) | Err(super::Errno::INVAL | super::Errno::PERM) => {}
+        Err(e) => return Err(e),
+    }
+    let (e, p, i) = get()?;
+    let not = !(1u64 << cap);
+    set(e & not, p & not, i & not)
+}
+
 /// `capset(2)`: effective, permitted and inheritable all set to `caps`.
 pub fn set_all(caps: u64) -> Result<()> {
     set(caps, caps, caps)
