@@ -85,12 +85,17 @@ type Held = (
 /// and the moment it said `holding` (None: no userfaultfd here).
 fn hold(name: &str, secs: &str) -> Option<Held> {
     let d = fresh(name);
-    let p = natural(name, &[format!("allow {}", s(&d))]);
-    // Named, so that vigil adds no denial of it beside the paths block
+    let p = natural(
+        name,
+        &[format!("allow {}", s(&d)), "allow /dev/userfaultfd".into()],
+    );
+    // Named, so that vigil adds no denial of them beside the paths block
     // (which it does for the policy a user naturally writes): the attack
     // needs userfaultfd, and the test is of the worker, not the hardening.
+    // Root under a policy has no CAP_SYS_PTRACE, so the syscall refuses
+    // faults the kernel takes; the program then uses /dev/userfaultfd.
     let text = std::fs::read_to_string(&p).unwrap();
-    std::fs::write(&p, format!("{text}userfaultfd: allow\n")).unwrap();
+    std::fs::write(&p, format!("{text}userfaultfd: allow\nioctl: allow\n")).unwrap();
     let mut v = Command::new(vigil())
         .args(["run", "--policy", s(&p), "--"])
         .arg(prog("uffd"))

@@ -9,8 +9,11 @@
  *                    ENOENT, ...) when the call came back, then exits 0.
  *
  * userfaultfd needs privileges for faults the kernel takes on our behalf
- * (CAP_SYS_PTRACE or vm.unprivileged_userfaultfd=1); without them this
- * prints `no userfaultfd: ERRNO` and exits 77. */
+ * (CAP_SYS_PTRACE or vm.unprivileged_userfaultfd=1), or /dev/userfaultfd
+ * (5.11+; its file mode decides: root's alone, as Debian has it), which
+ * is tried when the syscall says EPERM (root under a vigil policy has no
+ * CAP_SYS_PTRACE). Without either this prints `no userfaultfd: ERRNO`
+ * and exits 77. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +45,14 @@ int main(int argc, char **argv) {
     double hold = argc > 1 ? atof(argv[1]) : 60;
     psize = sysconf(_SC_PAGESIZE);
     int uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+    if (uffd < 0 && errno == EPERM) {
+        int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+        if (dev >= 0) {
+            uffd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+            close(dev);
+        }
+        if (uffd < 0) errno = EPERM;
+    }
     if (uffd < 0) {
         printf("no userfaultfd: %s\n", strerrorname_np(errno));
         return 77;
