@@ -29,7 +29,8 @@
 //!
 //! A worker holds its listener, vigil's `/proc`, its channel to vigil and
 //! vigil's log fds: nothing else. It is not dumpable (only CAP_SYS_PTRACE
-//! can trace it or take its fds), in a session of its own, and dies with
+//! can trace it or take its fds, and a service under a policy has lost
+//! that capability at its start), in a session of its own, and dies with
 //! vigil (PR_SET_PDEATHSIG). Its pid is known before the service's filter
 //! is compiled, so that the filter can protect it like vigil's own.
 //!
