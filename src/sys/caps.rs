@@ -31,8 +31,9 @@ pub fn drop_bounding(keep: u64) -> Result<()> {
 /// `prctl(PR_CAPBSET_DROP)` of `cap`, then `capset(2)` without it: gone
 /// from this thread and from what any `execve` after this can give back
 /// (root's sets are rebuilt from the bounding and inheritable sets there).
-/// Without CAP_SETPCAP the bounding set stays as it is: this thread has
-/// no capability to lose then, and no_new_privs keeps exec from adding one.
+/// Without CAP_SETPCAP the bounding set stays as it is; the three sets
+/// still lose `cap`, and under no_new_privs an `execve` gives back nothing
+/// the permitted set lacked (root's included).
 pub fn drop_one(cap: u32) -> Result<()> {
     match t::remove_capability_from_bounding_set(one(cap)) {
         Ok(()) | Err(super::Errno::INVAL | super::Errno::PERM) => {}
