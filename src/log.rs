@@ -32,6 +32,8 @@ static NONBLOCKING: AtomicBool = AtomicBool::new(false);
 /// Console lines not written yet, oldest first, and how many did not fit.
 struct Pending {
     len: usize,
+    /// The most `len` was since the buffer was last empty.
+    high: usize,
     dropped: u32,
     buf: [u8; PENDING_MAX],
 }
@@ -41,9 +43,11 @@ struct Pending {
 /// UART on a loaded host) overflowed one page.
 const PENDING_MAX: usize = 64 * 1024;
 
-/// All zeros: in `.bss`, and only resident once a line has waited.
+/// All zeros: in `.bss`, and resident only while lines wait (its pages
+/// are given back when it empties).
 static PENDING: Shared<Pending> = Shared::new(Pending {
     len: 0,
+    high: 0,
     dropped: 0,
     buf: [0; PENDING_MAX],
 });
@@ -140,6 +144,7 @@ impl Pending {
         if self.len + line.len() <= PENDING_MAX {
             self.buf[self.len..self.len + line.len()].copy_from_slice(line);
             self.len += line.len();
+            self.high = self.high.max(self.len);
         } else {
             self.dropped = self.dropped.saturating_add(1);
         }
@@ -158,6 +163,12 @@ impl Pending {
                 Err(sys::Errno::AGAIN) => return,
                 _ => self.len = 0,
             }
+        }
+        // A burst that filled pages of it leaves them resident, PID 1's
+        // footprint for good, unless they are given back now it is empty.
+        if self.high > 4096 {
+            self.high = 0;
+            sys::stack::release(&mut self.buf);
         }
         if self.dropped > 0 {
             let mut b = Buf::<128>::new();

@@ -1,4 +1,5 @@
-//! Giving back stack pages that a deep start-up left resident.
+//! Giving back pages that stay resident after their use: stack pages a
+//! deep start-up left, and the whole pages of a buffer that has emptied.
 
 const PAGE: usize = 4096;
 /// Most bytes one call gives back: far less than the gap Linux keeps
@@ -32,4 +33,45 @@ pub fn release_below(bytes: usize) {
             rustix::mm::Advice::LinuxDontNeed,
         )
     };
+}
+
+/// `madvise(MADV_DONTNEED)` on the whole pages inside `buf`: they stop
+/// counting as resident, and what they held is gone (a later read finds
+/// zeros, or the file's bytes in a file-backed mapping). For a large
+/// buffer in `.bss` that filled up once and is empty again.
+pub fn release(buf: &mut [u8]) {
+    let at = buf.as_mut_ptr() as usize;
+    let start = (at + PAGE - 1) & !(PAGE - 1);
+    let end = (at + buf.len()) & !(PAGE - 1);
+    if start >= end {
+        return;
+    }
+    // SAFETY: [start, end) lies inside `buf`, which the caller lends us
+    // exclusively; any bytes are valid `u8`s, so whatever the pages hold
+    // afterwards breaks no invariant. Where the kernel refuses (a locked
+    // mapping), nothing changes.
+    let _ = unsafe {
+        rustix::mm::madvise(
+            start as *mut core::ffi::c_void,
+            end - start,
+            rustix::mm::Advice::LinuxDontNeed,
+        )
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn release_zeroes_the_whole_pages_inside_and_nothing_else() {
+        let mut v = std::vec![7u8; 5 * super::PAGE];
+        super::release(&mut v[100..]);
+        let at = v.as_ptr() as usize + 100;
+        let first = (at + super::PAGE - 1) & !(super::PAGE - 1);
+        let from = first - v.as_ptr() as usize;
+        assert!(v[..from].iter().all(|&b| b == 7));
+        let to = from + ((v.len() - from) & !(super::PAGE - 1));
+        assert!(to > from);
+        assert!(v[from..to].iter().all(|&b| b == 0));
+        assert!(v[to..].iter().all(|&b| b == 7));
+    }
 }
