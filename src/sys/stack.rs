@@ -18,21 +18,12 @@ pub fn release_below(bytes: usize) {
     // One page of margin below this frame (and any red zone under it).
     let end = (here & !(PAGE - 1)).saturating_sub(PAGE);
     let start = end.saturating_sub(bytes.min(MAX_BYTES) & !(PAGE - 1));
-    if start >= end {
-        return;
-    }
     // SAFETY: [start, end) lies below the live part of the stack: no Rust
     // object lives there (vigil is single-threaded and runs no signal
     // handlers), and the stack is the only mapping within reach below it
-    // (`MAX_BYTES`).
-    // Unmapped parts of the range only make the call say ENOMEM.
-    let _ = unsafe {
-        rustix::mm::madvise(
-            start as *mut core::ffi::c_void,
-            end - start,
-            rustix::mm::Advice::LinuxDontNeed,
-        )
-    };
+    // (`MAX_BYTES`). Unmapped parts of the range only make the call say
+    // ENOMEM.
+    unsafe { dont_need(start, end) }
 }
 
 /// `madvise(MADV_DONTNEED)` on the whole pages inside `buf`: they stop
@@ -43,13 +34,24 @@ pub fn release(buf: &mut [u8]) {
     let at = buf.as_mut_ptr() as usize;
     let start = (at + PAGE - 1) & !(PAGE - 1);
     let end = (at + buf.len()) & !(PAGE - 1);
-    if start >= end {
-        return;
-    }
     // SAFETY: [start, end) lies inside `buf`, which the caller lends us
     // exclusively; any bytes are valid `u8`s, so whatever the pages hold
     // afterwards breaks no invariant. Where the kernel refuses (a locked
     // mapping), nothing changes.
+    unsafe { dont_need(start, end) }
+}
+
+/// `madvise(MADV_DONTNEED)` on the pages from `start` to `end` (page
+/// addresses; nothing if `end` is not above `start`).
+///
+/// # Safety
+/// No live object may be in the range, or only ones for which any bytes
+/// (zeros, or a file's) are valid and which no one else may read meanwhile.
+unsafe fn dont_need(start: usize, end: usize) {
+    if start >= end {
+        return;
+    }
+    // SAFETY: the caller's promise above.
     let _ = unsafe {
         rustix::mm::madvise(
             start as *mut core::ffi::c_void,
