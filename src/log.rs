@@ -168,7 +168,7 @@ impl Pending {
         // footprint for good, unless they are given back now it is empty.
         if self.high > 4096 {
             self.high = 0;
-            sys::stack::release(&mut self.buf);
+            sys::pages::release(&mut self.buf);
         }
         if self.dropped > 0 {
             let mut b = Buf::<128>::new();

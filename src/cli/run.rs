@@ -95,7 +95,7 @@ pub fn main(args: &Args) -> i32 {
         Err(code) => return code,
     };
     // Compiling the filter and spawning went deep; the loop stays shallow.
-    sys::stack::release_below(512 * 1024);
+    sys::pages::release_stack_below(512 * 1024);
     supervise(policy, arch, child, sigfd, worker, prog, watch)
 }
 

@@ -141,7 +141,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         if started {
             // Starting a service runs deep frames (the filter compiler, the
             // exec buffer); the loop never needs those pages again.
-            crate::sys::stack::release_below(1024 * 1024);
+            crate::sys::pages::release_stack_below(1024 * 1024);
         }
     }
 
@@ -313,7 +313,7 @@ impl<'c, 'p> Supervisor<'c, 'p> {
         match polled {
             Ok(0) if self.deep => {
                 self.deep = false;
-                crate::sys::stack::release_below(1024 * 1024);
+                crate::sys::pages::release_stack_below(1024 * 1024);
                 return;
             }
             Ok(_) => {}

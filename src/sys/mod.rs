@@ -26,13 +26,13 @@ pub mod exec;
 pub mod fd;
 pub mod landlock;
 pub mod mem;
+pub mod pages;
 pub mod poll;
 pub mod proc;
 pub mod seccomp;
 pub mod shared;
 pub mod signal;
 pub mod sock;
-pub mod stack;
 
 pub use rustix::io::Errno;
 

@@ -12,7 +12,7 @@ const MAX_BYTES: usize = 4 << 20;
 /// long-lived loop above them will never use again stop counting as
 /// resident (touching them later just faults in zeroed pages again).
 #[inline(never)]
-pub fn release_below(bytes: usize) {
+pub fn release_stack_below(bytes: usize) {
     let marker = 0u8;
     let here = core::hint::black_box(&marker) as *const u8 as usize;
     // One page of margin below this frame (and any red zone under it).
