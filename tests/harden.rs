@@ -460,8 +460,7 @@ fn root_under_a_policy_cannot_open_vigils_memory() {
          allow /\n    otherwise errno EACCES\n}\n",
     );
     for p in [&plain, &paths] {
-        let o = vigil_run_of(
-            &vigil(),
+        let o = vigil_run(
             &[
                 "--policy",
                 p.to_str().unwrap(),

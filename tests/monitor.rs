@@ -22,12 +22,17 @@ const CALLS: &str = "open?, openat, openat2, creat?, mkdir?, mkdirat, unlink?, u
 /// `default allow`, and the calls above allowed under `allow` (each a
 /// prefix line of the block, `deny PREFIX` for denials) else EACCES.
 fn natural(name: &str, lines: &[String]) -> PathBuf {
+    policy(name, &natural_text(lines))
+}
+
+/// The text of `natural`'s policy.
+fn natural_text(lines: &[String]) -> String {
     let mut text = format!("default allow\n{CALLS}: notify paths {{\n");
     for l in lines {
         text.push_str(&format!("    {l}\n"));
     }
     text.push_str("    otherwise errno EACCES\n}\n");
-    policy(name, &text)
+    text
 }
 
 fn fresh(name: &str) -> PathBuf {
@@ -85,17 +90,14 @@ type Held = (
 /// and the moment it said `holding` (None: no userfaultfd here).
 fn hold(name: &str, secs: &str) -> Option<Held> {
     let d = fresh(name);
-    let p = natural(
-        name,
-        &[format!("allow {}", s(&d)), "allow /dev/userfaultfd".into()],
-    );
-    // Named, so that vigil adds no denial of them beside the paths block
-    // (which it does for the policy a user naturally writes): the attack
-    // needs userfaultfd, and the test is of the worker, not the hardening.
-    // Root under a policy has no CAP_SYS_PTRACE, so the syscall refuses
-    // faults the kernel takes; the program then uses /dev/userfaultfd.
-    let text = std::fs::read_to_string(&p).unwrap();
-    std::fs::write(&p, format!("{text}userfaultfd: allow\nioctl: allow\n")).unwrap();
+    // userfaultfd and ioctl named, so that vigil adds no denial of them
+    // beside the paths block (which it does for the policy a user
+    // naturally writes): the attack needs userfaultfd, and the test is of
+    // the worker, not the hardening. Root under a policy has no
+    // CAP_SYS_PTRACE, so the syscall refuses faults the kernel takes; the
+    // program then uses /dev/userfaultfd.
+    let text = natural_text(&[format!("allow {}", s(&d)), "allow /dev/userfaultfd".into()]);
+    let p = policy(name, &format!("{text}userfaultfd: allow\nioctl: allow\n"));
     let mut v = Command::new(vigil())
         .args(["run", "--policy", s(&p), "--"])
         .arg(prog("uffd"))
