@@ -166,7 +166,7 @@ impl Pending {
         }
         // A burst that filled pages of it leaves them resident, PID 1's
         // footprint for good, unless they are given back now it is empty.
-        if self.high > 4096 {
+        if self.high > sys::pages::PAGE {
             self.high = 0;
             sys::pages::release(&mut self.buf);
         }

@@ -1,7 +1,8 @@
 //! Giving back pages that stay resident after their use: stack pages a
 //! deep start-up left, and the whole pages of a buffer that has emptied.
 
-const PAGE: usize = 4096;
+/// The page size vigil assumes (4 KiB on both arches' Debian kernels).
+pub const PAGE: usize = 4096;
 /// Most bytes one call gives back: far less than the gap Linux keeps
 /// between the stack and the mappings below it (the stack's rlimit, at
 /// least 128 MiB), so that the range never reaches one of them.
